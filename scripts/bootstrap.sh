@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything scaleplane needs on a fresh Debian machine: uv, the project's virtualenv, and the
+# Debian packages of the real servers (Prometheus, Redis, PostgreSQL). Idempotent: a second run is fast.
+# As root it installs the packages itself; otherwise it stops and prints the exact command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m[scaleplane setup]\033[0m %s\n' "$*" >&2; }
+
+need_debian_packages() {
+  local missing=()
+  command -v prometheus >/dev/null 2>&1 || missing+=(prometheus)
+  command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
+}
+
+missing=$(need_debian_packages)
+if [ -n "$missing" ]; then
+  # shellcheck disable=SC2086
+  cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(echo $missing)"
+  if [ "$(id -u)" = 0 ]; then
+    say "installing Debian packages: $(echo $missing)"
+    bash -c "$cmd" >/tmp/scaleplane-apt.log 2>&1 || { tail -20 /tmp/scaleplane-apt.log; exit 1; }
+  else
+    say "missing Debian packages: $(echo $missing). Run as root, then run this again:"
+    echo "  sudo bash -c '$cmd'" >&2
+    exit 1
+  fi
+fi
+
+if ! command -v uv >/dev/null 2>&1; then
+  say "installing uv (the Python project manager) with pip"
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+
+say "syncing the virtualenv (.venv) from uv.lock"
+uv sync --frozen --quiet

@@ -1,0 +1,11 @@
+"""scaleplane: autoscaling and infrastructure-as-code for platform teams.
+
+Layers, outermost first (checked by import-linter, see pyproject.toml):
+  cli                      the `scaleplane` command: one entry for every user-facing job
+  operator, local          entry points: the kopf operator; the embedded single-machine platform
+  metrics, targets, infra, guardrails, observability, drills, cost
+                           adapters and builders around the core
+  scaling                  PURE: specs, the decision engine, forecasting, simulation. No I/O, no clock.
+"""
+
+__version__ = "0.1.0"

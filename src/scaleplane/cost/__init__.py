@@ -1,0 +1,1 @@
+"""Price tables, estimates, attribution of autoscaling spend, reports."""

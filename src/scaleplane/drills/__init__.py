@@ -1,0 +1,1 @@
+"""Disaster-recovery drills: the engine that runs a scenario and measures RTO and RPO."""

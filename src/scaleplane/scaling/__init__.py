@@ -1,0 +1,6 @@
+"""The pure core: the ScalingPolicy spec, the decision engine, forecasting and simulation.
+
+Rule: no I/O, no clock, no network client, no kopf, no pulumi. Time (`now`) is a parameter and every
+result is a frozen value. Everything here is a function of its explicit inputs, so the operator, the
+local platform and the simulator run the very same decisions. Checked by import-linter.
+"""

@@ -1,0 +1,235 @@
+"""The `ScalingPolicy` spec: the single source of truth for the CRD schema, the JSON schema and YAML files.
+
+Field names are camelCase on the wire (YAML, the CRD) and snake_case in Python. Defaults equal the
+Kubernetes HPA v2 defaults wherever an HPA knob exists, so a policy that sets nothing behaves like an HPA:
+
+    scaleUp:   stabilizationWindowSeconds 0,   policies [Percent 100 / 15 s, Pods 4 / 15 s], selectPolicy Max
+    scaleDown: stabilizationWindowSeconds 300, policies [Percent 100 / 15 s],                selectPolicy Max
+    tolerance 0.1 (the HPA's --horizontal-pod-autoscaler-tolerance)
+
+Validation happens here, once; `parse_policy` turns pydantic's errors into messages that name the field
+path and the bad value (`spec.behavior.scaleDown.policies[0].periodSeconds: must be 1..1800, was 0`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
+
+MAX_PERIOD_SECONDS = 1800  # the HPA's bound on a scaling policy's periodSeconds
+MAX_STABILIZATION_SECONDS = 3600  # the HPA's bound on stabilizationWindowSeconds
+
+
+@dataclass(frozen=True)
+class Range:
+    """`Annotated[int, Range(1, 1800)]`: an int in [lower, upper], whose error names both ends.
+
+    pydantic's own ge/le report only the side that failed; the HPA-style message `must be 1..1800`
+    tells the user the whole valid range at once.
+    """
+
+    lower: int
+    upper: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        json_schema = handler(schema)
+        json_schema.update(minimum=self.lower, maximum=self.upper)
+        return json_schema
+
+    def _check(self, value: int) -> int:
+        if not self.lower <= value <= self.upper:
+            raise ValueError(f"must be {self.lower}..{self.upper}")
+        return value
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: camelCase aliases, unknown keys rejected, immutable."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class TargetRef(SpecModel):
+    """What to scale. Any kind with a `/scale` subresource in a cluster; a named pool in local mode."""
+
+    api_version: str = "apps/v1"
+    kind: Annotated[str, Field(min_length=1)] = "Deployment"
+    name: Annotated[str, Field(min_length=1, max_length=253)]
+
+
+class MetricTarget(SpecModel):
+    """`Value`: the query's result as a whole is held at `value`; `AverageValue`: result / ready replicas."""
+
+    type: Literal["Value", "AverageValue"] = "AverageValue"
+    value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class MetricSpec(SpecModel):
+    """One PromQL query and the level to hold it at.
+
+    `activationThreshold` is KEDA's: at zero replicas the target is woken only when the query's value
+    is strictly above it, and it is let go to zero only while the value stays at or below it.
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z_][a-zA-Z0-9_\-]*$")]
+    query: Annotated[str, Field(min_length=1)]
+    target: MetricTarget
+    activation_threshold: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+
+
+class RateLimitPolicy(SpecModel):
+    """At most `value` Pods (or `value` percent of the replicas at the period's start) per `periodSeconds`."""
+
+    type: Literal["Pods", "Percent"]
+    value: Annotated[int, Field(gt=0)]
+    period_seconds: Annotated[int, Range(1, MAX_PERIOD_SECONDS)]
+
+
+class ScalingRules(SpecModel):
+    """One direction's behaviour, as in the HPA's `behavior.scaleUp` / `behavior.scaleDown`."""
+
+    stabilization_window_seconds: Annotated[int, Range(0, MAX_STABILIZATION_SECONDS)]
+    policies: tuple[RateLimitPolicy, ...]
+    select_policy: Literal["Max", "Min", "Disabled"] = "Max"
+    tolerance: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.1
+
+
+def default_scale_up() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window_seconds=0,
+        policies=(
+            RateLimitPolicy(type="Percent", value=100, period_seconds=15),
+            RateLimitPolicy(type="Pods", value=4, period_seconds=15),
+        ),
+    )
+
+
+def default_scale_down() -> ScalingRules:
+    return ScalingRules(
+        stabilization_window_seconds=300,
+        policies=(RateLimitPolicy(type="Percent", value=100, period_seconds=15),),
+    )
+
+
+class Behavior(SpecModel):
+    scale_up: ScalingRules = Field(default_factory=default_scale_up)
+    scale_down: ScalingRules = Field(default_factory=default_scale_down)
+
+
+class Fallback(SpecModel):
+    """After `failureThreshold` consecutive ticks where any metric failed: hold, or go to `replicas`."""
+
+    failure_threshold: Annotated[int, Field(ge=1)] = 3
+    action: Literal["hold", "replicas"] = "hold"
+    replicas: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _replicas_with_action(self) -> Fallback:
+        if self.action == "replicas" and self.replicas is None:
+            raise ValueError("action 'replicas' needs fallback.replicas")
+        return self
+
+
+class ScheduleWindow(SpecModel):
+    """A floor for a known peak: from each `cron` firing, for `durationSeconds`, at least `minReplicas`."""
+
+    name: Annotated[str, Field(min_length=1)]
+    cron: Annotated[str, Field(min_length=9)]
+    duration_seconds: Annotated[int, Range(1, 7 * 86400)]
+    min_replicas: Annotated[int, Field(ge=0)]
+    timezone: str = "UTC"
+
+
+class Forecast(SpecModel):
+    """Pre-scale for the target's start-up time from the recent history of the metrics.
+
+    The engine forecasts each metric `startupSeconds` (plus one tick) ahead and recommends for the
+    higher of the observed and the forecast value, so new capacity is ready when the load arrives.
+    """
+
+    enabled: bool = True
+    model: Literal["holt", "holt-winters", "last"] = "holt"
+    startup_seconds: Annotated[int, Range(0, 3600)] = 60
+    history_seconds: Annotated[int, Range(60, 7 * 86400)] = 1800
+    season_seconds: Annotated[int, Field(ge=60)] | None = None
+
+
+class ScalingPolicySpec(SpecModel):
+    target_ref: TargetRef
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)]
+    metrics: Annotated[tuple[MetricSpec, ...], Field(min_length=1)]
+    behavior: Behavior = Field(default_factory=Behavior)
+    cooldown_seconds: Annotated[int, Field(ge=0)] = 300
+    fallback: Fallback | None = None
+    schedules: tuple[ScheduleWindow, ...] = ()
+    forecast: Forecast | None = None
+    dry_run: bool = False
+    paused: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScalingPolicySpec:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"maxReplicas must be >= minReplicas, was {self.max_replicas} < {self.min_replicas}"
+            )
+        names = [m.name for m in self.metrics]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"metric names must be unique, repeated: {', '.join(duplicates)}")
+        return self
+
+
+class PolicyError(ValueError):
+    """An invalid policy. `problems` holds one line per bad field: `path: what is wrong, was VALUE`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def parse_policy(data: Any, *, root: str = "spec") -> ScalingPolicySpec:
+    """Validate a policy spec (the CR's `spec`, or the `spec` of a YAML file) into a typed object."""
+    try:
+        return ScalingPolicySpec.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError([describe_error(root, err) for err in exc.errors()]) from None
+
+
+def describe_error(root: str, err: Any) -> str:
+    path = root
+    for part in err["loc"]:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    message = _bounds_message(err) or str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return f"{path}: is required"
+    if err["type"] == "too_short":
+        message = f"must have at least {err['ctx']['min_length']} item(s)"
+    if not err["loc"]:  # a rule across fields: its message already carries the values
+        return f"{path}: {message}"
+    return f"{path}: {message}, was {err.get('input')!r}"
+
+
+def _bounds_message(err: Any) -> str | None:
+    ctx = err.get("ctx") or {}
+    lower = ctx.get("ge", ctx.get("gt"))
+    upper = ctx.get("le", ctx.get("lt"))
+    if lower is not None and upper is None:
+        return f"must be {'>=' if 'ge' in ctx else '>'} {lower}"
+    if upper is not None and lower is None:
+        return f"must be {'<=' if 'le' in ctx else '<'} {upper}"
+    return None
