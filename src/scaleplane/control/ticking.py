@@ -1,0 +1,134 @@
+"""The Controller: one tick over every policy at once.
+
+Per tick: every distinct query of every policy goes to the metrics source in ONE fetch (the source
+dedupes too and bounds its own concurrency); each target is read with bounded concurrency; `decide`
+runs per policy; a target is asked for a new count only when the decision says so (not under
+dryRun/paused) and the count differs. Per-policy failures become error outcomes, never exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import TypeVar
+
+from scaleplane.control import policies, retrying
+from scaleplane.metrics import sources
+from scaleplane.scaling import decisions, specs
+from scaleplane.targets import protocol
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Decide = Callable[
+    [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
+    tuple[decisions.Decision, decisions.ScalingState],
+]
+
+
+class Controller:
+    """Runs ticks; holds no per-policy state (the caller keeps each ManagedPolicy's state).
+
+    source:             where metric values come from (production: metrics.prometheus.PrometheusSource).
+    decide:             the engine; defaults to `scaling.engine.decide`. Tests may pass their own.
+    target_concurrency: at most this many target calls (read or scale) in flight at once.
+    target_timeout:     seconds one target call may take before it counts as a (retryable) failure.
+    backoff:            retry schedule for retryable target errors (see control.retrying).
+    sleep:              the backoff's sleep; a test hook.
+    """
+
+    def __init__(
+        self,
+        source: sources.MetricsSource,
+        *,
+        decide: Decide | None = None,
+        target_concurrency: int = 32,
+        target_timeout: float = 10.0,
+        backoff: retrying.Backoff | None = None,
+        sleep: retrying.Sleep = asyncio.sleep,
+    ) -> None:
+        if target_concurrency < 1:
+            raise ValueError(f"target_concurrency must be >= 1, was {target_concurrency}")
+        if target_timeout <= 0:
+            raise ValueError(f"target_timeout must be > 0, was {target_timeout}")
+        if decide is None:
+            # Imported on first use: the engine module may not exist yet in early checkouts.
+            engine = importlib.import_module("scaleplane.scaling.engine")
+            decide = engine.decide
+        self.source = source
+        self.decide = decide
+        self.target_concurrency = target_concurrency
+        self.target_timeout = target_timeout
+        self.backoff = backoff or retrying.Backoff()
+        self._sleep = sleep
+
+    async def tick(self, managed: Sequence[policies.ManagedPolicy], now: float) -> list[policies.TickOutcome]:
+        """One tick for all `managed` policies at time `now`; one outcome per policy, in order."""
+        queries = {metric.query for policy in managed for metric in policy.spec.metrics}
+        results = await self._fetch(queries)
+        slots = asyncio.Semaphore(self.target_concurrency)
+        return list(await asyncio.gather(*(self._run_one(p, results, now, slots) for p in managed)))
+
+    async def _fetch(self, queries: Collection[str]) -> Mapping[str, sources.QueryResult]:
+        if not queries:
+            return {}
+        try:
+            return await self.source.fetch(queries)
+        except Exception as exc:  # a source must not raise; if it does, every metric fails this tick
+            log.exception("metrics source failed as a whole")
+            failed = sources.QueryResult(None, f"metrics source failed: {type(exc).__name__}: {exc}")
+            return dict.fromkeys(queries, failed)
+
+    async def _run_one(
+        self,
+        policy: policies.ManagedPolicy,
+        results: Mapping[str, sources.QueryResult],
+        now: float,
+        slots: asyncio.Semaphore,
+    ) -> policies.TickOutcome:
+        key, spec, target = policy.key, policy.spec, policy.target
+        ref = f"{spec.target_ref.kind} {key.namespace}/{spec.target_ref.name}"
+        try:
+            count = await self._call(target.read, slots)
+        except protocol.TargetError as exc:
+            return policies.TickOutcome(key, None, policy.state, f"cannot read {ref}: {exc}", False)
+
+        observation = decisions.Observation(
+            at=now,
+            current_replicas=count.current,
+            ready_replicas=count.ready,
+            samples=tuple(_sample(metric, results) for metric in spec.metrics),
+        )
+        try:
+            decision, state = self.decide(spec, observation, policy.state, now)
+        except Exception as exc:  # an engine bug on one policy must not stop the others
+            log.exception("decide failed for %s", key)
+            error = f"engine failed: {type(exc).__name__}: {exc}"
+            return policies.TickOutcome(key, None, policy.state, error, False, observation)
+
+        if not decision.actuate or decision.desired == count.current:
+            return policies.TickOutcome(key, decision, state, None, False, observation)
+        try:
+            await self._call(lambda: target.scale(decision.desired), slots)
+        except protocol.TargetError as exc:
+            error = f"cannot scale {ref} from {count.current} to {decision.desired}: {exc}"
+            return policies.TickOutcome(key, decision, policy.state, error, False, observation)
+        return policies.TickOutcome(key, decision, state, None, True, observation)
+
+    async def _call(self, call: Callable[[], Awaitable[T]], slots: asyncio.Semaphore) -> T:
+        return await retrying.call_with_retries(
+            call,
+            backoff=self.backoff,
+            timeout=self.target_timeout,
+            slots=slots,
+            sleep=self._sleep,
+        )
+
+
+def _sample(metric: specs.MetricSpec, results: Mapping[str, sources.QueryResult]) -> decisions.MetricSample:
+    result = results.get(metric.query)
+    if result is None:
+        return decisions.MetricSample(metric.name, None, "the metrics source gave no answer for this query")
+    return decisions.MetricSample(metric.name, result.value, result.error)
