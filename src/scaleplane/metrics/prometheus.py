@@ -1,0 +1,153 @@
+"""PrometheusSource: the production MetricsSource, over prometheus-api-client.
+
+One tick's fetch sends one `/api/v1/query` request per DISTINCT query (KEDA sends one per trigger per
+poll), at most `concurrency` at a time on a thread pool (the client is synchronous; its requests
+session keeps that many connections alive), each with its own timeout, all within an overall
+deadline. Every failure becomes that query's error and never an exception:
+
+    HTTP 4xx/5xx        "HTTP 400 from Prometheus: <Prometheus' own error text>"
+    timeout             "no answer within 5 s"
+    refused / DNS       "cannot connect to Prometheus at URL: ..."
+    not JSON / no data  "Prometheus answered with something that is not a query result: ..."
+    deadline            "not answered within the fetch deadline of 10 s"
+    odd values          see metrics.results (NaN, Inf, no series, several series)
+
+The client's own retries are switched off: a tick retries by being the next tick, and one request per
+query is what the request counter (`requests_sent`, read by the benchmark) promises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Collection
+from concurrent import futures
+from typing import Any
+
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from scaleplane.metrics import results, sources
+
+_STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.S)
+
+
+class PrometheusSource:
+    """A MetricsSource reading `url` (e.g. http://127.0.0.1:9090). Call `close()` when done.
+
+    concurrency:   requests in flight at once (threads and kept-alive connections).
+    query_timeout: seconds for one request (connect and read), also sent as Prometheus' own `timeout`
+                   so the server stops evaluating a query nobody waits for.
+    deadline:      seconds for a whole fetch; queries not answered by then get an error.
+    empty_as_zero: read "no series" as 0 instead of an error (KEDA's ignoreNullValues); off by default
+                   so that missing data never triggers a scale-down.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        concurrency: int = 8,
+        query_timeout: float = 5.0,
+        deadline: float = 10.0,
+        empty_as_zero: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        for name, value in (
+            ("concurrency", concurrency),
+            ("query_timeout", query_timeout),
+            ("deadline", deadline),
+        ):
+            if value <= 0:
+                raise ValueError(f"{name} must be > 0, was {value}")
+        self.url = url.rstrip("/")
+        self.concurrency = concurrency
+        self.query_timeout = query_timeout
+        self.deadline = deadline
+        self.empty_as_zero = empty_as_zero
+        self.requests_sent = 0
+        self._counter_lock = threading.Lock()
+        session = requests.Session()
+        self._client = PrometheusConnect(
+            url=self.url, headers=dict(headers or {}), session=session, retry=Retry(total=0)
+        )
+        # Mounted after the client's own adapter so it wins: no retries, a pool as large as the threads.
+        session.mount(self.url, HTTPAdapter(max_retries=Retry(total=0), pool_maxsize=concurrency))
+        self._session = session
+        self._pool = futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="prometheus")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._session.close()
+
+    async def fetch(self, queries: Collection[str]) -> dict[str, sources.QueryResult]:
+        unique = list(dict.fromkeys(queries))
+        if not unique:
+            return {}
+        loop = asyncio.get_running_loop()
+        pending = {loop.run_in_executor(self._pool, self._query, q): q for q in unique}
+        done, late = await asyncio.wait(pending, timeout=self.deadline)
+        answers = {pending[f]: f.result() for f in done}
+        for future in late:
+            future.cancel()  # not started yet: it never will; started: its own timeout ends it
+            answers[pending[future]] = sources.QueryResult(
+                None, f"not answered within the fetch deadline of {self.deadline:g} s"
+            )
+        return answers
+
+    def _query(self, query: str) -> sources.QueryResult:
+        with self._counter_lock:
+            self.requests_sent += 1
+        try:
+            data = self._client.custom_query(
+                query,
+                params={"timeout": f"{self.query_timeout:g}s"},
+                timeout=self.query_timeout,  # type: ignore[arg-type]  # typed int, requests takes float
+            )
+        except PrometheusApiClientException as exc:
+            return sources.QueryResult(None, _http_error(str(exc)))
+        except requests.Timeout:
+            return sources.QueryResult(None, f"no answer within {self.query_timeout:g} s")
+        except requests.ConnectionError as exc:
+            return sources.QueryResult(None, f"cannot connect to Prometheus at {self.url}: {_reason(exc)}")
+        except (ValueError, KeyError, TypeError) as exc:  # JSON decode errors are ValueErrors
+            return sources.QueryResult(
+                None, f"Prometheus answered with something that is not a query result: {type(exc).__name__}"
+            )
+        except requests.RequestException as exc:
+            return sources.QueryResult(None, f"request to Prometheus failed: {type(exc).__name__}: {exc}")
+        return results.interpret(data, empty_as_zero=self.empty_as_zero)
+
+
+def _http_error(message: str) -> str:
+    """Keep the status and Prometheus' own error text (`{"status":"error","error":"..."}`) if any."""
+    match = _STATUS.match(message)
+    if not match:
+        return f"Prometheus error: {message[:300]}"
+    status, body = match.groups()
+    detail = _error_text(body)
+    return f"HTTP {status} from Prometheus: {detail}"
+
+
+def _error_text(body: str) -> str:
+    # The client formats the body as a bytes repr: b'...'; an eval would be wrong, so strip by hand.
+    text = body[2:-1] if body.startswith(("b'", 'b"')) else body
+    try:
+        payload: Any = json.loads(text.encode().decode("unicode_escape"))
+    except ValueError:
+        return text[:300] or "(empty body)"
+    if isinstance(payload, dict) and payload.get("error"):
+        return str(payload["error"])[:300]
+    return text[:300]
+
+
+def _reason(exc: requests.ConnectionError) -> str:
+    text = str(exc)
+    if "Connection refused" in text:
+        return "connection refused"
+    return text[:200]
