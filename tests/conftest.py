@@ -1,0 +1,134 @@
+"""Shared fixtures: real servers on 127.0.0.1 (free ports), started once per session, always cleaned up.
+
+Any test that uses one of them is marked `servers` automatically.
+
+`prometheus` (session): a `scaleplane.local.prometheus.PrometheusServer`, scrape and evaluation every 1 s.
+    prometheus.url                          "http://127.0.0.1:PORT"
+    prometheus.add_target(job, "127.0.0.1:PORT")   file SD, atomic; `remove_target`, `set_targets` too
+    prometheus.query(promql) -> float | None       None = no data yet; several series = an error
+    prometheus.query_vector(promql) -> [(labels, value)]
+    prometheus.wait_for(promql, predicate=lambda v: v > 0, timeout=30) -> float
+    The first scrape of a new target lands 1-5 s after `add_target`: always `wait_for`, never sleep.
+    Jobs are shared by the whole session: use a job name unique to your test.
+
+`redis_server` (session): a `scaleplane.local.redis.RedisServer` (no persistence).
+    redis_server.url ("redis://127.0.0.1:PORT/0"), .port, .client() -> redis.Redis
+    Shared: use your own key prefix, or `redis_db` for an empty database of your own.
+
+`redis_db` (function): a URL of a fresh logical database (1..15) of that Redis, flushed before the test.
+
+`postgres_primary` (session): a `scaleplane.local.postgres.PostgresServer` set up for streaming
+    replication (wal_level replica, max_wal_senders, hot_standby, pg_hba replication trust on 127.0.0.1).
+    postgres_primary.dsn ("postgresql://postgres@127.0.0.1:PORT/postgres"), .port, .dsn_for(database),
+    .connect(database="postgres") -> psycopg.Connection (autocommit), .fetch_one(sql, params)
+    Shared: create your own database or tables with unique names.
+
+`make_replica` (function): `make_replica() -> PostgresServer`, a started `pg_basebackup -R` replica of
+    `postgres_primary` on a new port (streaming); stopped and deleted at the end of the test.
+
+`servers_dir` (session): a directory every user (including postgres) can traverse, removed at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from scaleplane.local import postgres
+from scaleplane.local import prometheus as local_prometheus
+from scaleplane.local import redis as local_redis
+
+SERVER_FIXTURES = {"prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A SIGTERM (CI cancelling, `timeout`) must still run the fixtures' finalizers that stop servers.
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture(scope="session")
+def servers_dir() -> Iterator[Path]:
+    # Not tmp_path_factory: pytest's base dir is mode 0700, which the postgres user cannot traverse.
+    root = Path(tempfile.mkdtemp(prefix="scaleplane-tests-"))
+    root.chmod(0o755)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prometheus(servers_dir: Path) -> Iterator[local_prometheus.PrometheusServer]:
+    server = local_prometheus.PrometheusServer(servers_dir / "prometheus")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(servers_dir: Path) -> Iterator[local_redis.RedisServer]:
+    server = local_redis.RedisServer(servers_dir / "redis")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+_databases = itertools.cycle(range(1, 16))
+
+
+@pytest.fixture
+def redis_db(redis_server: local_redis.RedisServer) -> str:
+    url = f"redis://127.0.0.1:{redis_server.port}/{next(_databases)}"
+    import redis as redis_client
+
+    with redis_client.Redis.from_url(url) as client:
+        client.flushdb()
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_primary(servers_dir: Path) -> Iterator[postgres.PostgresServer]:
+    server = postgres.PostgresServer(servers_dir / "pg-primary", name="pg-primary")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+_replica_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_replica(
+    postgres_primary: postgres.PostgresServer, servers_dir: Path
+) -> Iterator[Callable[[], postgres.PostgresServer]]:
+    made: list[postgres.PostgresServer] = []
+
+    def make() -> postgres.PostgresServer:
+        data_dir = servers_dir / f"pg-replica-{next(_replica_numbers)}"
+        replica = postgres_primary.create_replica(data_dir, start=False)
+        made.append(replica)
+        return replica.start()
+
+    try:
+        yield make
+    finally:
+        for replica in made:
+            replica.destroy()
