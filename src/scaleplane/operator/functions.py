@@ -1,0 +1,181 @@
+"""The `Function` resource: its spec, and the Deployment, Service and ScalingPolicy built from it.
+
+Pure: bodies in, bodies out. The kopf handlers (`operator.handlers`) adopt and apply them.
+
+What a Function scales on. Its container (or the runtime wrapped around it) exports, per replica:
+
+    scaleplane_function_inflight_requests{namespace, function}   gauge: requests being served now
+    scaleplane_function_requests_total{namespace, function}      counter: requests served
+
+and Prometheus attaches `namespace` and `function` (a pod label `scaleplane.io/function` relabelled;
+the test exporter sets them itself). The default metric is concurrency,
+
+    sum(scaleplane_function_inflight_requests{namespace="NS",function="NAME"})   AverageValue = concurrency
+
+so with `concurrency: 10` and 35 requests in flight the policy asks for 4 replicas. With
+`metric: rate` it is `sum(rate(scaleplane_function_requests_total{...}[1m]))` against `rateTarget`
+requests per second per replica. `minReplicas: 0` lets an idle function go to zero `idleSeconds`
+after its last request (the policy's cooldown). Nothing routes a request to a function at zero
+replicas yet: it wakes again only when something else makes the metric rise.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+
+from scaleplane.scaling import specs
+
+GROUP_LABEL = "scaleplane.io/function-group"
+FUNCTION_LABEL = "scaleplane.io/function"
+INFLIGHT_METRIC = "scaleplane_function_inflight_requests"
+REQUESTS_METRIC = "scaleplane_function_requests_total"
+SERVICE_PORT = 80
+
+
+class EnvVar(specs.SpecModel):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")]
+    value: str = ""
+
+
+class FunctionSpec(specs.SpecModel):
+    """A container image that serves HTTP on `port`, scaled on requests in flight (or per second)."""
+
+    image: Annotated[str, Field(min_length=1)]
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    env: tuple[EnvVar, ...] = ()
+    port: Annotated[int, specs.Range(1, 65535)] = 8080
+    concurrency: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 10.0
+    metric: Literal["concurrency", "rate"] = "concurrency"
+    rate_target: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    min_replicas: Annotated[int, Field(ge=0)] = 0
+    max_replicas: Annotated[int, Field(ge=1)] = 10
+    idle_seconds: Annotated[int, specs.Range(0, 86400)] = 300
+    scale_down_window_seconds: Annotated[int, specs.Range(0, specs.MAX_STABILIZATION_SECONDS)] = 60
+    group: (
+        Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")] | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FunctionSpec:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"maxReplicas must be >= minReplicas, was {self.max_replicas} < {self.min_replicas}"
+            )
+        if self.metric == "rate" and self.rate_target is None:
+            raise ValueError("metric 'rate' needs rateTarget (requests per second per replica)")
+        return self
+
+
+def parse_function(data: Any) -> FunctionSpec:
+    """Validate a Function's spec; errors name the field and the value, like `specs.parse_policy`."""
+    try:
+        return FunctionSpec.model_validate(data)
+    except ValidationError as exc:
+        raise specs.PolicyError([specs.describe_error("spec", err) for err in exc.errors()]) from None
+
+
+def labels(name: str, spec: FunctionSpec) -> dict[str, str]:
+    result = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/managed-by": "scaleplane",
+        FUNCTION_LABEL: name,
+    }
+    if spec.group:
+        result[GROUP_LABEL] = spec.group
+    return result
+
+
+def deployment(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
+    """The Deployment. Its `replicas` is only the starting count: the ScalingPolicy owns it after."""
+    container: dict[str, Any] = {
+        "name": "function",
+        "image": spec.image,
+        "ports": [{"name": "http", "containerPort": spec.port}],
+        "env": [{"name": e.name, "value": e.value} for e in spec.env],
+    }
+    if spec.command:
+        container["command"] = list(spec.command)
+    if spec.args:
+        container["args"] = list(spec.args)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, spec)},
+        "spec": {
+            "replicas": spec.min_replicas,
+            "selector": {"matchLabels": {FUNCTION_LABEL: name}},
+            "template": {"metadata": {"labels": labels(name, spec)}, "spec": {"containers": [container]}},
+        },
+    }
+
+
+def template_patch(name: str, spec: FunctionSpec) -> dict[str, Any]:
+    """What an update of the Function changes in its Deployment: everything but `replicas`."""
+    body = deployment(name, "", spec)
+    return {
+        "metadata": {"labels": body["metadata"]["labels"]},
+        "spec": {"template": body["spec"]["template"]},
+    }
+
+
+def service(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, spec)},
+        "spec": {
+            "selector": {FUNCTION_LABEL: name},
+            "ports": [{"name": "http", "port": SERVICE_PORT, "targetPort": spec.port, "protocol": "TCP"}],
+        },
+    }
+
+
+def query(name: str, namespace: str, spec: FunctionSpec) -> str:
+    selector = f'{{namespace="{namespace}",function="{name}"}}'
+    if spec.metric == "rate":
+        return f"sum(rate({REQUESTS_METRIC}{selector}[1m]))"
+    return f"sum({INFLIGHT_METRIC}{selector})"
+
+
+def policy_spec(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
+    """The ScalingPolicy's spec (camelCase, as stored); validated by `specs.parse_policy` in the tests."""
+    target = spec.rate_target if spec.metric == "rate" else spec.concurrency
+    return {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+        "minReplicas": spec.min_replicas,
+        "maxReplicas": spec.max_replicas,
+        "metrics": [
+            {
+                "name": spec.metric,
+                "query": query(name, namespace, spec),
+                "target": {"type": "AverageValue", "value": target},
+                "activationThreshold": 0.0,
+            }
+        ],
+        "cooldownSeconds": spec.idle_seconds,
+        "behavior": {
+            "scaleUp": {
+                "stabilizationWindowSeconds": 0,
+                "policies": [
+                    {"type": "Percent", "value": 100, "periodSeconds": 15},
+                    {"type": "Pods", "value": 4, "periodSeconds": 15},
+                ],
+            },
+            "scaleDown": {
+                "stabilizationWindowSeconds": spec.scale_down_window_seconds,
+                "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}],
+            },
+        },
+    }
+
+
+def scaling_policy(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
+    return {
+        "apiVersion": "scaleplane.io/v1alpha1",
+        "kind": "ScalingPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels(name, spec)},
+        "spec": policy_spec(name, namespace, spec),
+    }
