@@ -1,0 +1,83 @@
+"""Trace parsing: both formats, bucketing, weighting, resampling, and errors that name line and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaleplane.scaling import traces
+
+
+def parse(text: str, **kwargs: object) -> traces.DemandTrace:
+    return traces.parse_trace(text.splitlines(), source="t.csv", **kwargs)  # type: ignore[arg-type]
+
+
+def test_series_keeps_values_step_and_start() -> None:
+    trace = parse("t,demand\n100,1.5\n115,2\n130,0\n")
+    assert trace.demand == (1.5, 2.0, 0.0)
+    assert trace.step_seconds == 15
+    assert trace.start == 100
+    assert trace.duration_seconds == 45
+
+
+def test_request_log_buckets_counts_into_rates() -> None:
+    # 3 requests in [0, 10), 1 in [10, 20), 2 in [20, 30): the last bucket is complete enough (>= 5 s).
+    text = "TIMESTAMP,x\n0,1\n1,1\n9.9,1\n10,1\n20,1\n26,1\n"
+    trace = parse(text, bucket_seconds=10)
+    assert trace.demand == pytest.approx((0.3, 0.1, 0.2))
+    assert trace.unit == "requests/s"
+
+
+def test_request_log_drops_a_short_trailing_bucket() -> None:
+    trace = parse("TIMESTAMP\n0\n5\n10\n12\n", bucket_seconds=10)
+    assert trace.demand == pytest.approx((0.2,))  # [10, 12] covers 2 s of 10: dropped
+
+
+def test_request_log_reads_iso_timestamps_with_seven_digit_fractions() -> None:
+    text = (
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+        "2023-11-16 18:15:46.6805900,374,44\n"
+        "2023-11-16 18:15:50.9951690,396,109\n"
+        "2023-11-16 18:16:01.2224670,879,55\n"
+    )
+    trace = parse(text, bucket_seconds=10)
+    assert trace.demand == pytest.approx((0.2,))
+    weighted = parse(text, bucket_seconds=10, weight_columns=("ContextTokens", "GeneratedTokens"))
+    assert weighted.demand == pytest.approx(((374 + 44 + 396 + 109) / 10,))
+    assert weighted.unit == "ContextTokens+GeneratedTokens/s"
+    assert trace.start == pytest.approx(1700158546.68059)
+
+
+def test_resample_integrates_over_ticks_of_any_length() -> None:
+    trace = traces.DemandTrace("x", 10.0, (1.0, 3.0, 5.0))
+    assert traces.resample(trace, 5.0) == pytest.approx([1, 1, 3, 3, 5, 5])
+    assert traces.resample(trace, 15.0) == pytest.approx([(1 * 10 + 3 * 5) / 15, (3 * 5 + 5 * 10) / 15])
+    assert traces.resample(trace, 30.0) == pytest.approx([3.0])
+
+
+@pytest.mark.parametrize(
+    ("text", "kwargs", "message"),
+    [
+        ("", {}, "t.csv: is empty"),
+        ("time,load\n0,1\n", {}, "t.csv:1: unknown header 'time,load'"),
+        ("t,demand\n0,1\n15,abc\n", {}, "t.csv:3: column 'demand': must be a number, was 'abc'"),
+        ("t,demand\n0,1\n15,-2\n", {}, "t.csv:3: column 'demand': must be >= 0, was '-2'"),
+        ("t,demand\n0,1\n15,inf\n", {}, "t.csv:3: column 'demand': must be finite, was 'inf'"),
+        ("t,demand\n0,1\n15,1\n31,1\n", {}, "t.csv:4: column 't': must advance by one fixed step > 0 (15 s)"),
+        ("t,demand\n0,1\n0,1\n", {}, "t.csv:3: column 't': must advance by one fixed step > 0"),
+        ("t,demand\n0,1\n", {}, "needs at least 2 rows"),
+        ("t,demand\n0\n15,1\n", {}, "t.csv:2: expected 2 columns"),
+        ("TIMESTAMP,a\n0,1\nyesterday,2\n", {}, "t.csv:3: column 'TIMESTAMP': must be an ISO 8601"),
+        ("TIMESTAMP,a\n0,1\n1\n", {}, "t.csv:3: expected 2 columns, was 1"),
+        ("TIMESTAMP\n", {}, "has a header but no requests"),
+        ("TIMESTAMP,a\n0,1\n", {"weight_columns": ("b",)}, "t.csv:1: no weight column 'b'"),
+        ("TIMESTAMP,a\n0,x\n", {"weight_columns": ("a",)}, "t.csv:2: column 'a': must be a number, was 'x'"),
+        ("TIMESTAMP,a\n0,-1\n", {"weight_columns": ("a",)}, "t.csv:2: column 'a': must be >= 0, was '-1'"),
+        ("TIMESTAMP\n0\n", {"bucket_seconds": 0}, "bucket length must be > 0 seconds, was 0"),
+    ],
+)
+def test_bad_traces_name_source_line_column_and_value(
+    text: str, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(traces.TraceError) as caught:
+        parse(text, **kwargs)
+    assert message in str(caught.value)
