@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--read-pool-file", type=Path, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    prom.disable_created_metrics()  # the `_created` series only double what Prometheus stores
+    prom.disable_created_metrics()  # type: ignore[no-untyped-call] # the `_created` series only double what Prometheus stores
     asyncio.run(ensure_schema(args.primary))
     pool = readpool.ReadPool(args.primary, args.read_pool_file)
     app = build_app(pool, aioredis.from_url(args.redis), Metrics())
