@@ -1,0 +1,241 @@
+"""The Kubernetes /scale target over real HTTP against kmock (tests/support/kmock_cluster.py)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import kmock
+import pytest
+from kubernetes.client import api_client, configuration
+from kubernetes.client.api import custom_objects_api
+
+from scaleplane.control import policies, retrying, ticking
+from scaleplane.metrics import sources
+from scaleplane.scaling import decisions, specs
+from scaleplane.targets import kubernetes, protocol, registry
+from tests.support.kmock_cluster import KubernetesCluster
+
+pytestmark = pytest.mark.servers
+
+RESOURCES = {
+    "apps/v1/deployments": {"kind": "Deployment", "subresources": ["status", "scale"]},
+    "apps/v1/statefulsets": {"kind": "StatefulSet", "subresources": ["status", "scale"]},
+    "postgresql.cnpg.io/v1/clusters": {"kind": "Cluster", "subresources": ["status", "scale"]},
+}
+
+
+def api_for(url: str, **config: Any) -> custom_objects_api.CustomObjectsApi:
+    config.setdefault("retries", 0)  # the loop retries; the client must not hide slow answers
+    conf = configuration.Configuration(host=url.rstrip("/"), **config)
+    return custom_objects_api.CustomObjectsApi(api_client.ApiClient(conf))
+
+
+@contextlib.asynccontextmanager
+async def serving(cluster: kmock.KubernetesEmulator) -> AsyncIterator[custom_objects_api.CustomObjectsApi]:
+    async with cluster, kmock.Server(cluster) as server:
+        for resource, info in RESOURCES.items():
+            cluster.resources[resource] = {"namespaced": True, "verbs": ["get", "patch"], **info}
+        yield api_for(str(server.url))
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[tuple[KubernetesCluster, custom_objects_api.CustomObjectsApi]]:
+    cluster = KubernetesCluster(auto_ready=False)
+    async with serving(cluster) as api:
+        yield cluster, api
+
+
+def workload(kind: str, name: str, namespace: str, replicas: int, ready: int | None) -> dict[str, Any]:
+    field, ready_field = (
+        ("instances", "readyInstances") if kind == "Cluster" else ("replicas", "readyReplicas")
+    )
+    status = {} if ready is None else {ready_field: ready}
+    api_version = "postgresql.cnpg.io/v1" if kind == "Cluster" else "apps/v1"
+    return {
+        "apiVersion": api_version,
+        "kind": kind,
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {field: replicas},
+        "status": status,
+    }
+
+
+def target(
+    api, kind: str, name: str = "web", namespace: str = "team-a", **kwargs
+) -> kubernetes.KubernetesScaleTarget:
+    api_version = "postgresql.cnpg.io/v1" if kind == "Cluster" else "apps/v1"
+    ref = specs.TargetRef(api_version=api_version, kind=kind, name=name)
+    return kubernetes.KubernetesScaleTarget(api, namespace, ref, **kwargs)
+
+
+RESOURCE_OF = {
+    "Deployment": "apps/v1/deployments",
+    "StatefulSet": "apps/v1/statefulsets",
+    "Cluster": "postgresql.cnpg.io/v1/clusters",
+}
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "Cluster"])
+async def test_reads_and_scales_through_the_scale_subresource(cluster, kind):
+    kmock_cluster, api = cluster
+    kmock_cluster.put_object(RESOURCE_OF[kind], workload(kind, "web", "team-a", replicas=3, ready=2))
+    t = target(api, kind)
+    assert await t.read() == protocol.ReplicaCount(current=3, ready=2)
+
+    await t.scale(5)
+    stored = kmock_cluster.read_object(RESOURCE_OF[kind], "team-a", "web")
+    assert stored["spec"] == ({"instances": 5} if kind == "Cluster" else {"replicas": 5})
+    assert await t.read() == protocol.ReplicaCount(current=5, ready=2)
+    patches = list(kmock_cluster["patch"])
+    assert [str(r.url.path).rsplit("/", 1)[-1] for r in patches] == ["scale"]
+    assert patches[0].headers["Content-Type"] == "application/merge-patch+json"
+
+
+async def test_nothing_ready_reads_as_zero_ready(cluster):
+    kmock_cluster, api = cluster
+    kmock_cluster.put_object(
+        RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-a", 4, ready=None)
+    )
+    assert await target(api, "Deployment").read() == protocol.ReplicaCount(current=4, ready=0)
+
+
+async def test_an_emulator_answering_scale_with_the_whole_object_is_read_too():
+    plain = kmock.KubernetesEmulator()  # kmock as it comes: GET .../scale returns the whole object
+    async with serving(plain) as api:
+        plain.objects["postgresql.cnpg.io/v1/clusters", "team-a", "db"] = workload(
+            "Cluster", "db", "team-a", 2, 1
+        )
+        plain.objects["apps/v1/deployments", "team-a", "web"] = workload("Deployment", "web", "team-a", 6, 6)
+        assert await target(api, "Cluster", "db").read() == protocol.ReplicaCount(current=2, ready=1)
+        assert await target(api, "Deployment").read() == protocol.ReplicaCount(current=6, ready=6)
+
+
+@pytest.mark.parametrize(
+    ("status", "retryable", "words"),
+    [
+        (409, True, "HTTP 409"),
+        (422, False, "HTTP 422"),
+        (500, True, "HTTP 500"),
+        (503, True, "HTTP 503"),
+        (403, False, "RBAC"),
+    ],
+)
+async def test_api_errors_are_classified(cluster, status, retryable, words):
+    kmock_cluster, api = cluster
+    kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-a", 1, 1))
+    kmock_cluster.inject("PATCH", "/deployments/web/scale", status=status)
+    with pytest.raises(protocol.TargetError) as caught:
+        await target(api, "Deployment").scale(3)
+    assert caught.value.retryable is retryable
+    assert words in str(caught.value) and "Deployment team-a/web" in str(caught.value)
+    assert kmock_cluster.read_object(RESOURCE_OF["Deployment"], "team-a", "web")["spec"]["replicas"] == 1
+
+
+async def test_a_missing_object_is_not_retryable(cluster):
+    _, api = cluster
+    with pytest.raises(
+        protocol.TargetError, match=r"HTTP 404 .*no such object in the policy's namespace"
+    ) as caught:
+        await target(api, "Deployment", "ghost").read()
+    assert not caught.value.retryable
+
+
+async def test_a_slow_api_times_out_as_retryable(cluster):
+    kmock_cluster, api = cluster
+    kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-a", 1, 1))
+    kmock_cluster.inject("GET", "/deployments/web/scale", delay=2.0)
+    with pytest.raises(protocol.TargetError, match="ReadTimeoutError") as caught:
+        await target(api, "Deployment", request_timeout=0.3).read()
+    assert caught.value.retryable
+
+
+async def test_a_refused_connection_is_retryable():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again at once: nothing listens there
+    api = api_for(f"http://127.0.0.1:{port}")
+    with pytest.raises(protocol.TargetError, match="NewConnectionError") as caught:
+        await target(api, "Deployment").read()
+    assert caught.value.retryable
+
+
+async def test_policies_reach_only_their_own_namespace(cluster):
+    kmock_cluster, api = cluster
+    kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-b", 2, 2))
+    reg = registry.TargetRegistry(default=lambda ns, ref: kubernetes.KubernetesScaleTarget(api, ns, ref))
+    ref = specs.TargetRef(kind="Deployment", name="web")
+    assert await reg.resolve("team-b", ref).read() == protocol.ReplicaCount(2, 2)
+    with pytest.raises(protocol.TargetError, match="HTTP 404"):
+        await reg.resolve("team-a", ref).read()  # the same name, seen from another namespace: not there
+    for sneaky in ("team-b/web", "../team-b/deployments/web", "Web"):
+        with pytest.raises(protocol.TargetError, match="policy's own namespace") as caught:
+            reg.resolve("team-a", specs.TargetRef(kind="Deployment", name=sneaky))
+        assert not caught.value.retryable
+
+
+async def test_core_group_kinds_are_refused_clearly(cluster):
+    _, api = cluster
+    with pytest.raises(protocol.TargetError, match=r"targetRef\.apiVersion: .* was 'v1'"):
+        kubernetes.KubernetesScaleTarget(
+            api, "team-a", specs.TargetRef(api_version="v1", kind="Pod", name="p")
+        )
+
+
+def test_plurals_follow_the_table_then_the_english_rule():
+    assert kubernetes.plural_of("postgresql.cnpg.io", "Cluster") == "clusters"
+    assert kubernetes.plural_of("example.com", "Proxy") == "proxies"
+    assert kubernetes.plural_of("example.com", "Gateway") == "gateways"
+    assert kubernetes.plural_of("example.com", "Ingress") == "ingresses"
+    assert kubernetes.plural_of("example.com", "Worker") == "workers"
+
+
+class ConstantSource:
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    async def fetch(self, queries):
+        return {q: sources.QueryResult(self.value) for q in queries}
+
+
+def scale_to_value(spec, observation, state, now):
+    desired = int(observation.samples[0].value)
+    current = observation.current_replicas
+    return decisions.Decision(now, current, desired, desired, "test", "test"), state
+
+
+async def test_the_controller_rides_out_conflicts_and_a_broken_target_does_not_stop_the_others(cluster):
+    kmock_cluster, api = cluster
+    for name in ("web", "worker"):
+        kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", name, "team-a", 1, 1))
+    kmock_cluster.inject("PATCH", "/deployments/web/scale", status=409, times=2)
+    kmock_cluster.inject("PATCH", "/deployments/worker/scale", status=500, times=10)
+    reg = registry.TargetRegistry(default=lambda ns, ref: kubernetes.KubernetesScaleTarget(api, ns, ref))
+
+    def managed(name: str) -> policies.ManagedPolicy:
+        spec = specs.parse_policy(
+            {
+                "targetRef": {"name": name},
+                "maxReplicas": 10,
+                "metrics": [{"name": "m", "query": "q", "target": {"type": "Value", "value": 1}}],
+            }
+        )
+        return policies.ManagedPolicy(
+            policies.PolicyKey("team-a", name),
+            spec,
+            decisions.ScalingState(),
+            reg.resolve("team-a", spec.target_ref),
+        )
+
+    ctl = ticking.Controller(
+        ConstantSource(4), decide=scale_to_value, backoff=retrying.Backoff(retries=3, initial=0.01)
+    )
+    web, worker = await ctl.tick([managed("web"), managed("worker")], now=1.0)
+    assert web.scaled and web.error is None
+    assert kmock_cluster.read_object(RESOURCE_OF["Deployment"], "team-a", "web")["spec"]["replicas"] == 4
+    assert not worker.scaled
+    assert worker.error.startswith("cannot scale Deployment team-a/worker from 1 to 4: cannot scale to 4")
+    assert worker.error.endswith("(after 4 attempts)")
+    assert kmock_cluster.read_object(RESOURCE_OF["Deployment"], "team-a", "worker")["spec"]["replicas"] == 1
