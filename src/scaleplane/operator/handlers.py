@@ -1,0 +1,165 @@
+"""The kopf handlers: start and stop the runtime, keep the policy registry, own each Function's children.
+
+ScalingPolicy: an event handler (no kopf annotations, no finalizers) feeds the registry; a policy that
+does not validate gets `Ready=False InvalidPolicy` in its status and a Warning event, and the loop
+goes on without it. Deleting a policy removes it from the registry and its series from /metrics.
+
+Function: create/update/resume handlers make (or bring up to date) a Deployment, a Service and a
+ScalingPolicy named after the Function, owned by it (`kopf.adopt`), so Kubernetes' garbage collector
+deletes them with it. An update never touches the Deployment's replicas: the policy owns those.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import kopf
+
+from scaleplane.operator import functions, kubeapi, runtime, settings, statuses
+from scaleplane.scaling import specs
+
+POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
+FUNCTIONS = ("scaleplane.io", "v1alpha1", "functions")
+
+
+def _runtime(memo: Any) -> runtime.Runtime:
+    found: runtime.Runtime = memo["scaleplane"]
+    return found
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    from scaleplane.operator import connecting
+
+    return connecting.connection_info(settings.from_env(), **kwargs)
+
+
+@kopf.on.startup()
+async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    from scaleplane.operator import settings as operator_settings
+
+    config = operator_settings.from_env()
+    settings.posting.reporting_component = "scaleplane-operator"
+    settings.posting.event_name_prefix = "scaleplane-"
+    settings.persistence.finalizer = "scaleplane.io/finalizer"
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="scaleplane.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="scaleplane.io", key="last-handled-configuration"
+    )
+    built = await runtime.build(config, settings=settings, logger=logger)
+    memo["scaleplane"] = built
+    await runtime.start(built)
+    logger.info(
+        f"scaleplane operator started: tick {config.tick_seconds:g} s, Prometheus {config.prometheus_url}, "
+        f"lease {'on as ' + config.identity if config.lease else 'off'}, {len(config.hooks)} hook(s)"
+    )
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    if "scaleplane" in memo:
+        await _runtime(memo).stop()
+
+
+@kopf.on.event(*POLICIES)
+async def policy_event(
+    event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    rt = _runtime(memo)
+    meta: dict[str, Any] = dict(body.get("metadata") or {})
+    namespace, name = str(meta.get("namespace") or "default"), str(meta.get("name"))
+    if event.get("type") == "DELETED":
+        gone = rt.registry.forget(namespace, name)
+        if gone is not None:
+            rt.meters.forget(namespace, name, [m.name for m in gone.managed.spec.metrics])
+        return
+    previous: dict[str, Any] = dict(body.get("status") or {})
+    plain = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"), "metadata": meta}
+    plain.update(spec=dict(body.get("spec") or {}), status=previous)
+    result, error = rt.registry.observe(plain)
+    if result != "invalid" or error is None:
+        return
+    logger.warning(f"invalid ScalingPolicy: {error}")
+    kopf.warn(body, reason="InvalidPolicy", message=error)
+    status = statuses.invalid(error, previous, generation=meta.get("generation"), at=time.time())
+    try:
+        await rt.api.patch(
+            f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/{name}/status",
+            {"status": status},
+        )
+    except kubeapi.ApiError as exc:
+        raise kopf.TemporaryError(f"cannot write the status: {exc}", delay=2) from exc
+
+
+@kopf.on.resume(*FUNCTIONS)
+@kopf.on.create(*FUNCTIONS)
+@kopf.on.update(*FUNCTIONS)
+async def ensure_function(
+    spec: kopf.Spec,
+    name: str,
+    namespace: str | None,
+    body: kopf.Body,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    **_: Any,
+) -> None:
+    namespace = namespace or "default"
+    try:
+        fn = functions.parse_function(dict(spec))
+    except specs.PolicyError as exc:
+        kopf.warn(body, reason="InvalidFunction", message=str(exc))
+        patch.status["conditions"] = [
+            {"type": "Ready", "status": "False", "reason": "InvalidFunction", "message": str(exc)}
+        ]
+        raise kopf.PermanentError(str(exc)) from None
+    api = _runtime(memo).api
+    children = [
+        (
+            kubeapi.resource_path("apps/v1", "deployments", namespace),
+            functions.deployment(name, namespace, fn),
+            functions.template_patch(name, fn),
+        ),
+        (kubeapi.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
+        (
+            kubeapi.resource_path("scaleplane.io/v1alpha1", "scalingpolicies", namespace),
+            functions.scaling_policy(name, namespace, fn),
+            None,
+        ),
+    ]
+    for collection, child, update in children:
+        kopf.adopt(child, owner=body)
+        await _apply(api, collection, child, update)
+    patch.status["deployment"] = name
+    patch.status["service"] = name
+    patch.status["scalingPolicy"] = name
+    patch.status["conditions"] = [
+        {
+            "type": "Ready",
+            "status": "True",
+            "reason": "ChildrenApplied",
+            "message": "Deployment, Service, ScalingPolicy",
+        }
+    ]
+
+
+async def _apply(
+    api: kubeapi.KubeApi, collection: str, child: dict[str, Any], update: dict[str, Any] | None
+) -> None:
+    """Create the child; if it exists, patch it to match (all but what `update` leaves out)."""
+    try:
+        await api.create(collection, child)
+        return
+    except kubeapi.ApiError as exc:
+        if exc.status != 409:
+            raise kopf.TemporaryError(
+                f"cannot create {child['kind']} {child['metadata']['name']}: {exc}", delay=2
+            ) from exc
+    body = update if update is not None else {k: v for k, v in child.items() if k in ("metadata", "spec")}
+    body = {**body, "metadata": {**child["metadata"], **(body.get("metadata") or {})}}
+    try:
+        await api.patch(f"{collection}/{child['metadata']['name']}", body)
+    except kubeapi.ApiError as exc:
+        raise kopf.TemporaryError(
+            f"cannot update {child['kind']} {child['metadata']['name']}: {exc}", delay=2
+        ) from exc

@@ -1,0 +1,120 @@
+"""The operator's own Prometheus metrics (prometheus_client), and the small HTTP server for /metrics.
+
+Every name starts with `scaleplane_`; dashboards, alerts and cost reports read only these:
+
+    scaleplane_desired_replicas{namespace,policy}              gauge   the last decision's count
+    scaleplane_current_replicas{namespace,policy}              gauge   what the target ran at the tick
+    scaleplane_metric_value{namespace,policy,metric}           gauge   the query's value at the tick
+    scaleplane_metric_target{namespace,policy,metric}          gauge   the value the policy holds it at
+    scaleplane_decisions_total{namespace,policy,direction,reason}  counter  up / down / none
+    scaleplane_scale_total{namespace,policy,direction}         counter  scales the target accepted
+    scaleplane_errors_total{kind}                              counter  target, engine, status, event,
+                                                                        metrics, lease, tick
+    scaleplane_tick_duration_seconds                           histogram one whole tick, record included
+    scaleplane_policies{state}                                 gauge   valid / invalid policies known
+    scaleplane_leader                                          gauge   1 when this replica actuates
+    scaleplane_hook_deliveries_total{result}                   counter  delivered / failed / dropped
+
+Each operator has its own `CollectorRegistry`, so two operators in one process (tests) never clash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+POLICY = ("namespace", "policy")
+TICK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60)
+
+
+class Instruments:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.desired = Gauge(
+            "scaleplane_desired_replicas", "Replicas the last decision asked for", POLICY, registry=r
+        )
+        self.current = Gauge(
+            "scaleplane_current_replicas", "Replicas the target ran at the tick", POLICY, registry=r
+        )
+        self.metric_value = Gauge(
+            "scaleplane_metric_value", "A policy metric's value at the tick", (*POLICY, "metric"), registry=r
+        )
+        self.metric_target = Gauge(
+            "scaleplane_metric_target",
+            "The value a policy holds a metric at",
+            (*POLICY, "metric"),
+            registry=r,
+        )
+        self.decisions = Counter(
+            "scaleplane_decisions",
+            "Decisions by direction and reason",
+            (*POLICY, "direction", "reason"),
+            registry=r,
+        )
+        self.scales = Counter(
+            "scaleplane_scale", "Scales the target accepted", (*POLICY, "direction"), registry=r
+        )
+        self.errors = Counter("scaleplane_errors", "Errors by kind", ("kind",), registry=r)
+        self.tick_duration = Histogram(
+            "scaleplane_tick_duration_seconds", "One whole tick", buckets=TICK_BUCKETS, registry=r
+        )
+        self.policies = Gauge(
+            "scaleplane_policies", "Policies known to this operator", ("state",), registry=r
+        )
+        self.leader = Gauge(
+            "scaleplane_leader", "1 when this replica holds the Lease and actuates", registry=r
+        )
+        self.hook_deliveries = Counter(
+            "scaleplane_hook_deliveries", "Outbound hook deliveries by result", ("result",), registry=r
+        )
+
+    def forget(self, namespace: str, policy: str, metrics: list[str]) -> None:
+        """Drop a deleted policy's series, so dashboards do not show it frozen at its last value."""
+        for gauge in (self.desired, self.current):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, policy)
+        for metric in metrics:
+            for gauge in (self.metric_value, self.metric_target):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(namespace, policy, metric)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class MetricsServer:
+    """Serves /metrics (and /healthz) on `host:port` inside the operator's event loop."""
+
+    def __init__(self, instruments: Instruments, host: str, port: int) -> None:
+        self.instruments = instruments
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> int:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        if sockets:  # port 0 asked the kernel for a free port: report the real one
+            self.port = int(sockets[0].getsockname()[1])
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.instruments.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")

@@ -1,0 +1,58 @@
+"""Kubernetes Events from the loop, posted with the operator's own client.
+
+kopf's `kopf.info/warn` work only inside kopf's handlers (they need its event queue, set up per
+handler context); the loop is a task of ours, so it posts `v1` Events itself, in the same shape
+kopf and kubectl use (involvedObject, reason, message, type, source, timestamps).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from typing import Any
+
+from scaleplane.operator import kubeapi
+
+log = logging.getLogger(__name__)
+COMPONENT = "scaleplane-operator"
+
+
+def event_body(ref: dict[str, Any], *, kind: str, reason: str, message: str, at: float) -> dict[str, Any]:
+    meta = ref.get("metadata") or {}
+    stamp = datetime.datetime.fromtimestamp(at, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"generateName": "scaleplane-", "namespace": meta.get("namespace")},
+        "involvedObject": {
+            "apiVersion": ref.get("apiVersion"),
+            "kind": ref.get("kind"),
+            "name": meta.get("name"),
+            "namespace": meta.get("namespace"),
+            "uid": meta.get("uid"),
+        },
+        "type": kind,
+        "reason": reason,
+        "message": message[:1024],  # the API server refuses messages over 1 KiB
+        "source": {"component": COMPONENT},
+        "reportingComponent": COMPONENT,
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+async def post(
+    api: kubeapi.KubeApi, ref: dict[str, Any], *, kind: str, reason: str, message: str, at: float
+) -> bool:
+    """Post one Event; False (logged) when the API refused it. Events are best effort, never retried."""
+    namespace = (ref.get("metadata") or {}).get("namespace") or "default"
+    try:
+        await api.create(
+            f"/api/v1/namespaces/{namespace}/events",
+            event_body(ref, kind=kind, reason=reason, message=message, at=at),
+        )
+        return True
+    except kubeapi.ApiError as exc:
+        log.warning("cannot post the %s event %s: %s", kind, reason, exc)
+        return False

@@ -1,0 +1,158 @@
+"""After each tick, tell people: CR status, Kubernetes Events, the operator's metrics, hooks, logs.
+
+Status writes are merge patches of `/status` (no resourceVersion: the operator is the only writer of a
+policy's status, so there is nothing to conflict with); a 409, 429, 5xx or timeout is retried with
+backoff (0.2 s, 0.4 s, 0.8 s), then counted as an error and left to the next tick. At most
+`concurrency` writes are in flight.
+
+Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — an error
+identical to the policy's previous tick's is not posted again, so a broken target does not flood the
+namespace — and one when fallback rules take over (Warning/FallbackActive).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from scaleplane.control import policies
+from scaleplane.operator import hooking, instruments, kubeapi, posting, registering, statuses
+
+log = logging.getLogger("scaleplane.operator.decisions")
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def status_path(namespace: str, name: str) -> str:
+    return f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/{name}/status"
+
+
+async def patch_status(
+    api: kubeapi.KubeApi,
+    namespace: str,
+    name: str,
+    status: dict[str, Any],
+    *,
+    retries: int = 3,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """Merge-patch a policy's status, retrying what is worth retrying. Raises ApiError at the end."""
+    delay = 0.2
+    for attempt in range(retries + 1):
+        try:
+            await api.patch(status_path(namespace, name), {"status": status})
+            return
+        except kubeapi.ApiError as exc:
+            if not exc.retryable or attempt == retries:
+                raise
+        await sleep(delay)
+        delay *= 2
+
+
+class Recorder:
+    def __init__(
+        self,
+        api: kubeapi.KubeApi,
+        registry: registering.Registry,
+        meters: instruments.Instruments,
+        hooks: hooking.HookDispatcher,
+        *,
+        concurrency: int = 32,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.api = api
+        self.registry = registry
+        self.meters = meters
+        self.hooks = hooks
+        self._slots = asyncio.Semaphore(concurrency)
+        self._sleep = sleep
+
+    async def record(self, outcomes: Sequence[policies.TickOutcome], at: float) -> None:
+        await asyncio.gather(*(self._record_one(outcome, at) for outcome in outcomes))
+
+    async def _record_one(self, outcome: policies.TickOutcome, at: float) -> None:
+        entry = self.registry.keep(outcome)
+        if entry is None:  # deleted during the tick
+            return
+        key, spec = outcome.key, entry.managed.spec
+        status = statuses.after_tick(spec, outcome, entry.status, generation=entry.generation, at=at)
+        self._meter(outcome, spec.metrics)
+        async with self._slots:
+            await self._tell(entry, outcome, at)
+            try:
+                await patch_status(self.api, key.namespace, key.name, status, sleep=self._sleep)
+                entry.status = status
+            except kubeapi.ApiError as exc:
+                self.meters.errors.labels("status").inc()
+                log.warning("cannot write the status of %s: %s", key, exc)
+        if outcome.decision is not None:
+            self.hooks.offer(
+                hooking.cloud_event(
+                    source=f"/apis/scaleplane.io/v1alpha1/namespaces/{key.namespace}/scalingpolicies/{key.name}",
+                    subject=str(key),
+                    data={
+                        "policy": {"namespace": key.namespace, "name": key.name},
+                        "target": status["target"],
+                        "scaled": outcome.scaled,
+                        "error": outcome.error,
+                        "decision": status["lastDecision"],
+                    },
+                    at=at,
+                )
+            )
+
+    def _meter(self, outcome: policies.TickOutcome, metrics: Sequence[Any]) -> None:
+        ns, name = outcome.key.namespace, outcome.key.name
+        if outcome.error:
+            # No decision but an observation: the engine failed; otherwise reading or scaling the target.
+            kind = "engine" if outcome.decision is None and outcome.observation is not None else "target"
+            self.meters.errors.labels(kind).inc()
+        if outcome.observation is not None:
+            self.meters.current.labels(ns, name).set(outcome.observation.current_replicas)
+            for sample in outcome.observation.samples:
+                if sample.ok and sample.value is not None:
+                    self.meters.metric_value.labels(ns, name, sample.name).set(sample.value)
+                else:
+                    self.meters.errors.labels("metrics").inc()
+        for metric in metrics:
+            self.meters.metric_target.labels(ns, name, metric.name).set(metric.target.value)
+        decision = outcome.decision
+        if decision is not None:
+            self.meters.desired.labels(ns, name).set(decision.desired)
+            self.meters.decisions.labels(ns, name, decision.direction, decision.reason).inc()
+            if outcome.scaled:
+                self.meters.scales.labels(ns, name, decision.direction).inc()
+
+    async def _tell(self, entry: registering.Entry, outcome: policies.TickOutcome, at: float) -> None:
+        decision = outcome.decision
+        fields: dict[str, Any] = {
+            "policy": str(outcome.key),
+            "scaled": outcome.scaled,
+            "error": outcome.error,
+        }
+        if decision is not None:
+            fields.update(
+                current=decision.current,
+                desired=decision.desired,
+                reason=decision.reason,
+                rules=list(decision.rules),
+                metrics={r.metric: r.value for r in decision.recommendations},
+            )
+        log.info(
+            decision.message if decision else (outcome.error or "no decision"), extra={"decision": fields}
+        )
+        events: list[tuple[str, str, str]] = []
+        if outcome.scaled and decision is not None:
+            events.append(
+                ("Normal", "Scaled", f"{decision.current} -> {decision.desired} replicas: {decision.message}")
+            )
+        if outcome.error and outcome.error != entry.last_error:
+            events.append(("Warning", "ScalingFailed", outcome.error))
+        previous_fallback = (entry.status.get("lastDecision") or {}).get("reason", "").startswith("fallback")
+        if decision is not None and decision.reason.startswith("fallback") and not previous_fallback:
+            events.append(("Warning", "FallbackActive", decision.message))
+        entry.last_error = outcome.error
+        for kind, reason, message in events:
+            if not await posting.post(self.api, entry.ref, kind=kind, reason=reason, message=message, at=at):
+                self.meters.errors.labels("event").inc()

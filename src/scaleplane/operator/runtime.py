@@ -1,0 +1,115 @@
+"""Everything one running operator owns, built at start-up and torn down at cleanup.
+
+Kept in kopf's per-operator `memo` (not in module globals), so two operators in one process, as the
+tests run them, never share a registry, a metrics registry or a Lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes.client.api import custom_objects_api
+
+from scaleplane.control import ticking
+from scaleplane.metrics import prometheus
+from scaleplane.operator import (
+    connecting,
+    hooking,
+    instruments,
+    kubeapi,
+    leasing,
+    looping,
+    recording,
+    registering,
+    settings,
+)
+from scaleplane.scaling import specs
+from scaleplane.targets import kubernetes as k8s_targets
+from scaleplane.targets import protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    config: settings.OperatorSettings
+    api: kubeapi.KubeApi
+    registry: registering.Registry
+    meters: instruments.Instruments
+    hooks: hooking.HookDispatcher
+    loop: looping.OperatorLoop
+    lease: leasing.LeaseKeeper | None
+    metrics_server: instruments.MetricsServer | None
+    closers: list[object]
+    task: asyncio.Task[None] | None = None
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        if self.lease is not None:
+            await self.lease.stop()
+        await self.hooks.stop()
+        if self.metrics_server is not None:
+            await self.metrics_server.stop()
+        await self.api.close()
+        for closer in self.closers:
+            with contextlib.suppress(Exception):
+                closer.close()  # type: ignore[attr-defined]
+
+
+async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runtime:
+    """Build (not start) everything; `login_kwargs` are kopf's (settings, logger) for its login."""
+    info = connecting.connection_info(config, **login_kwargs)
+    if info is None:
+        raise settings.SettingsError("no Kubernetes credentials: no kubeconfig, no service account")
+    api = kubeapi.KubeApi(info)
+    api_client = connecting.scale_api_client(config)
+    custom = custom_objects_api.CustomObjectsApi(api_client)
+
+    def make_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
+        return k8s_targets.KubernetesScaleTarget(custom, namespace, ref)
+
+    registry = registering.Registry(make_target=make_target)
+    meters = instruments.Instruments()
+    hooks = hooking.HookDispatcher.from_settings(config, meters)
+    source = prometheus.PrometheusSource(config.prometheus_url)
+    controller = ticking.Controller(source)
+    recorder = recording.Recorder(api, registry, meters, hooks)
+    lease = None
+    if config.lease:
+        lease = leasing.LeaseKeeper(
+            api,
+            namespace=config.lease_namespace,
+            name=config.lease_name,
+            identity=config.identity,
+            duration=config.lease_seconds,
+        )
+    loop = looping.OperatorLoop(
+        tick_seconds=config.tick_seconds,
+        registry=registry,
+        controller=controller,
+        recorder=recorder,
+        meters=meters,
+        lease=lease,
+    )
+    metrics_server = None
+    where = config.metrics_host_port()
+    if where is not None:
+        metrics_server = instruments.MetricsServer(meters, *where)
+    return Runtime(config, api, registry, meters, hooks, loop, lease, metrics_server, [source, api_client])
+
+
+async def start(runtime: Runtime) -> None:
+    if runtime.metrics_server is not None:
+        port = await runtime.metrics_server.start()
+        log.info("serving /metrics on %s:%d", runtime.metrics_server.host, port)
+    runtime.hooks.start()
+    if runtime.lease is not None:
+        runtime.lease.start()
+    runtime.task = asyncio.create_task(runtime.loop.run(), name="scaleplane-loop")

@@ -1,0 +1,124 @@
+"""The operator's configuration: environment variables, validated once at start-up.
+
+    SCALEPLANE_PROMETHEUS_URL    Prometheus to query                      http://prometheus:9090
+    SCALEPLANE_TICK_SECONDS      seconds between two ticks of the loop    15
+    SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
+    SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
+                                 {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
+    SCALEPLANE_HOOK_QUEUE        decisions waiting for hooks at most       1000
+    SCALEPLANE_LEASE             "true": only the Lease holder actuates     true
+    SCALEPLANE_LEASE_NAME        the coordination.k8s.io Lease's name      scaleplane-operator
+    SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         default
+    SCALEPLANE_LEASE_SECONDS     how long a holder's claim lasts           15
+    SCALEPLANE_IDENTITY          this replica's name in the Lease          POD_NAME or host-pid
+    SCALEPLANE_KUBE_SERVER       API server URL, no credentials (tests)    (kubeconfig / service account)
+
+A bad value stops the operator at start with a message naming the variable and the value.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class SettingsError(ValueError):
+    pass
+
+
+class HookSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+    url: Annotated[str, Field(pattern=r"^https?://")]
+    secret: str = ""
+    secret_env: str | None = Field(default=None, alias="secretEnv")
+    timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+
+class OperatorSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prometheus_url: Annotated[str, Field(pattern=r"^https?://")] = "http://prometheus:9090"
+    tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    metrics_addr: str = "0.0.0.0:9108"
+    hooks: tuple[HookSettings, ...] = ()
+    hook_queue: Annotated[int, Field(ge=1)] = 1000
+    lease: bool = True
+    lease_name: str = "scaleplane-operator"
+    lease_namespace: str = "default"
+    lease_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
+    identity: Annotated[str, Field(min_length=1)] = Field(default_factory=lambda: default_identity())
+    kube_server: str | None = None
+
+    @field_validator("metrics_addr")
+    @classmethod
+    def _addr(cls, value: str) -> str:
+        if value:
+            host, _, port = value.rpartition(":")
+            if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+                raise ValueError("must be host:port (port 0..65535) or empty")
+        return value
+
+    def metrics_host_port(self) -> tuple[str, int] | None:
+        if not self.metrics_addr:
+            return None
+        host, _, port = self.metrics_addr.rpartition(":")
+        return host, int(port)
+
+    def hook_secret(self, hook: HookSettings) -> bytes:
+        if hook.secret_env:
+            return os.environ.get(hook.secret_env, "").encode()
+        return hook.secret.encode()
+
+
+def default_identity() -> str:
+    """Host, pid and a random tail: unique even for two operators in one process (the tests)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+ENV = {
+    "prometheus_url": "SCALEPLANE_PROMETHEUS_URL",
+    "tick_seconds": "SCALEPLANE_TICK_SECONDS",
+    "metrics_addr": "SCALEPLANE_METRICS_ADDR",
+    "hooks": "SCALEPLANE_HOOKS",
+    "hook_queue": "SCALEPLANE_HOOK_QUEUE",
+    "lease": "SCALEPLANE_LEASE",
+    "lease_name": "SCALEPLANE_LEASE_NAME",
+    "lease_namespace": "SCALEPLANE_LEASE_NAMESPACE",
+    "lease_seconds": "SCALEPLANE_LEASE_SECONDS",
+    "identity": "SCALEPLANE_IDENTITY",
+    "kube_server": "SCALEPLANE_KUBE_SERVER",
+}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
+    env = os.environ if environ is None else environ
+    values: dict[str, object] = {}
+    for field, var in ENV.items():
+        if var in env:
+            values[field] = env[var]
+    if "lease_namespace" not in values and env.get("POD_NAMESPACE"):
+        values["lease_namespace"] = env["POD_NAMESPACE"]
+    if "identity" not in values and env.get("POD_NAME"):
+        values["identity"] = env["POD_NAME"]
+    if "hooks" in values:
+        try:
+            values["hooks"] = json.loads(str(values["hooks"]))
+        except ValueError as exc:
+            raise SettingsError(f"SCALEPLANE_HOOKS: not JSON ({exc}), was {values['hooks']!r}") from None
+    try:
+        return OperatorSettings.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            var = ENV.get(str(err["loc"][0]), str(err["loc"][0]))
+            where = var + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
+            problems.append(f"{where}: {err['msg']}, was {err.get('input')!r}")
+        raise SettingsError("; ".join(problems)) from None

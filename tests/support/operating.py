@@ -1,0 +1,202 @@
+"""Run the scaleplane operator (kopf.testing.KopfRunner) against a kmock cluster, and a test exporter.
+
+    async with cluster_api() as (cluster, url):
+        async with running_operator(url, prometheus_url, namespace="team-a") as op:
+            await eventually(lambda: ...)
+
+The cluster runs on the test's event loop and the operator in KopfRunner's thread, so everything here
+waits with `await` (never `time.sleep`), and the runner is entered and left in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import kmock
+import kopf
+from kopf.testing import KopfRunner
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
+
+from tests.support.kmock_cluster import KubernetesCluster
+
+ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
+RESOURCES = {
+    "scaleplane.io/v1alpha1/scalingpolicies": {
+        "kind": "ScalingPolicy",
+        "singular": "scalingpolicy",
+        "shortnames": ["sp"],
+        "subresources": ["status"],
+    },
+    "scaleplane.io/v1alpha1/functions": {
+        "kind": "Function",
+        "singular": "function",
+        "shortnames": ["fn"],
+        "subresources": ["status"],
+    },
+    "apps/v1/deployments": {
+        "kind": "Deployment",
+        "singular": "deployment",
+        "subresources": ["status", "scale"],
+    },
+    "apps/v1/statefulsets": {
+        "kind": "StatefulSet",
+        "singular": "statefulset",
+        "subresources": ["status", "scale"],
+    },
+    "postgresql.cnpg.io/v1/clusters": {
+        "kind": "Cluster",
+        "singular": "cluster",
+        "subresources": ["status", "scale"],
+    },
+    "v1/services": {"kind": "Service", "singular": "service"},
+    "v1/events": {"kind": "Event", "singular": "event"},
+    "coordination.k8s.io/v1/leases": {"kind": "Lease", "singular": "lease"},
+}
+POLICY = "scaleplane.io/v1alpha1/scalingpolicies"
+FUNCTION = "scaleplane.io/v1alpha1/functions"
+DEPLOYMENT = "apps/v1/deployments"
+
+
+@contextlib.asynccontextmanager
+async def cluster_api() -> AsyncIterator[tuple[KubernetesCluster, str]]:
+    """A kmock API with every resource the operator uses declared (discovery answers for them)."""
+    async with KubernetesCluster() as cluster, kmock.Server(cluster) as server:
+        for resource, info in RESOURCES.items():
+            cluster.resources[resource] = {"namespaced": True, "verbs": ALL_VERBS, **info}
+        # Discovery only: kopf waits to see the resource, then (scanning disabled) never lists it.
+        cluster.resources["v1/namespaces"] = {"namespaced": False, "verbs": ALL_VERBS, "kind": "Namespace"}
+        yield cluster, str(server.url).rstrip("/")
+
+
+_env_lock = threading.Lock()
+
+
+@contextlib.asynccontextmanager
+async def running_operator(
+    api_url: str,
+    prometheus_url: str,
+    *,
+    namespace: str,
+    tick: float = 1.0,
+    env: dict[str, str] | None = None,
+) -> AsyncIterator[KopfRunner]:
+    """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on."""
+    values = {
+        "SCALEPLANE_KUBE_SERVER": api_url,
+        "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
+        "SCALEPLANE_TICK_SECONDS": str(tick),
+        "SCALEPLANE_METRICS_ADDR": "127.0.0.1:0",
+        "SCALEPLANE_LEASE_NAMESPACE": namespace,
+        "SCALEPLANE_LEASE_SECONDS": "3",
+        **(env or {}),
+    }
+    args = ["run", "-m", "scaleplane.operator", "--standalone", "--namespace", namespace]
+    # kmock cannot parse the cluster-wide `/api/v1/namespaces` path: tell kopf not to scan namespaces,
+    # so it takes `--namespace` as an existing namespace (as it does when RBAC forbids listing them).
+    kopf_settings = kopf.OperatorSettings()
+    kopf_settings.scanning.disabled = True
+    runner = KopfRunner(args, timeout=30, settings=kopf_settings)
+    # The operator reads its settings from the environment (at login and at start-up, both in its own
+    # thread, at times of its choosing): keep them set for the whole run.
+    with _patched_env(values):
+        await asyncio.to_thread(runner.__enter__)
+        try:
+            yield runner
+        finally:
+            await asyncio.to_thread(runner.__exit__, None, None, None)
+
+
+@contextlib.contextmanager
+def _patched_env(values: dict[str, str]) -> Iterator[None]:
+    with _env_lock:
+        saved = {key: os.environ.get(key) for key in values}
+        os.environ.update(values)
+    try:
+        yield
+    finally:
+        with _env_lock:
+            for key, old in saved.items():
+                if old is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = old
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, every: float = 0.2) -> Any:
+    """Await until `check()` (sync or async) returns something truthy; fail with its last value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while True:
+        result = check()
+        last = await result if isinstance(result, Awaitable) else result
+        if last:
+            return last
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not true within {timeout} s; last value: {last!r}")
+        await asyncio.sleep(every)
+
+
+class Exporter:
+    """A real Prometheus exporter on 127.0.0.1 (prometheus_client's HTTP server) with one gauge."""
+
+    def __init__(self, name: str, labels: tuple[str, ...] = ()) -> None:
+        self.registry = CollectorRegistry()
+        self.gauge = Gauge(name, f"test gauge {name}", labels, registry=self.registry)
+        self.server, self.thread = start_http_server(0, addr="127.0.0.1", registry=self.registry)
+        self.address = f"127.0.0.1:{self.server.server_port}"
+
+    def set(self, value: float, **labels: str) -> None:
+        (self.gauge.labels(**labels) if labels else self.gauge).set(value)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def deployment(name: str, namespace: str, replicas: int = 1) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "w", "image": "w:1"}]},
+            },
+        },
+    }
+
+
+def policy(name: str, namespace: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "scaleplane.io/v1alpha1",
+        "kind": "ScalingPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+def fast_behavior(down_window: int = 0) -> dict[str, Any]:
+    """Scale as fast as the tick allows: no windows (unless asked), big 1-second rate limits."""
+    return {
+        "scaleUp": {
+            "stabilizationWindowSeconds": 0,
+            "policies": [{"type": "Pods", "value": 100, "periodSeconds": 1}],
+        },
+        "scaleDown": {
+            "stabilizationWindowSeconds": down_window,
+            "policies": [{"type": "Pods", "value": 100, "periodSeconds": 1}],
+        },
+    }
+
+
+Check = Callable[[], Awaitable[Any] | Any]
