@@ -14,9 +14,13 @@ path and the bad value (`spec.behavior.scaleDown.policies[0].periodSeconds: must
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
+import cronsim
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -144,14 +148,31 @@ class Fallback(SpecModel):
         return self
 
 
+def check_cron(expression: str) -> str:
+    """A 5-field cron expression that cronsim (the scheduler's library) accepts, or a ValueError."""
+    try:
+        cronsim.CronSim(expression, datetime(2000, 1, 1, tzinfo=UTC))
+    except cronsim.CronSimError as exc:
+        raise ValueError(f"not a valid cron expression ({exc})") from None
+    return expression
+
+
+def check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        raise ValueError("not a known IANA time zone (e.g. UTC, Europe/Paris)") from None
+    return name
+
+
 class ScheduleWindow(SpecModel):
     """A floor for a known peak: from each `cron` firing, for `durationSeconds`, at least `minReplicas`."""
 
     name: Annotated[str, Field(min_length=1)]
-    cron: Annotated[str, Field(min_length=9)]
+    cron: Annotated[str, Field(min_length=9), AfterValidator(check_cron)]
     duration_seconds: Annotated[int, Range(1, 7 * 86400)]
     min_replicas: Annotated[int, Field(ge=0)]
-    timezone: str = "UTC"
+    timezone: Annotated[str, AfterValidator(check_timezone)] = "UTC"
 
 
 class Forecast(SpecModel):

@@ -1,0 +1,169 @@
+"""Forecast mode: pre-scale for the target's start-up time from the recent history of each metric.
+
+Every tick, for each metric that read fine, the engine forecasts its value `startupSeconds` plus one
+tick ahead (a replica asked for now serves from then on) and recommends for max(observed, forecast):
+the forecast only ever adds capacity early, it never removes capacity the observed load needs.
+
+Models (`forecast.model`), measured against each other by bench/forecast_accuracy.py:
+  last          the last value: no pre-scaling (the control in the benchmark).
+  holt          Holt's linear trend, fitted each tick over `historySeconds` of `state.history`:
+                    level_t = a*y_t + (1-a)*(level + trend);  trend_t = b*(level_t - level) + (1-b)*trend
+                    forecast(h steps) = level + h * trend
+  holt-winters  holt on the history with a seasonal profile taken out and put back:
+                    forecast = holt(y - s[phase(t)])(h) + s[phase(t + h)]
+                The profile s has at most 288 phase buckets over `seasonSeconds` (5-minute buckets for a
+                day), kept in `state.extra["seasonal"]` and learnt one tick at a time
+                (s[k] += g * (y - level - s[k])), so a daily season costs 288 numbers, not a day of samples.
+Ticks are taken as evenly spaced: the step is the mean spacing of the history.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from scaleplane.scaling import decisions, recommending, specs
+
+# Chosen by bench/forecast_accuracy.py (docs/benchmarks.md, "Forecast accuracy").
+ALPHA = 0.5  # level smoothing
+BETA = 0.1  # trend smoothing
+GAMMA = 0.3  # seasonal profile learning rate
+MAX_BUCKETS = 288
+MIN_POINTS = 4  # fewer than this, no trend can be told from noise: no forecast
+
+
+def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta: float = BETA) -> float:
+    """Holt's linear trend forecast `steps_ahead` steps after the last value (pre: len(values) >= 2)."""
+    level = values[0]
+    trend = values[1] - values[0]
+    for y in values[1:]:
+        previous = level
+        level = alpha * y + (1 - alpha) * (level + trend)
+        trend = beta * (level - previous) + (1 - beta) * trend
+    return level + steps_ahead * trend
+
+
+def holt_level(values: Sequence[float], alpha: float = ALPHA, beta: float = BETA) -> float:
+    return holt(values, 0.0, alpha, beta)
+
+
+def bucket_of(at: float, season_seconds: int) -> int:
+    buckets = min(MAX_BUCKETS, season_seconds)
+    return int((at % season_seconds) / season_seconds * buckets) % buckets
+
+
+def profile_of(state: decisions.ScalingState, metric: str, season_seconds: int) -> list[float] | None:
+    seasonal = state.extra.get("seasonal")
+    if not isinstance(seasonal, dict):
+        return None
+    entry = seasonal.get(metric)
+    if not isinstance(entry, dict) or entry.get("seasonSeconds") != season_seconds:
+        return None  # a changed season invalidates what was learnt
+    profile = entry.get("profile")
+    buckets = min(MAX_BUCKETS, season_seconds)
+    if not isinstance(profile, list) or len(profile) != buckets:
+        return None
+    return [float(x) if isinstance(x, int | float) and math.isfinite(x) else 0.0 for x in profile]
+
+
+def series(
+    state: decisions.ScalingState, metric: str, now: float, value: float
+) -> tuple[list[float], list[float]]:
+    """(times, values) of one metric's remembered history, with this tick's value last."""
+    times = [at for at, name, _ in state.history if name == metric and at < now]
+    values = [v for at, name, v in state.history if name == metric and at < now]
+    times.append(now)
+    values.append(value)
+    return times, values
+
+
+def forecast(
+    model: str,
+    times: Sequence[float],
+    values: Sequence[float],
+    horizon_seconds: float,
+    season_seconds: int | None = None,
+    profile: Sequence[float] | None = None,
+) -> float | None:
+    """The value `horizon_seconds` after the last time; None when there is too little history."""
+    if model == "last" or len(values) < MIN_POINTS:
+        return None
+    step = (times[-1] - times[0]) / (len(times) - 1)
+    if step <= 0:
+        return None
+    steps_ahead = horizon_seconds / step
+    if model == "holt-winters" and season_seconds and profile is not None:
+        deseasoned = [y - profile[bucket_of(t, season_seconds)] for t, y in zip(times, values, strict=True)]
+        ahead = profile[bucket_of(times[-1] + horizon_seconds, season_seconds)]
+        return holt(deseasoned, steps_ahead) + ahead
+    return holt(values, steps_ahead)
+
+
+def raise_recommendations(
+    spec: specs.ScalingPolicySpec,
+    recs: tuple[decisions.MetricRecommendation, ...],
+    state: decisions.ScalingState,
+    current: int,
+    ready: int,
+    tolerances: recommending.Tolerances,
+    now: float,
+) -> tuple[decisions.MetricRecommendation, ...]:
+    """Each metric's recommendation, raised to what its forecast asks for when that is more."""
+    settings = spec.forecast
+    assert settings is not None  # the engine calls this only with a forecast set
+    by_name = {m.name: m for m in spec.metrics}
+    raised: list[decisions.MetricRecommendation] = []
+    for rec in recs:
+        if rec.value is None or rec.replicas is None:
+            raised.append(rec)
+            continue
+        times, values = series(state, rec.metric, now, rec.value)
+        horizon = settings.startup_seconds + (times[-1] - times[0]) / max(1, len(times) - 1)
+        season = settings.season_seconds
+        profile = profile_of(state, rec.metric, season) if season else None
+        predicted = forecast(settings.model, times, values, horizon, season, profile)
+        if predicted is None or not math.isfinite(predicted) or predicted <= rec.value:
+            raised.append(rec)
+            continue
+        replicas, _ = recommending.replicas_for(by_name[rec.metric], predicted, current, ready, tolerances)
+        if replicas > rec.replicas:
+            rec = decisions.MetricRecommendation(
+                metric=rec.metric,
+                value=rec.value,
+                target=rec.target,
+                target_type=rec.target_type,
+                replicas=replicas,
+                forecast_value=predicted,
+                note=rec.note,
+            )
+        raised.append(rec)
+    return tuple(raised)
+
+
+def learn_seasons(
+    spec: specs.ScalingPolicySpec,
+    state: decisions.ScalingState,
+    history: Sequence[tuple[float, str, float]],
+    now: float,
+) -> dict[str, Any]:
+    """state.extra with each metric's seasonal profile moved one step towards this tick's residual."""
+    settings = spec.forecast
+    extra = dict(state.extra)
+    if settings is None or settings.model != "holt-winters" or not settings.season_seconds:
+        extra.pop("seasonal", None)
+        return extra
+    season = settings.season_seconds
+    seasonal: dict[str, Any] = {}
+    for metric in spec.metrics:
+        profile = profile_of(state, metric.name, season) or [0.0] * min(MAX_BUCKETS, season)
+        times = [at for at, name, _ in history if name == metric.name]
+        values = [v for at, name, v in history if name == metric.name]
+        if times and times[-1] == now and len(values) >= 2:
+            deseasoned = [y - profile[bucket_of(t, season)] for t, y in zip(times, values, strict=True)]
+            level = holt_level(deseasoned)
+            k = bucket_of(now, season)
+            profile[k] += GAMMA * (values[-1] - level - profile[k])
+        seasonal[metric.name] = {"seasonSeconds": season, "profile": profile}
+    extra["seasonal"] = seasonal
+    return extra

@@ -1,0 +1,116 @@
+"""What a tick leaves behind: the next ScalingState (bounded) and the Decision's sentence.
+
+The state keeps exactly what the rules can still read, so it stays small in a CR status:
+    recommendations  newer than the longest stabilization window (the newest always kept)
+    scale_events     newer than the longest rate-limit period
+    history          newer than forecast.historySeconds, and only when a forecast is set
+    extra            "seasonal": the holt-winters profiles (forecasting), nothing else of the engine's
+An entry exactly one window old is dropped: the HPA counts only entries strictly newer than the cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scaleplane.scaling import behaviors, decisions, forecasting, reasons, specs
+
+
+def remember(
+    spec: specs.ScalingPolicySpec,
+    state: decisions.ScalingState,
+    observation: decisions.Observation,
+    now: float,
+    *,
+    recommendations: behaviors.Recommendations,
+    raw: int | None,
+    scaled: tuple[int, int] | None,
+    consecutive_failures: int,
+    last_active_at: float | None,
+) -> decisions.ScalingState:
+    window_cutoff = now - behaviors.longest_window(spec.behavior)
+    kept = [r for r in recommendations if r[0] > window_cutoff]
+    if raw is not None:
+        kept.append((now, raw))
+    elif not kept and recommendations:
+        kept.append(recommendations[-1])  # never forget the last one: an empty list re-initialises
+
+    period_cutoff = now - behaviors.longest_period(spec.behavior)
+    events = [e for e in state.scale_events if e[0] > period_cutoff]
+    if scaled is not None:
+        events.append((now, scaled[0], scaled[1]))
+
+    history: tuple[tuple[float, str, float], ...] = ()
+    extra = dict(state.extra)
+    if spec.forecast is not None and spec.forecast.enabled:
+        history_cutoff = now - spec.forecast.history_seconds
+        entries = [h for h in state.history if history_cutoff < h[0] < now]
+        for metric in spec.metrics:
+            sample = observation.sample(metric.name)
+            if sample is not None and sample.ok and sample.value is not None:
+                entries.append((now, metric.name, sample.value))
+        history = tuple(entries)
+        extra = forecasting.learn_seasons(spec, state, history, now)
+
+    return decisions.ScalingState(
+        recommendations=tuple(kept),
+        scale_events=tuple(events),
+        history=history,
+        consecutive_failures=consecutive_failures,
+        last_active_at=last_active_at,
+        extra=extra,
+    )
+
+
+_SENTENCES = {
+    reasons.SCALE_UP: "a metric is above its target",
+    reasons.SCALE_DOWN: "every metric is below its target",
+    reasons.AT_TARGET: "the metrics ask for the current count",
+    reasons.STABILIZED: "the stabilization window holds the count",
+    reasons.RATE_LIMITED: "a rate-limit policy caps the change",
+    reasons.SCALING_DISABLED: "selectPolicy Disabled forbids scaling this way",
+    reasons.MAX_REPLICAS: "capped at maxReplicas",
+    reasons.MIN_REPLICAS: "raised to minReplicas",
+    reasons.SCHEDULE: "raised to the floor of an open schedule window",
+    reasons.FORECAST: "the forecast load asks for it",
+    reasons.ACTIVATED: "a metric went above its activation threshold at zero replicas",
+    reasons.IDLE: "no metric is above its activation threshold: staying at zero",
+    reasons.COOLED_DOWN: "no metric was above its activation threshold for cooldownSeconds",
+    reasons.METRICS_UNAVAILABLE: "no metric could be read: holding",
+    reasons.METRIC_FAILED: "a metric failed, so scaling down is not safe: holding",
+    reasons.FALLBACK_HOLD: "metrics kept failing past fallback.failureThreshold: holding",
+    reasons.FALLBACK_REPLICAS: "metrics kept failing past fallback.failureThreshold: using fallback.replicas",
+    reasons.PAUSED: "paused: computed and recorded, not carried out",
+}
+
+
+def explain(
+    spec: specs.ScalingPolicySpec,
+    current: int,
+    desired: int,
+    raw: int | None,
+    reason: str,
+    rules: tuple[str, ...],
+    recommendations: Sequence[decisions.MetricRecommendation],
+    driving_metric: str | None,
+) -> str:
+    """One sentence: the verdict, what the driving metric saw, and the rules that changed the number."""
+    if desired == current:
+        verdict = f"keep {current} replicas"
+    else:
+        verdict = f"scale from {current} to {desired} replicas"
+    parts = [f"{verdict}: {_SENTENCES.get(reason, reason)}"]
+    driving = next((r for r in recommendations if r.metric == driving_metric), None)
+    if driving is not None and driving.value is not None:
+        seen = f"{driving.metric} is {driving.value:g}"
+        if driving.forecast_value is not None:
+            seen += f" (forecast {driving.forecast_value:g})"
+        per = " per replica" if driving.target_type == "AverageValue" else ""
+        parts.append(f"{seen} against a target of {driving.target:g}{per}, asking for {raw}")
+    failed = [r.metric for r in recommendations if r.value is None]
+    if failed:
+        parts.append(f"failed: {', '.join(failed)}")
+    if rules:
+        parts.append(f"rules: {', '.join(rules)}")
+    if spec.dry_run and not spec.paused:
+        parts.append("dry run: not carried out")
+    return "; ".join(parts)
