@@ -35,6 +35,10 @@ def controller_pid_file(state_dir: Path) -> Path:
     return state_dir / f"{CONTROLLER}.pid"
 
 
+def servers_dir(state_dir: Path) -> Path:
+    return state_dir / "servers"
+
+
 def platform_file(state_dir: Path) -> Path:
     return state_dir / "platform.json"
 

@@ -1,0 +1,394 @@
+"""The local platform: real servers, the sample app, the pools, and the control loop, from one config.
+
+`Platform` is an async context manager. Entering it starts, on 127.0.0.1 and on free ports, under the
+state directory (`runfiles` has the layout):
+
+    Prometheus (scrapes everything below, every second)   Redis (Celery broker db 0, app cache db 1)
+    PostgreSQL primary (the app's schema)                  the sample app (`local.app.api`)
+    the controller's own /metrics (`instruments`)          one pool per policy target (`pools`)
+    a watchdog that ends everything if this process dies without cleaning up (`watchdog`)
+
+then `run(stop)` ticks the shared Controller every `tick_seconds` until `stop` is set; leaving the
+context stops everything in the reverse order (pools drain first). Only one platform runs per state
+directory: a second one is refused with a message that says which process holds it. Leftovers of a
+crashed run are ended first (and reported in `notes`).
+
+State across restarts: every tick rewrites `state.json` (engine state and the replica count asked of
+each target) and appends changed or failed decisions to `decisions.jsonl`; the next start opens each
+pool at the remembered count (within the policy's bounds) and hands the engine its remembered
+windows, so a restart resumes where it stopped instead of scaling from minReplicas again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from scaleplane.control import policies, ticking
+from scaleplane.local import (
+    instruments,
+    policyfiles,
+    ports,
+    postgres,
+    processes,
+    prometheus,
+    redis,
+    runfiles,
+    statefiles,
+    targetkinds,
+    watchdog,
+)
+from scaleplane.metrics import prometheus as prometheus_source
+from scaleplane.scaling import decisions
+
+log = logging.getLogger(__name__)
+DEFAULT_TICK_SECONDS = 5.0
+NAMESPACE = "local"
+RECENT_DECISIONS = 200
+
+
+class PlatformError(RuntimeError):
+    """The platform cannot start; the message says why and what to do."""
+
+
+class AlreadyRunning(PlatformError):
+    pass
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    state_dir: Path = runfiles.DEFAULT_STATE_DIR
+    policies: Path = policyfiles.BUILTIN_DIR
+    tick_seconds: float = DEFAULT_TICK_SECONDS
+    scrape_interval: str = "1s"
+    wait_ready_seconds: float = 90.0
+
+    def __post_init__(self) -> None:
+        if not 0.2 <= self.tick_seconds <= 600:
+            raise ValueError(f"tick must be 0.2..600 seconds, was {self.tick_seconds}")
+
+
+@dataclass
+class Servers:
+    prometheus: prometheus.PrometheusServer
+    redis: redis.RedisServer
+    primary: postgres.PostgresServer
+    app: processes.SupervisedProcess | None = None
+    app_port: int = 0
+    watchdog: processes.SupervisedProcess | None = None
+
+
+@dataclass
+class Progress:
+    """Start-up steps, for the CLI's spinner (`on_step`) and for `notes` shown afterwards."""
+
+    on_step: Callable[[str], None] = lambda _: None
+    notes: list[str] = field(default_factory=list)
+
+
+class Platform:
+    def __init__(self, config: PlatformConfig, *, on_step: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self.state_dir = config.state_dir.resolve()
+        self.servers_dir = runfiles.servers_dir(self.state_dir)
+        self.progress = Progress(on_step or (lambda _: None))
+        self.instruments = instruments.Instruments()
+        self.metrics_server = instruments.MetricsServer(self.instruments)
+        self.servers: Servers | None = None
+        self.policy_files: list[policyfiles.PolicyFile] = []
+        self.targets: dict[str, targetkinds.LocalTarget] = {}
+        self.managed: list[policies.ManagedPolicy] = []
+        self.controller: ticking.Controller | None = None
+        self.last: dict[str, policies.TickOutcome] = {}
+        self.recent: deque[dict[str, Any]] = deque(maxlen=RECENT_DECISIONS)
+        self.ticks = 0
+        self.started_at: float | None = None
+        self.exporters: list[Any] = []
+        self._source: prometheus_source.PrometheusSource | None = None
+        self._claimed = False
+
+    # Files ------------------------------------------------------------------------------------------
+
+    @property
+    def decisions_path(self) -> Path:
+        return self.state_dir / "decisions.jsonl"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def readpool_path(self) -> Path:
+        return self.state_dir / "readpool.json"
+
+    @property
+    def app_url(self) -> str:
+        assert self.servers is not None
+        return f"http://{ports.HOST}:{self.servers.app_port}"
+
+    # Life cycle -------------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Platform:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        step = self.progress.on_step
+        self._claim()
+        self.policy_files = policyfiles.load(self.config.policies)
+        for policy in self.policy_files:
+            targetkinds.check(policy)
+        remembered = statefiles.load_state(self.state_path)
+
+        step("starting Prometheus, Redis and PostgreSQL")
+        self.servers = await self._start_servers()
+        self.started_at = time.time()
+        step("starting the sample app")
+        await self._start_app()
+        port = await self.metrics_server.start()
+        self.servers.prometheus.set_targets("scaleplane", [f"{ports.HOST}:{port}"])
+        self._start_watchdog()
+
+        step("opening the pools")
+        context = targetkinds.Context(
+            state_dir=self.servers_dir,
+            broker_url=self.broker_url,
+            primary=self.servers.primary,
+            prometheus=self.servers.prometheus,
+            readpool_path=self.readpool_path,
+        )
+        for policy in self.policy_files:
+            key = f"{policy.spec.target_ref.kind}/{policy.spec.target_ref.name}"
+            if key not in self.targets:
+                self.targets[key] = targetkinds.build(policy, context)
+            memory = remembered.get(policy.name)
+            initial = policy.spec.min_replicas
+            if memory is not None and memory.replicas is not None:
+                initial = min(max(memory.replicas, policy.spec.min_replicas), policy.spec.max_replicas)
+                self.progress.notes.append(
+                    f"{policy.name}: resumed at {initial} replicas with the engine state of the last run"
+                )
+            await self.targets[key].open(initial)
+            self.managed.append(
+                policies.ManagedPolicy(
+                    key=policies.PolicyKey(NAMESPACE, policy.name),
+                    spec=policy.spec,
+                    state=memory.state if memory is not None else decisions.ScalingState(),
+                    target=self.targets[key],
+                )
+            )
+        step("starting the exporters")
+        await self._start_exporters(context)
+        step("waiting for the first replicas to be ready")
+        for managed in self.managed:
+            target = self.targets[f"{managed.spec.target_ref.kind}/{managed.spec.target_ref.name}"]
+            count = await target.read()
+            with contextlib.suppress(TimeoutError):
+                await target.wait_ready(count.current, timeout=self.config.wait_ready_seconds)
+
+        self._source = prometheus_source.PrometheusSource(self.servers.prometheus.url)
+        self.controller = ticking.Controller(self._source)
+        self._write_platform("running")
+
+    @property
+    def broker_url(self) -> str:
+        assert self.servers is not None
+        return f"redis://{ports.HOST}:{self.servers.redis.port}/0"
+
+    def _claim(self) -> None:
+        holder = runfiles.supervisor(self.state_dir)
+        if holder is not None and holder.pid != os.getpid():
+            raise AlreadyRunning(
+                f"a local platform already runs from {self.state_dir} (controller pid {holder.pid}): "
+                "see it with `scaleplane local status`, stop it with `scaleplane local down`"
+            )
+        ended = runfiles.end_leftovers(self.state_dir, skip_pid=os.getpid())
+        if ended:
+            names = ", ".join(f"{r.name} (pid {r.pid})" for r in ended)
+            self.progress.notes.append(
+                f"ended leftovers of an earlier run that did not stop cleanly: {names}"
+            )
+        runfiles.claim(self.state_dir)
+        self._claimed = True
+        self.state_dir.chmod(0o755)  # the postgres user must traverse it (see postgres.check_reachable)
+
+    async def _start_servers(self) -> Servers:
+        self.servers_dir.mkdir(parents=True, exist_ok=True)
+        self.servers_dir.chmod(0o755)
+        prom = prometheus.PrometheusServer(
+            self.servers_dir / "prometheus",
+            scrape_interval=self.config.scrape_interval,
+            evaluation_interval=self.config.scrape_interval,
+        )
+        cache = redis.RedisServer(self.servers_dir / "redis")
+        primary = postgres.PostgresServer(self.servers_dir / "postgres-primary", name="postgres-primary")
+        self.servers = Servers(prom, cache, primary)
+        results = await asyncio.gather(
+            asyncio.to_thread(prom.start),
+            asyncio.to_thread(cache.start),
+            asyncio.to_thread(primary.start),
+            return_exceptions=True,
+        )
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            raise PlatformError(f"a server did not start: {failures[0]}")
+        return self.servers
+
+    async def _start_app(self) -> None:
+        assert self.servers is not None
+        servers = self.servers
+        if not self.readpool_path.exists():
+            from scaleplane.local.app import readpool
+
+            readpool.write_members(self.readpool_path, [])
+
+        def launch(port: int) -> processes.SupervisedProcess:
+            argv = [
+                sys.executable, "-m", "scaleplane.local.app.api", "--port", str(port),
+                "--primary", servers.primary.dsn, "--redis", f"redis://{ports.HOST}:{servers.redis.port}/1",
+                "--read-pool-file", str(self.readpool_path),
+            ]  # fmt: skip
+            env = {**os.environ, "SCALEPLANE_BROKER_URL": self.broker_url, "PYTHONUNBUFFERED": "1"}
+            app = processes.SupervisedProcess("sample-app", argv, run_dir=self.servers_dir / "app", env=env)
+            app.start()
+            try:
+                app.wait_ready(
+                    lambda: _http_ok(f"http://{ports.HOST}:{port}/healthz"), 30, "answering /healthz"
+                )
+            except processes.ProcessFailed:
+                app.stop()
+                raise
+            servers.app_port = port
+            return app
+
+        servers.app = await asyncio.to_thread(
+            ports.launch_on_port, "sample-app", None, launch, processes.failure_log
+        )
+        servers.prometheus.set_targets("sample-app", [f"{ports.HOST}:{servers.app_port}"])
+
+    async def _start_exporters(self, context: targetkinds.Context) -> None:
+        """Queue depth, replica lag and read load, as Prometheus series the policies query."""
+        for exporter in targetkinds.exporters(context, list(self.targets.values())):
+            await asyncio.to_thread(exporter.start)
+            self.exporters.append(exporter)
+
+    def _start_watchdog(self) -> None:
+        assert self.servers is not None
+        record = processes.read_record(runfiles.controller_pid_file(self.state_dir))
+        assert record is not None
+        argv = [
+            sys.executable, "-m", "scaleplane.local.watchdog", "--state-dir", str(self.state_dir),
+            "--pid", str(record.pid), "--start-ticks", str(record.start_ticks),
+        ]  # fmt: skip
+        self.servers.watchdog = processes.SupervisedProcess(
+            watchdog.NAME, argv, run_dir=self.servers_dir
+        ).start()
+
+    async def stop(self) -> None:
+        """Stop everything that was started, pools first (they drain), servers last; never raises."""
+        if self.servers is not None and self.servers.watchdog is not None:
+            await asyncio.to_thread(self.servers.watchdog.stop)
+        for target in self.targets.values():
+            try:
+                await asyncio.wait_for(target.close(), timeout=90)
+            except Exception as exc:  # a pool that cannot drain is still stopped below by PID file
+                log.warning("closing %s failed: %s", target, exc)
+        for exporter in reversed(self.exporters):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(exporter.stop)
+        await self.metrics_server.stop()
+        if self._source is not None:
+            self._source.close()
+        if self.servers is not None:
+            s = self.servers
+            for stop in (s.app.stop if s.app else None, s.primary.stop, s.redis.stop, s.prometheus.stop):
+                if stop is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.to_thread(stop)
+        if self._claimed:
+            # Anything a failed stop above left behind (its PID file is still there) ends here.
+            runfiles.end_leftovers(self.state_dir, skip_pid=os.getpid())
+            self._write_platform("stopped")
+            runfiles.release(self.state_dir)
+            self._claimed = False
+
+    # The control loop -------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick every `tick_seconds` until `stop` is set (a tick in progress finishes first)."""
+        while not stop.is_set():
+            started = time.monotonic()
+            await self.tick()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    stop.wait(), max(0.0, self.config.tick_seconds - (time.monotonic() - started))
+                )
+
+    async def tick(self) -> list[policies.TickOutcome]:
+        assert self.controller is not None
+        started = time.monotonic()
+        outcomes = await self.controller.tick(self.managed, time.time())
+        self.ticks += 1
+        remembered = {}
+        for managed, outcome in zip(self.managed, outcomes, strict=True):
+            managed.state = outcome.state
+            self.last[managed.key.name] = outcome
+            self.instruments.record(managed, outcome)
+            decision = outcome.decision
+            count = await managed.target.read()
+            remembered[managed.key.name] = statefiles.Remembered(outcome.state, count.current, time.time())
+            changed = decision is not None and decision.desired != decision.current
+            if outcome.scaled or outcome.error is not None or changed:
+                ready = outcome.observation.ready_replicas if outcome.observation else None
+                record = statefiles.decision_record(
+                    managed.key.name, decision, scaled=outcome.scaled, error=outcome.error, ready=ready
+                )
+                record.setdefault("at", time.time())
+                statefiles.append_decision(self.decisions_path, record)
+                self.recent.append(record)
+        statefiles.save_state(self.state_path, remembered)
+        self.instruments.tick_duration.observe(time.monotonic() - started)
+        return outcomes
+
+    # What `status` reads ----------------------------------------------------------------------------
+
+    def _write_platform(self, status: str) -> None:
+        info: dict[str, Any] = {"status": status, "pid": os.getpid(), "stateDir": str(self.state_dir)}
+        if self.servers is not None:
+            s = self.servers
+            info.update(
+                startedAt=self.started_at,
+                prometheus=s.prometheus.url,
+                redis=s.redis.url,
+                postgres=s.primary.dsn,
+                app=self.app_url if s.app_port else None,
+                controllerMetrics=f"http://{ports.HOST}:{self.metrics_server.port}/metrics",
+                tickSeconds=self.config.tick_seconds,
+                policies={
+                    p.name: f"{p.spec.target_ref.kind}/{p.spec.target_ref.name}" for p in self.policy_files
+                },
+                policiesPath=str(self.config.policies.resolve()),
+            )
+        runfiles.write_platform(self.state_dir, info)
+
+
+def _http_ok(url: str) -> bool:
+    return requests.get(url, timeout=1).status_code == 200

@@ -1,0 +1,73 @@
+"""Which local pool a policy's `targetRef.kind` names, and how the platform builds and wires it.
+
+    kind              pool                        what `replicas` counts
+    WorkerPool        workers.WorkerPool          Celery worker processes on the `jobs` queue
+    ReadReplicaPool   replicas.ReadReplicaPool    pg_basebackup'd PostgreSQL replicas in the app's read pool
+    FunctionPool      functions.FunctionPool      function processes (may scale to zero)
+
+A policy names one of these with `targetRef: {kind: WorkerPool, name: workers}`; two policies may not
+share a target. Unknown kinds fail before anything starts, naming the file and the value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from scaleplane.local import policyfiles, postgres, prometheus, workers
+from scaleplane.targets import protocol
+
+KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")
+# The series the demo's policies, live view and report read (kept in step with the policy files).
+QUEUE_DEPTH_QUERY = 'sum(scaleplane_queue_depth{queue="jobs"})'
+READ_RATE_QUERY = "sum(rate(sample_db_reads_total[10s]))"
+
+
+class LocalTarget(protocol.ScaleTarget, Protocol):
+    name: str
+    kind: str
+
+    async def open(self, replicas: int = 0) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def wait_ready(self, replicas: int, timeout: float = 60.0) -> None: ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a pool may need from the platform's servers."""
+
+    state_dir: Path
+    broker_url: str
+    primary: postgres.PostgresServer
+    prometheus: prometheus.PrometheusServer
+    readpool_path: Path
+
+
+def check(policy: policyfiles.PolicyFile) -> None:
+    kind = policy.spec.target_ref.kind
+    if kind not in KINDS:
+        raise policyfiles.PolicyFileError(
+            f"{policy.source.name}: spec.targetRef.kind must be one of {', '.join(KINDS)} in local mode, "
+            f"was {kind!r}"
+        )
+
+
+def build(policy: policyfiles.PolicyFile, context: Context) -> LocalTarget:
+    check(policy)
+    ref = policy.spec.target_ref
+    limit = max(policy.spec.max_replicas, 1)
+    if ref.kind == "WorkerPool":
+        return workers.WorkerPool(
+            ref.name, context.state_dir, broker_url=context.broker_url, max_replicas=limit
+        )
+    raise policyfiles.PolicyFileError(
+        f"{policy.source.name}: spec.targetRef.kind {ref.kind!r} is not available on this platform yet"
+    )
+
+
+def exporters(context: Context, targets: list[LocalTarget]) -> list[Any]:
+    """The exporters the policies read (queue depth, replica lag, read load), not yet started."""
+    return []
