@@ -30,6 +30,7 @@ from scaleplane.operator import (
 from scaleplane.scaling import specs
 from scaleplane.targets import kubernetes as k8s_targets
 from scaleplane.targets import protocol
+from scaleplane.targets import registry as target_registry
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +70,16 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     if info is None:
         raise settings.SettingsError("no Kubernetes credentials: no kubeconfig, no service account")
     api = kubeapi.KubeApi(info)
-    api_client = connecting.scale_api_client(config)
+    api_client = k8s_targets.new_api_client(server=config.kube_server)
     custom = custom_objects_api.CustomObjectsApi(api_client)
 
-    def make_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
+    def kube_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
         return k8s_targets.KubernetesScaleTarget(custom, namespace, ref)
 
-    registry = registering.Registry(make_target=make_target)
+    # Every kind goes through /scale; the registry is where the target's namespace is pinned to the
+    # policy's own. (targets.registry.for_cluster adds RDS read replicas; not wired here yet.)
+    targets = target_registry.TargetRegistry(default=kube_target)
+    registry = registering.Registry(make_target=targets.resolve)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
     source = prometheus.PrometheusSource(config.prometheus_url)
