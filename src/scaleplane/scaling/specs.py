@@ -112,26 +112,48 @@ class ScalingRules(SpecModel):
     tolerance: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.1
 
 
+SCALE_UP_POLICIES = (
+    RateLimitPolicy(type="Percent", value=100, period_seconds=15),
+    RateLimitPolicy(type="Pods", value=4, period_seconds=15),
+)
+SCALE_DOWN_POLICIES = (RateLimitPolicy(type="Percent", value=100, period_seconds=15),)
+
+
+class ScaleUpRules(ScalingRules):
+    """`behavior.scaleUp`: a field left out takes the HPA's scale-up default, as the HPA's defaulting does."""
+
+    stabilization_window_seconds: Annotated[int, Range(0, MAX_STABILIZATION_SECONDS)] = 0
+    policies: tuple[RateLimitPolicy, ...] = SCALE_UP_POLICIES
+
+
+class ScaleDownRules(ScalingRules):
+    """`behavior.scaleDown`: a field left out takes the HPA's scale-down default."""
+
+    stabilization_window_seconds: Annotated[int, Range(0, MAX_STABILIZATION_SECONDS)] = 300
+    policies: tuple[RateLimitPolicy, ...] = SCALE_DOWN_POLICIES
+
+
 def default_scale_up() -> ScalingRules:
-    return ScalingRules(
-        stabilization_window_seconds=0,
-        policies=(
-            RateLimitPolicy(type="Percent", value=100, period_seconds=15),
-            RateLimitPolicy(type="Pods", value=4, period_seconds=15),
-        ),
-    )
+    return ScaleUpRules()
 
 
 def default_scale_down() -> ScalingRules:
-    return ScalingRules(
-        stabilization_window_seconds=300,
-        policies=(RateLimitPolicy(type="Percent", value=100, period_seconds=15),),
-    )
+    return ScaleDownRules()
 
 
 class Behavior(SpecModel):
-    scale_up: ScalingRules = Field(default_factory=default_scale_up)
-    scale_down: ScalingRules = Field(default_factory=default_scale_down)
+    """`behavior`: `scaleDown: {stabilizationWindowSeconds: 60}` keeps the other scale-down defaults."""
+
+    scale_up: ScaleUpRules = Field(default_factory=ScaleUpRules)
+    scale_down: ScaleDownRules = Field(default_factory=ScaleDownRules)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_plain_rules(cls, data: Any) -> Any:
+        # A ScalingRules built in code (complete by construction) is taken as its fields.
+        if isinstance(data, dict):
+            return {k: v.model_dump() if isinstance(v, ScalingRules) else v for k, v in data.items()}
+        return data
 
 
 class Fallback(SpecModel):
