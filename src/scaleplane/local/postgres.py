@@ -156,7 +156,13 @@ class PostgresServer:
         return self
 
     def create_replica(
-        self, data_dir: Path, *, name: str | None = None, port: int | None = None, start: bool = True
+        self,
+        data_dir: Path,
+        *,
+        name: str | None = None,
+        port: int | None = None,
+        start: bool = True,
+        run_dir: Path | None = None,
     ) -> PostgresServer:
         """A streaming replica of this (running) server: `pg_basebackup -R` into `data_dir`, then start."""
         bin_dir = self._bin()
@@ -170,7 +176,7 @@ class PostgresServer:
             port=port,
             bin_dir=bin_dir,
             settings=dict(self.settings),
-            run_dir=self.run_dir,
+            run_dir=run_dir or self.run_dir,
         )
         _tool(
             bin_dir,
