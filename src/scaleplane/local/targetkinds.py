@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scaleplane.local import policyfiles, postgres, prometheus, workers
+from scaleplane.local import replicas as replica_pools
 from scaleplane.targets import protocol
 
 KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")
@@ -62,6 +63,14 @@ def build(policy: policyfiles.PolicyFile, context: Context) -> LocalTarget:
     if ref.kind == "WorkerPool":
         return workers.WorkerPool(
             ref.name, context.state_dir, broker_url=context.broker_url, max_replicas=limit
+        )
+    if ref.kind == "ReadReplicaPool":
+        return replica_pools.ReadReplicaPool(
+            ref.name,
+            context.state_dir,
+            primary=context.primary,
+            read_pool_file=context.readpool_path,
+            max_replicas=limit,
         )
     raise policyfiles.PolicyFileError(
         f"{policy.source.name}: spec.targetRef.kind {ref.kind!r} is not available on this platform yet"
