@@ -77,18 +77,16 @@ def for_cluster(
         return kubernetes.KubernetesScaleTarget(api, namespace, ref, request_timeout=request_timeout)
 
     registry = TargetRegistry(default=kube_target)
-    if rds_client is not None:
-        registry.register(
-            RDS_GROUP, "DBInstance", lambda ns, ref: rds.RdsReadReplicas(rds_client, ns, ref.name)
-        )
-    else:
 
-        def no_rds(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
+    def rds_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
+        if rds_client is None:
             raise protocol.TargetError(
                 f"targetRef: {ref.kind} {ref.name!r} needs an RDS client (AWS credentials); "
                 "the operator was started without one",
                 retryable=False,
             )
+        return rds.RdsReadReplicas(rds_client, namespace, ref.name)
 
-        registry.register(RDS_GROUP, ANY_KIND, no_rds)
+    for group, kind in RDS_KINDS:
+        registry.register(group, kind, rds_target)
     return registry

@@ -1,0 +1,121 @@
+"""The RDS read-replica target against a real moto_server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from scaleplane.scaling import specs
+from scaleplane.targets import protocol, rds, registry
+
+pytestmark = pytest.mark.servers
+
+
+def make_source(client: Any, name: str = "orders", namespace: str | None = "team-a") -> None:
+    tags = [{"Key": rds.NAMESPACE_TAG, "Value": namespace}] if namespace else []
+    client.create_db_instance(
+        DBInstanceIdentifier=name,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="app",
+        MasterUserPassword="secret-password",
+        AllocatedStorage=20,
+        Tags=tags,
+    )
+
+
+def replicas_of(client: Any, name: str = "orders") -> list[str]:
+    source = client.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
+    return sorted(source.get("ReadReplicaDBInstanceIdentifiers", []))
+
+
+async def test_scales_replicas_up_and_down(rds_client):
+    make_source(rds_client)
+    target = rds.RdsReadReplicas(rds_client, "team-a", "orders")
+    assert await target.read() == protocol.ReplicaCount(0, 0)
+
+    await target.scale(2)
+    made = replicas_of(rds_client)
+    assert len(made) == 2 and all(name.startswith("orders-sp-") for name in made)
+    assert await target.read() == protocol.ReplicaCount(2, 2)
+    one = rds_client.describe_db_instances(DBInstanceIdentifier=made[0])["DBInstances"][0]
+    assert one["DBInstanceClass"] == "db.t3.micro"
+    assert one["ReadReplicaSourceDBInstanceIdentifier"] == "orders"
+
+    await target.scale(3)
+    newest = (set(replicas_of(rds_client)) - set(made)).pop()
+    await target.scale(2)  # the newest replica goes first
+    assert replicas_of(rds_client) == made
+    assert newest not in {
+        i["DBInstanceIdentifier"] for i in rds_client.describe_db_instances()["DBInstances"]
+    }
+    await target.scale(2)  # already there: nothing happens
+    assert replicas_of(rds_client) == made
+    assert await target.read() == protocol.ReplicaCount(2, 2)
+
+
+async def test_replicas_made_by_someone_else_are_never_deleted(rds_client):
+    make_source(rds_client)
+    rds_client.create_db_instance_read_replica(
+        DBInstanceIdentifier="orders-manual",
+        SourceDBInstanceIdentifier="orders",
+        DBInstanceClass="db.t3.micro",
+    )
+    target = rds.RdsReadReplicas(rds_client, "team-a", "orders")
+    await target.scale(2)
+    assert await target.read() == protocol.ReplicaCount(2, 2)
+    with pytest.raises(protocol.TargetError, match="only 1 were created by scaleplane") as caught:
+        await target.scale(0)
+    assert not caught.value.retryable
+    assert replicas_of(rds_client) == ["orders-manual"]
+
+
+async def test_a_source_not_given_to_the_namespace_is_refused(rds_client):
+    make_source(rds_client, "billing", namespace="team-b")
+    make_source(rds_client, "untagged", namespace=None)
+    for name, tag in (("billing", "'team-b'"), ("untagged", "None")):
+        target = rds.RdsReadReplicas(rds_client, "team-a", name)
+        with pytest.raises(
+            protocol.TargetError, match=f"is not given to namespace 'team-a'.*is {tag}"
+        ) as caught:
+            await target.scale(1)
+        assert not caught.value.retryable
+        assert replicas_of(rds_client, name) == []
+
+
+async def test_a_missing_source_is_not_retryable(rds_client):
+    with pytest.raises(protocol.TargetError, match="no DB instance 'nope'") as caught:
+        await rds.RdsReadReplicas(rds_client, "team-a", "nope").read()
+    assert not caught.value.retryable
+
+
+async def test_an_unreachable_api_is_retryable():
+    from tests.targets.conftest import free_port
+
+    client = boto3.client(
+        "rds",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=boto3.session.Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    with pytest.raises(protocol.TargetError, match="cannot reach the RDS API") as caught:
+        await rds.RdsReadReplicas(client, "team-a", "orders").read()
+    assert caught.value.retryable
+
+
+async def test_the_cluster_registry_routes_both_rds_kinds(rds_client):
+    from scaleplane.targets import kubernetes
+
+    make_source(rds_client)
+    reg = registry.for_cluster(kubernetes.new_api_client(server="http://127.0.0.1:1"), rds_client=rds_client)
+    for api_version, kind in (
+        ("rds.services.k8s.aws/v1alpha1", "DBInstance"),
+        ("scaleplane.io/v1alpha1", "RDSReadReplicas"),
+    ):
+        target = reg.resolve("team-a", specs.TargetRef(api_version=api_version, kind=kind, name="orders"))
+        assert isinstance(target, rds.RdsReadReplicas)
+        assert await target.read() == protocol.ReplicaCount(0, 0)
