@@ -1,10 +1,202 @@
-"""`scaleplane plan`: not implemented yet (issue 5)."""
+"""`scaleplane plan` and `scaleplane check`: the Pulumi program under mocks, and the guardrails over it.
+
+Nothing here talks to a cloud or needs the Pulumi CLI: the program runs in this process under
+Pulumi's mocks (scaleplane.infra.planning); `check` feeds the recorded inputs to the same rule
+functions the policy pack runs (scaleplane.guardrails).
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
 from scaleplane.cli.app import app, fail
 
+if TYPE_CHECKING:
+    from scaleplane.infra import planning as planning_
 
-@app.command("plan", help="Plan a stack offline. Not implemented yet (issue 5).")
-def plan() -> None:
-    raise fail("'scaleplane plan' is not implemented yet (issue 5)")
+SECRET = "(secret)"
+KEY_INPUTS = {
+    "aws:rds/instance:Instance": (
+        "instanceClass",
+        "availabilityZone",
+        "multiAz",
+        "replicateSourceDb",
+        "storageEncrypted",
+        "publiclyAccessible",
+        "backupRetentionPeriod",
+        "deletionProtection",
+    ),
+    "aws:elasticache/replicationGroup:ReplicationGroup": (
+        "nodeType",
+        "numCacheClusters",
+        "automaticFailoverEnabled",
+        "atRestEncryptionEnabled",
+        "transitEncryptionEnabled",
+        "snapshotRetentionLimit",
+    ),
+    "aws:eks/cluster:Cluster": ("version", "vpcConfig", "enabledClusterLogTypes"),
+    "aws:eks/nodeGroup:NodeGroup": ("instanceTypes", "scalingConfig"),
+    "aws:ec2/subnet:Subnet": ("cidrBlock", "availabilityZone"),
+    "aws:ec2/vpc:Vpc": ("cidrBlock",),
+    "kubernetes:helm.sh/v3:Release": ("chart", "version", "namespace"),
+    "kubernetes:postgresql.cnpg.io/v1:Cluster": ("spec.instances", "spec.affinity"),
+    "kubernetes:scaleplane.io/v1alpha1:ScalingPolicy": (
+        "spec.targetRef",
+        "spec.minReplicas",
+        "spec.maxReplicas",
+    ),
+    "kubernetes:apps/v1:Deployment": ("metadata.name", "metadata.namespace", "spec.replicas"),
+}
+KUBERNETES_KEYS = ("metadata.name", "metadata.namespace")
+SKIPPED = ("apiVersion", "kind")
+
+StackOption = typer.Option(..., "--stack", "-s", help="The stack: Pulumi.<stack>.yaml at the project root.")
+ConfigFileOption = typer.Option(
+    None, "--config-file", help="Plan this stack config file instead of Pulumi.<stack>.yaml.", dir_okay=False
+)
+PolicyConfigOption = typer.Option(
+    None, "--policy-config", help="Policy pack config (JSON): enforcement levels and thresholds per rule."
+)
+ProjectOption = typer.Option(None, "--project-dir", help="Where Pulumi.yaml is (default: here or above).")
+
+
+def _project_root(given: Path | None) -> Path:
+    if given is not None:
+        if not (given / "Pulumi.yaml").is_file():
+            raise fail(f"--project-dir: no Pulumi.yaml in {given}")
+        return given
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / "Pulumi.yaml").is_file():
+            return folder
+    raise fail("no Pulumi.yaml here or in a parent folder: run from the repository or pass --project-dir")
+
+
+def _plan(stack: str, config_file: Path | None, project_dir: Path | None) -> planning_.Plan:
+    from scaleplane.infra import config, planning
+
+    root = _project_root(project_dir)
+    if config_file is not None and not config_file.is_file():
+        raise fail(f"--config-file: no such file: {config_file}")
+    try:
+        return planning.plan(root, stack, config_file)
+    except config.ConfigError as exc:
+        raise fail("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
+    except planning.PlanError as exc:
+        raise fail(str(exc)) from None
+    except Exception as exc:  # the program's own failure: report it, never a traceback
+        raise fail(f"the Pulumi program failed under mocks: {type(exc).__name__}: {exc}") from None
+
+
+def _lookup(inputs: dict[str, Any], dotted: str) -> Any:
+    value: Any = inputs
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _summary(resource: Any) -> str:
+    keys = KEY_INPUTS.get(resource.type)
+    if keys is None and resource.type.startswith("kubernetes:") and "metadata" in resource.inputs:
+        keys = KUBERNETES_KEYS
+    if keys is None:
+        scalars = (k for k, v in resource.inputs.items() if isinstance(v, str | int | float | bool))
+        keys = tuple(k for k in scalars if k not in SKIPPED)[:3]
+    parts = []
+    for key in keys:
+        value = SECRET if key in resource.secrets else _lookup(resource.inputs, key)
+        if value is not None:
+            parts.append(f"{key.rsplit('.', 1)[-1]}={json.dumps(value, separators=(',', ':'))}")
+    return " ".join(parts)
+
+
+def _as_json(plan: planning_.Plan) -> dict[str, Any]:
+    return {
+        "project": plan.project,
+        "stack": plan.stack,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent_name,
+                "urn": r.urn,
+                "custom": r.custom,
+                "provider": r.provider,
+                "inputs": {k: (SECRET if k in r.secrets else v) for k, v in r.inputs.items()},
+            }
+            for r in plan.resources
+        ],
+        "outputs": {k: (SECRET if k in plan.secret_outputs else v) for k, v in plan.outputs.items()},
+    }
+
+
+@app.command(
+    "plan", help="Plan a stack offline (Pulumi mocks, no cloud, no Pulumi CLI): what it would create."
+)
+def plan(
+    stack: str = StackOption,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
+    config_file: Path | None = ConfigFileOption,
+    project_dir: Path | None = ProjectOption,
+) -> None:
+    result = _plan(stack, config_file, project_dir)
+    if as_json:
+        typer.echo(json.dumps(_as_json(result), indent=2, sort_keys=False))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{result.project}/{result.stack}: {len(result.resources)} resources (offline plan)")
+    for column in ("type", "name", "parent", "key inputs"):
+        table.add_column(column, overflow="fold")
+    for resource in result.resources:
+        table.add_row(resource.type, resource.name, resource.parent_name, _summary(resource))
+    outputs = Table(title="stack outputs (cloud-computed values are mock placeholders)")
+    outputs.add_column("output")
+    outputs.add_column("value", overflow="fold")
+    for key, value in result.outputs.items():
+        shown = SECRET if key in result.secret_outputs else json.dumps(value)
+        outputs.add_row(key, shown)
+    console = Console(width=max(Console().width, 160))
+    console.print(table)
+    console.print(outputs)
+
+
+@app.command("check", help="Run the guardrails over the offline plan; exit 1 on a mandatory violation.")
+def check(
+    stack: str = StackOption,
+    config_file: Path | None = ConfigFileOption,
+    policy_config: Path | None = PolicyConfigOption,
+    project_dir: Path | None = ProjectOption,
+) -> None:
+    from scaleplane.guardrails import rules, running
+
+    settings: dict[str, Any] = {}
+    if policy_config is not None:
+        try:
+            settings = running.load_config(policy_config)
+        except running.PolicyConfigError as exc:
+            raise fail(str(exc)) from None
+    result = _plan(stack, config_file, project_dir)
+    resources = [
+        rules.Resource(type=r.type, name=r.name, props=r.inputs, urn=r.urn) for r in result.resources
+    ]
+    violations = running.evaluate(resources, settings)
+    for violation in violations:
+        color = typer.colors.RED if violation.enforcement == "mandatory" else typer.colors.YELLOW
+        typer.secho(
+            f"{violation.enforcement.upper()} {violation.rule.id}: {violation.subject}", fg=color, bold=True
+        )
+        typer.echo(f"  {violation.message}\n  fix: {violation.rule.remediation}")
+    blocking = running.mandatory(violations)
+    summary = (
+        f"{result.stack}: {len(resources)} resources, {len(violations)} violation(s), "
+        f"{len(blocking)} mandatory"
+    )
+    if blocking:
+        typer.secho(f"FAILED {summary}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    typer.secho(f"passed {summary}", fg=typer.colors.GREEN)

@@ -1,0 +1,20 @@
+"""Every rule of the pack, in the order reports list them; ids are unique and stable (configs use them)."""
+
+from __future__ import annotations
+
+from scaleplane.guardrails import caches, clusters, databases, rules, tagging, workloads
+
+RULES: tuple[rules.Rule, ...] = (
+    *databases.RULES,
+    *caches.RULES,
+    *clusters.RULES,
+    *workloads.RULES,
+    *tagging.RULES,
+)
+
+
+def by_id(rule_id: str) -> rules.Rule:
+    for rule in RULES:
+        if rule.id == rule_id:
+            return rule
+    raise KeyError(f"no guardrail rule {rule_id!r} (known: {', '.join(rule.id for rule in RULES)})")

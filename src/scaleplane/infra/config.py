@@ -1,0 +1,260 @@
+"""The platform's stack config: one pydantic model per `scaleplane:<key>`, validated once at the edge.
+
+Every key and default here is mirrored in Pulumi.yaml (tests/infra/test_config.py holds them equal).
+Errors name the key the way `pulumi config set --path` spells it, with the bad value:
+`scaleplane:database.readReplicas: must be >= 0, was -1`.
+
+Settings left at `None` ("auto") follow the environment: production environments get Multi-AZ and
+deletion protection, others do not, so a dev stack stays cheap and disposable without extra keys.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+import pulumi
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+NAMESPACE = "scaleplane"
+PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
+LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+CONTROL_PLANE_LOG_TYPES: tuple[LogType, ...] = (
+    "api",
+    "audit",
+    "authenticator",
+    "controllerManager",
+    "scheduler",
+)
+
+
+class ConfigError(pulumi.RunError, ValueError):
+    """Invalid stack config. `problems` holds one line per bad key: `scaleplane:key.path: what, was VALUE`."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+class ConfigModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+
+class NodeGroupConfig(ConfigModel):
+    name: Annotated[str, Field(min_length=1, max_length=38, pattern=r"^[a-z0-9-]+$")] = "general"
+    instance_types: Annotated[tuple[str, ...], Field(min_length=1)] = ("m6i.large",)
+    min_size: Annotated[int, Field(ge=1)] = 2
+    desired_size: Annotated[int, Field(ge=1)] = 3
+    max_size: Annotated[int, Field(ge=1)] = 6
+    disk_size_gib: Annotated[int, Field(ge=20)] = 50
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> NodeGroupConfig:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"needs minSize <= desiredSize <= maxSize, was {self.min_size}, "
+                f"{self.desired_size}, {self.max_size}"
+            )
+        return self
+
+
+class ClusterConfig(ConfigModel):
+    # AWS (EKS)
+    version: str = "1.31"
+    vpc_cidr: str = "10.0.0.0/16"
+    availability_zones: tuple[str, ...] = ()  # empty: the region's first three available zones
+    endpoint_public_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ()
+    log_types: tuple[LogType, ...] = CONTROL_PLANE_LOG_TYPES
+    log_retention_days: Annotated[int, Field(ge=1)] = 90
+    node_groups: Annotated[tuple[NodeGroupConfig, ...], Field(min_length=1)] = (NodeGroupConfig(),)
+    # Kubernetes (an existing cluster)
+    kubeconfig: str = ""  # a path or the kubeconfig itself; empty: $KUBECONFIG or ~/.kube/config
+    context: str = ""
+
+    @model_validator(mode="after")
+    def _public_endpoint_needs_cidrs(self) -> ClusterConfig:
+        if self.endpoint_public_access and not self.public_access_cidrs:
+            raise ValueError("endpointPublicAccess needs publicAccessCidrs (never 0.0.0.0/0 by default)")
+        return self
+
+
+class DatabaseConfig(ConfigModel):
+    name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9-]*$")] = "app"
+    engine_version: str = "16.4"
+    read_replicas: Annotated[int, Field(ge=0, le=15)] = 1
+    instance_class: str = "db.t4g.medium"
+    allocated_storage_gib: Annotated[int, Field(ge=20)] = 50
+    max_allocated_storage_gib: Annotated[int, Field(ge=20)] = 200
+    storage_encrypted: bool = True
+    publicly_accessible: bool = False
+    backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
+    multi_az: bool | None = None  # None: on in production
+    deletion_protection: bool | None = None  # None: on in production
+    storage_size: str = "20Gi"  # Kubernetes: each CloudNativePG instance's volume
+    operator_chart_version: str = "0.23.0"  # Kubernetes: the cloudnative-pg Helm chart
+    namespace: str = "data"  # Kubernetes
+
+
+class CacheConfig(ConfigModel):
+    node_type: str = "cache.t4g.small"
+    engine_version: str = "7.1"
+    replicas: Annotated[int, Field(ge=0, le=5)] = 1
+    at_rest_encryption: bool = True
+    transit_encryption: bool = True
+    auth: bool = True
+    automatic_failover: bool = True
+    auto_minor_version_upgrade: bool = True
+    snapshot_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
+    chart_version: str = "20.6.0"  # Kubernetes: the bitnami redis Helm chart
+    namespace: str = "data"  # Kubernetes
+
+    @model_validator(mode="after")
+    def _failover_needs_a_replica(self) -> CacheConfig:
+        if self.automatic_failover and self.replicas < 1:
+            raise ValueError("automaticFailover needs replicas >= 1 (nothing to fail over to)")
+        return self
+
+
+class MonitoringConfig(ConfigModel):
+    enabled: bool = True
+    chart_version: str = "65.1.0"  # kube-prometheus-stack
+    retention: str = "15d"
+    grafana: bool = True
+    dashboard_files: tuple[str, ...] = ()  # globs, relative to the project root
+    rule_files: tuple[str, ...] = ()
+
+
+class PolicyDefaults(ConfigModel):
+    """The default ScalingPolicy of one target: bounds and the one metric that drives it."""
+
+    min_replicas: Annotated[int, Field(ge=0)] = 1
+    max_replicas: Annotated[int, Field(ge=1)] = 10
+    query: Annotated[str, Field(min_length=1)]
+    target_value: Annotated[float, Field(gt=0)]
+
+
+class WorkersConfig(ConfigModel):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "workers"
+    namespace: str = "default"
+    image: str = ""  # set: the platform deploys the workers too; empty: they are deployed elsewhere
+    cpu_request: str = "250m"
+    memory_request: str = "256Mi"
+    policy: PolicyDefaults = PolicyDefaults(
+        min_replicas=1, max_replicas=20, query='sum(celery_queue_length{queue="default"})', target_value=20
+    )
+
+
+class OperatorConfig(ConfigModel):
+    enabled: bool = True
+    manifests_dir: str = "operator"  # relative to the project root
+    namespace: str = "scaleplane-system"
+    max_replicas_ceiling: Annotated[int, Field(ge=1)] = 50
+    workers: WorkersConfig = WorkersConfig()
+    read_replicas: PolicyDefaults = PolicyDefaults(
+        min_replicas=1,
+        max_replicas=5,
+        query='avg(rate(pg_stat_database_xact_commit{role="replica"}[2m]))',
+        target_value=500,
+    )
+
+
+class PlatformConfig(ConfigModel):
+    target: Literal["aws", "kubernetes"] = "kubernetes"
+    environment: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "dev"
+    tags: dict[str, str] = {}
+    cluster: ClusterConfig = ClusterConfig()
+    database: DatabaseConfig = DatabaseConfig()
+    cache: CacheConfig = CacheConfig()
+    monitoring: MonitoringConfig = MonitoringConfig()
+    operator: OperatorConfig = OperatorConfig()
+
+    @property
+    def production(self) -> bool:
+        return self.environment in PRODUCTION_ENVIRONMENTS
+
+    @property
+    def resource_tags(self) -> dict[str, str]:
+        """The tags every taggable resource carries; `environment` always comes from the environment key."""
+        return {**self.tags, "environment": self.environment, "managed-by": "scaleplane"}
+
+    @model_validator(mode="after")
+    def _policy_bounds(self) -> PlatformConfig:
+        ceiling = self.operator.max_replicas_ceiling
+        for path, policy in (
+            ("operator.workers.policy", self.operator.workers.policy),
+            ("operator.readReplicas", self.operator.read_replicas),
+        ):
+            if policy.max_replicas < policy.min_replicas:
+                raise ValueError(
+                    f"{path}: maxReplicas must be >= minReplicas, "
+                    f"was {policy.max_replicas} < {policy.min_replicas}"
+                )
+            if policy.max_replicas > ceiling:
+                raise ValueError(
+                    f"{path}: maxReplicas must be <= operator.maxReplicasCeiling ({ceiling}), "
+                    f"was {policy.max_replicas}"
+                )
+        return self
+
+
+TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in PlatformConfig.model_fields.items())
+
+
+def parse(raw: dict[str, Any]) -> PlatformConfig:
+    """Validate `{key: value}` (keys without the namespace; object values as dicts or JSON text)."""
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in raw.items():
+        if key not in TOP_LEVEL_KEYS:
+            problems.append(f"{NAMESPACE}:{key}: unknown key (known: {', '.join(TOP_LEVEL_KEYS)})")
+            continue
+        values[key] = _decode(key, value, problems)
+    if problems:
+        raise ConfigError(problems)
+    try:
+        return PlatformConfig.model_validate(values)
+    except ValidationError as exc:
+        errors = exc.errors()
+        raise ConfigError([_describe(err) for err in errors if not _knock_on(err, errors)]) from None
+
+
+def _knock_on(err: Any, errors: list[Any]) -> bool:
+    """A list is 'too short' only because one of its items failed: that item's error says it all."""
+    loc = err["loc"]
+    return err["type"] == "too_short" and any(
+        other is not err and other["loc"][: len(loc)] == loc for other in errors
+    )
+
+
+def _decode(key: str, value: Any, problems: list[str]) -> Any:
+    """The CLI hands object values over as JSON text; a stack file or a test may give dicts."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{NAMESPACE}:{key}: not valid JSON ({exc.msg}), was {value!r}")
+    return value
+
+
+def _describe(err: Any) -> str:
+    loc = [part for part in err["loc"] if part != "function-after"]
+    path = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc).replace(".[", "[")
+    message = str(err["msg"]).removeprefix("Value error, ")
+    ctx = err.get("ctx") or {}
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    if err["type"] == "missing":
+        return f"{NAMESPACE}:{path}: is required"
+    if err["type"] in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = next(iter(ctx.values()))
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+        message = f"must be {op[err['type']]} {bound}"
+    if err["type"] == "value_error" and ":" in message.split(" ")[0]:
+        return f"{NAMESPACE}:{message}"  # a cross-field rule that names its own key path
+    if err["type"] == "value_error" and not loc:
+        return f"{NAMESPACE}: {message}"
+    if isinstance(err.get("input"), dict):  # a rule across one object's fields: the message has the values
+        return f"{NAMESPACE}:{path}: {message}"
+    return f"{NAMESPACE}:{path}: {message}, was {err.get('input')!r}"

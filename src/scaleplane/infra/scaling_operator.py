@@ -1,0 +1,183 @@
+"""`ScalingOperator`: the operator's CRDs, RBAC and Deployment from `operator/`, plus default policies.
+
+The manifests are generated elsewhere (operator/crds/*.yaml, operator/rbac.yaml,
+operator/deployment.yaml) and deployed here as they are, kind by kind, so the offline plan and the
+guardrails see every object. A missing file is a config error that names it: planning without the
+operator is `scaleplane:operator.enabled: false`, never a silent gap.
+
+The default ScalingPolicies (workers, read replicas) are built from stack config through the same
+spec model the operator validates with, so a policy this stack would apply is a policy it accepts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import yaml
+
+from scaleplane.infra import backends, config
+from scaleplane.scaling import specs
+
+KINDS: dict[str, Any] = {
+    "CustomResourceDefinition": k8s.apiextensions.v1.CustomResourceDefinition,
+    "Namespace": k8s.core.v1.Namespace,
+    "ServiceAccount": k8s.core.v1.ServiceAccount,
+    "ConfigMap": k8s.core.v1.ConfigMap,
+    "Service": k8s.core.v1.Service,
+    "ClusterRole": k8s.rbac.v1.ClusterRole,
+    "ClusterRoleBinding": k8s.rbac.v1.ClusterRoleBinding,
+    "Role": k8s.rbac.v1.Role,
+    "RoleBinding": k8s.rbac.v1.RoleBinding,
+    "Deployment": k8s.apps.v1.Deployment,
+    "PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
+}
+CLUSTER_SCOPED = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"}
+POLICY_API_VERSION = "scaleplane.io/v1alpha1"
+
+
+def manifest_files(root: Path, manifests_dir: str) -> list[Path]:
+    """The operator's manifest files in apply order (CRDs, RBAC, Deployment), or a ConfigError."""
+    folder = root / manifests_dir
+    key = f"{config.NAMESPACE}:operator.manifestsDir"
+    crds = sorted((folder / "crds").glob("*.yaml"))
+    missing = [] if crds else [f"{manifests_dir}/crds/*.yaml"]
+    missing += [
+        f"{manifests_dir}/{name}"
+        for name in ("rbac.yaml", "deployment.yaml")
+        if not (folder / name).is_file()
+    ]
+    if missing:
+        raise config.ConfigError(
+            [
+                f"{key}: the operator's manifests are missing: {', '.join(missing)} (under {root}); "
+                f"generate them, or set {config.NAMESPACE}:operator.enabled to false"
+            ]
+        )
+    return [*crds, folder / "rbac.yaml", folder / "deployment.yaml"]
+
+
+def load_objects(path: Path) -> list[dict[str, Any]]:
+    try:
+        documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    except yaml.YAMLError as exc:
+        raise config.ConfigError([f"{path}: not valid YAML ({exc})"]) from None
+    for doc in documents:
+        if doc.get("kind") not in KINDS:
+            raise config.ConfigError(
+                [
+                    f"{path}: kind {doc.get('kind')!r} is not deployable here "
+                    f"(known: {', '.join(sorted(KINDS))})"
+                ]
+            )
+    return documents
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+class ScalingOperator(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        platform: config.PlatformConfig,
+        cluster: backends.ClusterHandle,
+        database: backends.DatabaseHandle,
+        project_root: Path,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("scaleplane:operator:ScalingOperator", name, None, opts)
+        settings = platform.operator
+        files = manifest_files(project_root, settings.manifests_dir)
+        created: dict[str, list[pulumi.Resource]] = {"crds": [], "rest": []}
+        for path in files:
+            for obj in load_objects(path):
+                after = [] if obj["kind"] == "CustomResourceDefinition" else created["crds"] + created["rest"]
+                resource = self._deploy(name, obj, settings.namespace, cluster.provider, after)
+                created["crds" if obj["kind"] == "CustomResourceDefinition" else "rest"].append(resource)
+        policies = {
+            "workers": (
+                settings.workers.namespace,
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": settings.workers.name},
+                settings.workers.policy,
+            ),
+            "read-replicas": (
+                platform.database.namespace if platform.target == "kubernetes" else settings.namespace,
+                database.replica_target,
+                settings.read_replicas,
+            ),
+        }
+        self.policies = [
+            self._policy(
+                name,
+                role,
+                namespace,
+                target,
+                defaults,
+                cluster.provider,
+                created["crds"] + database.depends_on,
+            )
+            for role, (namespace, target, defaults) in policies.items()
+        ]
+        self.register_outputs({"policies": [f"{name}-{role}" for role in policies]})
+
+    def _deploy(
+        self,
+        name: str,
+        obj: dict[str, Any],
+        namespace: str,
+        provider: k8s.Provider,
+        after: list[pulumi.Resource],
+    ) -> pulumi.Resource:
+        kind = obj["kind"]
+        metadata = dict(obj.get("metadata") or {})
+        if kind not in CLUSTER_SCOPED:
+            metadata.setdefault("namespace", namespace)
+        args = {
+            _snake(key): value for key, value in obj.items() if key not in ("apiVersion", "kind", "metadata")
+        }
+        resource_name = f"{name}-{kind.lower()}-{metadata.get('name', 'unnamed')}"
+        resource: pulumi.Resource = KINDS[kind](
+            resource_name,
+            metadata=metadata,
+            opts=backends.child(self, provider=provider, depends_on=after),
+            **args,
+        )
+        return resource
+
+    def _policy(
+        self,
+        name: str,
+        role: str,
+        namespace: str,
+        target: dict[str, str],
+        defaults: config.PolicyDefaults,
+        provider: k8s.Provider,
+        after: list[pulumi.Resource],
+    ) -> k8s.apiextensions.CustomResource:
+        spec = specs.parse_policy(
+            {
+                "targetRef": target,
+                "minReplicas": defaults.min_replicas,
+                "maxReplicas": defaults.max_replicas,
+                "metrics": [
+                    {
+                        "name": role.replace("-", "_"),
+                        "query": defaults.query,
+                        "target": {"value": defaults.target_value},
+                    }
+                ],
+            }
+        )
+        return k8s.apiextensions.CustomResource(
+            f"{name}-{role}",
+            api_version=POLICY_API_VERSION,
+            kind="ScalingPolicy",
+            metadata={"name": role, "namespace": namespace},
+            spec=spec.model_dump(by_alias=True, mode="json", exclude_none=True),
+            opts=backends.child(self, provider=provider, depends_on=after),
+        )
