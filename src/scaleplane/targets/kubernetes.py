@@ -73,9 +73,9 @@ def new_api_client(*, server: str | None = None) -> api_client.ApiClient:
         conf.host = server.rstrip("/")
     else:
         try:
-            k8s_config.load_incluster_config(client_configuration=conf)
+            k8s_config.load_incluster_config(client_configuration=conf)  # type: ignore[no-untyped-call]
         except k8s_config.ConfigException:
-            k8s_config.load_kube_config(client_configuration=conf)
+            k8s_config.load_kube_config(client_configuration=conf)  # type: ignore[no-untyped-call]
     conf.retries = 0
     return api_client.ApiClient(conf)
 
