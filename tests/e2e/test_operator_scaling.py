@@ -7,22 +7,25 @@ exporter job, then moves the exported metric and watches the target's replicas f
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import pytest
 
+from scaleplane.operator import hooking
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
+CNPG = "postgresql.cnpg.io/v1/clusters"
 
 
 @pytest.fixture
 def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[operating.Exporter, str]]:
     job = f"op-{request.node.name}"[:60]
-    exp = operating.Exporter("queue_depth")
-    exp.set(0)
+    exp = operating.Exporter("load")
     prometheus.add_target(job, exp.address)
     try:
         yield exp, job
@@ -31,57 +34,117 @@ def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[
         exp.close()
 
 
-def _replicas(cluster: Any, namespace: str, name: str) -> int | None:
-    obj = cluster.read_object(DEPLOYMENT, namespace, name)
-    return None if obj is None else obj["spec"]["replicas"]
+def _spec(
+    name: str, query: str, kind: str = "Deployment", api_version: str = "apps/v1", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "targetRef": {"apiVersion": api_version, "kind": kind, "name": name},
+        "minReplicas": 1,
+        "maxReplicas": 8,
+        "cooldownSeconds": 0,
+        "metrics": [{"name": "load", "query": query, "target": {"type": "Value", "value": 10}}],
+        "behavior": operating.fast_behavior(),
+        **extra,
+    }
 
 
-def _status(cluster: Any, namespace: str, name: str) -> dict[str, Any]:
-    obj = cluster.read_object(POLICY, namespace, name) or {}
-    return obj.get("status") or {}
+def _field(cluster: Any, resource: str, namespace: str, name: str, *path: str) -> Any:
+    node = cluster.read_object(resource, namespace, name)
+    for part in path:
+        node = None if node is None else node.get(part)
+    return node
+
+
+def _events(cluster: Any, reason: str) -> list[dict[str, Any]]:
+    return [
+        o.raw
+        for (res, _, _), o in cluster.objects.items()
+        if res.plural == "events" and not o.deleted and o.raw.get("reason") == reason
+    ]
+
+
+async def _scrape(port: int) -> str:
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as rsp:
+        return await rsp.text()
 
 
 async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, exporter: Any) -> None:
     exp, job = exporter
-    ns = "team-a"
+    ns, query = "team-a", f'sum(load{{job="{job}"}})'
     exp.set(45)
-    await asyncio.to_thread(prometheus.wait_for, f'sum(queue_depth{{job="{job}"}})', lambda v: v == 45)
-    async with operating.cluster_api() as (cluster, url):
+    await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
+    secret = "s3cret"
+    metrics_port = operating.free_port()
+    async with operating.cluster_api() as (cluster, url), operating.HookReceiver(fail_first=1) as hook:
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=1))
-        cluster.put_object(
-            POLICY,
-            operating.policy(
-                "worker",
-                ns,
-                {
-                    "targetRef": {"kind": "Deployment", "name": "worker"},
-                    "minReplicas": 1,
-                    "maxReplicas": 8,
-                    "cooldownSeconds": 0,
-                    "metrics": [
-                        {
-                            "name": "queue",
-                            "query": f'sum(queue_depth{{job="{job}"}})',
-                            "target": {"type": "Value", "value": 10},
-                        }
-                    ],
-                    "behavior": operating.fast_behavior(),
-                },
-            ),
-        )
-        async with operating.running_operator(url, prometheus.url, namespace=ns):
-            # 45 queued against 10 per... Value target: 1 replica * 45/10 -> ceil(4.5) = 5
-            await eventually(lambda: _replicas(cluster, ns, "worker") == 5, timeout=20)
-            status = _status(cluster, ns, "worker")
+        cluster.put_object(POLICY, operating.policy("worker", ns, _spec("worker", query)))
+        env = {
+            "SCALEPLANE_HOOKS": json.dumps([{"url": hook.url, "secret": secret, "timeout": 2, "retries": 2}]),
+            "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        }
+        async with operating.running_operator(url, prometheus.url, namespace=ns, env=env):
+            # A Value target of 10 with 45 observed on 1 replica: ceil(1 * 45 / 10) = 5.
+            await eventually(lambda: _field(cluster, DEPLOYMENT, ns, "worker", "spec", "replicas") == 5)
+            status = _field(cluster, POLICY, ns, "worker", "status")
             assert status["desiredReplicas"] == 5
             assert status["lastDecision"]["metrics"][0]["value"] == 45
+            assert status["lastDecision"]["reason"] == "scale_up"
             assert status["target"] == "Deployment/worker"
             assert status["lastScaleTime"]
-            assert {c["type"] for c in status["conditions"]} >= {"Ready", "ScalingActive", "ScalingLimited"}
-            exp.set(4)
-            await eventually(lambda: (_replicas(cluster, ns, "worker") or 99) < 5, timeout=20)
-            await eventually(lambda: _replicas(cluster, ns, "worker") == 2, timeout=20)
-        events = [
-            o.raw for (res, _, _), o in cluster.objects.items() if res.plural == "events" and not o.deleted
-        ]
-        assert any(e["reason"] == "Scaled" for e in events)
+            conditions = {c["type"]: c["status"] for c in status["conditions"]}
+            assert conditions["Ready"] == "True" and conditions["FallbackActive"] == "False"
+            assert status["engineState"]["recommendations"]
+
+            exp.set(4)  # 5 replicas * 4 / 10 -> 2
+            await eventually(lambda: _field(cluster, DEPLOYMENT, ns, "worker", "spec", "replicas") == 2)
+
+            text = await _scrape(metrics_port)
+            assert 'scaleplane_desired_replicas{namespace="team-a",policy="worker"} 2.0' in text
+            assert 'scaleplane_metric_value{metric="load",namespace="team-a",policy="worker"} 4.0' in text
+            assert (
+                'scaleplane_decisions_total{direction="up",namespace="team-a",policy="worker",reason="scale_up"}'
+                in text
+            )
+            assert "scaleplane_tick_duration_seconds_count" in text
+            assert "scaleplane_leader 1.0" in text
+            await eventually(lambda: len(hook.received) >= 3)
+
+    assert len(_events(cluster, "Scaled")) >= 2
+    # Hooks: CloudEvents, signed over the exact body; the first delivery was answered 503 and retried.
+    assert hook.attempts > len(hook.received)
+    for headers, body in hook.received:
+        assert headers["Content-Type"] == "application/cloudevents+json"
+        assert hooking.verify(secret.encode(), body, headers[hooking.SIGNATURE_HEADER])
+        assert not hooking.verify(b"wrong", body, headers[hooking.SIGNATURE_HEADER])
+    events = [json.loads(body) for _, body in hook.received]
+    assert all(e["specversion"] == "1.0" and e["type"] == hooking.EVENT_TYPE for e in events)
+    assert any(e["data"]["scaled"] and e["data"]["decision"]["desired"] == 5 for e in events)
+
+
+async def test_cnpg_cluster_instances_follow_read_load(prometheus: Any, exporter: Any) -> None:
+    exp, job = exporter
+    ns, query = "team-db", f'sum(load{{job="{job}"}})'
+    exp.set(30)
+    await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 30)
+    cluster_body = {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "metadata": {"name": "orders-db", "namespace": ns},
+        "spec": {"instances": 1, "storage": {"size": "1Gi"}},
+    }
+    async with operating.cluster_api() as (cluster, url):
+        cluster.put_object(CNPG, cluster_body)
+        spec = _spec("orders-db", query, kind="Cluster", api_version="postgresql.cnpg.io/v1", minReplicas=1)
+        cluster.put_object(POLICY, operating.policy("orders-db-readers", ns, spec))
+        async with operating.running_operator(url, prometheus.url, namespace=ns):
+            await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 3)
+            exp.set(12)  # 3 instances * 12 / 10 = 3.6 -> 4
+            await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 4)
+            exp.set(1)  # 4 * 1 / 10 -> 1 (the minimum)
+            await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 1)
+            status = _field(cluster, POLICY, ns, "orders-db-readers", "status")
+            assert status["target"] == "Cluster/orders-db"
+            assert status["lastDecision"]["desired"] == 1
+            # The CNPG Cluster's own status followed (the emulated CNPG controller), so did the Scale.
+            assert _field(cluster, CNPG, ns, "orders-db", "status", "readyInstances") == 1
+        assert len(_events(cluster, "Scaled")) >= 3

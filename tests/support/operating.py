@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import kmock
 import kopf
+from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
@@ -200,3 +202,43 @@ def fast_behavior(down_window: int = 0) -> dict[str, Any]:
 
 
 Check = Callable[[], Awaitable[Any] | Any]
+
+
+def free_port() -> int:
+    """A port free right now on 127.0.0.1 (for servers whose port must be known before they start)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class HookReceiver:
+    """A real HTTP endpoint on 127.0.0.1 (aiohttp, in the test's loop) that keeps what it receives."""
+
+    def __init__(self, *, fail_first: int = 0) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.fail_first = fail_first
+        self.attempts = 0
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> HookReceiver:
+        app = web.Application()
+        app.router.add_post("/hook", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}/hook"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        self.attempts += 1
+        body = await request.read()
+        if self.attempts <= self.fail_first:
+            return web.Response(status=503)
+        self.received.append((dict(request.headers), body))
+        return web.Response(status=204)

@@ -7,7 +7,8 @@ backoff (0.2 s, 0.4 s, 0.8 s), then counted as an error and left to the next tic
 
 Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — an error
 identical to the policy's previous tick's is not posted again, so a broken target does not flood the
-namespace — and one when fallback rules take over (Warning/FallbackActive).
+namespace — one when metrics start failing (Warning/MetricsUnavailable) and one when fallback rules
+take over (Warning/FallbackActive). Events go out with the operator's own client (`posting`).
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from typing import Any
 
 from scaleplane.control import policies
 from scaleplane.operator import hooking, instruments, kubeapi, posting, registering, statuses
+from scaleplane.scaling import reasons
 
 log = logging.getLogger("scaleplane.operator.decisions")
+METRIC_TROUBLE = (reasons.METRICS_UNAVAILABLE, reasons.METRIC_FAILED)
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -149,9 +152,12 @@ class Recorder:
             )
         if outcome.error and outcome.error != entry.last_error:
             events.append(("Warning", "ScalingFailed", outcome.error))
-        previous_fallback = (entry.status.get("lastDecision") or {}).get("reason", "").startswith("fallback")
-        if decision is not None and decision.reason.startswith("fallback") and not previous_fallback:
-            events.append(("Warning", "FallbackActive", decision.message))
+        previous = (entry.status.get("lastDecision") or {}).get("reason", "")
+        if decision is not None and decision.reason != previous:
+            if decision.reason.startswith("fallback"):
+                events.append(("Warning", "FallbackActive", decision.message))
+            elif decision.reason in METRIC_TROUBLE:
+                events.append(("Warning", "MetricsUnavailable", decision.message))
         entry.last_error = outcome.error
         for kind, reason, message in events:
             if not await posting.post(self.api, entry.ref, kind=kind, reason=reason, message=message, at=at):

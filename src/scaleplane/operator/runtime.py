@@ -83,7 +83,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
     source = prometheus.PrometheusSource(config.prometheus_url)
-    controller = ticking.Controller(source)
+    controller = ticking.Controller(source, target_timeout=config.target_timeout)
     recorder = recording.Recorder(api, registry, meters, hooks)
     lease = None
     if config.lease:

@@ -2,6 +2,7 @@
 
     SCALEPLANE_PROMETHEUS_URL    Prometheus to query                      http://prometheus:9090
     SCALEPLANE_TICK_SECONDS      seconds between two ticks of the loop    15
+    SCALEPLANE_TARGET_TIMEOUT    seconds one /scale call may take          10
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
@@ -47,6 +48,7 @@ class OperatorSettings(BaseModel):
 
     prometheus_url: Annotated[str, Field(pattern=r"^https?://")] = "http://prometheus:9090"
     tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    target_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     metrics_addr: str = "0.0.0.0:9108"
     hooks: tuple[HookSettings, ...] = ()
     hook_queue: Annotated[int, Field(ge=1)] = 1000
@@ -86,6 +88,7 @@ def default_identity() -> str:
 ENV = {
     "prometheus_url": "SCALEPLANE_PROMETHEUS_URL",
     "tick_seconds": "SCALEPLANE_TICK_SECONDS",
+    "target_timeout": "SCALEPLANE_TARGET_TIMEOUT",
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
     "hooks": "SCALEPLANE_HOOKS",
     "hook_queue": "SCALEPLANE_HOOK_QUEUE",
