@@ -25,9 +25,10 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from scaleplane.local import processes
 from scaleplane.targets import protocol
@@ -35,6 +36,7 @@ from scaleplane.targets import protocol
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 2.0
 MAX_ERRORS_KEPT = 20
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,6 +49,7 @@ class Member:
     handle: Any = None  # the pool's own object: a SupervisedProcess, a PostgresServer, ...
     started_at: float = field(default_factory=time.monotonic)
     task: asyncio.Task[None] | None = None
+    threads: set[asyncio.Future[Any]] = field(default_factory=set)
 
 
 def pools_dir(state_dir: Path) -> Path:
@@ -188,6 +191,9 @@ class Pool:
             up.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await up
+        # A thread of the bring-up (a process start, a base backup) outlives the cancelled task: let it
+        # finish, so the member's process exists before we stop it and none is left running.
+        await asyncio.gather(*member.threads, return_exceptions=True)
         member.ready = False
         self._membership_changed()
         self._write_state()
@@ -205,6 +211,13 @@ class Pool:
             await self._stop(member)
         except Exception as error:
             self._record_error(f"{member.name}: stop failed: {error}")
+
+    async def _thread(self, member: Member, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work for `member` in a thread that a take-down waits for (see above)."""
+        future = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
+        member.threads.add(future)
+        future.add_done_callback(member.threads.discard)
+        return await asyncio.shield(future)
 
     def _schedule_retry(self) -> None:
         if self._closed or self._retry is not None:

@@ -75,6 +75,18 @@ def alive(record: PidRecord) -> bool:
     return start_ticks(record.pid) == record.start_ticks
 
 
+def is_leftover(record: PidRecord) -> bool:
+    """The recorded process, or what remains of its group, still runs.
+
+    The group counts only while its leader is gone: Linux does not reuse a PID still in use as a process
+    group ID, so a live process whose PID equals the recorded group ID is someone else's leader (the
+    group emptied and the PID was reused); its group must not be touched.
+    """
+    if alive(record):
+        return True
+    return start_ticks(record.pgid) is None and bool(group_members(record.pgid))
+
+
 def read_record(pid_file: Path) -> PidRecord | None:
     try:
         return PidRecord(**json.loads(pid_file.read_text()))
@@ -104,7 +116,7 @@ def clean_stale(pid_file: Path) -> PidRecord | None:
     """End a leftover of an earlier run recorded in `pid_file` if still running; drop the file."""
     record = read_record(pid_file)
     ended = None
-    if record is not None and (alive(record) or group_members(record.pgid)):
+    if record is not None and is_leftover(record):
         end_group(record.pgid)
         ended = record
     pid_file.unlink(missing_ok=True)
@@ -116,7 +128,7 @@ def stale_records(run_dir: Path) -> list[PidRecord]:
     found = []
     for pid_file in sorted(run_dir.glob("*.pid")):
         record = read_record(pid_file)
-        if record is not None and alive(record):
+        if record is not None and is_leftover(record):
             found.append(record)
     return found
 

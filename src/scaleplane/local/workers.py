@@ -88,7 +88,7 @@ class WorkerPool(pools.Pool):
         ready_file.unlink(missing_ok=True)
         process = self._process(member)
         member.handle = process
-        await asyncio.to_thread(process.start)
+        await self._thread(member, process.start)
         deadline = time.monotonic() + START_TIMEOUT
         while not ready_file.exists():
             code = process.exit_code()
