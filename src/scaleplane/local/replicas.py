@@ -66,8 +66,7 @@ class ReadReplicaPool(pools.Pool):
     async def _bring_up(self, member: pools.Member) -> None:
         data_dir = self.run_dir / member.name
         replica: postgres.PostgresServer = await self._thread(
-            member,
-            self.primary.create_replica, data_dir, name=member.name, start=False, run_dir=self.run_dir
+            member, self.primary.create_replica, data_dir, name=member.name, start=False, run_dir=self.run_dir
         )
         member.handle = replica
         await self._thread(member, replica.start)
