@@ -27,6 +27,7 @@ from concurrent import futures
 from typing import Any
 
 import requests
+import urllib3
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests.adapters import HTTPAdapter
@@ -114,6 +115,8 @@ class PrometheusSource:
         except requests.Timeout:
             return sources.QueryResult(None, f"no answer within {self.query_timeout:g} s")
         except requests.ConnectionError as exc:
+            if _timed_out(exc):  # with retries off, urllib3 reports a read timeout as a connection error
+                return sources.QueryResult(None, f"no answer within {self.query_timeout:g} s")
             return sources.QueryResult(None, f"cannot connect to Prometheus at {self.url}: {_reason(exc)}")
         except (ValueError, KeyError, TypeError) as exc:  # JSON decode errors are ValueErrors
             return sources.QueryResult(
@@ -144,6 +147,14 @@ def _error_text(body: str) -> str:
     if isinstance(payload, dict) and payload.get("error"):
         return str(payload["error"])[:300]
     return text[:300]
+
+
+def _timed_out(exc: requests.ConnectionError) -> bool:
+    cause = exc.args[0] if exc.args else None
+    reason = getattr(cause, "reason", cause)
+    # NewConnectionError (refused) subclasses ConnectTimeoutError for historical reasons.
+    timeout = isinstance(reason, urllib3.exceptions.TimeoutError)
+    return timeout and not isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def _reason(exc: requests.ConnectionError) -> str:
