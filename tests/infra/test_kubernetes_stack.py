@@ -1,0 +1,112 @@
+"""The Kubernetes example stack (an existing cluster) planned under mocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaleplane.infra import planning
+from tests.support import planned_stacks
+
+CNPG = "kubernetes:postgresql.cnpg.io/v1:Cluster"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+@pytest.fixture(scope="module")
+def dev() -> planning.Plan:
+    return planned_stacks.planned("k8s-dev")
+
+
+def _release(plan: planning.Plan, chart: str) -> dict:
+    (release,) = [r for r in plan.by_type(RELEASE) if r.inputs["chart"] == chart]
+    return release.inputs
+
+
+def test_cloudnativepg_cluster_has_one_plus_n_instances_and_exports_the_read_only_service(
+    dev: planning.Plan,
+) -> None:
+    (postgres,) = dev.by_type(CNPG)
+    assert postgres.inputs["spec"]["instances"] == 2
+    assert postgres.inputs["spec"]["affinity"]["topologyKey"] == "topology.kubernetes.io/zone"
+    assert postgres.inputs["spec"]["affinity"]["podAntiAffinityType"] == "preferred"
+    assert dev.outputs["databaseReadEndpoints"] == ["app-ro.data.svc.cluster.local"]
+    assert dev.outputs["databaseWriterEndpoint"] == "app-rw.data.svc.cluster.local"
+    assert _release(dev, "cloudnative-pg")["namespace"] == "cnpg-system"
+
+
+def test_production_on_kubernetes_requires_zone_spread_and_scales_instances() -> None:
+    plan = planned_stacks.planned("k8s-dev", {"environment": "prod", "database": {"readReplicas": 3}})
+    (postgres,) = plan.by_type(CNPG)
+    assert postgres.inputs["spec"]["instances"] == 4
+    assert postgres.inputs["spec"]["affinity"]["podAntiAffinityType"] == "required"
+
+
+def test_redis_runs_with_a_replica_auth_from_a_generated_secret_and_tls(dev: planning.Plan) -> None:
+    values = _release(dev, "redis")["values"]
+    assert values["architecture"] == "replication" and values["replica"]["replicaCount"] == 1
+    assert values["auth"]["existingSecret"] == "scaleplane-dev-cache-auth"
+    assert values["tls"]["enabled"] is True
+    (secret,) = dev.by_type("kubernetes:core/v1:Secret")
+    assert secret.inputs["metadata"]["name"] == "scaleplane-dev-cache-auth"
+    assert dev.outputs["cacheReaderEndpoint"] == "scaleplane-dev-cache-replicas.data.svc.cluster.local"
+
+
+def test_everything_goes_through_the_kubeconfig_provider(dev: planning.Plan) -> None:
+    (provider,) = dev.by_type("pulumi:providers:kubernetes")
+    assert provider.inputs["context"] == "kind-scaleplane"
+    kube = [r for r in dev.resources if r.type.startswith("kubernetes:")]
+    assert kube and all(r.provider == provider.name for r in kube)
+    assert not [r for r in dev.resources if r.type.startswith("aws:")]
+
+
+def test_monitoring_release_selects_rules_and_dashboards_from_anywhere(dev: planning.Plan) -> None:
+    values = _release(dev, "kube-prometheus-stack")["values"]
+    assert values["prometheus"]["prometheusSpec"]["ruleSelectorNilUsesHelmValues"] is False
+    assert values["grafana"]["sidecar"]["dashboards"]["label"] == "grafana_dashboard"
+
+
+def test_operator_manifests_deploy_kind_by_kind_and_policies_target_workers_and_cnpg(
+    dev: planning.Plan,
+) -> None:
+    operator_children = [r for r in dev.resources if r.parent_name == "scaleplane-dev-operator"]
+    kinds = {r.type.rsplit(":", 1)[-1] for r in operator_children}
+    assert {
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "Deployment",
+    } <= kinds
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs
+        for p in dev.by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
+    }
+    assert policies["read-replicas"]["spec"]["targetRef"] == {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "name": "app",
+    }
+    assert policies["read-replicas"]["metadata"]["namespace"] == "data"
+    assert policies["workers"]["spec"]["metrics"][0]["query"] == 'sum(celery_queue_length{queue="default"})'
+
+
+def test_workers_get_requests_a_pinned_image_and_a_matching_pdb(dev: planning.Plan) -> None:
+    (deployment,) = [
+        d for d in dev.by_type("kubernetes:apps/v1:Deployment") if d.inputs["metadata"]["name"] == "workers"
+    ]
+    (budget,) = dev.by_type("kubernetes:policy/v1:PodDisruptionBudget")
+    container = deployment.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert container["resources"]["requests"] == {"cpu": "250m", "memory": "256Mi"}
+    selector = budget.inputs["spec"]["selector"]["matchLabels"]
+    labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
+    assert selector.items() <= labels.items()
+
+
+def test_monitoring_and_operator_can_be_left_out() -> None:
+    plan = planned_stacks.planned(
+        "k8s-dev", {"monitoring": {"enabled": False}, "operator": {"enabled": False}}
+    )
+    types = {r.type for r in plan.resources}
+    assert (
+        "scaleplane:monitoring:Monitoring" not in types and "scaleplane:operator:ScalingOperator" not in types
+    )
+    assert plan.outputs["prometheusUrl"] is None
