@@ -1,10 +1,278 @@
-"""`scaleplane simulate`: not implemented yet (issue 2)."""
+"""`scaleplane simulate`: replay a load trace through the real engine, against a baseline and the oracle.
+
+The command only opens files and prints: parsing, simulation and the oracle are in `scaleplane.scaling`
+(pure), the report in `scaleplane.reporting`. Every bad input ends with `error: ...` and exit code 2.
+"""
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
 from scaleplane.cli.app import app, fail
 
+if TYPE_CHECKING:
+    from scaleplane.scaling import simulation, specs
 
-@app.command("simulate", help="Replay a demand trace through the engine. Not implemented yet (issue 2).")
-def simulate() -> None:
-    raise fail("'scaleplane simulate' is not implemented yet (issue 2)")
+API_VERSION = "scaleplane.io/v1alpha1"
+PROGRESS_FROM_TICKS = 2000  # shorter runs finish before a bar is worth drawing
+
+
+class Baseline(StrEnum):
+    hpa = "hpa"
+    keda = "keda"
+
+
+HELP = """Replay a demand trace through the scaling engine and report replica-hours, SLO-violation minutes,
+scale events and the oracle (the least replica-hours any autoscaler could spend knowing the future).
+
+The trace is a `t,demand` CSV (seconds, work units/s) or a request log with a TIMESTAMP column (one row
+per request, counted into ticks). Without --policy, scaleplane's recommended policy runs: demand held at
+80% of a replica's capacity, minReplicas 1, maxReplicas 100. The default target model: 0.25 work units/s
+per replica, ready 60 s after it is requested, no queueing. Definitions: docs/simulate.md.
+"""
+
+
+@app.command("simulate", help=HELP)
+def simulate(
+    trace: Annotated[Path, typer.Option("--trace", help="A `t,demand` CSV or a request log (TIMESTAMP).")],
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="A ScalingPolicy YAML (manifest or bare spec). Default: recommended."),
+    ] = None,
+    baseline: Annotated[
+        Baseline | None,
+        typer.Option("--baseline", help="Also run the HPA or KEDA defaults on the same metric."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")] = False,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write simulate.md and simulate.png into this folder.")
+    ] = None,
+    capacity: Annotated[float, typer.Option(help="Work units per second one ready replica serves.")] = 0.25,
+    startup: Annotated[float, typer.Option(help="Seconds from requesting a replica to it serving.")] = 60.0,
+    queueing: Annotated[
+        bool, typer.Option(help="Unserved work waits in a queue (served later) instead of being lost.")
+    ] = False,
+    tick: Annotated[float, typer.Option(help="Simulation tick and request-log bucket, seconds.")] = 15.0,
+    rate_window: Annotated[
+        float, typer.Option(help="Window of the rate() the demand metric reads, s.")
+    ] = 60.0,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(help="Request-log column(s) whose sum is a request's work (e.g. tokens); repeatable."),
+    ] = None,
+    signal: Annotated[
+        list[str] | None,
+        typer.Option(help="METRIC=demand|backlog: what a policy metric reads (default: by its name/query)."),
+    ] = None,
+    min_replicas: Annotated[int, typer.Option(help="minReplicas of the default policy.")] = 1,
+    max_replicas: Annotated[int, typer.Option(help="maxReplicas of the default policy.")] = 100,
+) -> None:
+    from scaleplane.scaling import presets, traces
+
+    model = _model(capacity, startup, queueing, tick, rate_window)
+    signals = _signals(signal or [])
+    demand_trace = _read_trace(trace, tick, weight or [])
+    demand = traces.resample(demand_trace, tick)
+    if not demand:
+        raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
+    if policy is None:
+        if not 0 <= min_replicas <= max_replicas or max_replicas < 1:
+            raise fail(
+                "--min-replicas/--max-replicas: need 0 <= min <= max and max >= 1, "
+                f"was {min_replicas}/{max_replicas}"
+            )
+        spec = presets.recommended(model, min_replicas=min_replicas, max_replicas=max_replicas)
+        policy_name = "recommended"
+    else:
+        spec = _read_policy(policy)
+        policy_name = policy.stem
+    runs = [(policy_name, spec, presets.HPA_SYNC_SECONDS)]
+    if baseline is not None:
+        preset = presets.hpa_default(spec) if baseline is Baseline.hpa else presets.keda_default(spec)
+        runs.append((preset.name, preset.spec, preset.sync_seconds))
+    outcomes = _run_all(runs, demand, model, demand_trace.start, tick, signals, show=not as_json)
+    result = outcomes[0].summary()
+    result |= {
+        "trace": str(trace),
+        "ticks": len(demand),
+        "tick_seconds": tick,
+        "unit": demand_trace.unit,
+        "model": model.as_dict(),
+    }
+    if len(outcomes) > 1:
+        result["baseline"] = outcomes[1].summary()
+    if report is not None:
+        _write_report(report, outcomes, demand_trace, model, tick)
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        _print_table(result, outcomes, report)
+
+
+def _model(
+    capacity: float, startup: float, queueing: bool, tick: float, window: float
+) -> simulation.TargetModel:
+    from scaleplane.scaling import simulation
+
+    checks = [
+        ("--capacity", capacity, capacity > 0, "must be > 0"),
+        ("--startup", startup, 0 <= startup <= 86400, "must be 0..86400 seconds"),
+        ("--tick", tick, 1 <= tick <= 3600, "must be 1..3600 seconds"),
+        ("--rate-window", window, window >= tick, "must be at least one tick"),
+    ]
+    for option, value, ok, message in checks:
+        if not ok or value != value:  # NaN compares unequal to itself
+            raise fail(f"{option}: {message}, was {value!r}")
+    return simulation.TargetModel(
+        capacity_per_replica=capacity, startup_seconds=startup, queueing=queueing, rate_window_seconds=window
+    )
+
+
+def _signals(pairs: list[str]) -> dict[str, str]:
+    from scaleplane.scaling import simulation
+
+    signals: dict[str, str] = {}
+    for pair in pairs:
+        metric, _, kind = pair.partition("=")
+        if not metric or kind not in simulation.SIGNALS:
+            raise fail(f"--signal: expected METRIC=demand|backlog, was {pair!r}")
+        signals[metric] = kind
+    return signals
+
+
+def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:
+    from scaleplane.scaling import traces
+
+    try:
+        with path.open(newline="") as lines:
+            return traces.parse_trace(lines, source=str(path), bucket_seconds=tick, weight_columns=weights)
+    except FileNotFoundError:
+        raise fail(f"--trace: {path} does not exist") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise fail(f"--trace: cannot read {path}: {exc}") from None
+    except traces.TraceError as exc:
+        raise fail(str(exc)) from None
+
+
+def _read_policy(path: Path) -> specs.ScalingPolicySpec:
+    """A ScalingPolicy manifest (apiVersion, kind, metadata, spec) or a bare spec, from YAML."""
+    import yaml
+
+    from scaleplane.scaling import specs
+
+    try:
+        document = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise fail(f"--policy: {path} does not exist") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise fail(f"--policy: cannot read {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise fail(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise fail(f"{path}: a ScalingPolicy must be a mapping, was {type(document).__name__}")
+    root = "spec"
+    if {"apiVersion", "kind", "spec"} & document.keys():
+        if document.get("apiVersion") != API_VERSION:
+            raise fail(f"{path}: apiVersion must be {API_VERSION}, was {document.get('apiVersion')!r}")
+        if document.get("kind") != "ScalingPolicy":
+            raise fail(f"{path}: kind must be ScalingPolicy, was {document.get('kind')!r}")
+        document = document.get("spec")
+    try:
+        return specs.parse_policy(document, root=root)
+    except specs.PolicyError as exc:
+        for problem in exc.problems:
+            typer.secho(f"{path}: {problem}", err=True, fg=typer.colors.RED)
+        raise fail(f"{path}: invalid ScalingPolicy ({len(exc.problems)} problem(s) above)") from None
+
+
+def _run_all(
+    runs: list[tuple[str, specs.ScalingPolicySpec, float]],
+    demand: list[float],
+    model: simulation.TargetModel,
+    start: float,
+    tick: float,
+    signals: dict[str, str],
+    *,
+    show: bool,
+) -> list[simulation.Outcome]:
+    from scaleplane.scaling import simulation
+
+    def one(name: str, spec: specs.ScalingPolicySpec, sync: float, on_tick: Any) -> simulation.Outcome:
+        try:
+            return simulation.simulate(
+                spec,
+                demand,
+                model=model,
+                tick_seconds=tick,
+                sync_seconds=sync,
+                start=start,
+                name=name,
+                signals=signals,
+                on_tick=on_tick,
+            )
+        except ValueError as exc:  # e.g. a --signal naming an unknown kind
+            raise fail(f"{name}: {exc}") from None
+
+    if not (show and sys.stderr.isatty() and len(demand) >= PROGRESS_FROM_TICKS):
+        return [one(name, spec, sync, None) for name, spec, sync in runs]
+    from rich.console import Console
+    from rich.progress import Progress
+
+    outcomes = []
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        for name, spec, sync in runs:
+            task = progress.add_task(f"simulating {name}", total=len(demand))
+
+            def advance(done: int, total: int, task: Any = task) -> None:
+                if done % 100 == 0 or done == total:
+                    progress.update(task, completed=done)
+
+            outcomes.append(one(name, spec, sync, advance))
+    return outcomes
+
+
+def _write_report(
+    directory: Path,
+    outcomes: list[simulation.Outcome],
+    trace: Any,
+    model: simulation.TargetModel,
+    tick: float,
+) -> None:
+    from scaleplane.reporting import simulations
+
+    try:
+        simulations.write(
+            directory,
+            outcomes,
+            trace_name=trace.name,
+            unit=trace.unit,
+            model=model,
+            tick_seconds=tick,
+            command="scaleplane " + shlex.join(sys.argv[1:]),
+        )
+    except OSError as exc:
+        raise fail(f"--report: cannot write into {directory}: {exc}") from None
+
+
+def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], report: Path | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from scaleplane.reporting import simulations
+
+    table = Table(title=f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s")
+    for header in simulations.SHORT_HEADERS:
+        table.add_column(header, justify="left" if header == "run" else "right")
+    for row in simulations.summary_rows(outcomes):
+        table.add_row(*(str(cell) for cell in row))
+    console = Console()
+    console.print(table)
+    if report is not None:
+        console.print(f"report: {report / simulations.MARKDOWN_NAME}")

@@ -1,0 +1,156 @@
+"""Ready-made policies for the simulator: two baselines, scaleplane's recommended policy, and a forecast one.
+
+All four run through the same engine; a preset is a policy plus the controller's sync period.
+
+- `hpa`:  the Kubernetes HPA v2 with its defaults (sync every 15 s, tolerance 0.1, scale-up 100 % or
+          4 pods per 15 s at once, scale-down stabilized over 300 s, minReplicas >= 1), holding the
+          same metric at the same target as the policy it is compared with.
+- `keda`: a KEDA ScaledObject with its defaults (pollingInterval 30 s, cooldownPeriod 300 s,
+          minReplicaCount 0, and the HPA KEDA creates with the HPA's default behaviour), same metric
+          and target, the policy's activation threshold.
+- `recommended`: scaleplane's policy for request-driven targets; see `recommended` for each knob's why.
+- `forecast`: the recommended policy plus a Holt forecast over the start-up time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scaleplane.scaling import simulation, specs
+
+HPA_SYNC_SECONDS = 15.0  # --horizontal-pod-autoscaler-sync-period
+KEDA_POLLING_SECONDS = 30.0  # ScaledObject pollingInterval default
+KEDA_COOLDOWN_SECONDS = 300  # ScaledObject cooldownPeriod default
+
+# The recommended policy's knobs, chosen by bench/tune_recommended.py on the synthetic traces only (the
+# real trace is the check, not the training set): hold the demand at this fraction of a replica's capacity.
+RECOMMENDED_UTILIZATION = 0.8
+RECOMMENDED_SCALE_DOWN_WINDOW = 120  # s: rides out a noisy minute or two, not five
+RECOMMENDED_SCALE_DOWN_PERCENT = 10  # per minute: a fall is followed in small steps
+RECOMMENDED_SCALE_UP_TOLERANCE = 0.0  # scale up on any excess: lateness is paid in SLO minutes
+DEMAND_QUERY = "sum(rate(requests_total[1m]))"
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    spec: specs.ScalingPolicySpec
+    sync_seconds: float
+    description: str
+
+
+def hpa_default(spec: specs.ScalingPolicySpec) -> Preset:
+    """The same metrics and targets under the HPA's defaults; nothing the HPA does not have."""
+    baseline = specs.ScalingPolicySpec(
+        target_ref=spec.target_ref,
+        min_replicas=max(1, spec.min_replicas),  # the HPA cannot scale to zero (HPAScaleToZero is alpha)
+        max_replicas=spec.max_replicas,
+        metrics=tuple(m.model_copy(update={"activation_threshold": 0.0}) for m in spec.metrics),
+    )
+    return Preset("hpa", baseline, HPA_SYNC_SECONDS, "Kubernetes HPA v2 defaults")
+
+
+def keda_default(spec: specs.ScalingPolicySpec) -> Preset:
+    """The same metrics and targets under a ScaledObject's defaults (scale to zero, 300 s cooldown)."""
+    baseline = specs.ScalingPolicySpec(
+        target_ref=spec.target_ref,
+        min_replicas=0,
+        max_replicas=spec.max_replicas,
+        metrics=spec.metrics,
+        cooldown_seconds=KEDA_COOLDOWN_SECONDS,
+    )
+    return Preset("keda", baseline, KEDA_POLLING_SECONDS, "KEDA ScaledObject defaults")
+
+
+@dataclass(frozen=True)
+class Knobs:
+    """The recommended policy's tunables (bench/tune_recommended.py searches over them)."""
+
+    utilization: float = RECOMMENDED_UTILIZATION
+    scale_down_window: int = RECOMMENDED_SCALE_DOWN_WINDOW
+    scale_down_percent: int = RECOMMENDED_SCALE_DOWN_PERCENT
+    scale_up_tolerance: float = RECOMMENDED_SCALE_UP_TOLERANCE
+
+
+def recommended(
+    model: simulation.TargetModel,
+    *,
+    min_replicas: int = 1,
+    max_replicas: int = 100,
+    name: str = "service",
+    knobs: Knobs = Knobs(),
+) -> specs.ScalingPolicySpec:
+    """scaleplane's policy for a target serving `model.capacity_per_replica` units/s per replica.
+
+    Why each knob differs from the HPA's default (the grid and its results: docs/simulate.md):
+    - scale-up: no tolerance band upwards (the HPA waits for 10 % excess), otherwise as fast as the
+      HPA (no window; 100 % or 4 pods per 15 s): lateness is paid in SLO minutes;
+    - scale-down: a 120 s window instead of 300 s, then at most 10 % per minute: the HPA's 5-minute
+      maximum keeps the capacity of the last peak long after it passed, while stepping down slowly
+      keeps the headroom a noisy load needs a minute later.
+    """
+    return specs.ScalingPolicySpec.model_validate(
+        {
+            "targetRef": {"name": name},
+            "minReplicas": min_replicas,
+            "maxReplicas": max_replicas,
+            "metrics": [
+                {
+                    "name": "demand",
+                    "query": DEMAND_QUERY,
+                    "target": {
+                        "type": "AverageValue",
+                        "value": model.capacity_per_replica * knobs.utilization,
+                    },
+                }
+            ],
+            "behavior": {
+                "scaleUp": {
+                    "stabilizationWindowSeconds": 0,
+                    "policies": [
+                        {"type": "Percent", "value": 100, "periodSeconds": 15},
+                        {"type": "Pods", "value": 4, "periodSeconds": 15},
+                    ],
+                    "selectPolicy": "Max",
+                    "tolerance": knobs.scale_up_tolerance,
+                },
+                "scaleDown": {
+                    "stabilizationWindowSeconds": knobs.scale_down_window,
+                    "policies": [{"type": "Percent", "value": knobs.scale_down_percent, "periodSeconds": 60}],
+                    "selectPolicy": "Max",
+                },
+            },
+        }
+    )
+
+
+def forecasting(
+    model: simulation.TargetModel,
+    *,
+    min_replicas: int = 1,
+    max_replicas: int = 100,
+    name: str = "service",
+    knobs: Knobs = Knobs(),
+) -> specs.ScalingPolicySpec:
+    """The recommended policy plus a Holt forecast `startupSeconds` ahead (the model's start-up time)."""
+    base = recommended(model, min_replicas=min_replicas, max_replicas=max_replicas, name=name, knobs=knobs)
+    forecast = specs.Forecast(model="holt", startup_seconds=round(model.startup_seconds))
+    return base.model_copy(update={"forecast": forecast})
+
+
+def standard_presets(
+    model: simulation.TargetModel, *, min_replicas: int = 1, max_replicas: int = 100
+) -> list[Preset]:
+    """The four policies the benchmark compares, in its column order."""
+    mine = recommended(model, min_replicas=min_replicas, max_replicas=max_replicas)
+    return [
+        hpa_default(mine),
+        keda_default(mine),
+        Preset("recommended", mine, HPA_SYNC_SECONDS, "scaleplane recommended"),
+        Preset(
+            "forecast",
+            forecasting(model, min_replicas=min_replicas, max_replicas=max_replicas),
+            HPA_SYNC_SECONDS,
+            "scaleplane recommended + Holt forecast",
+        ),
+    ]

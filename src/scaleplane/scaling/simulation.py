@@ -1,0 +1,213 @@
+"""Replay a demand series through the real decision engine against a modelled target.
+
+The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; default tick 15 s):
+
+1. At the tick's start the controller (every `sync_seconds`, e.g. 15 s for the HPA, 30 s for KEDA)
+   observes the simulated system as Prometheus would and calls `engine.decide`. The signals:
+   - `demand`:  `sum(rate(work_total[W]))`, the mean arrival rate of work (units/s) over the last
+     `rate_window_seconds` W before the tick (before the trace starts, the first tick's rate);
+   - `backlog`: the queue length (work units waiting) at the tick's start, a gauge.
+   A metric reads `backlog` when its name or query mentions queue, backlog, depth, lag or pending,
+   else `demand`; `signals={"metric": "backlog"}` overrides. With target type `AverageValue` the engine
+   divides the value by the ready replicas, as the HPA does.
+2. The decision applies at once: new replicas are billed now and ready `ceil(startup / tick)` ticks
+   later; removals take not-ready replicas first (as a ReplicaSet does), and billing stops at once.
+3. The tick is served by the replicas ready at its start: capacity = ready * capacity_per_replica * tick.
+   Work = the tick's arrivals plus, with `queueing`, the backlog carried in (work beyond capacity waits
+   for later ticks; without queueing it is lost).
+
+Metrics (exact):
+- replica_hours: sum over ticks of billed replicas (ready + starting) * tick / 3600.
+- slo_violation_minutes: (number of ticks whose work exceeds that tick's capacity) * tick / 60, i.e.
+  minutes in which some demand, or some queued work, was not served within its tick.
+- scale_events: ticks at which the billed replica count changed.
+- overload_work_fraction: sum of max(0, arrivals - capacity) over ticks / all arrivals.
+
+The oracle (`scaling.oracle`) uses the same ticks, capacity and start-up delay.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from scaleplane.scaling import decisions, engine, oracle, specs
+
+Decide = Callable[
+    [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
+    tuple[decisions.Decision, decisions.ScalingState],
+]
+BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
+SIGNALS = ("demand", "backlog")
+
+
+@dataclass(frozen=True)
+class TargetModel:
+    """What is scaled: how much one replica serves, how long a new one takes, whether work can wait."""
+
+    capacity_per_replica: float = 0.25  # work units per second one ready replica serves
+    startup_seconds: float = 60.0  # from request to ready
+    queueing: bool = False  # unserved work waits (a queue) rather than being lost (requests)
+    rate_window_seconds: float = 60.0  # the window W of the rate() the demand signal is read over
+
+    def startup_ticks(self, tick_seconds: float) -> int:
+        return max(0, math.ceil(self.startup_seconds / tick_seconds - 1e-9))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "capacity_per_replica": self.capacity_per_replica,
+            "startup_seconds": self.startup_seconds,
+            "queueing": self.queueing,
+            "rate_window_seconds": self.rate_window_seconds,
+        }
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per tick: the offset (s from the trace's start), demand (units/s), billed and ready replicas."""
+
+    at: tuple[float, ...]
+    demand: tuple[float, ...]
+    replicas: tuple[int, ...]
+    ready: tuple[int, ...]
+    backlog: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    replica_hours: float
+    slo_violation_minutes: float
+    scale_events: int
+    overload_work_fraction: float
+    peak_replicas: int
+    oracle: oracle.OraclePlan
+    timeline: Timeline
+    reasons: Mapping[str, int] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """The public JSON keys of `scaleplane simulate --json` for one run."""
+        return {
+            "name": self.name,
+            "replica_hours": round(self.replica_hours, 4),
+            "slo_violation_minutes": round(self.slo_violation_minutes, 4),
+            "oracle_replica_hours": round(self.oracle.replica_hours, 4),
+            "oracle_ratio": round(self.replica_hours / self.oracle.replica_hours, 4)
+            if self.oracle.replica_hours > 0
+            else None,
+            "oracle_slo_violation_minutes": round(self.oracle.slo_violation_minutes, 4),
+            "scale_events": self.scale_events,
+            "overload_work_fraction": round(self.overload_work_fraction, 6),
+            "peak_replicas": self.peak_replicas,
+            "decision_reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
+    if metric.name in signals:
+        return signals[metric.name]
+    text = f"{metric.name} {metric.query}".lower()
+    return "backlog" if any(word in text for word in BACKLOG_WORDS) else "demand"
+
+
+def simulate(
+    spec: specs.ScalingPolicySpec,
+    demand: Sequence[float],
+    *,
+    model: TargetModel,
+    tick_seconds: float = 15.0,
+    sync_seconds: float = 15.0,
+    start: float = 0.0,
+    name: str = "policy",
+    signals: Mapping[str, str] | None = None,
+    on_tick: Callable[[int, int], None] | None = None,
+    decide: Decide = engine.decide,
+) -> Outcome:
+    """Run `spec` through `engine.decide` over `demand` (units/s per tick); see the module docstring.
+
+    `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees).
+    """
+    if not demand:
+        raise ValueError("the demand series is empty: nothing to simulate")
+    wiring = {m.name: signal_for(m, signals or {}) for m in spec.metrics}
+    unknown = sorted(f"{k}={v}" for k, v in wiring.items() if v not in SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown signal(s) {', '.join(unknown)}: expected one of {', '.join(SIGNALS)}")
+    lag = model.startup_ticks(tick_seconds)
+    window = max(1, round(model.rate_window_seconds / tick_seconds))
+    sync_every = max(1, round(sync_seconds / tick_seconds))
+    capacity_per_tick = model.capacity_per_replica * tick_seconds
+    first = oracle.needed(demand[0], model.capacity_per_replica)
+    initial = min(spec.max_replicas, max(spec.min_replicas, first))
+    ready_at = [0] * initial  # the tick at which each replica is (or will be) ready
+    state = decisions.ScalingState()
+    backlog = 0.0
+    replicas: list[int] = []
+    ready_counts: list[int] = []
+    backlogs: list[float] = []
+    reasons: Counter[str] = Counter()
+    violated = 0
+    overload = 0.0
+    for k, arriving_rate in enumerate(demand):
+        ready_now = sum(1 for r in ready_at if r <= k)
+        if k % sync_every == 0:
+            past = [demand[i] if i >= 0 else demand[0] for i in range(k - window, k)]
+            values = {"demand": sum(past) / len(past), "backlog": backlog}
+            samples = tuple(decisions.MetricSample(n, values[s]) for n, s in wiring.items())
+            now = start + k * tick_seconds
+            observed = decisions.Observation(now, len(ready_at), ready_now, samples)
+            decision, state = decide(spec, observed, state, now)
+            reasons[decision.reason] += 1
+            if decision.actuate and decision.desired != len(ready_at):
+                ready_at = _resize(ready_at, decision.desired, k + lag)
+                ready_now = sum(1 for r in ready_at if r <= k)
+        capacity = ready_now * capacity_per_tick
+        arriving = arriving_rate * tick_seconds
+        work = arriving + (backlog if model.queueing else 0.0)
+        if work > capacity * (1 + oracle.EPSILON) + oracle.EPSILON:
+            violated += 1
+        overload += max(0.0, arriving - capacity)
+        backlog = max(0.0, work - capacity) if model.queueing else 0.0
+        replicas.append(len(ready_at))
+        ready_counts.append(ready_now)
+        backlogs.append(backlog)
+        if on_tick is not None:
+            on_tick(k + 1, len(demand))
+    total = sum(demand) * tick_seconds
+    best = oracle.plan(
+        demand,
+        capacity_per_replica=model.capacity_per_replica,
+        startup_ticks=lag,
+        tick_seconds=tick_seconds,
+        min_replicas=spec.min_replicas,
+        max_replicas=spec.max_replicas,
+    )
+    return Outcome(
+        name=name,
+        replica_hours=sum(replicas) * tick_seconds / 3600.0,
+        slo_violation_minutes=violated * tick_seconds / 60.0,
+        scale_events=sum(1 for a, b in itertools.pairwise(replicas) if a != b)
+        + (1 if replicas and replicas[0] != initial else 0),
+        overload_work_fraction=overload / total if total > 0 else 0.0,
+        peak_replicas=max(replicas),
+        oracle=best,
+        timeline=Timeline(
+            at=tuple(k * tick_seconds for k in range(len(demand))),
+            demand=tuple(demand),
+            replicas=tuple(replicas),
+            ready=tuple(ready_counts),
+            backlog=tuple(backlogs),
+        ),
+        reasons=dict(reasons),
+    )
+
+
+def _resize(ready_at: list[int], desired: int, ready_tick: int) -> list[int]:
+    """Add replicas ready at `ready_tick`, or remove the latest-ready first (not-ready before ready)."""
+    if desired >= len(ready_at):
+        return ready_at + [ready_tick] * (desired - len(ready_at))
+    return sorted(ready_at)[:desired]

@@ -1,0 +1,184 @@
+"""`scaleplane simulate`: the JSON contract, the report, and clear errors (exit 2, no traceback)."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import scaleplane.cli
+from scaleplane.cli import app as cli_app
+
+REPO = Path(__file__).resolve().parents[2]
+REAL = REPO / "traces" / "azure-llm-conv-2023.csv"
+SHARED = Path("/work/shared/traces/azure-llm-conv-2023.csv")
+KEYS = {"replica_hours", "slo_violation_minutes", "oracle_replica_hours", "scale_events"}
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    for name in scaleplane.cli.COMMAND_MODULES:  # as `main()` does: every command, so `simulate` is one
+        importlib.import_module(f"scaleplane.cli.{name}")
+    result = CliRunner().invoke(cli_app.app, ["simulate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def bursty_request_log(path: Path, seed: int) -> Path:
+    """A request log unlike the shipped ones: 40 minutes of quiet with three bursts, token columns."""
+    rng = np.random.default_rng(seed)
+    rows = ["TIMESTAMP,ContextTokens,GeneratedTokens"]
+    for second in range(40 * 60):
+        rate = 0.5 + (25.0 if any(b <= second < b + 90 for b in (300, 1200, 1900)) else 0.0)
+        for offset in np.sort(rng.uniform(0, 1, rng.poisson(rate))):
+            minute, sec = divmod(second + offset, 60)
+            rows.append(
+                f"2024-03-01 12:{int(minute):02d}:{sec:09.6f},{rng.integers(50, 900)},{rng.integers(5, 300)}"
+            )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_json_contract_on_the_real_trace_with_a_baseline() -> None:
+    code, out, _ = run("--trace", str(REAL), "--baseline", "hpa", "--json")
+    assert code == 0
+    result = json.loads(out)  # one object, nothing else on stdout
+    assert result.keys() >= KEYS
+    assert result["baseline"].keys() >= KEYS
+    assert result["baseline"]["name"] == "hpa"
+    assert result["oracle_replica_hours"] == result["baseline"]["oracle_replica_hours"]
+    assert 0 < result["oracle_replica_hours"] < result["replica_hours"]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared trace folder exists on the team's machines only")
+def test_the_shared_trace_gives_the_same_answer_as_the_repository_copy() -> None:
+    assert json.loads(run("--trace", str(SHARED), "--json")[1]) | {"trace": ""} == json.loads(
+        run("--trace", str(REAL), "--json")[1]
+    ) | {"trace": ""}
+
+
+@pytest.mark.parametrize("baseline", ["hpa", "keda"])
+def test_an_unseen_bursty_request_log_works_with_token_weights(tmp_path: Path, baseline: str) -> None:
+    log = bursty_request_log(tmp_path / "bursty.csv", seed=7)
+    code, out, err = run("--trace", str(log), "--baseline", baseline, "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["ticks"] == 160  # ~2400 s of requests in 15 s buckets (the last one nearly full)
+    assert result["slo_violation_minutes"] > 0  # bursts of 25/s arriving within a tick cannot be met
+    assert result["baseline"]["scale_events"] > 0
+    code, out, err = run(
+        "--trace", str(log), "--weight", "ContextTokens", "--weight", "GeneratedTokens",
+        "--capacity", "150", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    weighted = json.loads(out)
+    assert weighted["unit"] == "ContextTokens+GeneratedTokens/s"
+    assert weighted["replica_hours"] > 0
+
+
+def test_report_writes_markdown_and_a_png(tmp_path: Path) -> None:
+    code, out, err = run(
+        "--trace", str(REPO / "traces" / "synthetic-flash-crowd.csv"),
+        "--policy", str(REPO / "examples" / "forecast.yaml"), "--baseline", "keda",
+        "--report", str(tmp_path / "report"),
+    )  # fmt: skip
+    assert code == 0, err
+    text = (tmp_path / "report" / "simulate.md").read_text()
+    assert "| forecast |" in text and "| keda |" in text and "simulate.png" in text
+    assert (tmp_path / "report" / "simulate.png").read_bytes().startswith(b"\x89PNG")
+    assert "replica" in out  # the human table
+
+
+def test_a_bare_spec_is_accepted_like_a_manifest(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(
+        "targetRef: {name: api}\nmaxReplicas: 50\n"
+        "metrics: [{name: rps, query: 'sum(rate(x[1m]))', target: {type: AverageValue, value: 0.2}}]\n"
+    )
+    code, out, err = run(
+        "--trace", str(REPO / "traces" / "synthetic-noisy.csv"), "--policy", str(bare), "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["name"] == "bare"
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("spec: [unclosed", "not valid YAML"),
+        ("- a list", "a ScalingPolicy must be a mapping, was list"),
+        (
+            "apiVersion: v1\nkind: ScalingPolicy\nspec: {}\n",
+            "apiVersion must be scaleplane.io/v1alpha1, was 'v1'",
+        ),
+        (
+            "apiVersion: scaleplane.io/v1alpha1\nkind: Pod\nspec: {}\n",
+            "kind must be ScalingPolicy, was 'Pod'",
+        ),
+        (
+            "targetRef: {name: x}\nmaxReplicas: 0\nmetrics: []\n",
+            "spec.maxReplicas: must be >= 1, was 0",
+        ),
+        (
+            "targetRef: {name: x}\nmaxReplicas: 3\nmetrics: [{name: m, query: q, target: {value: 1}}]\n"
+            "behavior: {scaleDown: {policies: [{type: Pods, value: 1, periodSeconds: 0}]}}\n",
+            "spec.behavior.scaleDown.policies[0].periodSeconds: must be 1..1800, was 0",
+        ),
+    ],
+)
+def test_bad_policies_fail_with_the_problem_and_exit_2(tmp_path: Path, content: str, expected: str) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(content)
+    code, out, err = run("--trace", str(REPO / "traces" / "synthetic-noisy.csv"), "--policy", str(path))
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--trace", "/nonexistent/t.csv"], "--trace: /nonexistent/t.csv does not exist"),
+        (["--trace", "{noisy}", "--policy", "/nope.yaml"], "--policy: /nope.yaml does not exist"),
+        (["--trace", "{repo}/traces"], "--trace: cannot read"),
+        (["--trace", "{noisy}", "--capacity", "0"], "--capacity: must be > 0, was 0.0"),
+        (["--trace", "{noisy}", "--signal", "x"], "--signal: expected METRIC=demand|backlog, was 'x'"),
+        (["--trace", "{noisy}", "--signal", "demand=cpu"], "--signal: expected"),
+        (["--trace", "{noisy}", "--tick", "0.5"], "--tick: must be 1..3600 seconds, was 0.5"),
+        (["--trace", "{noisy}", "--min-replicas", "5", "--max-replicas", "2"], "need 0 <= min <= max"),
+    ],
+)
+def test_bad_options_and_files_fail_clearly(args: list[str], expected: str) -> None:
+    noisy = REPO / "traces" / "synthetic-noisy.csv"
+    code, out, err = run(*(a.format(repo=REPO, noisy=noisy) for a in args))
+    assert code == 2
+    assert expected in err
+    assert "Traceback" not in err + out
+
+
+def test_a_bad_trace_names_the_file_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("t,demand\n0,1\n15,lots\n")
+    code, _, err = run("--trace", str(path))
+    assert code == 2
+    assert f"{path}:3: column 'demand': must be a number, was 'lots'" in err
+
+
+def test_the_installed_command_prints_one_json_object() -> None:
+    """The console script end to end, as a user (or CI) runs it."""
+    script = Path(sys.executable).with_name("scaleplane")
+    trace = REPO / "traces" / "synthetic-ramp.csv"
+    done = subprocess.run(
+        [str(script), "simulate", "--trace", str(trace), "--baseline", "keda", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no progress bar when --json
+    assert json.loads(done.stdout)["baseline"].keys() >= KEYS

@@ -1,0 +1,144 @@
+"""The simulator on small cases worked out by hand, what the policy observes, and the real trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scaleplane.scaling import decisions, presets, simulation, specs, traces
+
+REPO = Path(__file__).resolve().parents[2]
+ONE_REQUEST = simulation.TargetModel(capacity_per_replica=1.0, startup_seconds=0.0, rate_window_seconds=15.0)
+
+
+def policy(low: int, high: int, **extra: object) -> specs.ScalingPolicySpec:
+    return specs.parse_policy(
+        {
+            "targetRef": {"name": "svc"},
+            "minReplicas": low,
+            "maxReplicas": high,
+            "metrics": [{"name": "demand", "query": "q", "target": {"type": "AverageValue", "value": 1}}],
+            **extra,
+        }
+    )
+
+
+def test_fixed_replicas_count_hours_violations_and_overload_exactly() -> None:
+    # min = max = 2, capacity 1/s: only tick 2 (3/s > 2/s) is violated; 1 of 6 units/s-ticks overflow.
+    outcome = simulation.simulate(policy(2, 2), [1, 1, 3, 1], model=ONE_REQUEST)
+    assert outcome.timeline.replicas == (2, 2, 2, 2)
+    assert outcome.replica_hours == pytest.approx(2 * 4 * 15 / 3600)
+    assert outcome.slo_violation_minutes == 0.25
+    assert outcome.overload_work_fraction == pytest.approx(1 / 6)
+    assert outcome.scale_events == 0
+
+
+def test_queueing_carries_unserved_work_to_the_next_tick() -> None:
+    model = simulation.TargetModel(capacity_per_replica=1.0, startup_seconds=0.0, queueing=True)
+    # 1 s ticks, one replica: tick 0 gets 2 units (1 waits, violated), tick 1 serves the waiting unit.
+    outcome = simulation.simulate(policy(1, 1), [2, 0, 0], model=model, tick_seconds=1.0)
+    assert outcome.timeline.backlog == (1.0, 0.0, 0.0)
+    assert outcome.slo_violation_minutes == pytest.approx(1 / 60)
+    # the backlog keeps a tick violated even when its own arrivals fit
+    outcome = simulation.simulate(policy(1, 1), [3, 1, 0], model=model, tick_seconds=1.0)
+    assert outcome.timeline.backlog == (2.0, 2.0, 1.0)
+    assert outcome.slo_violation_minutes == pytest.approx(3 / 60)
+
+
+def test_startup_delay_leaves_capacity_short_until_new_replicas_are_ready() -> None:
+    # demand steps 1 -> 4 at tick 2; the metric (rate over the last 15 s tick) sees it at tick 3, the
+    # HPA arithmetic asks ceil(4 / 1) = 4, ready 30 s (2 ticks) later at tick 5: ticks 2, 3, 4 violated.
+    model = simulation.TargetModel(capacity_per_replica=1.0, startup_seconds=30.0, rate_window_seconds=15.0)
+    outcome = simulation.simulate(policy(1, 10), [1, 1, 4, 4, 4, 4], model=model)
+    assert outcome.timeline.replicas == (1, 1, 1, 4, 4, 4)
+    assert outcome.timeline.ready == (1, 1, 1, 1, 1, 4)
+    assert outcome.slo_violation_minutes == 0.75
+    assert outcome.replica_hours == pytest.approx(15 * 15 / 3600)
+    assert outcome.scale_events == 1
+    # the oracle starts 3 replicas 2 ticks ahead: 1 * 6 + 3 * (2 + 4) = 24 replica-ticks
+    assert outcome.oracle.replica_hours == pytest.approx(24 * 15 / 3600)
+
+
+def test_scale_from_zero_wakes_on_the_first_demand() -> None:
+    outcome = simulation.simulate(policy(0, 10), [0, 0, 0, 0, 2, 2, 2, 2], model=ONE_REQUEST)
+    assert outcome.timeline.replicas[:5] == (0, 0, 0, 0, 0)  # idle at zero costs nothing
+    assert outcome.timeline.replicas[-1] == 2
+    assert outcome.reasons.get("activated") == 1
+    assert outcome.slo_violation_minutes > 0  # the cold start is paid for
+
+
+def test_the_policy_observes_the_rate_over_the_window_and_the_queue() -> None:
+    seen: list[decisions.Observation] = []
+
+    def hold(
+        spec: specs.ScalingPolicySpec,
+        observed: decisions.Observation,
+        state: decisions.ScalingState,
+        now: float,
+    ) -> tuple[decisions.Decision, decisions.ScalingState]:
+        seen.append(observed)
+        current = observed.current_replicas
+        return decisions.Decision(now, current, current, current, "held", ""), state
+
+    spec = specs.parse_policy(
+        {
+            "targetRef": {"name": "svc"},
+            "maxReplicas": 5,
+            "metrics": [
+                {"name": "rate", "query": "sum(rate(x[1m]))", "target": {"value": 1}},
+                {"name": "queue_depth", "query": "sum(q)", "target": {"value": 1}},
+            ],
+        }
+    )
+    model = simulation.TargetModel(capacity_per_replica=1.0, queueing=True, rate_window_seconds=30.0)
+    simulation.simulate(
+        spec, [1, 3, 5, 1, 0, 0], model=model, tick_seconds=15.0, sync_seconds=30.0, start=1000.0, decide=hold
+    )
+    assert [o.at for o in seen] == [1000.0, 1030.0, 1060.0]  # every 30 s sync on 15 s ticks
+    # rate over the 30 s before each sync (before the start: the first tick's rate)
+    assert [o.sample("rate").value for o in seen] == [1.0, 2.0, 3.0]  # type: ignore[union-attr]
+    # one replica serves 15 units a tick; arrivals 15, 45, 75, 15 units: the queue at the start of
+    # ticks 0, 2, 4 is 0, then 45 - 15 = 30, then 30 + 75 - 15 + 15 - 15 = 90
+    assert [o.sample("queue_depth").value for o in seen] == [0.0, 30.0, 90.0]  # type: ignore[union-attr]
+
+
+def test_unknown_signals_are_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="demand=cpu"):
+        simulation.simulate(policy(1, 2), [1, 1], model=ONE_REQUEST, signals={"demand": "cpu"})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    demand=st.lists(st.floats(0, 12), min_size=2, max_size=40),
+    startup=st.sampled_from([0.0, 15.0, 45.0]),
+    low=st.integers(0, 2),
+)
+def test_a_run_without_violations_never_beats_the_oracle(
+    demand: list[float], startup: float, low: int
+) -> None:
+    model = simulation.TargetModel(capacity_per_replica=1.0, startup_seconds=startup)
+    outcome = simulation.simulate(policy(low, 20), demand, model=model)
+    assert all(low <= r <= 20 for r in outcome.timeline.replicas)
+    if outcome.slo_violation_minutes == 0:
+        assert outcome.replica_hours >= outcome.oracle.replica_hours - 1e-9
+
+
+def test_the_real_trace_runs_all_four_presets_and_respects_the_oracle() -> None:
+    path = REPO / "traces" / "azure-llm-conv-2023.csv"
+    trace = traces.parse_trace(path.read_text().splitlines(), source=path.name, bucket_seconds=15)
+    demand = traces.resample(trace, 15)
+    model = simulation.TargetModel()
+    outcomes = {
+        p.name: simulation.simulate(p.spec, demand, model=model, sync_seconds=p.sync_seconds, name=p.name)
+        for p in presets.standard_presets(model)
+    }
+    assert set(outcomes) == {"hpa", "keda", "recommended", "forecast"}
+    for outcome in outcomes.values():
+        assert 1.0 < outcome.replica_hours / outcome.oracle.replica_hours < 2.0
+        assert outcome.oracle.slo_violation_minutes == 0
+    # the pick of bench/tune_recommended.py (made on the synthetic traces) holds on the real one
+    assert outcomes["recommended"].replica_hours < outcomes["hpa"].replica_hours
+    assert outcomes["recommended"].slo_violation_minutes <= outcomes["hpa"].slo_violation_minutes
