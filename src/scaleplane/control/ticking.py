@@ -9,14 +9,13 @@ dryRun/paused) and the count differs. Per-policy failures become error outcomes,
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TypeVar
 
 from scaleplane.control import policies, retrying
 from scaleplane.metrics import sources
-from scaleplane.scaling import decisions, specs
+from scaleplane.scaling import decisions, engine, specs
 from scaleplane.targets import protocol
 
 log = logging.getLogger(__name__)
@@ -54,8 +53,6 @@ class Controller:
         if target_timeout <= 0:
             raise ValueError(f"target_timeout must be > 0, was {target_timeout}")
         if decide is None:
-            # Imported on first use: the engine module may not exist yet in early checkouts.
-            engine = importlib.import_module("scaleplane.scaling.engine")
             decide = engine.decide
         self.source = source
         self.decide = decide
