@@ -93,3 +93,19 @@ async def test_bad_requests_are_refused_with_the_value(tmp_path: Path) -> None:
     with pytest.raises(protocol.TargetError, match="replicas 5 is above this pool's limit 4"):
         await pool.scale(5)
     await pool.close()
+
+
+async def test_a_new_pool_ends_the_workers_a_crashed_run_left(redis_db: str, tmp_path: Path) -> None:
+    crashed = workers.WorkerPool("workers", tmp_path, broker_url=redis_db)
+    await crashed.open(1)
+    await crashed.wait_ready(1, timeout=60)
+    [leftover] = [m.handle.pid for m in crashed.members.values()]
+    # The controller dies without closing its pool; the next run opens a pool on the same state dir.
+    restarted = workers.WorkerPool("workers", tmp_path, broker_url=redis_db)
+    await restarted.open(0)
+    try:
+        assert gone(leftover), "open() must end the worker a crashed run left behind"
+        assert not list((tmp_path / "workers").glob("*.pid"))
+    finally:
+        await restarted.close()
+        await crashed.close()
