@@ -12,8 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from kubernetes.client.api import custom_objects_api
-
 from scaleplane.control import ticking
 from scaleplane.metrics import prometheus
 from scaleplane.operator import (
@@ -27,9 +25,7 @@ from scaleplane.operator import (
     registering,
     settings,
 )
-from scaleplane.scaling import specs
 from scaleplane.targets import kubernetes as k8s_targets
-from scaleplane.targets import protocol
 from scaleplane.targets import registry as target_registry
 
 log = logging.getLogger(__name__)
@@ -71,14 +67,9 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
         raise settings.SettingsError("no Kubernetes credentials: no kubeconfig, no service account")
     api = kubeapi.KubeApi(info)
     api_client = k8s_targets.new_api_client(server=config.kube_server)
-    custom = custom_objects_api.CustomObjectsApi(api_client)
-
-    def kube_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
-        return k8s_targets.KubernetesScaleTarget(custom, namespace, ref)
-
-    # Every kind goes through /scale; the registry is where the target's namespace is pinned to the
-    # policy's own. (targets.registry.for_cluster adds RDS read replicas; not wired here yet.)
-    targets = target_registry.TargetRegistry(default=kube_target)
+    # Every kind through /scale, pinned to the policy's own namespace. RDS read replicas need AWS
+    # credentials the operator does not load yet: such a targetRef is refused with a clear error.
+    targets = target_registry.for_cluster(api_client, request_timeout=config.target_timeout)
     registry = registering.Registry(make_target=targets.resolve)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
