@@ -134,11 +134,16 @@ class LoadGenerator:
         self._random = random.Random(seed)
         self._in_flight = 0
         self._sent = 0
+        self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    def stop(self) -> None:
+        """End the run early: no new request; those in flight finish (or time out) first."""
+        self._stopping = True
 
     async def run(self) -> Stats:
         timeout = aiohttp.ClientTimeout(total=10)
@@ -147,7 +152,11 @@ class LoadGenerator:
             self.stats.started = time.monotonic()
             try:
                 for phase in self.profile.phases:
+                    if self._stopping:
+                        break
                     await self._run_phase(session, phase)
+                # Let requests in flight finish: a read cut short by us is not the server's failure.
+                await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), 15)
             finally:
                 for task in list(self._tasks):
                     task.cancel()
@@ -162,7 +171,7 @@ class LoadGenerator:
             self._spawn(self._enqueue(session, phase))
         start = time.monotonic()
         issued = 0
-        while (elapsed := time.monotonic() - start) < phase.seconds:
+        while (elapsed := time.monotonic() - start) < phase.seconds and not self._stopping:
             due = int(phase.api_rps * elapsed) - issued
             for _ in range(max(0, due)):
                 issued += 1

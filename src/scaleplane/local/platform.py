@@ -286,9 +286,11 @@ class Platform:
 
     async def _start_exporters(self, context: targetkinds.Context) -> None:
         """Queue depth, replica lag and read load, as Prometheus series the policies query."""
-        for exporter in targetkinds.exporters(context, list(self.targets.values())):
-            await asyncio.to_thread(exporter.start)
+        assert self.servers is not None
+        for exporter in targetkinds.exporters(context):
             self.exporters.append(exporter)
+            await asyncio.to_thread(exporter.start)
+            self.servers.prometheus.set_targets("exporter", [exporter.address])
 
     def _start_watchdog(self) -> None:
         assert self.servers is not None

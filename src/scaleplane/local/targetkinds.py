@@ -13,15 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from scaleplane.local import exporters as exporters_module
 from scaleplane.local import policyfiles, postgres, prometheus, workers
 from scaleplane.local import replicas as replica_pools
 from scaleplane.targets import protocol
 
 KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")
 # The series the demo's policies, live view and report read (kept in step with the policy files).
-QUEUE_DEPTH_QUERY = 'sum(scaleplane_queue_depth{queue="jobs"})'
+QUEUE_DEPTH_QUERY = 'sum(scaleplane_local_queue_depth{queue="jobs"})'
 READ_RATE_QUERY = "sum(rate(sample_db_reads_total[10s]))"
 
 
@@ -77,6 +78,13 @@ def build(policy: policyfiles.PolicyFile, context: Context) -> LocalTarget:
     )
 
 
-def exporters(context: Context, targets: list[LocalTarget]) -> list[Any]:
-    """The exporters the policies read (queue depth, replica lag, read load), not yet started."""
-    return []
+def exporters(context: Context) -> list[exporters_module.ExporterProcess]:
+    """The exporter the policies read (queue depth, replica lag, read load, pool sizes), not started."""
+    sources = exporters_module.Sources(
+        redis_url=context.broker_url,
+        queues=[workers.DEFAULT_QUEUE],
+        primary_dsn=context.primary.dsn,
+        read_pool_file=context.readpool_path,
+        state_dir=context.state_dir,
+    )
+    return [exporters_module.ExporterProcess(sources, context.state_dir / "exporter")]
