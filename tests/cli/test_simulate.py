@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -182,3 +183,32 @@ def test_the_installed_command_prints_one_json_object() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # no progress bar when --json
     assert json.loads(done.stdout)["baseline"].keys() >= KEYS
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_a_long_trace_on_a_terminal_draws_a_progress_bar_on_stderr() -> None:
+    import pty
+
+    script = Path(sys.executable).with_name("scaleplane")
+    trace = REPO / "traces" / "synthetic-ramp.csv"  # 2400 ticks of 3 s: above the bar's threshold
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the command on a terminal
+        os.execv(
+            str(script),
+            [str(script), "simulate", "--trace", str(trace), "--tick", "3"],
+        )
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = output.decode(errors="replace")
+    assert "simulating recommended" in text
+    assert "2400 ticks of 3 s" in text

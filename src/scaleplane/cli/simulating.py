@@ -269,7 +269,7 @@ def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], rep
 
     table = Table(title=f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s")
     for header in simulations.SHORT_HEADERS:
-        table.add_column(header, justify="left" if header == "run" else "right")
+        table.add_column(header, justify="left" if header == "run" else "right", no_wrap=header == "run")
     for row in simulations.summary_rows(outcomes):
         table.add_row(*(str(cell) for cell in row))
     console = Console()
