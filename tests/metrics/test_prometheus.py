@@ -130,3 +130,45 @@ async def test_a_slow_prometheus_times_out_per_query_and_the_fetch_keeps_its_dea
 def test_settings_are_checked():
     with pytest.raises(ValueError, match="concurrency must be > 0, was 0"):
         prometheus_source.PrometheusSource("http://127.0.0.1:9", concurrency=0)
+
+
+async def test_batched_answers_equal_one_query_at_a_time(scraped, exporter):
+    dotted = exporter.gauge("sp_test_host", ("host",))
+    dotted.labels("a.example").set(4)
+    dotted.labels("aXexample").set(40)  # would match an unescaped `a.example`
+    scraped.wait_for(f'sum(sp_test_host{{job="{JOB}"}})', lambda v: v == 44, timeout=30)
+    queries = [
+        f'sum(sp_test_queue{{job="{JOB}", queue="a"}})',
+        f'sum(sp_test_queue{{job="{JOB}", queue="b"}})',
+        f'sum(sp_test_queue{{queue="b", job="{JOB}"}})',  # the same query spelled differently
+        f'sum(sp_test_queue{{job="{JOB}", queue="zzz"}})',  # no such series: no data, in both modes
+        f'max(sp_test_host{{job="{JOB}", host="a.example"}})',
+        f'max(sp_test_host{{job="{JOB}", host="aXexample"}})',
+        f'sum(rate(sp_test_queue{{job="{JOB}", queue="a"}}[1m]))',
+        f'sum(rate(sp_test_queue{{job="{JOB}", queue="b"}}[1m]))',
+        f'sp_test_queue{{job="{JOB}"}}',  # not batchable: stays an error about several series
+    ]
+    one_by_one = prometheus_source.PrometheusSource(scraped.url)
+    batched = prometheus_source.PrometheusSource(scraped.url, batch=True)
+    try:
+        alone = await one_by_one.fetch(queries)
+        together = await batched.fetch(queries)
+    finally:
+        one_by_one.close()
+        batched.close()
+    assert together == alone
+    assert one_by_one.requests_sent == 9
+    assert batched.requests_sent == 4  # queue (4 members), host (2), rate (2), the odd one out
+    assert alone[queries[4]].value == 4 and alone[queries[5]].value == 40
+    assert alone[queries[3]].error.startswith("no data")
+
+
+async def test_a_failed_batch_fails_each_of_its_queries(broken_prometheus):
+    src = prometheus_source.PrometheusSource(broken_prometheus(status=500, body=b"{}"), batch=True)
+    queries = ['sum(x{q="a"})', 'sum(x{q="b"})']
+    try:
+        answers = await src.fetch(queries)
+    finally:
+        src.close()
+    assert src.requests_sent == 1
+    assert {q: a.error for q, a in answers.items()} == dict.fromkeys(queries, "HTTP 500 from Prometheus: {}")

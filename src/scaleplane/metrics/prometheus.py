@@ -1,9 +1,10 @@
 """PrometheusSource: the production MetricsSource, over prometheus-api-client.
 
 One tick's fetch sends one `/api/v1/query` request per DISTINCT query (KEDA sends one per trigger per
-poll), at most `concurrency` at a time on a thread pool (the client is synchronous; its requests
-session keeps that many connections alive), each with its own timeout, all within an overall
-deadline. Every failure becomes that query's error and never an exception:
+poll), or with `batch=True` one per batch of same-shaped queries (metrics.batching); at most
+`concurrency` at a time on a thread pool (the client is synchronous; its requests session keeps that
+many connections alive), each with its own timeout, all within an overall deadline. Every failure
+becomes that query's error and never an exception:
 
     HTTP 4xx/5xx        "HTTP 400 from Prometheus: <Prometheus' own error text>"
     timeout             "no answer within 5 s"
@@ -33,7 +34,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from scaleplane.metrics import results, sources
+from scaleplane.metrics import batching, results, sources
 
 _STATUS = re.compile(r"HTTP Status Code (\d+) \((.*)\)$", re.S)
 
@@ -47,6 +48,9 @@ class PrometheusSource:
     deadline:      seconds for a whole fetch; queries not answered by then get an error.
     empty_as_zero: read "no series" as 0 instead of an error (KEDA's ignoreNullValues); off by default
                    so that missing data never triggers a scale-down.
+    batch:         send queries of one shape as one `AGG by (label)` query (see metrics.batching):
+                   exact values, far fewer requests; off by default (then one request per query).
+    max_batch:     at most this many queries in one batched request.
     """
 
     def __init__(
@@ -57,12 +61,15 @@ class PrometheusSource:
         query_timeout: float = 5.0,
         deadline: float = 10.0,
         empty_as_zero: bool = False,
+        batch: bool = False,
+        max_batch: int = 1000,
         headers: dict[str, str] | None = None,
     ) -> None:
         for name, value in (
             ("concurrency", concurrency),
             ("query_timeout", query_timeout),
             ("deadline", deadline),
+            ("max_batch", max_batch),
         ):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, was {value}")
@@ -71,6 +78,8 @@ class PrometheusSource:
         self.query_timeout = query_timeout
         self.deadline = deadline
         self.empty_as_zero = empty_as_zero
+        self.batch = batch
+        self.max_batch = max_batch
         self.requests_sent = 0
         self._counter_lock = threading.Lock()
         session = requests.Session()
@@ -91,17 +100,38 @@ class PrometheusSource:
         if not unique:
             return {}
         loop = asyncio.get_running_loop()
-        pending = {loop.run_in_executor(self._pool, self._query, q): q for q in unique}
-        done, late = await asyncio.wait(pending, timeout=self.deadline)
-        answers = {pending[f]: f.result() for f in done}
+        jobs: dict[asyncio.Future[dict[str, sources.QueryResult]], list[str]] = {}
+        batches, singles = batching.plan(unique, max_batch=self.max_batch) if self.batch else ([], unique)
+        for one in batches:
+            jobs[loop.run_in_executor(self._pool, self._query_batch, one)] = list(one.members)
+        for query in singles:
+            jobs[loop.run_in_executor(self._pool, self._query, query)] = [query]
+        done, late = await asyncio.wait(jobs, timeout=self.deadline)
+        answers: dict[str, sources.QueryResult] = {}
+        for future in done:
+            answers.update(future.result())
         for future in late:
             future.cancel()  # not started yet: it never will; started: its own timeout ends it
-            answers[pending[future]] = sources.QueryResult(
+            missed = sources.QueryResult(
                 None, f"not answered within the fetch deadline of {self.deadline:g} s"
             )
+            answers.update(dict.fromkeys(jobs[future], missed))
         return answers
 
-    def _query(self, query: str) -> sources.QueryResult:
+    def _query(self, query: str) -> dict[str, sources.QueryResult]:
+        data, error = self._request(query)
+        if error is not None:
+            return {query: sources.QueryResult(None, error)}
+        return {query: results.interpret(data, empty_as_zero=self.empty_as_zero)}
+
+    def _query_batch(self, batch: batching.Batch) -> dict[str, sources.QueryResult]:
+        data, error = self._request(batch.query)
+        if error is not None:
+            return dict.fromkeys(batch.members, sources.QueryResult(None, error))
+        return results.split(data, batch.shape.label, batch.members, empty_as_zero=self.empty_as_zero)
+
+    def _request(self, query: str) -> tuple[Any, str | None]:
+        """(Prometheus' `data.result`, None), or (None, why there is none)."""
         with self._counter_lock:
             self.requests_sent += 1
         try:
@@ -111,20 +141,21 @@ class PrometheusSource:
                 timeout=self.query_timeout,  # type: ignore[arg-type]  # typed int, requests takes float
             )
         except PrometheusApiClientException as exc:
-            return sources.QueryResult(None, _http_error(str(exc)))
+            return None, _http_error(str(exc))
         except requests.Timeout:
-            return sources.QueryResult(None, f"no answer within {self.query_timeout:g} s")
+            return None, f"no answer within {self.query_timeout:g} s"
         except requests.ConnectionError as exc:
             if _timed_out(exc):  # with retries off, urllib3 reports a read timeout as a connection error
-                return sources.QueryResult(None, f"no answer within {self.query_timeout:g} s")
-            return sources.QueryResult(None, f"cannot connect to Prometheus at {self.url}: {_reason(exc)}")
+                return None, f"no answer within {self.query_timeout:g} s"
+            return None, f"cannot connect to Prometheus at {self.url}: {_reason(exc)}"
         except (ValueError, KeyError, TypeError) as exc:  # JSON decode errors are ValueErrors
-            return sources.QueryResult(
-                None, f"Prometheus answered with something that is not a query result: {type(exc).__name__}"
+            return (
+                None,
+                f"Prometheus answered with something that is not a query result: {type(exc).__name__}",
             )
         except requests.RequestException as exc:
-            return sources.QueryResult(None, f"request to Prometheus failed: {type(exc).__name__}: {exc}")
-        return results.interpret(data, empty_as_zero=self.empty_as_zero)
+            return None, f"request to Prometheus failed: {type(exc).__name__}: {exc}"
+        return data, None
 
 
 def _http_error(message: str) -> str:

@@ -19,10 +19,12 @@ we make of it:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from scaleplane.metrics import sources
 
+NO_DATA = "no data: the query matched no series (add `or vector(0)` if none means 0)"
 SHOWN_SERIES = 3  # label sets quoted in a several-series error; enough to see which label differs
 
 
@@ -55,6 +57,20 @@ def interpret(result: Any, *, empty_as_zero: bool = False) -> sources.QueryResul
     if not isinstance(series, dict) or "value" not in series:
         return sources.QueryResult(None, f"malformed vector sample: {_short(series)}")
     return _number(series["value"])
+
+
+def split(
+    result: Any, label: str, members: Mapping[str, str], *, empty_as_zero: bool = False
+) -> dict[str, sources.QueryResult]:
+    """Answer each member query of a batched `AGG by (label)` query from the series carrying its value."""
+    if not isinstance(result, list) or any(not isinstance(s, dict) or "value" not in s for s in result):
+        failed = sources.QueryResult(None, f"malformed batched result: {_short(result)}")
+        return dict.fromkeys(members, failed)
+    by_value = {str(s.get("metric", {}).get(label)): s["value"] for s in result}
+    missing = sources.QueryResult(0.0) if empty_as_zero else sources.QueryResult(None, NO_DATA)
+    return {
+        query: _number(by_value[value]) if value in by_value else missing for query, value in members.items()
+    }
 
 
 def _number(sample: Any) -> sources.QueryResult:
