@@ -88,18 +88,21 @@ def test_the_policy_observes_the_rate_over_the_window_and_the_queue() -> None:
             "targetRef": {"name": "svc"},
             "maxReplicas": 5,
             "metrics": [
-                {"name": "rate", "query": "sum(rate(x[1m]))", "target": {"value": 1}},
+                {"name": "rate", "query": "sum(rate(x[30s]))", "target": {"value": 1}},
+                {"name": "rate_default", "query": "sum(x)", "target": {"value": 1}},
                 {"name": "queue_depth", "query": "sum(q)", "target": {"value": 1}},
             ],
         }
     )
-    model = simulation.TargetModel(capacity_per_replica=1.0, queueing=True, rate_window_seconds=30.0)
+    model = simulation.TargetModel(capacity_per_replica=1.0, queueing=True, rate_window_seconds=15.0)
     simulation.simulate(
         spec, [1, 3, 5, 1, 0, 0], model=model, tick_seconds=15.0, sync_seconds=30.0, start=1000.0, decide=hold
     )
     assert [o.at for o in seen] == [1000.0, 1030.0, 1060.0]  # every 30 s sync on 15 s ticks
-    # rate over the 30 s before each sync (before the start: the first tick's rate)
+    # rate over the query's 30 s before each sync (before the start: the first tick's rate)
     assert [o.sample("rate").value for o in seen] == [1.0, 2.0, 3.0]  # type: ignore[union-attr]
+    # a query without a range reads the model's rate window (15 s: the last tick)
+    assert [o.sample("rate_default").value for o in seen] == [1.0, 3.0, 1.0]  # type: ignore[union-attr]
     # one replica serves 15 units a tick; arrivals 15, 45, 75, 15 units: the queue at the start of
     # ticks 0, 2, 4 is 0, then 45 - 15 = 30, then 30 + 75 - 15 + 15 - 15 = 90
     assert [o.sample("queue_depth").value for o in seen] == [0.0, 30.0, 90.0]  # type: ignore[union-attr]

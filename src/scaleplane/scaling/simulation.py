@@ -5,7 +5,8 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
 1. At the tick's start the controller (every `sync_seconds`, e.g. 15 s for the HPA, 30 s for KEDA)
    observes the simulated system as Prometheus would and calls `engine.decide`. The signals:
    - `demand`:  `sum(rate(work_total[W]))`, the mean arrival rate of work (units/s) over the last
-     `rate_window_seconds` W before the tick (before the trace starts, the first tick's rate);
+     W seconds before the tick (before the trace starts, the first tick's rate). W is the query's own
+     range (`[30s]`, `[5m]`: its first range selector), else `rate_window_seconds`;
    - `backlog`: the queue length (work units waiting) at the tick's start, a gauge.
    A metric reads `backlog` when its name or query mentions queue, backlog, depth, lag or pending,
    else `demand`; `signals={"metric": "backlog"}` overrides. With target type `AverageValue` the engine
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +43,8 @@ Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
     tuple[decisions.Decision, decisions.ScalingState],
 ]
+RANGE = re.compile(r"\[(\d+)(s|m|h)\]")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
 SIGNALS = ("demand", "backlog")
 
@@ -114,6 +118,12 @@ def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
     return "backlog" if any(word in text for word in BACKLOG_WORDS) else "demand"
 
 
+def window_of(metric: specs.MetricSpec, default_seconds: float) -> float:
+    """The range of the query's first range selector (`rate(x[2m])` -> 120 s), else the default."""
+    found = RANGE.search(metric.query)
+    return default_seconds if found is None else int(found.group(1)) * UNIT_SECONDS[found.group(2)]
+
+
 def simulate(
     spec: specs.ScalingPolicySpec,
     demand: Sequence[float],
@@ -138,7 +148,14 @@ def simulate(
     if unknown:
         raise ValueError(f"unknown signal(s) {', '.join(unknown)}: expected one of {', '.join(SIGNALS)}")
     lag = model.startup_ticks(tick_seconds)
-    window = max(1, round(model.rate_window_seconds / tick_seconds))
+    windows = {
+        m.name: max(1, round(window_of(m, model.rate_window_seconds) / tick_seconds)) for m in spec.metrics
+    }
+
+    def rate(k: int, window: int) -> float:
+        before = max(0, window - k)  # ticks of the window before the trace: at the first tick's rate
+        return (before * demand[0] + sum(demand[max(0, k - window) : k])) / window
+
     sync_every = max(1, round(sync_seconds / tick_seconds))
     capacity_per_tick = model.capacity_per_replica * tick_seconds
     first = oracle.needed(demand[0], model.capacity_per_replica)
@@ -155,9 +172,10 @@ def simulate(
     for k, arriving_rate in enumerate(demand):
         ready_now = sum(1 for r in ready_at if r <= k)
         if k % sync_every == 0:
-            past = [demand[i] if i >= 0 else demand[0] for i in range(k - window, k)]
-            values = {"demand": sum(past) / len(past), "backlog": backlog}
-            samples = tuple(decisions.MetricSample(n, values[s]) for n, s in wiring.items())
+            samples = tuple(
+                decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
+                for n, s in wiring.items()
+            )
             now = start + k * tick_seconds
             observed = decisions.Observation(now, len(ready_at), ready_now, samples)
             decision, state = decide(spec, observed, state, now)
