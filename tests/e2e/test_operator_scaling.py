@@ -42,7 +42,7 @@ def _spec(
         "minReplicas": 1,
         "maxReplicas": 8,
         "cooldownSeconds": 0,
-        "metrics": [{"name": "load", "query": query, "target": {"type": "Value", "value": 10}}],
+        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
         "behavior": operating.fast_behavior(),
         **extra,
     }
@@ -83,8 +83,9 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
             "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         }
         async with operating.running_operator(url, prometheus.url, namespace=ns, env=env):
-            # A Value target of 10 with 45 observed on 1 replica: ceil(1 * 45 / 10) = 5.
+            # An AverageValue target of 10 per replica with 45 observed: ceil(45 / 10) = 5.
             await eventually(lambda: _field(cluster, DEPLOYMENT, ns, "worker", "spec", "replicas") == 5)
+            await eventually(lambda: _field(cluster, POLICY, ns, "worker", "status", "desiredReplicas") == 5)
             status = _field(cluster, POLICY, ns, "worker", "status")
             assert status["desiredReplicas"] == 5
             assert status["lastDecision"]["metrics"][0]["value"] == 45
@@ -95,12 +96,12 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
             assert conditions["Ready"] == "True" and conditions["FallbackActive"] == "False"
             assert status["engineState"]["recommendations"]
 
-            exp.set(4)  # 5 replicas * 4 / 10 -> 2
+            exp.set(15)  # ceil(15 / 10) = 2
             await eventually(lambda: _field(cluster, DEPLOYMENT, ns, "worker", "spec", "replicas") == 2)
 
             text = await _scrape(metrics_port)
             assert 'scaleplane_desired_replicas{namespace="team-a",policy="worker"} 2.0' in text
-            assert 'scaleplane_metric_value{metric="load",namespace="team-a",policy="worker"} 4.0' in text
+            assert 'scaleplane_metric_value{metric="load",namespace="team-a",policy="worker"} 15.0' in text
             assert (
                 'scaleplane_decisions_total{direction="up",namespace="team-a",policy="worker",reason="scale_up"}'
                 in text
@@ -138,13 +139,17 @@ async def test_cnpg_cluster_instances_follow_read_load(prometheus: Any, exporter
         cluster.put_object(POLICY, operating.policy("orders-db-readers", ns, spec))
         async with operating.running_operator(url, prometheus.url, namespace=ns):
             await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 3)
-            exp.set(12)  # 3 instances * 12 / 10 = 3.6 -> 4
+            exp.set(35)  # ceil(35 / 10) = 4
             await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 4)
-            exp.set(1)  # 4 * 1 / 10 -> 1 (the minimum)
+            exp.set(1)  # ceil(1 / 10) = 1 (also the minimum)
             await eventually(lambda: _field(cluster, CNPG, ns, "orders-db", "spec", "instances") == 1)
-            status = _field(cluster, POLICY, ns, "orders-db-readers", "status")
-            assert status["target"] == "Cluster/orders-db"
-            assert status["lastDecision"]["desired"] == 1
+            # The status is written right after the scale: wait for it rather than race it.
+            await eventually(
+                lambda: (
+                    _field(cluster, POLICY, ns, "orders-db-readers", "status", "lastDecision")["desired"] == 1
+                )
+            )
+            assert _field(cluster, POLICY, ns, "orders-db-readers", "status", "target") == "Cluster/orders-db"
             # The CNPG Cluster's own status followed (the emulated CNPG controller), so did the Scale.
             assert _field(cluster, CNPG, ns, "orders-db", "status", "readyInstances") == 1
         assert len(_events(cluster, "Scaled")) >= 3
