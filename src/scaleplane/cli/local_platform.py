@@ -133,9 +133,13 @@ def up(
         )
     try:
         if foreground:
-            asyncio.run(
-                serving.serve(config, lambda p: typer.echo(_summary(runfiles.read_platform(p.state_dir))))
-            )
+
+            def ready(running: platform.Platform) -> None:
+                typer.echo(_summary(runfiles.read_platform(running.state_dir)))
+                for note in running.progress.notes:
+                    typer.echo(f"  {note}")
+
+            asyncio.run(serving.serve(config, ready))
             typer.echo("stopped; no process of the platform is left")
         else:
             info = serving.spawn_detached(config)
