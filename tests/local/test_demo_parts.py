@@ -1,0 +1,160 @@
+"""The demo's pure and in-process parts: policy files, state files, load generator, live view, report math."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from rich.console import Console
+
+from scaleplane.local import liveview, loadgen, policyfiles, processes, profiles, runfiles, statefiles
+from scaleplane.scaling import decisions
+
+POLICY = """
+apiVersion: scaleplane.io/v1alpha1
+kind: ScalingPolicy
+metadata: {name: workers}
+spec:
+  targetRef: {kind: WorkerPool, name: workers}
+  maxReplicas: 4
+  metrics: [{name: backlog, query: 'sum(x)', target: {type: AverageValue, value: 10}}]
+"""
+
+
+def test_builtin_policies_load_and_name_local_kinds() -> None:
+    loaded = policyfiles.load(policyfiles.BUILTIN_DIR)
+    assert [(p.name, p.spec.target_ref.kind) for p in loaded] == [
+        ("read-replicas", "ReadReplicaPool"),
+        ("workers", "WorkerPool"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            POLICY.replace("maxReplicas: 4", "maxReplicas: 0"),
+            "bad.yaml#1: spec.maxReplicas: must be >= 1, was 0",
+        ),
+        (POLICY.replace("kind: ScalingPolicy", "kind: Policy"), "kind must be ScalingPolicy, was 'Policy'"),
+        (POLICY.replace("metadata: {name: workers}", "metadata: {}"), "metadata.name is required, was None"),
+        (POLICY + "---\n" + POLICY, "metadata.name must be unique, repeated: workers"),
+        ("a: [", "bad.yaml: not valid YAML"),
+    ],
+)
+def test_bad_policy_files_name_the_file_field_and_value(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(policyfiles.PolicyFileError) as caught:
+        policyfiles.load(tmp_path)
+    assert message in str(caught.value)
+
+
+def test_state_round_trips_and_a_torn_log_line_is_skipped(tmp_path: Path) -> None:
+    state = decisions.ScalingState(recommendations=((10.0, 3),), scale_events=((9.0, 1, 3),))
+    statefiles.save_state(tmp_path / "state.json", {"workers": statefiles.Remembered(state, 3, 12.0)})
+    again = statefiles.load_state(tmp_path / "state.json")
+    assert again["workers"].state == state and again["workers"].replicas == 3
+    assert statefiles.load_state(tmp_path / "missing.json") == {}
+    log = tmp_path / "decisions.jsonl"
+    statefiles.append_decision(log, {"policy": "workers", "desired": 3})
+    with log.open("a") as out:
+        out.write('{"policy": "wor')  # a crash in the middle of a write
+    assert statefiles.read_decisions(log) == [{"policy": "workers", "desired": 3}]
+
+
+def test_leftovers_are_ended_by_process_group_and_stale_records_dropped(tmp_path: Path) -> None:
+    child = processes.SupervisedProcess("sleeper", ["sleep", "60"], run_dir=tmp_path / "servers").start()
+    stale = tmp_path / "servers" / "gone.pid"
+    stale.write_text(
+        json.dumps({"name": "gone", "pid": 999999, "pgid": 999999, "start_ticks": 1, "argv": []})
+    )
+    (tmp_path / "servers" / "postmaster.pid").write_text("PostgreSQL's own lock file, not ours\n")
+    assert [r.name for r in runfiles.live_records(tmp_path)] == ["sleeper"]
+    ended = runfiles.end_leftovers(tmp_path)
+    assert [r.name for r in ended] == ["sleeper"]
+    assert child.exit_code() is not None
+    assert not stale.exists() and (tmp_path / "servers" / "postmaster.pid").exists()
+
+
+def test_profiles_scale_and_reject_bad_values() -> None:
+    short = profiles.get("flash-crowd").scaled(60)
+    assert round(short.seconds) == 60
+    with pytest.raises(ValueError, match=r"profile must be one of .* was 'nope'"):
+        profiles.get("nope")
+    with pytest.raises(ValueError, match=r"api_rps must be 0\.\.1000, was 5000"):
+        loadgen.Phase("x", 10, api_rps=5000)
+    with pytest.raises(ValueError, match=r"only targets 127\.0\.0\.1"):
+        loadgen.LoadGenerator("http://example.com", short)
+
+
+async def test_load_generator_is_open_loop_bounded_and_counts_failures() -> None:
+    hits = {"items": 0, "jobs": 0}
+
+    async def item(request: web.Request) -> web.Response:
+        hits["items"] += 1
+        if int(request.match_info["id"]) % 10 == 0:
+            return web.Response(status=500)
+        await asyncio.sleep(0.3)  # slower than the rate: in-flight requests pile up to the bound
+        return web.Response(text="{}")
+
+    async def jobs(request: web.Request) -> web.Response:
+        hits["jobs"] += int(request.query["count"])
+        return web.Response(status=202)
+
+    app = web.Application()
+    app.add_routes([web.get("/items/{id}", item), web.post("/jobs", jobs)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    profile = loadgen.Profile("t", "t", (loadgen.Phase("burst", 1.5, api_rps=100, jobs=1200),), id_space=1000)
+    generator = loadgen.LoadGenerator(f"http://127.0.0.1:{port}", profile, max_in_flight=10, max_requests=120)
+    try:
+        stats = await generator.run()
+    finally:
+        await runner.cleanup()
+    totals = stats.totals()
+    assert totals["sent"] <= 120 and totals["sent"] == hits["items"]
+    assert totals["shed"] > 0  # 100/s against 10 in flight x 0.3 s: most of the burst is shed, not queued
+    assert totals["failed"] > 0 and totals["ok"] + totals["failed"] == totals["sent"]
+    assert hits["jobs"] == totals["jobs"] == 1200  # in chunks of loadgen.JOB_CHUNK
+
+
+def test_live_view_renders_load_targets_and_decisions() -> None:
+    snapshot = liveview.Snapshot(
+        title="scaleplane demo",
+        elapsed=42,
+        duration=150,
+        load=liveview.LoadRow("flash crowd", 160, 158, 2, 0, 12.5, 5, 400, 231, 2),
+        policies=[
+            liveview.PolicyRow(
+                "workers",
+                "WorkerPool/workers",
+                4,
+                2,
+                6,
+                (1, 6),
+                (liveview.MetricCell("backlog", 231, 10, "AverageValue"),),
+                (1, 1, 2, 4),
+            ),
+            liveview.PolicyRow("read-replicas", "ReadReplicaPool/r", 1, 1, None, (1, 3), error="cannot read"),
+        ],
+        decisions=[liveview.DecisionRow("+40s", "workers", "1 -> 4", "rate_limited", "backlog 231")],
+    )
+    console = Console(width=160, record=True)
+    console.print(liveview.render(snapshot))
+    text = console.export_text()
+    for expected in (
+        "flash crowd",
+        "2/4",
+        "backlog: 231.0 / 10 per replica",
+        "1 -> 4",
+        "cannot read",
+        "1..6",
+    ):
+        assert expected in text
+    assert liveview.sparkline([0, 4, 8]) == " ▄█"
