@@ -26,7 +26,7 @@ from typing import Any
 from scaleplane.scaling import decisions, recommending, specs
 
 # Chosen by bench/forecast_accuracy.py (docs/benchmarks.md, "Forecast accuracy").
-ALPHA = 0.5  # level smoothing
+ALPHA = 0.3  # level smoothing
 BETA = 0.1  # trend smoothing
 GAMMA = 0.3  # seasonal profile learning rate
 MAX_BUCKETS = 288
@@ -85,6 +85,8 @@ def forecast(
     horizon_seconds: float,
     season_seconds: int | None = None,
     profile: Sequence[float] | None = None,
+    alpha: float = ALPHA,
+    beta: float = BETA,
 ) -> float | None:
     """The value `horizon_seconds` after the last time; None when there is too little history."""
     if model == "last" or len(values) < MIN_POINTS:
@@ -96,8 +98,8 @@ def forecast(
     if model == "holt-winters" and season_seconds and profile is not None:
         deseasoned = [y - profile[bucket_of(t, season_seconds)] for t, y in zip(times, values, strict=True)]
         ahead = profile[bucket_of(times[-1] + horizon_seconds, season_seconds)]
-        return holt(deseasoned, steps_ahead) + ahead
-    return holt(values, steps_ahead)
+        return holt(deseasoned, steps_ahead, alpha, beta) + ahead
+    return holt(values, steps_ahead, alpha, beta)
 
 
 def raise_recommendations(
