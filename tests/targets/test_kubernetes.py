@@ -239,3 +239,24 @@ async def test_the_controller_rides_out_conflicts_and_a_broken_target_does_not_s
     assert worker.error.startswith("cannot scale Deployment team-a/worker from 1 to 4: cannot scale to 4")
     assert worker.error.endswith("(after 4 attempts)")
     assert kmock_cluster.read_object(RESOURCE_OF["Deployment"], "team-a", "worker")["spec"]["replicas"] == 1
+
+
+async def test_any_custom_resource_with_a_scale_subresource():
+    plain = kmock.KubernetesEmulator()
+    async with plain, kmock.Server(plain) as server:
+        plain.resources["example.com/v1/workerpools"] = {"namespaced": True, "kind": "WorkerPool"}
+        plain.objects["example.com/v1/workerpools", "team-a", "pool"] = {
+            "apiVersion": "example.com/v1",
+            "kind": "WorkerPool",
+            "metadata": {"name": "pool", "namespace": "team-a"},
+            "spec": {"replicas": 2},
+            "status": {"readyReplicas": 1},
+        }
+        ref = specs.TargetRef(api_version="example.com/v1", kind="WorkerPool", name="pool")
+        pool = kubernetes.KubernetesScaleTarget(api_for(str(server.url)), "team-a", ref)
+        assert await pool.read() == protocol.ReplicaCount(2, 1)
+        await pool.scale(4)
+        assert plain.objects["example.com/v1/workerpools", "team-a", "pool"]["spec"] == {"replicas": 4}
+        assert [str(r.url.path) for r in plain["patch"]] == [
+            "/apis/example.com/v1/namespaces/team-a/workerpools/pool/scale"
+        ]
