@@ -113,6 +113,7 @@ def limit_rate(
     now: float,
 ) -> Limited:
     """convertDesiredReplicasWithBehaviorRate: rate limits and [lowest, highest], one direction at a time."""
+    rules: specs.ScalingRules
     if desired > current:
         rules = behavior.scale_up
         up = scale_up_limit(current, events, rules, now)
