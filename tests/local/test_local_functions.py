@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -60,3 +63,25 @@ async def test_a_function_that_cannot_start_is_reported_and_retried(tmp_path: Pa
 def test_the_command_must_take_a_port(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="must contain '\\{port\\}', got \\['serve'\\]"):
         functions.FunctionPool("fn", tmp_path, command=["serve"])
+
+
+async def test_a_member_that_dies_is_replaced(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    pool = functions.FunctionPool("fn", tmp_path / "state", command=handler_command(site), grace=0.1)
+    await pool.open(2)
+    try:
+        await pool.wait_ready(2, timeout=30)
+        victim = pool.members["fn-1"].handle.process
+        os.kill(victim.pid, signal.SIGKILL)
+        while victim.running():  # what a crash looks like to the pool
+            await asyncio.sleep(0.05)
+        count = await pool.read()
+        assert (count.current, count.ready) == (2, 1), "a dead member stops counting at the next read"
+        assert "fn-1 exited unexpectedly" in pool.errors[-1]
+        await pool.wait_ready(2, timeout=30)
+        assert "fn-1" not in pool.members and "fn-3" in pool.members
+        assert victim.pid not in [m.handle.process.pid for m in pool.members.values()]
+        assert len(json.loads(pool.endpoints_file.read_text())["endpoints"]) == 2
+    finally:
+        await pool.close()

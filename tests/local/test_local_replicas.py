@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -127,4 +128,48 @@ async def test_scale_down_drains_in_flight_reads_then_stops_the_replica(
     assert {s.name for s in servers} <= served and readpool.PRIMARY in served
     assert all(pid_gone(pid) for pid in pids)
     assert not any(d.exists() for d in data_dirs)
+    assert readpool.read_members(pool.read_pool_file) == []
+
+
+async def test_a_replica_that_dies_leaves_the_read_pool_and_is_replaced(
+    pool: replicas.ReadReplicaPool,
+) -> None:
+    await pool.scale(1)
+    await pool.wait_ready(1, timeout=60)
+    [dead] = pool.replicas()
+    assert dead.process is not None and dead.process.pid is not None
+    os.kill(dead.process.pid, signal.SIGKILL)
+    while dead.process.running():
+        await asyncio.sleep(0.05)
+    assert (await pool.read()).ready == 0
+    assert dead.name not in [m.name for m in readpool.read_members(pool.read_pool_file)]
+    await pool.wait_ready(1, timeout=60)
+    [replacement] = pool.replicas()
+    assert replacement.name != dead.name
+    assert readpool.read_members(pool.read_pool_file) == [
+        readpool.Member(replacement.name, pool.dsn(replacement))
+    ]
+    assert not dead.data_dir.exists()
+
+
+def processes_under(path: Path) -> list[int]:
+    """Live processes whose command line mentions `path` (a replica's postmaster names its data dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if entry.name.isdigit() and str(path) in cmdline and " Z " not in (entry / "stat").read_text():
+                found.append(int(entry.name))
+    return found
+
+
+async def test_scale_down_while_a_replica_is_still_being_made_leaves_nothing(
+    pool: replicas.ReadReplicaPool,
+) -> None:
+    await pool.scale(2)
+    await asyncio.sleep(0.3)  # base backups under way, nothing ready yet
+    await pool.scale(0)
+    await pool.wait_ready(0, timeout=60)
+    assert processes_under(pool.run_dir) == []
+    assert [p.name for p in pool.run_dir.iterdir() if p.is_dir()] == []
     assert readpool.read_members(pool.read_pool_file) == []

@@ -109,6 +109,10 @@ class FunctionPool(pools.Pool):
             await asyncio.sleep(self.grace)
         await self._stop(member)
 
+    def _alive(self, member: pools.Member) -> bool:
+        instance: Instance | None = member.handle
+        return instance is not None and instance.process.running()
+
     async def _stop(self, member: pools.Member) -> None:
         instance: Instance | None = member.handle
         if instance is not None:

@@ -86,8 +86,22 @@ class Pool:
     async def read(self) -> protocol.ReplicaCount:
         if self._closed:
             raise protocol.TargetError(f"{self.kind} {self.name!r} is closed", retryable=False)
+        self.check_health()
         ready = sum(1 for m in self.members.values() if m.ready and not m.leaving)
         return protocol.ReplicaCount(current=self.desired, ready=ready)
+
+    def check_health(self) -> list[str]:
+        """Drop ready members whose process died (crash, OOM kill) and start replacements; their names."""
+        dead = [m for m in self.members.values() if m.ready and not m.leaving and not self._alive(m)]
+        for member in dead:
+            self._record_error(f"{member.name} exited unexpectedly; replacing it")
+            member.ready = False
+            member.leaving = True  # out of the count now; the take-down only reaps what is left of it
+            self._spawn(self._take_down_guarded(member))
+        if dead:
+            self._membership_changed()
+            self._reconcile()
+        return [m.name for m in dead]
 
     async def scale(self, replicas: int) -> None:
         if self._closed:
@@ -266,6 +280,10 @@ class Pool:
     async def _stop(self, member: Member) -> None:
         """Stop the member now, whatever state it is in (idempotent)."""
         raise NotImplementedError
+
+    def _alive(self, member: Member) -> bool:
+        """Whether a ready member's process still runs (checked on every `read`)."""
+        return True
 
     def _membership_changed(self) -> None:
         """A member became ready or started leaving: publish the set of ready members (read pool, ...)."""

@@ -93,12 +93,7 @@ class ReadReplicaPool(pools.Pool):
 
     async def _take_down(self, member: pools.Member) -> None:
         replica: postgres.PostgresServer | None = member.handle
-        if (
-            member.served
-            and replica is not None
-            and replica.process is not None
-            and replica.process.running()
-        ):
+        if replica is not None and member.served and self._alive(member):
             await asyncio.sleep(self.grace)
             deadline = time.monotonic() + self.drain_timeout
             while time.monotonic() < deadline:
@@ -112,6 +107,10 @@ class ReadReplicaPool(pools.Pool):
                 log.warning("%s: clients still connected after %g s; stopping anyway", member.name,
                             self.drain_timeout)  # fmt: skip
         await self._stop(member)
+
+    def _alive(self, member: pools.Member) -> bool:
+        replica: postgres.PostgresServer | None = member.handle
+        return replica is not None and replica.process is not None and replica.process.running()
 
     async def _stop(self, member: pools.Member) -> None:
         replica: postgres.PostgresServer | None = member.handle

@@ -102,6 +102,10 @@ class WorkerPool(pools.Pool):
                 )
             await asyncio.sleep(0.1)
 
+    def _alive(self, member: pools.Member) -> bool:
+        process: processes.SupervisedProcess | None = member.handle
+        return process is not None and process.running()
+
     async def _stop(self, member: pools.Member) -> None:
         process: processes.SupervisedProcess | None = member.handle
         if process is not None:
