@@ -212,3 +212,17 @@ def test_a_long_trace_on_a_terminal_draws_a_progress_bar_on_stderr() -> None:
     text = output.decode(errors="replace")
     assert "simulating recommended" in text
     assert "2400 ticks of 3 s" in text
+
+
+def test_a_queue_metric_without_queueing_is_warned_about_and_unknown_signals_refused() -> None:
+    workers = str(REPO / "examples" / "workers-queue-depth.yaml")
+    noisy = str(REPO / "traces" / "synthetic-noisy.csv")
+    code, out, err = run("--trace", noisy, "--policy", workers, "--json")
+    assert code == 0
+    assert "warning: metric 'queue_depth' reads the queue length, which stays 0 without --queueing" in err
+    json.loads(out)  # the warning stays off stdout
+    code, _, err = run("--trace", noisy, "--policy", workers, "--queueing", "--json")
+    assert code == 0 and "warning" not in err
+    code, _, err = run("--trace", noisy, "--policy", workers, "--signal", "nope=demand")
+    assert code == 2
+    assert "--signal: the policy has no metric nope" in err

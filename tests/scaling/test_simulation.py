@@ -145,3 +145,12 @@ def test_the_real_trace_runs_all_four_presets_and_respects_the_oracle() -> None:
     # the pick of bench/tune_recommended.py (made on the synthetic traces) holds on the real one
     assert outcomes["recommended"].replica_hours < outcomes["hpa"].replica_hours
     assert outcomes["recommended"].slo_violation_minutes <= outcomes["hpa"].slo_violation_minutes
+
+
+def test_dry_run_policies_are_simulated_as_live_and_paused_ones_never_scale() -> None:
+    demand = [1, 1, 4, 4, 4, 4]
+    live = simulation.simulate(policy(1, 10), demand, model=ONE_REQUEST)
+    dry = simulation.simulate(policy(1, 10, dryRun=True), demand, model=ONE_REQUEST)
+    paused = simulation.simulate(policy(1, 10, paused=True), demand, model=ONE_REQUEST)
+    assert dry.timeline.replicas == live.timeline.replicas != paused.timeline.replicas
+    assert set(paused.timeline.replicas) == {1}

@@ -93,6 +93,7 @@ def simulate(
     else:
         spec = _read_policy(policy)
         policy_name = policy.stem
+    _warn_about_wiring(spec, signals, model)
     runs = [(policy_name, spec, presets.HPA_SYNC_SECONDS)]
     if baseline is not None:
         preset = presets.hpa_default(spec) if baseline is Baseline.hpa else presets.keda_default(spec)
@@ -145,6 +146,28 @@ def _signals(pairs: list[str]) -> dict[str, str]:
             raise fail(f"--signal: expected METRIC=demand|backlog, was {pair!r}")
         signals[metric] = kind
     return signals
+
+
+def _warn_about_wiring(
+    spec: specs.ScalingPolicySpec, signals: dict[str, str], model: simulation.TargetModel
+) -> None:
+    """Say so (on stderr) when the policy will read something that makes its run meaningless."""
+    from scaleplane.scaling import simulation
+
+    unknown = sorted(set(signals) - {m.name for m in spec.metrics})
+    if unknown:
+        raise fail(f"--signal: the policy has no metric {', '.join(unknown)}")
+    if not model.queueing:
+        for metric in spec.metrics:
+            if simulation.signal_for(metric, signals) == "backlog":
+                typer.secho(
+                    f"warning: metric {metric.name!r} reads the queue length, which stays 0 without "
+                    "--queueing (or map it with --signal NAME=demand)",
+                    err=True,
+                    fg=typer.colors.YELLOW,
+                )
+    if spec.paused:
+        typer.secho("warning: the policy is paused: it will never scale", err=True, fg=typer.colors.YELLOW)
 
 
 def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:

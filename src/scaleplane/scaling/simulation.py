@@ -180,7 +180,9 @@ def simulate(
             observed = decisions.Observation(now, len(ready_at), ready_now, samples)
             decision, state = decide(spec, observed, state, now)
             reasons[decision.reason] += 1
-            if decision.actuate and decision.desired != len(ready_at):
+            # dryRun is what a simulation is anyway: show what the policy would do; `paused` is honoured
+            live = decision.actuate or (spec.dry_run and not spec.paused)
+            if live and decision.desired != len(ready_at):
                 ready_at = _resize(ready_at, decision.desired, k + lag)
                 ready_now = sum(1 for r in ready_at if r <= k)
         capacity = ready_now * capacity_per_tick
