@@ -10,7 +10,17 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 
-from scaleplane.local import liveview, loadgen, policyfiles, processes, profiles, runfiles, statefiles
+from scaleplane.local import (
+    binaries,
+    checks,
+    liveview,
+    loadgen,
+    policyfiles,
+    processes,
+    profiles,
+    runfiles,
+    statefiles,
+)
 from scaleplane.scaling import decisions
 
 POLICY = """
@@ -77,6 +87,19 @@ def test_leftovers_are_ended_by_process_group_and_stale_records_dropped(tmp_path
     assert [r.name for r in ended] == ["sleeper"]
     assert child.exit_code() is not None
     assert not stale.exists() and (tmp_path / "servers" / "postmaster.pid").exists()
+
+
+def test_doctor_names_the_install_command_of_what_is_missing(tmp_path: Path) -> None:
+    absent = binaries.Binary("prometheus", tmp_path / "prometheus", "prometheus")
+    found = checks.check_binaries((absent, binaries.REDIS), postgres_root=tmp_path)
+    by_name = {c.name: c for c in found}
+    assert not by_name["prometheus"].ok
+    assert "apt-get install -y prometheus" in by_name["prometheus"].fix
+    assert not by_name["postgresql"].ok and "apt-get install -y postgresql" in by_name["postgresql"].fix
+    assert by_name["redis-server"].ok == binaries.REDIS.path.exists()
+    unwritable = tmp_path / "file"
+    unwritable.write_text("not a directory")
+    assert not checks.check_state_dir(unwritable / "state")[0].ok
 
 
 def test_profiles_scale_and_reject_bad_values() -> None:

@@ -36,9 +36,14 @@ def _version(argv: list[str]) -> str:
     )
 
 
-def check_binaries() -> list[Check]:
+SERVER_BINARIES = (binaries.PROMETHEUS, binaries.PROMTOOL, binaries.REDIS)
+
+
+def check_binaries(
+    tools: tuple[binaries.Binary, ...] = SERVER_BINARIES, postgres_root: Path = Path("/usr/lib/postgresql")
+) -> list[Check]:
     found = []
-    for binary in (binaries.PROMETHEUS, binaries.PROMTOOL, binaries.REDIS):
+    for binary in tools:
         try:
             path = binaries.require(binary)
         except binaries.MissingBinaryError as exc:
@@ -48,7 +53,7 @@ def check_binaries() -> list[Check]:
         else:
             found.append(Check(binary.name, True, _version([str(path), "--version"])))
     try:
-        bin_dir = binaries.require_postgres(binaries.postgres_bin_dir())
+        bin_dir = binaries.require_postgres(binaries.postgres_bin_dir(postgres_root))
     except binaries.MissingBinaryError as exc:
         found.append(
             Check("postgresql", False, str(exc).split(":")[0], binaries.install_command("postgresql"))
