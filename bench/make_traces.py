@@ -51,6 +51,17 @@ def make_noisy(rng: np.random.Generator, steps: int, step: float) -> Callable[[f
     return lambda t: float(levels[int(t // 60)])
 
 
+def make_sparse(rng: np.random.Generator, hours: float) -> Callable[[float], float]:
+    """Idle most of the time (a function's load): about 8 bursts of 30 s to 3 min at 1 to 6 req/s."""
+    bursts = []
+    t = float(rng.exponential(600))
+    while t < hours * 3600:
+        length = float(rng.uniform(30, 180))
+        bursts.append((t, t + length, float(rng.uniform(1, 6))))
+        t += length + float(rng.exponential(900))
+    return lambda now: next((rate for begin, end, rate in bursts if begin <= now < end), 0.0)
+
+
 def write(
     name: str, rate: Callable[[float], float], hours: float, step: float, rng: np.random.Generator
 ) -> None:
@@ -70,6 +81,7 @@ def main() -> None:
     write("synthetic-flash-crowd", flash_crowd, hours=2, step=15, rng=rng)
     write("synthetic-ramp", ramp, hours=2, step=15, rng=rng)
     write("synthetic-noisy", make_noisy(rng, 240, 15), hours=1, step=15, rng=rng)
+    write("synthetic-sparse", make_sparse(rng, 2), hours=2, step=15, rng=rng)
 
 
 if __name__ == "__main__":

@@ -226,3 +226,17 @@ def test_a_queue_metric_without_queueing_is_warned_about_and_unknown_signals_ref
     code, _, err = run("--trace", noisy, "--policy", workers, "--signal", "nope=demand")
     assert code == 2
     assert "--signal: the policy has no metric nope" in err
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_policy_simulates(example: Path) -> None:
+    code, out, err = run(
+        "--trace",
+        str(REPO / "traces" / "synthetic-noisy.csv"),
+        "--policy",
+        str(example),
+        "--queueing",
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["replica_hours"] > 0
