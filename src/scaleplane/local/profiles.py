@@ -17,7 +17,7 @@ PROFILES: dict[str, loadgen.Profile] = {
         phases=(
             loadgen.Phase("calm", 20, api_rps=15),
             loadgen.Phase("flash crowd", 50, api_rps=160, jobs=400),
-            loadgen.Phase("after", 80, api_rps=15),
+            loadgen.Phase("after", 70, api_rps=15),
         ),
     ),
     "jobs": loadgen.Profile(
