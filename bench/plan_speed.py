@@ -5,9 +5,9 @@ virtualenv there (from uv's cache: no download), then run the plan three times a
 (`uv run --frozen scaleplane plan --stack aws-prod`), each a new process. The first run is the one a
 user sees first; the later ones show what is left once Python's bytecode caches exist.
 
-Modes: `compiled` is the project as committed (`compile-bytecode = true` in [tool.uv]); `plain` is the
-same clone with that switched off, uv's default (no bytecode: each import compiles the SDKs' sources,
-and nothing is cached when PYTHONDONTWRITEBYTECODE is set, as on these machines).
+Modes: `plain` is `uv sync` as scripts/bootstrap.sh runs it (no bytecode: the first plan compiles the
+Pulumi SDKs' sources and caches the bytecode, even under PYTHONDONTWRITEBYTECODE, see
+scaleplane.cli.planning); `compiled` is `uv sync --compile-bytecode` (bytecode written at install).
 
 If the clone has no operator/rbac.yaml and operator/deployment.yaml yet, the plan points
 `operator.manifestsDir` at the test fixture manifests (the table says so).
@@ -65,10 +65,8 @@ def measure(mode: str, workdir: Path) -> dict[str, object]:
     env = {
         key: value for key, value in os.environ.items() if key not in ("VIRTUAL_ENV", "UV_COMPILE_BYTECODE")
     }
-    if mode == "plain":  # the project installs with bytecode; undo that in this clone only
-        project = clone / "pyproject.toml"
-        project.write_text(project.read_text().replace("compile-bytecode = true", "compile-bytecode = false"))
-    sync_seconds, _, done = _timed(["uv", "sync", "--frozen", "--quiet"], clone, env)
+    sync = ["uv", "sync", "--frozen", "--quiet"] + (["--compile-bytecode"] if mode == "compiled" else [])
+    sync_seconds, _, done = _timed(sync, clone, env)
     if done.returncode != 0:
         raise SystemExit(f"uv sync failed in {clone}: {done.stderr[-2000:]}")
     command, manifests = _plan_command(clone)
@@ -103,8 +101,8 @@ def main() -> None:
         "`scaleplane plan --stack aws-prod --json` in a fresh clone, each run a new process: wall time and "
         "CPU time (user + system of uv and the Python it runs), including interpreter start and imports. "
         "On a shared machine wall time stretches with the load; CPU time is what a quiet 2-core machine "
-        "would see as wall time, near enough (the plan runs on one core). `plain`: uv's default install; "
-        "`compiled`: the project's setting, `compile-bytecode = true`. "
+        "would see as wall time, near enough (the plan runs on one core). `plain`: `uv sync`; "
+        "`compiled`: `uv sync --compile-bytecode`. "
         f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}; "
         f"load average at the end: {load:.1f}.\n\n" + "\n".join(lines)
     )

@@ -244,3 +244,11 @@ def test_policy_config_errors_name_the_rule(tmp_path) -> None:
     path.write_text('{"no-such-rule": "advisory"}')
     with pytest.raises(running.PolicyConfigError, match="unknown rule 'no-such-rule'"):
         running.load_config(path)
+
+
+def test_the_guardrails_page_documents_every_rule() -> None:
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "guardrails.md").read_text()
+    missing = [rule.id for rule in catalog.RULES if f"`{rule.id}`" not in page]
+    assert not missing, f"docs/guardrails.md lacks: {missing}"

@@ -8,6 +8,7 @@ functions the policy pack runs (scaleplane.guardrails).
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,10 @@ def _project_root(given: Path | None) -> Path:
 
 
 def _plan(stack: str, config_file: Path | None, project_dir: Path | None) -> planning_.Plan:
+    # The Pulumi provider SDKs are tens of MB of Python source: without cached bytecode every plan
+    # compiles them again (tens of seconds). Cache it even where PYTHONDONTWRITEBYTECODE is set; it
+    # lands in the virtualenv's site-packages and in git-ignored __pycache__ folders.
+    sys.dont_write_bytecode = False
     from scaleplane.infra import config, planning
 
     root = _project_root(project_dir)

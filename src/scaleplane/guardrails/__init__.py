@@ -1,4 +1,5 @@
 """Policy rules as plain validator functions, plus an offline runner over a recorded plan.
 
-Rule: rules are pure functions of resource inputs; only policies/__main__.py builds the PolicyPack.
+Rule: rules are pure functions of resource inputs (engine names) and thresholds; no I/O, no Pulumi
+runtime. `pack` wraps them for pulumi_policy; only policies/__main__.py builds the PolicyPack.
 """
