@@ -65,6 +65,7 @@ async def test_prometheus_sees_queue_depth_lag_reads_and_pool_sizes(
         spread = f"max_over_time({reads}[1m]) - min_over_time({reads}[1m])"
         assert prometheus.wait_for(spread, lambda v: v >= 40, timeout=30) >= 40
         assert prometheus.query(series("scaleplane_local_source_up", source=f"postgres:{replica.name}")) == 1
+        assert prometheus.query(series("scaleplane_local_source_up", source="postgres:replication")) == 1
         prometheus.remove_target(job, exporter.address)
     finally:
         exporter.stop()

@@ -123,7 +123,9 @@ class PlatformCollector(registry.Collector):
         try:
             standbys = replication.standbys(primary_dsn)
         except psycopg.Error:
+            up.add_metric(["postgres:replication"], 0.0)
             return
+        up.add_metric(["postgres:replication"], 1.0)
         lag_bytes = core.GaugeMetricFamily(
             P + "replica_lag_bytes", "Replay lag behind the primary", labels=["server"]
         )
