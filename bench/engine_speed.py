@@ -10,6 +10,7 @@ rounds. "10,000 policies" is the time one core needs for a tick of the operator'
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -102,9 +103,11 @@ def main() -> None:
         seconds, size = time_case(spec)
         rows.append(f"| {name} | {seconds * 1e6:.0f} | {seconds * 1e4 * 1e3:.0f} ms | {size} |")
         print(rows[-1], flush=True)
+    load = os.getloadavg()[0]
     body = (
-        f"Steady state after {WARM} ticks of 15 s; best of 5 rounds of {TIMED} calls, one core.\n\n"
-        + "\n".join(rows)
+        f"Steady state after {WARM} ticks of 15 s; best of 5 rounds of {TIMED} calls, one core. The machine "
+        f"was shared (load average {load:.1f} on 2 cores at the end of the run): read the ratios between "
+        "rows rather than the absolute times.\n\n" + "\n".join(rows)
     )
     recording.record("engine-speed", "## Engine speed", body)
 

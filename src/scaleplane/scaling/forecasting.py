@@ -50,7 +50,7 @@ def holt_level(values: Sequence[float], alpha: float = ALPHA, beta: float = BETA
 
 def bucket_of(at: float, season_seconds: int) -> int:
     buckets = min(MAX_BUCKETS, season_seconds)
-    return int((at % season_seconds) / season_seconds * buckets) % buckets
+    return int((at % season_seconds) * (buckets / season_seconds)) % buckets
 
 
 def profile_of(state: decisions.ScalingState, metric: str, season_seconds: int) -> list[float] | None:
@@ -64,7 +64,22 @@ def profile_of(state: decisions.ScalingState, metric: str, season_seconds: int) 
     buckets = min(MAX_BUCKETS, season_seconds)
     if not isinstance(profile, list) or len(profile) != buckets:
         return None
-    return [float(x) if isinstance(x, int | float) and math.isfinite(x) else 0.0 for x in profile]
+    try:
+        values = list(map(float, profile))  # C speed; the state came through JSON, ints are fine
+    except (TypeError, ValueError):
+        return None  # a hand-edited state: start learning again
+    if not math.isfinite(sum(values)):
+        values = [v if math.isfinite(v) else 0.0 for v in values]
+    return values
+
+
+def deseason(
+    times: Sequence[float], values: Sequence[float], profile: Sequence[float], season: int
+) -> list[float]:
+    """values minus the profile at each time's phase (bucket_of, inlined: it runs once per sample)."""
+    buckets = min(MAX_BUCKETS, season)
+    scale = buckets / season
+    return [y - profile[int((t % season) * scale) % buckets] for t, y in zip(times, values, strict=True)]
 
 
 def series(
@@ -96,7 +111,7 @@ def forecast(
         return None
     steps_ahead = horizon_seconds / step
     if model == "holt-winters" and season_seconds and profile is not None:
-        deseasoned = [y - profile[bucket_of(t, season_seconds)] for t, y in zip(times, values, strict=True)]
+        deseasoned = deseason(times, values, profile, season_seconds)
         ahead = profile[bucket_of(times[-1] + horizon_seconds, season_seconds)]
         return holt(deseasoned, steps_ahead, alpha, beta) + ahead
     return holt(values, steps_ahead, alpha, beta)
@@ -162,7 +177,7 @@ def learn_seasons(
         times = [at for at, name, _ in history if name == metric.name]
         values = [v for at, name, v in history if name == metric.name]
         if times and times[-1] == now and len(values) >= 2:
-            deseasoned = [y - profile[bucket_of(t, season)] for t, y in zip(times, values, strict=True)]
+            deseasoned = deseason(times, values, profile, season)
             level = holt_level(deseasoned)
             k = bucket_of(now, season)
             profile[k] += GAMMA * (values[-1] - level - profile[k])

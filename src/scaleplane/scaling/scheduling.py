@@ -25,21 +25,40 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-@functools.lru_cache(maxsize=8192)
-def _last_firing(cron: str, timezone: str, minute: int) -> float | None:
-    # Cron fires on whole minutes, so every instant within one minute shares its latest firing; the
-    # cache lets 10,000 policies with a handful of schedules share the work within a tick.
+def _firings(cron: str, timezone: str, minute: int) -> tuple[float | None, float | None]:
+    """(latest firing at or before the minute, next firing after it), as epoch seconds."""
     # cronsim's reverse iteration excludes its start, so start within the minute to include its firing.
     at = datetime.fromtimestamp(minute * 60 + 30, tz=UTC).astimezone(zone(timezone))
     try:
-        return next(iter(cronsim.CronSim(cron, at, reverse=True))).timestamp()
+        last: float | None = next(iter(cronsim.CronSim(cron, at, reverse=True))).timestamp()
     except (StopIteration, cronsim.CronSimError):  # an expression that never fires
-        return None
+        last = None
+    try:
+        upcoming: float | None = next(iter(cronsim.CronSim(cron, at))).timestamp()
+    except (StopIteration, cronsim.CronSimError):
+        upcoming = None
+    return last, upcoming
+
+
+# (cron, timezone) -> (latest firing, next firing): valid for any `now` in [latest, next), so a window
+# that fires daily costs one cron computation a day however many policies and ticks ask. A pure memo of
+# a pure function; cleared when it grows past its bound.
+_SPANS: dict[tuple[str, str], tuple[float, float]] = {}
+_SPANS_BOUND = 4096
 
 
 def last_firing(window: specs.ScheduleWindow, now: float) -> float | None:
     """The latest firing of the window's cron at or before `now`, as epoch seconds."""
-    return _last_firing(window.cron, window.timezone, int(now // 60))
+    key = (window.cron, window.timezone)
+    span = _SPANS.get(key)
+    if span is not None and span[0] <= now < span[1]:
+        return span[0]
+    last, upcoming = _firings(window.cron, window.timezone, int(now // 60))
+    if last is not None and upcoming is not None:
+        if len(_SPANS) >= _SPANS_BOUND:
+            _SPANS.clear()
+        _SPANS[key] = (last, upcoming)
+    return last
 
 
 def is_open(window: specs.ScheduleWindow, now: float) -> bool:
