@@ -181,3 +181,46 @@ def test_live_view_renders_load_targets_and_decisions() -> None:
     ):
         assert expected in text
     assert liveview.sparkline([0, 4, 8]) == " ▄█"
+
+
+def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(tmp_path: Path) -> None:
+    from scaleplane.control import policies
+    from scaleplane.local import demoreport, recording
+    from scaleplane.local import platform as local_platform
+
+    running = local_platform.Platform(local_platform.PlatformConfig(state_dir=tmp_path / "state"))
+    spec = policyfiles.load(policyfiles.BUILTIN_DIR)[1].spec  # workers, 1..6
+    running.managed.append(
+        policies.ManagedPolicy(policies.PolicyKey("local", "workers"), spec, decisions.ScalingState(), None)
+    )  # type: ignore[arg-type]
+    start = 1000.0
+    recorded = recording.Recording(started_at=start, ended_at=start + 60)
+    for t in range(61):  # 1 worker, then 3 from +20 s to +40 s: 20 s x 3 + 40 s x 1 = 100 replica-seconds
+        count = 3 if 20 <= t < 40 else 1
+        sample = recording.PolicySample(count, count, count, {"backlog": 0.0})
+        recorded.rows.append(recording.Row(float(t), "p", 10, 10, 0, 0, 5.0, 0.0, {"workers": sample}))
+    running.state_dir.mkdir(parents=True)
+    for at, before, after in ((start + 20, 1, 3), (start + 40, 3, 1)):
+        statefiles.append_decision(
+            running.decisions_path,
+            {
+                "policy": "workers",
+                "at": at,
+                "current": before,
+                "desired": after,
+                "scaled": True,
+                "reason": "x",
+            },
+        )
+    # Prometheus saw the first change but not the second: the report must say 1 of 2, and which one.
+    series = {"desired:workers": [(start + t, 3.0 if t >= 21 else 1.0) for t in range(0, 61, 2)]}
+    profile = profiles.get("short")
+    path = demoreport.write(tmp_path / "report", running, profile, recorded, series, title="t")
+    text = path.read_text()
+    assert "- **workers** (WorkerPool): 1 -> 3 -> 1 replicas, first change at +20 s, last at +40 s" in text
+    assert "1 of 2 scale events" in text and "mismatch: workers 3->1 at 1040" in text
+    hours = demoreport.replica_hours(recorded, running)[0]
+    assert round(hours.asked * 3600) == 100 and hours.peak == 3 and round(hours.static_peak * 3600) == 180
+    assert "| workers | 0.0278 | 0.0278 | 3 | 0.0500 | 0.1000 | 44% |" in text
+    for image in ("load.png", "replicas.png", "queue-and-reads.png"):
+        assert (tmp_path / "report" / image).stat().st_size > 10_000

@@ -146,11 +146,13 @@ def write(
         for d in statefiles.read_decisions(running.decisions_path)
         if recorded.started_at - 1 <= float(d.get("at", 0)) <= recorded.ended_at + 1
     ]
+    agreed, total, misses = agreement(decisions, series)
     lines = [f"# {title}", ""]
+    lines += _summary(running, recorded, decisions, agreed, total)
     when = dt.datetime.fromtimestamp(recorded.started_at or 0, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines += [
         f"Run {when} on {host.node()} ({host.machine()}, {_cores()} cores), "
-        f"{len(rows)} s of load, control-loop tick {running.config.tick_seconds:g} s, "
+        f"{rows[-1].t if rows else 0:.0f} s of load, control-loop tick {running.config.tick_seconds:g} s, "
         f"Prometheus scrape {running.config.scrape_interval}.",
         "",
         f"Profile `{profile.name}`: {profile.description}.",
@@ -187,7 +189,6 @@ def write(
                 ],
             ),
         ]
-    agreed, total, misses = agreement(decisions, series)
     lines += [
         "## Decision log against Prometheus",
         "",
@@ -201,12 +202,56 @@ def write(
         "## Client side",
         "",
         markdown.table(list(totals), [list(totals.values())]),
-        f"Files: decision log `{running.decisions_path}`, engine state `{running.state_path}`.",
+        f"Files: decision log `{_shown(running.decisions_path)}`, "
+        f"engine state `{_shown(running.state_path)}`.",
         "",
     ]
     path = report_dir / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def _shown(path: Path) -> Path:
+    """The path relative to the working directory when it is inside it (reports get copied around)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _summary(
+    running: local_platform.Platform,
+    recorded: recording.Recording,
+    decisions: list[dict[str, Any]],
+    agreed: int,
+    total: int,
+) -> list[str]:
+    """A few sentences a reader can check against the plots: where each target went, and when."""
+    lines = ["## What happened", ""]
+    start = recorded.started_at
+    for managed in running.managed:
+        name = managed.key.name
+        scaled = [d for d in decisions if d.get("policy") == name and d.get("scaled")]
+        counts = [r.policies[name].ready for r in recorded.rows if name in r.policies]
+        ready = [c for c in counts if c is not None]
+        if not scaled:
+            lines.append(f"- **{name}** did not scale ({ready[-1] if ready else '?'} ready throughout).")
+            continue
+        path = " -> ".join([str(scaled[0]["current"]), *(str(d["desired"]) for d in scaled)])
+        first, last = float(scaled[0]["at"]) - start, float(scaled[-1]["at"]) - start
+        lines.append(
+            f"- **{name}** ({managed.spec.target_ref.kind}): {path} replicas, "
+            f"first change at +{first:.0f} s, last at +{last:.0f} s; "
+            f"at most {max(ready) if ready else '?'} ready at once."
+        )
+    totals = _totals(recorded)
+    lines += [
+        f"- The API answered {totals['reads ok']:,} reads and failed {totals['reads failed']:,} "
+        f"(the generator shed {totals['shed by the generator']:,} while 64 were already waiting).",
+        f"- {agreed} of {total} scale events of the decision log show the same count in Prometheus.",
+        "",
+    ]
+    return lines
 
 
 def _cores() -> int:
@@ -215,7 +260,7 @@ def _cores() -> int:
     return os.cpu_count() or 0
 
 
-def _totals(recorded: recording.Recording) -> dict[str, object]:
+def _totals(recorded: recording.Recording) -> dict[str, Any]:
     rows = recorded.rows
     p95 = sorted(r.p95_ms for r in rows if r.p95_ms is not None)
     return {

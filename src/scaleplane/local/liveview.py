@@ -122,7 +122,7 @@ def _policies_table(rows: Sequence[PolicyRow]) -> Table:
     table.add_column("desired", justify="right")
     table.add_column("min..max", justify="right")
     table.add_column("metrics (value / target)")
-    table.add_column("ready replicas over time")
+    table.add_column("ready, last 30 s", no_wrap=True, max_width=32)
     for row in rows:
         metrics = Text()
         for i, cell in enumerate(row.metrics):
