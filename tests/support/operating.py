@@ -18,6 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
+import aiohttp
 import kmock
 import kopf
 from aiohttp import web
@@ -87,15 +88,21 @@ async def running_operator(
     tick: float = 1.0,
     env: dict[str, str] | None = None,
 ) -> AsyncIterator[KopfRunner]:
-    """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on."""
+    """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on.
+
+    Returns once the operator has started (its /healthz answers): it has read its settings by then,
+    so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
+    """
+    env = dict(env or {})
+    env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{free_port()}")
+    metrics_port = int(env["SCALEPLANE_METRICS_ADDR"].rpartition(":")[2])
     values = {
         "SCALEPLANE_KUBE_SERVER": api_url,
         "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
         "SCALEPLANE_TICK_SECONDS": str(tick),
-        "SCALEPLANE_METRICS_ADDR": "127.0.0.1:0",
         "SCALEPLANE_LEASE_NAMESPACE": namespace,
         "SCALEPLANE_LEASE_SECONDS": "3",
-        **(env or {}),
+        **env,
     }
     args = ["run", "-m", "scaleplane.operator", "--standalone", "--namespace", namespace]
     # kmock cannot parse the cluster-wide `/api/v1/namespaces` path: tell kopf not to scan namespaces,
@@ -108,9 +115,19 @@ async def running_operator(
     with _patched_env(values):
         await asyncio.to_thread(runner.__enter__)
         try:
+            await eventually(lambda: _answers(metrics_port), timeout=20, every=0.1)
+            runner.metrics_port = metrics_port  # type: ignore[attr-defined]
             yield runner
         finally:
             await asyncio.to_thread(runner.__exit__, None, None, None)
+
+
+async def _answers(port: int) -> bool:
+    try:
+        async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as rsp:
+            return rsp.status == 200
+    except aiohttp.ClientError:
+        return False
 
 
 @contextlib.contextmanager
@@ -204,11 +221,19 @@ def fast_behavior(down_window: int = 0) -> dict[str, Any]:
 Check = Callable[[], Awaitable[Any] | Any]
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    """A port free right now on 127.0.0.1 (for servers whose port must be known before they start)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port free right now on 127.0.0.1 (for servers whose port must be known before they start),
+    never one this process handed out before (the kernel may offer the same free port twice)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 class HookReceiver:
