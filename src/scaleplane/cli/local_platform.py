@@ -105,7 +105,9 @@ def demo(
         result = running_demo.run(config, load, report_dir=report or state_dir / "report", live=live)
     except (platform.PlatformError, policyfiles.PolicyFileError) as exc:
         raise fail(str(exc)) from None
-    except KeyboardInterrupt:
+    except running_demo.Interrupted as exc:
+        raise fail(str(exc), code=130) from None
+    except KeyboardInterrupt:  # during the start, before the signal handlers were in place
         raise fail("interrupted; every process of the platform was stopped", code=130) from None
     typer.echo(f"report: {result}")
 

@@ -19,6 +19,14 @@ from scaleplane.local import demoreport, liveview, loadgen, recording, serving, 
 from scaleplane.local import platform as local_platform
 
 
+class Interrupted(Exception):
+    """The demo was stopped by a signal; everything was stopped and the report of what ran written."""
+
+    def __init__(self, report: Path) -> None:
+        super().__init__(f"interrupted; every process of the platform was stopped; report: {report}")
+        self.report = report
+
+
 def run(
     config: local_platform.PlatformConfig,
     profile: loadgen.Profile,
@@ -27,7 +35,7 @@ def run(
     live: bool = True,
     console: Console | None = None,
 ) -> Path:
-    """Run the demo; return the report's Markdown file."""
+    """Run the demo; return the report's Markdown file (raise Interrupted, after cleaning up, on a signal)."""
     return asyncio.run(_run(config, profile, report_dir, live, console or Console()))
 
 
@@ -59,7 +67,10 @@ async def _run(
         serving.remove_stop()
     console.print("stopped; no process of the platform is left")
     title = f"scaleplane demo · {profile.name}" + (" (interrupted)" if interrupted.is_set() else "")
-    return demoreport.write(report_dir, running, profile, recorded, series, title=title)
+    report = demoreport.write(report_dir, running, profile, recorded, series, title=title)
+    if interrupted.is_set():
+        raise Interrupted(report)
+    return report
 
 
 async def _drive(
