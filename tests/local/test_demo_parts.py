@@ -222,5 +222,5 @@ def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(
     hours = demoreport.replica_hours(recorded, running)[0]
     assert round(hours.asked * 3600) == 100 and hours.peak == 3 and round(hours.static_peak * 3600) == 180
     assert "| workers | 0.0278 | 0.0278 | 3 | 0.0500 | 0.1000 | 44% |" in text
-    for image in ("load.png", "replicas.png", "queue-and-reads.png"):
+    for image in ("load.png", "replicas.png", "queue-and-reads.png", "replica-hours.png"):
         assert (tmp_path / "report" / image).stat().st_size > 10_000

@@ -163,7 +163,7 @@ def write(
         ),
     ]
     if rows:
-        lines += _plots(report_dir, running, recorded, series)
+        lines += _plots(report_dir, running, recorded, series, decisions)
     lines += _decisions(decisions, recorded.started_at)
     hours = replica_hours(recorded, running) if len(rows) > 1 else []
     if hours:
@@ -272,8 +272,37 @@ def _totals(recorded: recording.Recording) -> dict[str, Any]:
     }
 
 
+def _logged(decisions: list[dict[str, Any]], policy: str, epoch: list[float], first: float) -> list[float]:
+    """The count the decision log asked for at each time (the step line of the decisions)."""
+    scaled = sorted(
+        (float(d["at"]), float(d["desired"]))
+        for d in decisions
+        if d.get("policy") == policy and d.get("scaled")
+    )
+    out, i, value = [], 0, first
+    for t in epoch:
+        while i < len(scaled) and scaled[i][0] <= t:
+            value = scaled[i][1]
+            i += 1
+        out.append(value)
+    return out
+
+
+def _cumulative_hours(values: list[float], t: list[float]) -> list[float]:
+    out, total = [0.0], 0.0
+    for i in range(1, len(t)):
+        previous = values[i - 1]
+        total += (0.0 if math.isnan(previous) else previous) * (t[i] - t[i - 1]) / 3600
+        out.append(total)
+    return out
+
+
 def _plots(
-    report_dir: Path, running: local_platform.Platform, recorded: recording.Recording, series: Series
+    report_dir: Path,
+    running: local_platform.Platform,
+    recorded: recording.Recording,
+    series: Series,
+    decisions: list[dict[str, Any]],
 ) -> list[str]:
     rows = recorded.rows
     t = [r.t for r in rows]
@@ -304,7 +333,7 @@ def _plots(
         title="Load",
         width=10,
     )
-    panels = []
+    panels, cost = [], []
     for managed in running.managed:
         name = managed.key.name
 
@@ -316,6 +345,8 @@ def _plots(
                 out.append(nan if value is None else float(value))
             return out
 
+        first = rows[0].policies.get(name)
+        logged = _logged(decisions, name, epoch, float(first.current or 0) if first else nan)
         panels.append(
             plots.Panel(
                 f"{name}: {managed.spec.target_ref.kind}/{managed.spec.target_ref.name}",
@@ -329,10 +360,28 @@ def _plots(
                         style=":",
                         color="C3",
                     ),
+                    plots.Series("decided (decision log)", logged, step=True, style="--", color="C1"),
                 ],
             )
         )
+        asked = pick("current")
+        peak = max((v for v in asked if not math.isnan(v)), default=0.0)
+        cost.append(plots.Series(f"{name}: asked", _cumulative_hours(asked, t)))
+        cost.append(
+            plots.Series(f"{name}: static at its peak", _cumulative_hours([peak] * len(t), t), style=":")
+        )
     replicas = plots.timeline(report_dir / "replicas.png", t, panels, title="Replicas per target", width=10)
+    hours = plots.timeline(
+        report_dir / "replica-hours.png",
+        t,
+        [
+            plots.Panel(
+                "replica-hours so far: what scaling asked for vs provisioning the peak", "replica-hours", cost
+            )
+        ],
+        title="Replica-hours",
+        width=10,
+    )
     queue_panels = [
         plots.Panel(
             "Celery queue depth (jobs waiting)",
@@ -368,6 +417,10 @@ def _plots(
         "## Queue depth and reads",
         "",
         f"![queue and reads]({queue.name})",
+        "",
+        "## Replica-hours over the run",
+        "",
+        f"![replica-hours]({hours.name})",
         "",
     ]
 
