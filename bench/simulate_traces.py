@@ -91,7 +91,9 @@ def main() -> None:
     hpa = real["hpa"]
     floor = 100 * (1 - hpa.oracle.replica_hours / hpa.replica_hours)
     body = (
-        "Each cell: replica-hours as a ratio to the oracle / SLO-violation minutes / scale events. "
+        "Each cell: replica-hours as a ratio to the oracle / SLO-violation minutes / scale events; each "
+        "ratio is to the oracle with that run's bounds (KEDA's minReplicas is 0, the others' 1; the "
+        "'oracle replica-h' column is the one with minReplicas 1). "
         "Target model: 0.25 work units/s per replica, ready 60 s after it is requested, no queueing, "
         "rate() over 60 s, 15 s ticks; every policy holds the demand at 80 % of a replica's capacity. "
         "Definitions: docs/simulate.md.\n\n"

@@ -25,8 +25,8 @@ KEDA_COOLDOWN_SECONDS = 300  # ScaledObject cooldownPeriod default
 # The recommended policy's knobs, chosen by bench/tune_recommended.py on the synthetic traces only (the
 # real trace is the check, not the training set): hold the demand at this fraction of a replica's capacity.
 RECOMMENDED_UTILIZATION = 0.8
-RECOMMENDED_SCALE_DOWN_WINDOW = 120  # s: rides out a noisy minute or two, not five
-RECOMMENDED_SCALE_DOWN_PERCENT = 10  # per minute: a fall is followed in small steps
+RECOMMENDED_SCALE_DOWN_WINDOW = 180  # s: rides out a few noisy minutes, not five
+RECOMMENDED_SCALE_DOWN_PERCENT = 100  # per minute: once the window agrees, the fall is followed at once
 RECOMMENDED_SCALE_UP_TOLERANCE = 0.0  # scale up on any excess: lateness is paid in SLO minutes
 DEMAND_QUERY = "sum(rate(requests_total[1m]))"
 
@@ -85,9 +85,8 @@ def recommended(
     Why each knob differs from the HPA's default (the grid and its results: docs/simulate.md):
     - scale-up: no tolerance band upwards (the HPA waits for 10 % excess), otherwise as fast as the
       HPA (no window; 100 % or 4 pods per 15 s): lateness is paid in SLO minutes;
-    - scale-down: a 120 s window instead of 300 s, then at most 10 % per minute: the HPA's 5-minute
-      maximum keeps the capacity of the last peak long after it passed, while stepping down slowly
-      keeps the headroom a noisy load needs a minute later.
+    - scale-down: a 180 s window instead of 300 s: the HPA's 5-minute maximum keeps the capacity of
+      the last peak long after it passed; 3 minutes still keep the headroom a noisy load needs.
     """
     return specs.ScalingPolicySpec.model_validate(
         {
