@@ -366,10 +366,10 @@ def _plots(
         )
         asked = pick("current")
         peak = max((v for v in asked if not math.isnan(v)), default=0.0)
-        cost.append(plots.Series(f"{name}: asked", _cumulative_hours(asked, t)))
-        cost.append(
-            plots.Series(f"{name}: static at its peak", _cumulative_hours([peak] * len(t), t), style=":")
-        )
+        color = f"C{len(cost) // 2}"  # a policy's two lines share a colour
+        cost.append(plots.Series(f"{name}: asked", _cumulative_hours(asked, t), color=color))
+        static = _cumulative_hours([peak] * len(t), t)
+        cost.append(plots.Series(f"{name}: static at its peak", static, style=":", color=color))
     replicas = plots.timeline(report_dir / "replicas.png", t, panels, title="Replicas per target", width=10)
     hours = plots.timeline(
         report_dir / "replica-hours.png",
