@@ -1,0 +1,29 @@
+"""`scaleplane operator`: crds --check, and clear errors instead of tracebacks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from scaleplane.cli import app as cli_app
+from scaleplane.cli import operating  # noqa: F401  (registers the commands)
+
+runner = CliRunner()
+
+
+def test_crds_check_passes_on_the_committed_files_and_fails_on_drift(tmp_path: Path) -> None:
+    crd_dir = Path(__file__).resolve().parents[2] / "operator" / "crds"
+    assert runner.invoke(cli_app.app, ["operator", "crds", "--check", str(crd_dir)]).exit_code == 0
+    assert runner.invoke(cli_app.app, ["operator", "crds", str(tmp_path)]).exit_code == 0
+    (tmp_path / "scalingpolicies.yaml").write_text("edited\n")
+    result = runner.invoke(cli_app.app, ["operator", "crds", "--check", str(tmp_path)])
+    assert result.exit_code == 1 and "scalingpolicies.yaml" in result.output
+
+
+def test_run_refuses_bad_input_clearly() -> None:
+    result = runner.invoke(cli_app.app, ["operator", "run"])
+    assert result.exit_code == 2 and "--namespace" in result.output
+    result = runner.invoke(cli_app.app, ["operator", "run", "-n", "x"], env={"SCALEPLANE_TICK_SECONDS": "-1"})
+    assert result.exit_code == 2 and "SCALEPLANE_TICK_SECONDS" in result.output
+    assert "Traceback" not in result.output

@@ -1,0 +1,49 @@
+"""Operator settings come from the environment; a bad value names the variable and the value."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaleplane.operator import settings
+
+
+def test_defaults_and_values() -> None:
+    config = settings.from_env({})
+    assert config.tick_seconds == 15 and config.lease and config.metrics_host_port() == ("0.0.0.0", 9108)
+    config = settings.from_env(
+        {
+            "SCALEPLANE_TICK_SECONDS": "1.5",
+            "SCALEPLANE_METRICS_ADDR": "",
+            "POD_NAME": "op-0",
+            "POD_NAMESPACE": "ops",
+            "SCALEPLANE_HOOKS": '[{"url": "https://hooks.example/x", "secretEnv": "HOOK_SECRET"}]',
+            "HOOK_SECRET": "abc",
+        }
+    )
+    assert config.tick_seconds == 1.5 and config.metrics_host_port() is None
+    assert config.identity == "op-0" and config.lease_namespace == "ops"
+    assert config.hooks[0].secret_env == "HOOK_SECRET"
+
+
+def test_identities_differ_between_operators_in_one_process() -> None:
+    assert settings.from_env({}).identity != settings.from_env({}).identity
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"SCALEPLANE_TICK_SECONDS": "0"},
+            "SCALEPLANE_TICK_SECONDS: Input should be greater than 0, was '0'",
+        ),
+        ({"SCALEPLANE_METRICS_ADDR": "9108"}, "SCALEPLANE_METRICS_ADDR"),
+        ({"SCALEPLANE_PROMETHEUS_URL": "prometheus:9090"}, "SCALEPLANE_PROMETHEUS_URL"),
+        ({"SCALEPLANE_HOOKS": "[{"}, "SCALEPLANE_HOOKS: not JSON"),
+        ({"SCALEPLANE_HOOKS": '[{"url": "ftp://x"}]'}, "SCALEPLANE_HOOKS[0].url"),
+        ({"SCALEPLANE_LEASE": "maybe"}, "SCALEPLANE_LEASE"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.from_env(env)
+    assert message in str(caught.value)
