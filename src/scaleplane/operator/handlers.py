@@ -62,7 +62,17 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         await _runtime(memo).stop()
 
 
-@kopf.on.event(*POLICIES)
+def _worth_handling(event: kopf.RawEvent, meta: kopf.Meta, memo: kopf.Memo, **_: Any) -> bool:
+    """Skip the echo of our own status writes (same generation): no handler call, no log line."""
+    if event.get("type") == "DELETED" or "scaleplane" not in memo:
+        return True
+    generation = meta.get("generation")
+    return not _runtime(memo).registry.is_current(
+        meta.get("namespace") or "default", meta["name"], generation
+    )
+
+
+@kopf.on.event(*POLICIES, when=_worth_handling)
 async def policy_event(
     event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:

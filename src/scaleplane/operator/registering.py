@@ -38,15 +38,23 @@ class Registry:
     entries: dict[policies.PolicyKey, Entry] = field(default_factory=dict)
     invalid: dict[policies.PolicyKey, str] = field(default_factory=dict)
 
+    def is_current(self, namespace: str, name: str, generation: int | None) -> bool:
+        """True when this spec generation is already known (valid or refused): nothing to redo."""
+        key = policies.PolicyKey(namespace or "default", name)
+        if generation is None:
+            return False
+        known = self.entries.get(key)
+        if known is not None and known.generation == generation:
+            return True
+        return self.invalid.get(key) == _generation_tag(generation)
+
     def observe(self, body: dict[str, Any]) -> tuple[str, str | None]:
         """Take a policy's current body. Returns ("unchanged"|"valid"|"invalid", error)."""
         meta = body.get("metadata") or {}
         key = policies.PolicyKey(meta.get("namespace") or "default", meta["name"])
         generation = meta.get("generation")
         known = self.entries.get(key)
-        if known is not None and generation is not None and known.generation == generation:
-            return "unchanged", None
-        if key in self.invalid and self.invalid.get(key) == _generation_tag(generation):
+        if self.is_current(key.namespace, key.name, generation):
             return "unchanged", None
         try:
             spec = specs.parse_policy(body.get("spec"))
