@@ -19,7 +19,7 @@ from scaleplane.cli.app import app, fail
 if TYPE_CHECKING:
     from scaleplane.infra import planning as planning_
 
-SECRET = "(secret)"
+SECRET = "(secret)"  # the same marker as scaleplane.infra.mocking.SECRET
 KEY_INPUTS = {
     "aws:rds/instance:Instance": (
         "instanceClass",

@@ -1,8 +1,9 @@
 """Pulumi mocks that record what a program would create: type, name, inputs, parent.
 
 The engine hands inputs over with its own names (camelCase), integers as floats, secrets wrapped in a
-signature dict and not-yet-known values as a sentinel string; `normalize` turns them back into plain
-JSON-able values (`SECRET` / `COMPUTED` markers) so the plan and the guardrails read them as written.
+signature dict and not-yet-known values as a sentinel string; `normalize` turns them into plain
+JSON-able values, secrets masked as `SECRET` and unknowns as `COMPUTED`, so the plan and the
+guardrails read them as written (a rule asks whether a secret is set, never what it is).
 
 Outputs a cloud would compute (addresses, endpoints, ARNs) are faked from the resource's name so the
 program's exports resolve; they are placeholders, never a promise of the real names.
@@ -17,6 +18,7 @@ from pulumi.runtime import mocks, rpc
 
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 COMPUTED = "<computed>"
+SECRET = "(secret)"  # no secret value, even a mock one, ever reaches a plan's output
 ACCOUNT = "123456789012"
 
 
@@ -39,7 +41,7 @@ class PlannedResource:
 def normalize(value: Any) -> Any:
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == rpc._special_secret_sig:
-            return normalize(value.get("value"))
+            return SECRET
         return {key: normalize(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [normalize(item) for item in value]
