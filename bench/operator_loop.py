@@ -123,7 +123,7 @@ def child(size: int, url: str, prometheus_pid: int, concurrency: int, batch: boo
                 policy.state = outcome.state
             bad = [o for o in outcomes if o.error or not all(s.ok for s in o.observation.samples)]
             failed = len(bad)
-            for o in bad:
+            for o in bad if tick > 0 else ():
                 why = o.error or next(s.error for s in o.observation.samples if not s.ok)
                 errors[str(why)[:70]] += 1
             scaled = sum(1 for o in outcomes if o.scaled)
