@@ -136,8 +136,8 @@ def function_crd() -> dict[str, Any]:
             _column("Group", ".spec.group"),
             _column("Min", ".spec.minReplicas", "integer"),
             _column("Max", ".spec.maxReplicas", "integer"),
-            _column("Replicas", ".status.replicas", "integer"),
             _column("Ready", ".status.conditions[?(@.type=='Ready')].status"),
+            _column("Policy", ".status.scalingPolicy", priority=1),
             _column("Age", ".metadata.creationTimestamp", "date"),
         ],
     )
