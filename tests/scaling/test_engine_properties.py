@@ -124,8 +124,14 @@ def test_a_constant_load_never_flaps(
     spec: specs.ScalingPolicySpec, load: float, start: int, tick: float
 ) -> None:
     # The load is constant; what a metric reads follows its type: AverageValue metrics read the total,
-    # Value metrics read the load per replica (as a utilisation does).
-    spec = spec.model_copy(update={"schedules": ()})
+    # Value metrics read the load per replica (as a utilisation does). Such a per-replica reading cannot
+    # carry an activation threshold (it would read low at N replicas and high at 0: docs/engine.md says
+    # to use totals for scale to zero), so Value metrics get none here.
+    metrics = tuple(
+        m if m.target.type == "AverageValue" else m.model_copy(update={"activation_threshold": 0.0})
+        for m in spec.metrics
+    )
+    spec = spec.model_copy(update={"schedules": (), "metrics": metrics})
     state, current = decisions.ScalingState(), min(start, spec.max_replicas)
     counts = [current]
     for i in range(60):

@@ -68,3 +68,18 @@ def test_the_forecast_never_lowers_a_recommendation() -> None:
     run(spec, fall, start=20, decisions_out=decided)
     assert all(d.recommendations[0].forecast_value is None for d in decided)
     assert all(not math.isnan(d.desired) for d in decided)
+
+
+def test_a_value_metric_is_forecast_as_the_load_it_stands_for() -> None:
+    # A utilisation-like Value metric halves when the replicas double: that is not a falling trend. The
+    # history keeps value x ready replicas, so a constant load forecasts flat whatever the count did.
+    spec = policy(
+        metrics=[{"name": "cpu", "query": "avg(cpu)", "target": {"type": "Value", "value": 0.5}}],
+        forecast={"model": "holt", "startupSeconds": 60},
+    )
+    state = ScalingState()
+    for i, current in enumerate([2, 2, 2, 4, 4, 4, 8, 8]):
+        now = i * 15.0
+        decision, state = engine.decide(spec, observe(now, current, cpu=4.0 / current), state, now)
+    assert [round(v, 6) for _, _, v in state.history] == [4.0] * 8
+    assert decision.recommendations[0].forecast_value is None

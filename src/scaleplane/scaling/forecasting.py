@@ -117,6 +117,19 @@ def forecast(
     return holt(values, steps_ahead, alpha, beta)
 
 
+def multiplier(metric: specs.MetricSpec, current: int, ready: int) -> float:
+    """What a reading is multiplied by to give the load it stands for (1 for AverageValue totals).
+
+    A Value metric is a per-replica level (the HPA's own assumption: it falls as replicas rise), so its
+    load is value x ready replicas, the multiplier the replica calculator uses. Remembering loads, not
+    readings, keeps the history comparable when the count changes: a utilisation that halves because
+    the replicas doubled is not a falling trend.
+    """
+    if metric.target.type == "AverageValue":
+        return 1.0
+    return float(ready if ready > 0 else max(current, 1))
+
+
 def raise_recommendations(
     spec: specs.ScalingPolicySpec,
     recs: tuple[decisions.MetricRecommendation, ...],
@@ -135,15 +148,18 @@ def raise_recommendations(
         if rec.value is None or rec.replicas is None:
             raised.append(rec)
             continue
-        times, values = series(state, rec.metric, now, rec.value)
+        metric = by_name[rec.metric]
+        scale = multiplier(metric, current, ready)
+        times, values = series(state, rec.metric, now, max(rec.value, 0.0) * scale)
         horizon = settings.startup_seconds + (times[-1] - times[0]) / max(1, len(times) - 1)
         season = settings.season_seconds
         profile = profile_of(state, rec.metric, season) if season else None
-        predicted = forecast(settings.model, times, values, horizon, season, profile)
-        if predicted is None or not math.isfinite(predicted) or predicted <= rec.value:
+        load = forecast(settings.model, times, values, horizon, season, profile)
+        if load is None or not math.isfinite(load) or load / scale <= rec.value:
             raised.append(rec)
             continue
-        replicas, _ = recommending.replicas_for(by_name[rec.metric], predicted, current, ready, tolerances)
+        predicted = load / scale  # back to a reading, at the current count
+        replicas, _ = recommending.replicas_for(metric, predicted, current, ready, tolerances)
         if replicas > rec.replicas:
             rec = decisions.MetricRecommendation(
                 metric=rec.metric,

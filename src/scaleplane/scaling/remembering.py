@@ -3,7 +3,8 @@
 The state keeps exactly what the rules can still read, so it stays small in a CR status:
     recommendations  newer than the longest stabilization window (the newest always kept)
     scale_events     newer than the longest rate-limit period
-    history          newer than forecast.historySeconds, and only when a forecast is set
+    history          newer than forecast.historySeconds, and only when a forecast is set; loads, not
+                     readings (forecasting.multiplier): a Value metric is kept as value x ready replicas
     extra            "seasonal": the holt-winters profiles (forecasting), nothing else of the engine's
 An entry exactly one window old is dropped: the HPA counts only entries strictly newer than the cutoff.
 """
@@ -47,7 +48,10 @@ def remember(
         for metric in spec.metrics:
             sample = observation.sample(metric.name)
             if sample is not None and sample.ok and sample.value is not None:
-                entries.append((now, metric.name, sample.value))
+                scale = forecasting.multiplier(
+                    metric, observation.current_replicas, observation.ready_replicas
+                )
+                entries.append((now, metric.name, max(sample.value, 0.0) * scale))
         history = tuple(entries)
         extra = forecasting.learn_seasons(spec, state, history, now)
 
