@@ -110,3 +110,30 @@ def test_monitoring_and_operator_can_be_left_out() -> None:
         "scaleplane:monitoring:Monitoring" not in types and "scaleplane:operator:ScalingOperator" not in types
     )
     assert plan.outputs["prometheusUrl"] is None
+
+
+def test_the_operator_namespace_is_created_when_the_manifests_only_name_it(tmp_path) -> None:
+    fixture = planned_stacks.ROOT / planned_stacks.FIXTURE_MANIFESTS
+    (tmp_path / "crds").mkdir()
+    (tmp_path / "crds" / "sp.yaml").write_text((fixture / "crds" / "scalingpolicies.yaml").read_text())
+    rbac = (fixture / "rbac.yaml").read_text().split("---", 1)[1]  # without its Namespace object
+    (tmp_path / "rbac.yaml").write_text(rbac)
+    (tmp_path / "deployment.yaml").write_text((fixture / "deployment.yaml").read_text())
+    plan = planning.plan(
+        planned_stacks.ROOT, "k8s-dev", planned_stacks.stack_file("k8s-dev", manifests=str(tmp_path))
+    )
+    namespaces = [r.inputs["metadata"]["name"] for r in plan.by_type("kubernetes:core/v1:Namespace")]
+    assert "scaleplane-system" in namespaces
+
+
+@pytest.mark.parametrize("stack", ["k8s-dev", "aws-prod"])
+def test_no_two_resources_claim_the_same_kubernetes_object(stack: str) -> None:
+    plan = planned_stacks.planned(stack)
+    seen: dict[tuple[str, str, str], str] = {}
+    for resource in plan.resources:
+        metadata = resource.inputs.get("metadata")
+        if not resource.type.startswith("kubernetes:") or not isinstance(metadata, dict):
+            continue
+        key = (resource.type, str(metadata.get("namespace", "")), str(metadata.get("name", resource.name)))
+        assert key not in seen, f"{resource.name} and {seen[key]} both create {key}"
+        seen[key] = resource.name

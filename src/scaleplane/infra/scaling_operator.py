@@ -92,13 +92,31 @@ class ScalingOperator(pulumi.ComponentResource):
     ) -> None:
         super().__init__("scaleplane:operator:ScalingOperator", name, None, opts)
         settings = platform.operator
-        files = manifest_files(project_root, settings.manifests_dir)
+        objects = [
+            obj for path in manifest_files(project_root, settings.manifests_dir) for obj in load_objects(path)
+        ]
         created: dict[str, list[pulumi.Resource]] = {"crds": [], "rest": []}
-        for path in files:
-            for obj in load_objects(path):
-                after = [] if obj["kind"] == "CustomResourceDefinition" else created["crds"] + created["rest"]
-                resource = self._deploy(name, obj, settings.namespace, cluster.provider, after)
-                created["crds" if obj["kind"] == "CustomResourceDefinition" else "rest"].append(resource)
+        # The manifests name their namespace but need not create it: create the ones nobody else does.
+        declared = {obj["metadata"]["name"] for obj in objects if obj["kind"] == "Namespace"}
+        used = {
+            (obj.get("metadata") or {}).get("namespace") or settings.namespace
+            for obj in objects
+            if obj["kind"] not in CLUSTER_SCOPED
+        }
+        for namespace in sorted(used - declared - {"default", "kube-system"}):
+            created["rest"].append(
+                self._deploy(
+                    name,
+                    {"kind": "Namespace", "metadata": {"name": namespace}},
+                    namespace,
+                    cluster.provider,
+                    [],
+                )
+            )
+        for obj in objects:
+            after = [] if obj["kind"] == "CustomResourceDefinition" else created["crds"] + created["rest"]
+            resource = self._deploy(name, obj, settings.namespace, cluster.provider, after)
+            created["crds" if obj["kind"] == "CustomResourceDefinition" else "rest"].append(resource)
         policies = {
             "workers": (
                 settings.workers.namespace,

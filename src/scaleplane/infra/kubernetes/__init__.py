@@ -7,6 +7,8 @@ assumes a cloud.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 
 from scaleplane.infra import backends, config
@@ -16,6 +18,9 @@ from scaleplane.infra.kubernetes import cluster as existing
 
 @backends.register("kubernetes")
 class KubernetesBackend:
+    def __init__(self) -> None:
+        self.namespaces: dict[str, Any] = {}  # one Namespace resource per namespace, shared by components
+
     def build_cluster(
         self, parent: pulumi.ComponentResource, name: str, platform: config.PlatformConfig
     ) -> backends.ClusterHandle:
@@ -28,7 +33,7 @@ class KubernetesBackend:
         platform: config.PlatformConfig,
         cluster: backends.ClusterHandle,
     ) -> backends.DatabaseHandle:
-        return cloudnativepg.build(parent, name, platform, cluster)
+        return cloudnativepg.build(parent, name, platform, cluster, self.namespaces)
 
     def build_cache(
         self,
@@ -37,4 +42,4 @@ class KubernetesBackend:
         platform: config.PlatformConfig,
         cluster: backends.ClusterHandle,
     ) -> backends.CacheHandle:
-        return redis.build(parent, name, platform, cluster)
+        return redis.build(parent, name, platform, cluster, self.namespaces)

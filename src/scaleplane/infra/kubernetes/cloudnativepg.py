@@ -21,7 +21,11 @@ API_VERSION = "postgresql.cnpg.io/v1"
 
 
 def build(
-    parent: pulumi.Resource, name: str, platform: config.PlatformConfig, cluster: backends.ClusterHandle
+    parent: pulumi.Resource,
+    name: str,
+    platform: config.PlatformConfig,
+    cluster: backends.ClusterHandle,
+    namespaces: dict[str, k8s.core.v1.Namespace],
 ) -> backends.DatabaseHandle:
     settings = platform.database
     labels = clusters.labels(platform)
@@ -36,7 +40,7 @@ def build(
         values={"monitoring": {"podMonitorEnabled": platform.monitoring.enabled}},
         opts=backends.child(parent, provider=cluster.provider),
     )
-    namespace = clusters.namespace(parent, name, settings.namespace, cluster.provider, labels)
+    namespace = clusters.namespace(parent, name, settings.namespace, cluster.provider, labels, namespaces)
     depends: list[pulumi.Resource] = [operator] + ([namespace] if namespace else [])
     postgres = k8s.apiextensions.CustomResource(
         f"{name}-postgres",

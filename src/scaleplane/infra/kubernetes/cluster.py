@@ -33,16 +33,26 @@ def build(parent: pulumi.Resource, name: str, platform: config.PlatformConfig) -
 
 
 def namespace(
-    parent: pulumi.Resource, name: str, namespace_name: str, provider: k8s.Provider, labels: dict[str, str]
+    parent: pulumi.Resource,
+    name: str,
+    namespace_name: str,
+    provider: k8s.Provider,
+    labels: dict[str, str],
+    known: dict[str, k8s.core.v1.Namespace],
 ) -> k8s.core.v1.Namespace | None:
-    """The namespace, created unless it is one every cluster already has."""
+    """The namespace, created once per stack (`known`) unless every cluster already has it.
+
+    The database and the cache may share one; two Pulumi resources for one namespace would collide.
+    """
     if namespace_name in ("default", "kube-system"):
         return None
-    return k8s.core.v1.Namespace(
-        f"{name}-ns",
-        metadata={"name": namespace_name, "labels": labels},
-        opts=backends.child(parent, provider=provider),
-    )
+    if namespace_name not in known:
+        known[namespace_name] = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            metadata={"name": namespace_name, "labels": labels},
+            opts=backends.child(parent, provider=provider),
+        )
+    return known[namespace_name]
 
 
 def labels(platform: config.PlatformConfig) -> dict[str, str]:

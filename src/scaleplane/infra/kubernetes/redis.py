@@ -19,11 +19,15 @@ CHART_REPOSITORY = "https://charts.bitnami.com/bitnami"
 
 
 def build(
-    parent: pulumi.Resource, name: str, platform: config.PlatformConfig, cluster: backends.ClusterHandle
+    parent: pulumi.Resource,
+    name: str,
+    platform: config.PlatformConfig,
+    cluster: backends.ClusterHandle,
+    namespaces: dict[str, k8s.core.v1.Namespace],
 ) -> backends.CacheHandle:
     settings = platform.cache
     labels = clusters.labels(platform)
-    namespace = clusters.namespace(parent, name, settings.namespace, cluster.provider, labels)
+    namespace = clusters.namespace(parent, name, settings.namespace, cluster.provider, labels, namespaces)
     depends: list[pulumi.Resource] = [namespace] if namespace else []
     token: pulumi.Output[str] | None = None
     auth: dict[str, object] = {"enabled": False}
