@@ -4,6 +4,9 @@ Not one task per policy: a tick fetches every distinct query once (control.Contr
 all policies, actuates, then records (operator.recording). A replica that does not hold the Lease
 ticks too but only to keep its gauges honest: it neither decides nor actuates nor writes status.
 
+A replica that becomes the Lease holder first reloads every policy's engine state from the API
+(`resync`): the states it held were read when it first saw each policy, the old leader wrote newer ones.
+
 Ticks start on a fixed schedule (start + n * tick_seconds); a tick that overruns its slot makes the
 next one start at once, never two at the same time.
 """
@@ -13,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from scaleplane.control import policies, ticking
 from scaleplane.operator import instruments, leasing, recording, registering
@@ -31,6 +34,7 @@ class OperatorLoop:
         recorder: recording.Recorder,
         meters: instruments.Instruments,
         lease: leasing.LeaseKeeper | None,
+        resync: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.tick_seconds = tick_seconds
@@ -39,7 +43,9 @@ class OperatorLoop:
         self.recorder = recorder
         self.meters = meters
         self.lease = lease
+        self._resync = resync
         self._clock = clock
+        self._leading = False
         self.ticks = 0
 
     async def run(self) -> None:
@@ -57,13 +63,27 @@ class OperatorLoop:
                 next_at = now
             await asyncio.sleep(next_at - now)
 
+    def _taking_over(self) -> bool:
+        return not self._leading and self.lease is not None
+
     async def tick(self) -> list[policies.TickOutcome]:
         leader = self.lease is None or self.lease.is_leader
         self.meters.leader.set(1 if leader else 0)
         self.meters.policies.labels("valid").set(len(self.registry.entries))
         self.meters.policies.labels("invalid").set(len(self.registry.invalid))
         if not leader:
+            self._leading = False
             return []
+        if self._resync is not None and self._taking_over():
+            # Taking over from another replica: the engine states held here were read when this
+            # replica first saw each policy; the leader has written newer ones into status since.
+            try:
+                await self._resync()
+            except Exception:
+                self.meters.errors.labels("resync").inc()
+                log.exception("cannot reload the engine states on taking over; not actuating this tick")
+                return []
+        self._leading = True
         started = time.perf_counter()
         now = self._clock()
         outcomes = await self.controller.tick(self.registry.managed(), now)

@@ -95,6 +95,22 @@ class Registry:
             entry.managed.state = outcome.state
         return entry
 
+    def resync(self, bodies: list[dict[str, Any]]) -> int:
+        """Reload engine state and status of known policies from `bodies` (a fresh LIST). Returns how many."""
+        count = 0
+        for body in bodies:
+            meta = body.get("metadata") or {}
+            entry = self.entries.get(
+                policies.PolicyKey(meta.get("namespace") or "default", meta.get("name", ""))
+            )
+            if entry is None:
+                continue
+            status = dict(body.get("status") or {})
+            entry.managed.state = decisions.ScalingState.from_dict(status.get("engineState"))
+            entry.status = status
+            count += 1
+        return count
+
 
 def _generation_tag(generation: int | None) -> str:
     return f"generation {generation}"

@@ -85,6 +85,12 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
             identity=config.identity,
             duration=config.lease_seconds,
         )
+
+    async def resync() -> None:
+        listing = await api.get("/apis/scaleplane.io/v1alpha1/scalingpolicies")
+        count = registry.resync(list(listing.get("items") or []))
+        log.info("reloaded the engine state of %d policies from their status", count)
+
     loop = looping.OperatorLoop(
         tick_seconds=config.tick_seconds,
         registry=registry,
@@ -92,6 +98,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
         recorder=recorder,
         meters=meters,
         lease=lease,
+        resync=resync,
     )
     metrics_server = None
     where = config.metrics_host_port()
