@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.scaling import decisions, engine, reasons
+from scaleplane.scaling import decisions, engine, reasons, specs
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import metric, observe, policy, run
 
 
-def scale_to_zero(**overrides: object) -> object:
-    return policy(
-        minReplicas=0,
-        maxReplicas=20,
-        cooldownSeconds=300,
-        metrics=[metric("load", "AverageValue", 10, activation=5)],
-        **overrides,
-    )
+def scale_to_zero(**overrides: object) -> specs.ScalingPolicySpec:
+    settings: dict[str, object] = {
+        "minReplicas": 0,
+        "maxReplicas": 20,
+        "cooldownSeconds": 300,
+        "metrics": [metric("load", "AverageValue", 10, activation=5)],
+    }
+    return policy(**{**settings, **overrides})
 
 
 @pytest.mark.parametrize(
@@ -118,3 +118,14 @@ def test_fallback_hold_freezes_both_ways() -> None:
     )
     decision, _ = engine.decide(spec, observe(0, 4, load=5000.0, lag=None), ScalingState(), 0)
     assert (decision.desired, decision.reason) == (4, reasons.FALLBACK_HOLD)
+
+
+def test_scale_from_zero_on_demand_skips_the_one_replica_step() -> None:
+    # KEDA's way (the default) wakes to 1 and lets the HPA grow it a tick later; `scaleFromZero: demand`
+    # wakes straight to what the metrics ask: ceil(95 / 10) = 10, capped at maxReplicas.
+    keda = scale_to_zero()
+    demand = scale_to_zero(scaleFromZero="demand")
+    capped = scale_to_zero(scaleFromZero="demand", maxReplicas=6)
+    assert run(keda, [95.0] * 3, start=0) == [1, 5, 10]
+    assert run(demand, [95.0] * 3, start=0) == [10, 10, 10]
+    assert run(capped, [95.0] * 2, start=0) == [6, 6]

@@ -1,6 +1,7 @@
 """Zero and back, as KEDA does it (pkg/scaling/executor/scale_scaledobjects.go), and KEDA's fallback.
 
     at 0 replicas        any metric > its activationThreshold  -> max(1, minReplicas)   "activated"
+                         (scaleFromZero: demand -> the metrics' count, if higher, capped at maxReplicas)
                          otherwise                             -> stay at 0             "idle"
     at 1..N, minReplicas 0, every metric <= its activationThreshold, no metric failed,
                          and lastActiveAt + cooldownSeconds < now  -> 0                 "cooled_down"
@@ -31,9 +32,16 @@ def is_active(spec: specs.ScalingPolicySpec, observation: decisions.Observation)
     return False
 
 
-def wake_count(spec: specs.ScalingPolicySpec) -> int:
-    """What KEDA's scaleFromZeroOrIdle asks for: minReplicaCount, or 1 when that is 0."""
-    return max(1, spec.min_replicas)
+def wake_count(spec: specs.ScalingPolicySpec, demand: int | None) -> int:
+    """What KEDA's scaleFromZeroOrIdle asks for: minReplicaCount, or 1 when that is 0.
+
+    With `scaleFromZero: demand`, the metrics' own count when it is higher (capped at maxReplicas):
+    KEDA's one replica then a tick's wait for the HPA is a cold start the burst pays for.
+    """
+    wake = max(1, spec.min_replicas)
+    if spec.scale_from_zero == "demand" and demand is not None:
+        wake = max(wake, min(demand, spec.max_replicas))
+    return wake
 
 
 def cooled_down(cooldown_seconds: int, last_active_at: float | None, now: float) -> bool:

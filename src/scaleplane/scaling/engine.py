@@ -148,7 +148,9 @@ def _settle(
         if lowest > 0:
             return fixed(lowest, floor_reason or reasons.MIN_REPLICAS, _rule_of(floor_reason))
         if active:
-            return fixed(activation.wake_count(spec), reasons.ACTIVATED, reasons.RULE_ACTIVATION)
+            return fixed(
+                activation.wake_count(spec, combined.replicas), reasons.ACTIVATED, reasons.RULE_ACTIVATION
+            )
         return fixed(0, reasons.IDLE, reasons.RULE_ACTIVATION)
     if current > spec.max_replicas:
         return fixed(spec.max_replicas, reasons.MAX_REPLICAS, reasons.RULE_MAX_REPLICAS)

@@ -218,6 +218,14 @@ class ScalingPolicySpec(SpecModel):
     metrics: Annotated[tuple[MetricSpec, ...], Field(min_length=1)]
     behavior: Behavior = Field(default_factory=Behavior)
     cooldown_seconds: Annotated[int, Field(ge=0)] = 300
+    scale_from_zero: Annotated[
+        Literal["one", "demand"],
+        Field(
+            description="At 0 replicas, once a metric is above its activation threshold: 'one' wakes to "
+            "max(1, minReplicas) as KEDA does; 'demand' wakes straight to what the metrics ask for "
+            "(capped at maxReplicas)."
+        ),
+    ] = "one"
     fallback: Fallback | None = None
     schedules: tuple[ScheduleWindow, ...] = ()
     forecast: Forecast | None = None
