@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from scaleplane.operator import functions, kubeapi, runtime, settings, statuses
+from scaleplane.operator import functions, kubeapi, recording, runtime, settings, statuses
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -94,12 +94,12 @@ async def policy_event(
     kopf.warn(body, reason="InvalidPolicy", message=error)
     status = statuses.invalid(error, previous, generation=meta.get("generation"), at=time.time())
     try:
-        await rt.api.patch(
-            f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/{name}/status",
-            {"status": status},
-        )
+        await recording.patch_status(rt.api, namespace, name, status)
     except kubeapi.ApiError as exc:
-        raise kopf.TemporaryError(f"cannot write the status: {exc}", delay=2) from exc
+        # Event handlers are not retried by kopf: forget the refusal, so the next event tries again.
+        rt.registry.forget(namespace, name)
+        rt.meters.errors.labels("status").inc()
+        logger.warning(f"cannot write the status of an invalid policy: {exc}")
 
 
 @kopf.on.resume(*FUNCTIONS)
