@@ -224,3 +224,24 @@ def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(
     assert "| workers | 0.0278 | 0.0278 | 3 | 0.0500 | 0.1000 | 44% |" in text
     for image in ("load.png", "replicas.png", "queue-and-reads.png", "replica-hours.png"):
         assert (tmp_path / "report" / image).stat().st_size > 10_000
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        (
+            "Deployment",
+            "spec.targetRef.kind must be one of WorkerPool, ReadReplicaPool in local mode, was 'Deployment'",
+        ),
+        ("FunctionPool", "has no field for the function's command"),
+    ],
+)
+def test_the_platform_refuses_targets_it_cannot_build_before_starting(
+    tmp_path: Path, kind: str, message: str
+) -> None:
+    from scaleplane.local import platform as local_platform
+
+    (tmp_path / "p.yaml").write_text(POLICY.replace("kind: WorkerPool", f"kind: {kind}"))
+    with pytest.raises(policyfiles.PolicyFileError) as caught:
+        local_platform.load_policies(tmp_path / "p.yaml")
+    assert str(caught.value).startswith("p.yaml: ") and message in str(caught.value)

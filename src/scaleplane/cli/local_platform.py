@@ -134,6 +134,7 @@ def up(
             code=1,
         )
     try:
+        platform.load_policies(config.policies)  # fail here, not in the background process
         if foreground:
 
             def ready(running: platform.Platform) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import math
 import platform as host
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,11 +18,11 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import loadgen, recording, statefiles, targetkinds
+from scaleplane.local import demoplots, loadgen, recording, statefiles, targetkinds
 from scaleplane.local import platform as local_platform
-from scaleplane.reporting import markdown, plots
+from scaleplane.reporting import markdown
 
-Series = dict[str, list[tuple[float, float]]]
+Series = demoplots.Series
 STEP_SECONDS = 2
 SERVED_QUERY = 'sum(rate(sample_http_requests_total{route="/items/{id}"}[5s]))'
 READS_QUERY = "sum by (member) (rate(sample_db_reads_total[5s]))"
@@ -58,17 +57,6 @@ def fetch_series(running: local_platform.Platform, recorded: recording.Recording
             name = f"{key}:{label}" if label else key
             found[name] = [(float(t), float(v)) for t, v in item["values"]]
     return found
-
-
-def _at(series: list[tuple[float, float]], times: list[float]) -> list[float]:
-    """Sample a Prometheus series at `times` (epoch), carrying the last value forward; NaN before it."""
-    out, i, last = [], 0, math.nan
-    for t in times:
-        while i < len(series) and series[i][0] <= t:
-            last = series[i][1]
-            i += 1
-        out.append(last)
-    return out
 
 
 @dataclass(frozen=True)
@@ -163,7 +151,7 @@ def write(
         ),
     ]
     if rows:
-        lines += _plots(report_dir, running, recorded, series, decisions)
+        lines += demoplots.draw(report_dir, running, recorded, series, decisions)
     lines += _decisions(decisions, recorded.started_at)
     hours = replica_hours(recorded, running) if len(rows) > 1 else []
     if hours:
@@ -270,159 +258,6 @@ def _totals(recorded: recording.Recording) -> dict[str, Any]:
         "worst 1-s p95 (ms)": f"{p95[-1]:.1f}" if p95 else "-",
         "median 1-s p95 (ms)": f"{p95[len(p95) // 2]:.1f}" if p95 else "-",
     }
-
-
-def _logged(decisions: list[dict[str, Any]], policy: str, epoch: list[float], first: float) -> list[float]:
-    """The count the decision log asked for at each time (the step line of the decisions)."""
-    scaled = sorted(
-        (float(d["at"]), float(d["desired"]))
-        for d in decisions
-        if d.get("policy") == policy and d.get("scaled")
-    )
-    out, i, value = [], 0, first
-    for t in epoch:
-        while i < len(scaled) and scaled[i][0] <= t:
-            value = scaled[i][1]
-            i += 1
-        out.append(value)
-    return out
-
-
-def _cumulative_hours(values: list[float], t: list[float]) -> list[float]:
-    out, total = [0.0], 0.0
-    for i in range(1, len(t)):
-        previous = values[i - 1]
-        total += (0.0 if math.isnan(previous) else previous) * (t[i] - t[i - 1]) / 3600
-        out.append(total)
-    return out
-
-
-def _plots(
-    report_dir: Path,
-    running: local_platform.Platform,
-    recorded: recording.Recording,
-    series: Series,
-    decisions: list[dict[str, Any]],
-) -> list[str]:
-    rows = recorded.rows
-    t = [r.t for r in rows]
-    epoch = [recorded.started_at + x for x in t]
-    nan = math.nan
-    load = plots.timeline(
-        report_dir / "load.png",
-        t,
-        [
-            plots.Panel(
-                "API reads: asked by the load generator, answered, failed",
-                "requests/s",
-                [
-                    plots.Series("target", [r.target_rps for r in rows], step=True, style="--", color="gray"),
-                    plots.Series("answered (client)", [float(r.ok) for r in rows], color="C0"),
-                    plots.Series("failed", [float(r.failed) for r in rows], color="C3"),
-                    plots.Series(
-                        "served (app, Prometheus)", _at(series.get("served", []), epoch), color="C2"
-                    ),
-                ],
-            ),
-            plots.Panel(
-                "latency seen by the client (p95 per second)",
-                "ms",
-                [plots.Series("p95", [nan if r.p95_ms is None else r.p95_ms for r in rows], color="C1")],
-            ),
-        ],
-        title="Load",
-        width=10,
-    )
-    panels, cost = [], []
-    for managed in running.managed:
-        name = managed.key.name
-
-        def pick(field: str, policy: str = name) -> list[float]:
-            out = []
-            for r in rows:
-                sample = r.policies.get(policy)
-                value = getattr(sample, field) if sample else None
-                out.append(nan if value is None else float(value))
-            return out
-
-        first = rows[0].policies.get(name)
-        logged = _logged(decisions, name, epoch, float(first.current or 0) if first else nan)
-        panels.append(
-            plots.Panel(
-                f"{name}: {managed.spec.target_ref.kind}/{managed.spec.target_ref.name}",
-                "replicas",
-                [
-                    plots.Series("asked (current)", pick("current"), step=True, color="C0"),
-                    plots.Series("ready", pick("ready"), step=True, color="C2"),
-                    plots.Series(
-                        "decided (Prometheus)",
-                        _at(series.get(f"desired:{name}", []), epoch),
-                        style=":",
-                        color="C3",
-                    ),
-                    plots.Series("decided (decision log)", logged, step=True, style="--", color="C1"),
-                ],
-            )
-        )
-        asked = pick("current")
-        peak = max((v for v in asked if not math.isnan(v)), default=0.0)
-        color = f"C{len(cost) // 2}"  # a policy's two lines share a colour
-        cost.append(plots.Series(f"{name}: asked", _cumulative_hours(asked, t), color=color))
-        static = _cumulative_hours([peak] * len(t), t)
-        cost.append(plots.Series(f"{name}: static at its peak", static, style=":", color=color))
-    replicas = plots.timeline(report_dir / "replicas.png", t, panels, title="Replicas per target", width=10)
-    hours = plots.timeline(
-        report_dir / "replica-hours.png",
-        t,
-        [
-            plots.Panel(
-                "replica-hours so far: what scaling asked for vs provisioning the peak", "replica-hours", cost
-            )
-        ],
-        title="Replica-hours",
-        width=10,
-    )
-    queue_panels = [
-        plots.Panel(
-            "Celery queue depth (jobs waiting)",
-            "jobs",
-            [
-                plots.Series(
-                    "queue depth", [nan if r.queue_depth is None else r.queue_depth for r in rows], color="C4"
-                )
-            ],
-        )
-    ]
-    reads = [(k.split(":", 1)[1], v) for k, v in sorted(series.items()) if k.startswith("reads:")]
-    if reads:
-        queue_panels.append(
-            plots.Panel(
-                "reads per second by read-pool member (app metric)",
-                "reads/s",
-                [plots.Series(member, _at(points, epoch)) for member, points in reads],
-            )
-        )
-    queue = plots.timeline(
-        report_dir / "queue-and-reads.png", t, queue_panels, title="What the policies watch", width=10
-    )
-    return [
-        "## Load",
-        "",
-        f"![load]({load.name})",
-        "",
-        "## Replicas per target",
-        "",
-        f"![replicas]({replicas.name})",
-        "",
-        "## Queue depth and reads",
-        "",
-        f"![queue and reads]({queue.name})",
-        "",
-        "## Replica-hours over the run",
-        "",
-        f"![replica-hours]({hours.name})",
-        "",
-    ]
 
 
 def _decisions(decisions: list[dict[str, Any]], start: float) -> list[str]:

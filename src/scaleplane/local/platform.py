@@ -152,10 +152,8 @@ class Platform:
 
     async def start(self) -> None:
         step = self.progress.on_step
+        self.policy_files = load_policies(self.config.policies)  # a bad file stops us before anything runs
         self._claim()
-        self.policy_files = policyfiles.load(self.config.policies)
-        for policy in self.policy_files:
-            targetkinds.check(policy)
         remembered = statefiles.load_state(self.state_path)
 
         step("starting Prometheus, Redis and PostgreSQL")
@@ -390,6 +388,14 @@ class Platform:
                 policiesPath=str(self.config.policies.resolve()),
             )
         runfiles.write_platform(self.state_dir, info)
+
+
+def load_policies(path: Path) -> list[policyfiles.PolicyFile]:
+    """The policy files, each checked to name a target kind this platform can build."""
+    found = policyfiles.load(path)
+    for policy in found:
+        targetkinds.check(policy)
+    return found
 
 
 def _http_ok(url: str) -> bool:
