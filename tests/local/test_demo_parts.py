@@ -245,3 +245,21 @@ def test_the_platform_refuses_targets_it_cannot_build_before_starting(
     with pytest.raises(policyfiles.PolicyFileError) as caught:
         local_platform.load_policies(tmp_path / "p.yaml")
     assert str(caught.value).startswith("p.yaml: ") and message in str(caught.value)
+
+
+async def test_a_second_platform_on_the_same_state_dir_is_refused(tmp_path: Path) -> None:
+    from scaleplane.local import platform as local_platform
+
+    config = local_platform.PlatformConfig(state_dir=tmp_path / "state")
+    first = local_platform.Platform(config)
+    first._claim()  # what start() does first; enough to hold the state directory
+    try:
+        with pytest.raises(
+            local_platform.AlreadyRunning, match=r"already runs from .* \(controller pid \d+\)"
+        ):
+            async with local_platform.Platform(config):
+                pass
+        assert runfiles.supervisor(first.state_dir) is not None  # the refused one took nothing away
+    finally:
+        await first.stop()
+    assert runfiles.supervisor(first.state_dir) is None

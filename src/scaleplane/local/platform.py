@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
 import sys
@@ -31,7 +32,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import requests
 
@@ -117,6 +118,7 @@ class Platform:
         self.exporters: list[Any] = []
         self._source: prometheus_source.PrometheusSource | None = None
         self._claimed = False
+        self._lock: IO[str] | None = None
 
     # Files ------------------------------------------------------------------------------------------
 
@@ -212,12 +214,20 @@ class Platform:
         return f"redis://{ports.HOST}:{self.servers.redis.port}/0"
 
     def _claim(self) -> None:
-        holder = runfiles.supervisor(self.state_dir)
-        if holder is not None and holder.pid != os.getpid():
+        # The lock closes the race of two `up`s at once; the PID record says who holds it, for humans.
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        lock = (self.state_dir / "controller.lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            holder = runfiles.supervisor(self.state_dir)
             raise AlreadyRunning(
-                f"a local platform already runs from {self.state_dir} (controller pid {holder.pid}): "
+                f"a local platform already runs from {self.state_dir} "
+                f"(controller pid {holder.pid if holder else '?'}): "
                 "see it with `scaleplane local status`, stop it with `scaleplane local down`"
-            )
+            ) from None
+        self._lock = lock
         ended = runfiles.end_leftovers(self.state_dir, skip_pid=os.getpid())
         if ended:
             names = ", ".join(f"{r.name} (pid {r.pid})" for r in ended)
@@ -329,6 +339,9 @@ class Platform:
             self._write_platform("stopped")
             runfiles.release(self.state_dir)
             self._claimed = False
+        if self._lock is not None:
+            self._lock.close()  # closing the file releases the lock
+            self._lock = None
 
     # The control loop -------------------------------------------------------------------------------
 
