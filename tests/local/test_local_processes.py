@@ -4,9 +4,9 @@ found by PID file, a missing binary names its install command, a port in use is 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -84,13 +84,21 @@ def test_next_start_ends_a_leftover_of_a_crashed_run(tmp_path: Path) -> None:
 
 
 def test_a_stale_pid_file_of_a_reused_pid_ends_nobody(tmp_path: Path) -> None:
-    # Our own PID with another start time: the process of the file is gone and the PID was reused.
-    pid_file = tmp_path / "old.pid"
-    record = {"name": "old", "pid": os.getpid(), "pgid": os.getpgid(0), "start_ticks": 1, "argv": ["x"]}
-    pid_file.write_text(json.dumps(record))
-    assert processes.stale_records(tmp_path) == []
-    assert processes.clean_stale(pid_file) is None  # did not signal us (we are still here)
-    assert not pid_file.exists()
+    # A live stranger whose PID (and group) the file names, but with another start time: the process of
+    # the file is gone and the PID was reused. A group of our own with a live leader, so the test does not
+    # depend on how the test runner itself was started (CI may run it in a group whose leader has exited).
+    stranger = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        pid_file = tmp_path / "old.pid"
+        record = {"name": "old", "pid": stranger.pid, "pgid": stranger.pid, "start_ticks": 1, "argv": ["x"]}
+        pid_file.write_text(json.dumps(record))
+        assert processes.stale_records(tmp_path) == []
+        assert processes.clean_stale(pid_file) is None
+        assert not pid_file.exists()
+        assert stranger.poll() is None, "the stranger was signalled"
+    finally:
+        stranger.kill()
+        stranger.wait()
 
 
 def test_early_exit_fails_with_the_log(tmp_path: Path) -> None:
