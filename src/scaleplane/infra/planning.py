@@ -7,6 +7,7 @@ decrypted without the CLI and its secrets provider, so they plan as a placeholde
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
 from dataclasses import dataclass
@@ -92,6 +93,18 @@ def _engine_text(value: Any) -> str:
 
 def plan(root: Path, stack: str, stack_file: Path | None = None) -> Plan:
     """Run `stacks/__main__.py` for `stack` under mocks. Raises PlanError or config.ConfigError."""
+    # Pulumi binds its futures to the thread's current event loop when a resource is constructed. After
+    # an `asyncio.run()` elsewhere in the process (kopf, a test) there is none, so each plan brings its own.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return _plan_on_current_loop(root, stack, stack_file)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+def _plan_on_current_loop(root: Path, stack: str, stack_file: Path | None) -> Plan:
     project, values = stack_config(root, stack, stack_file)
     recorder = mocking.RecordingMocks(region=values.get("aws:region", "us-east-1"))
     monitor = mocking.RecordingMonitor(recorder)
