@@ -10,7 +10,8 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
    - `backlog`: the queue length (work units waiting) at the tick's start, a gauge.
    A metric reads `backlog` when its name or query mentions queue, backlog, depth, lag or pending,
    else `demand`; `signals={"metric": "backlog"}` overrides. With target type `AverageValue` the engine
-   divides the value by the ready replicas, as the HPA does.
+   asks for `ceil(value / target)` replicas, as the HPA does for an External metric (only its tolerance
+   check divides by the replica count); `Value` scales the ready count by `value / target`.
 2. The decision applies at once: new replicas are billed now and ready `ceil(startup / tick)` ticks
    later; removals take not-ready replicas first (as a ReplicaSet does), and billing stops at once.
 3. The tick is served by the replicas ready at its start: capacity = ready * capacity_per_replica * tick.
