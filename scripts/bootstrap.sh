@@ -36,5 +36,11 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
 fi
 
-say "syncing the virtualenv (.venv) from uv.lock"
-uv sync --frozen --quiet
+if [ -d .venv ]; then
+  uv sync --frozen --quiet
+else
+  # First install: compile bytecode once, so the first `scaleplane plan` does not spend ~5 s of CPU
+  # compiling the Pulumi SDKs. Not on every sync: uv would recompile all of site-packages each time.
+  say "creating the virtualenv (.venv) from uv.lock (about a minute)"
+  uv sync --frozen --quiet --compile-bytecode
+fi
