@@ -129,22 +129,29 @@ class Recorder:
 
     async def _tell(self, entry: registering.Entry, outcome: policies.TickOutcome, at: float) -> None:
         decision = outcome.decision
-        fields: dict[str, Any] = {
-            "policy": str(outcome.key),
-            "scaled": outcome.scaled,
-            "error": outcome.error,
-        }
-        if decision is not None:
-            fields.update(
-                current=decision.current,
-                desired=decision.desired,
-                reason=decision.reason,
-                rules=list(decision.rules),
-                metrics={r.metric: r.value for r in decision.recommendations},
-            )
-        log.info(
-            decision.message if decision else (outcome.error or "no decision"), extra={"decision": fields}
+        previous = (entry.status.get("lastDecision") or {}).get("reason", "")
+        # INFO for what changed (a scale, an error, a new reason); a tick that holds steady is DEBUG,
+        # so 10,000 steady policies do not write 10,000 lines every tick.
+        changed = (
+            outcome.scaled or outcome.error is not None or decision is None or decision.reason != previous
         )
+        level = logging.INFO if changed else logging.DEBUG
+        if log.isEnabledFor(level):
+            fields: dict[str, Any] = {
+                "policy": str(outcome.key),
+                "scaled": outcome.scaled,
+                "error": outcome.error,
+            }
+            if decision is not None:
+                fields.update(
+                    current=decision.current,
+                    desired=decision.desired,
+                    reason=decision.reason,
+                    rules=list(decision.rules),
+                    metrics={r.metric: r.value for r in decision.recommendations},
+                )
+            message = decision.message if decision else (outcome.error or "no decision")
+            log.log(level, message, extra={"decision": fields})
         events: list[tuple[str, str, str]] = []
         if outcome.scaled and decision is not None:
             events.append(
@@ -152,7 +159,6 @@ class Recorder:
             )
         if outcome.error and outcome.error != entry.last_error:
             events.append(("Warning", "ScalingFailed", outcome.error))
-        previous = (entry.status.get("lastDecision") or {}).get("reason", "")
         if decision is not None and decision.reason != previous:
             if decision.reason.startswith("fallback"):
                 events.append(("Warning", "FallbackActive", decision.message))
