@@ -4,13 +4,14 @@
     uv run python bench/operator_recording.py --sizes 100 1000 --no-record
 
 Per policy per tick the operator builds the status, sets its gauges and counters, writes a JSON log
-line (INFO when something changed, else DEBUG), PATCHes `/status` over HTTP (aiohttp, at most 32 in flight) and offers the decision to the hooks
-queue (no hook configured here). This bench runs exactly that (`operator.recording.Recorder`) against a
-no-op API server: a separate process on 127.0.0.1 (aiohttp) that answers every PATCH with `{}`, so the
-figures are the operator's side of the cost, not an API server's. Statuses carry a realistic engine
-state (20 stabilization entries, 4 scale events; no metric history: that is kept only for policies
-with a forecast, whose statuses are about 3 KiB larger). The log goes to /dev/null through
-the same JSON formatter as `--log-format json`.
+line (INFO when something changed, else DEBUG), PATCHes `/status` over HTTP (aiohttp, at most 32 in
+flight), POSTs an Event if it scaled, and offers the decision to the hooks queue (none configured
+here). This bench runs exactly that (`operator.recording.Recorder`) against a no-op API server: a
+separate process on 127.0.0.1 (aiohttp) that answers every request with `{}`, so the figures are the
+operator's side of the cost, not an API server's. Statuses carry a realistic engine state (20
+stabilization entries, 4 scale events; no metric history: that is kept only for policies with a
+forecast, whose statuses are about 3 KiB larger). The log goes to /dev/null through the same JSON
+formatter as `--log-format json`.
 
 bench/operator_loop.py measures the tick before this (fetch from Prometheus + decide); a tick is the sum.
 """
