@@ -10,9 +10,11 @@ from scaleplane.operator import settings
 def test_defaults_and_values() -> None:
     config = settings.from_env({})
     assert config.tick_seconds == 15 and config.lease and config.metrics_host_port() == ("0.0.0.0", 9108)
+    assert config.batch_queries
     config = settings.from_env(
         {
             "SCALEPLANE_TICK_SECONDS": "1.5",
+            "SCALEPLANE_BATCH_QUERIES": "false",
             "SCALEPLANE_METRICS_ADDR": "",
             "POD_NAME": "op-0",
             "POD_NAMESPACE": "ops",
@@ -21,6 +23,7 @@ def test_defaults_and_values() -> None:
         }
     )
     assert config.tick_seconds == 1.5 and config.metrics_host_port() is None
+    assert not config.batch_queries
     assert config.identity == "op-0" and config.lease_namespace == "ops"
     assert config.hooks[0].secret_env == "HOOK_SECRET"
 

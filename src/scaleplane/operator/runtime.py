@@ -73,7 +73,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     registry = registering.Registry(make_target=targets.resolve)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
-    source = prometheus.PrometheusSource(config.prometheus_url)
+    source = prometheus.PrometheusSource(config.prometheus_url, batch=config.batch_queries)
     controller = ticking.Controller(source, target_timeout=config.target_timeout)
     recorder = recording.Recorder(api, registry, meters, hooks)
     lease = None

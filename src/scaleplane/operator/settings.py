@@ -2,6 +2,9 @@
 
     SCALEPLANE_PROMETHEUS_URL    Prometheus to query                      http://prometheus:9090
     SCALEPLANE_TICK_SECONDS      seconds between two ticks of the loop    15
+    SCALEPLANE_BATCH_QUERIES     "true": same-shaped queries go to         true
+                                 Prometheus as one exact `sum by (label)` query (docs/control-loop.md);
+                                 "false": one request per distinct query
     SCALEPLANE_TARGET_TIMEOUT    seconds one /scale call may take          10
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
@@ -48,6 +51,9 @@ class OperatorSettings(BaseModel):
 
     prometheus_url: Annotated[str, Field(pattern=r"^https?://")] = "http://prometheus:9090"
     tick_seconds: Annotated[float, Field(gt=0, le=3600)] = 15.0
+    # On by default: at 10,000 policies one request per query takes ~60 s of a 15 s tick on 2 cores
+    # (docs/benchmarks.md, "Operator loop at scale"); batching only merges shapes whose answer is exact.
+    batch_queries: bool = True
     target_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     metrics_addr: str = "0.0.0.0:9108"
     hooks: tuple[HookSettings, ...] = ()
@@ -88,6 +94,7 @@ def default_identity() -> str:
 ENV = {
     "prometheus_url": "SCALEPLANE_PROMETHEUS_URL",
     "tick_seconds": "SCALEPLANE_TICK_SECONDS",
+    "batch_queries": "SCALEPLANE_BATCH_QUERIES",
     "target_timeout": "SCALEPLANE_TARGET_TIMEOUT",
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
     "hooks": "SCALEPLANE_HOOKS",
