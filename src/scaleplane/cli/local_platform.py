@@ -42,7 +42,7 @@ Policies = Annotated[
     typer.Option(
         "--policies",
         help="A ScalingPolicy YAML file or a directory of them (default: the demo's policies, "
-        "src/scaleplane/local/policies/). targetRef.kind is WorkerPool, ReadReplicaPool or FunctionPool.",
+        "src/scaleplane/local/policies/). targetRef.kind is WorkerPool or ReadReplicaPool.",
     ),
 ]
 Tick = Annotated[float, typer.Option("--tick", help="Seconds between control-loop ticks.", min=0.2, max=600)]
