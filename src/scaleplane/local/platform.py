@@ -36,7 +36,7 @@ from typing import IO, Any
 
 import requests
 
-from scaleplane.control import policies, ticking
+from scaleplane.control import meters, policies, ticking
 from scaleplane.local import (
     instruments,
     policyfiles,
@@ -104,7 +104,7 @@ class Platform:
         self.state_dir = config.state_dir.resolve()
         self.servers_dir = runfiles.servers_dir(self.state_dir)
         self.progress = Progress(on_step or (lambda _: None))
-        self.instruments = instruments.Instruments()
+        self.instruments = meters.LoopMeters()
         self.metrics_server = instruments.MetricsServer(self.instruments)
         self.servers: Servers | None = None
         self.policy_files: list[policyfiles.PolicyFile] = []
@@ -364,7 +364,7 @@ class Platform:
         for managed, outcome in zip(self.managed, outcomes, strict=True):
             managed.state = outcome.state
             self.last[managed.key.name] = outcome
-            self.instruments.record(managed, outcome)
+            self.instruments.record(outcome, managed.spec.metrics)
             decision = outcome.decision
             count = await managed.target.read()
             remembered[managed.key.name] = statefiles.Remembered(outcome.state, count.current, time.time())

@@ -1,9 +1,11 @@
 """The operator's own Prometheus metrics (prometheus_client), and the small HTTP server for /metrics.
 
-Every name starts with `scaleplane_`; dashboards, alerts and cost reports read only these:
+Every name starts with `scaleplane_`; dashboards, alerts and cost reports read only these. The loop's
+series are shared with the local platform (`scaleplane.control.meters`); the last three are the operator's:
 
     scaleplane_desired_replicas{namespace,policy}              gauge   the last decision's count
-    scaleplane_current_replicas{namespace,policy}              gauge   what the target ran at the tick
+    scaleplane_current_replicas{namespace,policy}              gauge   what the target runs
+    scaleplane_ready_replicas{namespace,policy}                gauge   what is ready at the tick
     scaleplane_metric_value{namespace,policy,metric}           gauge   the query's value at the tick
     scaleplane_metric_target{namespace,policy,metric}          gauge   the value the policy holds it at
     scaleplane_decisions_total{namespace,policy,direction,reason}  counter  up / down / none
@@ -20,48 +22,19 @@ Each operator has its own `CollectorRegistry`, so two operators in one process (
 
 from __future__ import annotations
 
-import contextlib
-
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import Counter, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-POLICY = ("namespace", "policy")
-TICK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60)
+from scaleplane.control import meters
 
 
-class Instruments:
+class Instruments(meters.LoopMeters):
+    """The loop's shared series (`control.meters`) plus the operator's own."""
+
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        super().__init__()
         r = self.registry
-        self.desired = Gauge(
-            "scaleplane_desired_replicas", "Replicas the last decision asked for", POLICY, registry=r
-        )
-        self.current = Gauge(
-            "scaleplane_current_replicas", "Replicas the target ran at the tick", POLICY, registry=r
-        )
-        self.metric_value = Gauge(
-            "scaleplane_metric_value", "A policy metric's value at the tick", (*POLICY, "metric"), registry=r
-        )
-        self.metric_target = Gauge(
-            "scaleplane_metric_target",
-            "The value a policy holds a metric at",
-            (*POLICY, "metric"),
-            registry=r,
-        )
-        self.decisions = Counter(
-            "scaleplane_decisions",
-            "Decisions by direction and reason",
-            (*POLICY, "direction", "reason"),
-            registry=r,
-        )
-        self.scales = Counter(
-            "scaleplane_scale", "Scales the target accepted", (*POLICY, "direction"), registry=r
-        )
-        self.errors = Counter("scaleplane_errors", "Errors by kind", ("kind",), registry=r)
-        self.tick_duration = Histogram(
-            "scaleplane_tick_duration_seconds", "One whole tick", buckets=TICK_BUCKETS, registry=r
-        )
         self.policies = Gauge(
             "scaleplane_policies", "Policies known to this operator", ("state",), registry=r
         )
@@ -71,16 +44,6 @@ class Instruments:
         self.hook_deliveries = Counter(
             "scaleplane_hook_deliveries", "Outbound hook deliveries by result", ("result",), registry=r
         )
-
-    def forget(self, namespace: str, policy: str, metrics: list[str]) -> None:
-        """Drop a deleted policy's series, so dashboards do not show it frozen at its last value."""
-        for gauge in (self.desired, self.current):
-            with contextlib.suppress(KeyError):
-                gauge.remove(namespace, policy)
-        for metric in metrics:
-            for gauge in (self.metric_value, self.metric_target):
-                with contextlib.suppress(KeyError):
-                    gauge.remove(namespace, policy, metric)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -80,7 +80,7 @@ class Recorder:
             return
         key, spec = outcome.key, entry.managed.spec
         status = statuses.after_tick(spec, outcome, entry.status, generation=entry.generation, at=at)
-        self._meter(outcome, spec.metrics)
+        self.meters.record(outcome, spec.metrics)
         async with self._slots:
             await self._tell(entry, outcome, at)
             try:
@@ -104,28 +104,6 @@ class Recorder:
                     at=at,
                 )
             )
-
-    def _meter(self, outcome: policies.TickOutcome, metrics: Sequence[Any]) -> None:
-        ns, name = outcome.key.namespace, outcome.key.name
-        if outcome.error:
-            # No decision but an observation: the engine failed; otherwise reading or scaling the target.
-            kind = "engine" if outcome.decision is None and outcome.observation is not None else "target"
-            self.meters.errors.labels(kind).inc()
-        if outcome.observation is not None:
-            self.meters.current.labels(ns, name).set(outcome.observation.current_replicas)
-            for sample in outcome.observation.samples:
-                if sample.ok and sample.value is not None:
-                    self.meters.metric_value.labels(ns, name, sample.name).set(sample.value)
-                else:
-                    self.meters.errors.labels("metrics").inc()
-        for metric in metrics:
-            self.meters.metric_target.labels(ns, name, metric.name).set(metric.target.value)
-        decision = outcome.decision
-        if decision is not None:
-            self.meters.desired.labels(ns, name).set(decision.desired)
-            self.meters.decisions.labels(ns, name, decision.direction, decision.reason).inc()
-            if outcome.scaled:
-                self.meters.scales.labels(ns, name, decision.direction).inc()
 
     async def _tell(self, entry: registering.Entry, outcome: policies.TickOutcome, at: float) -> None:
         decision = outcome.decision

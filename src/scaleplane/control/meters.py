@@ -1,0 +1,98 @@
+"""The loop's own Prometheus series, shared by the operator and the local platform.
+
+Both entry points run the same tick, so they export the same names and labels: one dashboard, one set of
+alert rules and one cost report read either. Each caller brings its own `CollectorRegistry` (two operators
+in one test process never clash) and may add series of its own to it.
+
+    scaleplane_desired_replicas{namespace,policy}                  gauge     the last decision's count
+    scaleplane_current_replicas{namespace,policy}                  gauge     what the target runs
+    scaleplane_ready_replicas{namespace,policy}                    gauge     what is ready at the tick
+    scaleplane_metric_value{namespace,policy,metric}               gauge     the query's value at the tick
+    scaleplane_metric_target{namespace,policy,metric}              gauge     the value the policy holds it at
+    scaleplane_decisions_total{namespace,policy,direction,reason}  counter   up / down / none
+    scaleplane_scale_total{namespace,policy,direction}             counter   scales the target accepted
+    scaleplane_errors_total{kind}                                  counter   engine, target, metrics, ...
+    scaleplane_tick_duration_seconds                               histogram one whole tick
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from scaleplane.control import policies
+from scaleplane.scaling import specs
+
+POLICY = ("namespace", "policy")
+TICK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60)
+
+
+class LoopMeters:
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = r = registry if registry is not None else CollectorRegistry()
+        self.desired = Gauge(
+            "scaleplane_desired_replicas", "Replicas the last decision asked for", POLICY, registry=r
+        )
+        self.current = Gauge("scaleplane_current_replicas", "Replicas the target runs", POLICY, registry=r)
+        self.ready = Gauge("scaleplane_ready_replicas", "Replicas ready at the tick", POLICY, registry=r)
+        self.metric_value = Gauge(
+            "scaleplane_metric_value", "A policy metric's value at the tick", (*POLICY, "metric"), registry=r
+        )
+        self.metric_target = Gauge(
+            "scaleplane_metric_target",
+            "The value a policy holds a metric at",
+            (*POLICY, "metric"),
+            registry=r,
+        )
+        self.decisions = Counter(
+            "scaleplane_decisions",
+            "Decisions by direction and reason",
+            (*POLICY, "direction", "reason"),
+            registry=r,
+        )
+        self.scales = Counter(
+            "scaleplane_scale", "Scales the target accepted", (*POLICY, "direction"), registry=r
+        )
+        self.errors = Counter("scaleplane_errors", "Errors by kind", ("kind",), registry=r)
+        self.tick_duration = Histogram(
+            "scaleplane_tick_duration_seconds", "One whole tick", buckets=TICK_BUCKETS, registry=r
+        )
+
+    def record(self, outcome: policies.TickOutcome, metrics: Sequence[specs.MetricSpec]) -> None:
+        """One policy's tick: what was seen, what was decided, what was scaled, what failed."""
+        ns, name = outcome.key.namespace, outcome.key.name
+        if outcome.error:
+            # No decision but an observation: the engine failed; otherwise reading or scaling the target.
+            kind = "engine" if outcome.decision is None and outcome.observation is not None else "target"
+            self.errors.labels(kind).inc()
+        if outcome.observation is not None:
+            self.current.labels(ns, name).set(outcome.observation.current_replicas)
+            self.ready.labels(ns, name).set(outcome.observation.ready_replicas)
+            for sample in outcome.observation.samples:
+                if sample.ok and sample.value is not None:
+                    self.metric_value.labels(ns, name, sample.name).set(sample.value)
+                else:
+                    self.errors.labels("metrics").inc()
+        for metric in metrics:
+            self.metric_target.labels(ns, name, metric.name).set(metric.target.value)
+        decision = outcome.decision
+        if decision is None:
+            return
+        self.desired.labels(ns, name).set(decision.desired)
+        self.decisions.labels(ns, name, decision.direction, decision.reason).inc()
+        if outcome.scaled:
+            self.scales.labels(ns, name, decision.direction).inc()
+            # The target runs the new count from now on; the gauge says so before the next tick.
+            self.current.labels(ns, name).set(decision.desired)
+
+    def forget(self, namespace: str, policy: str, metrics: Sequence[str]) -> None:
+        """Drop a deleted policy's series, so dashboards do not show it frozen at its last value."""
+        for gauge in (self.desired, self.current, self.ready):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, policy)
+        for metric in metrics:
+            for gauge in (self.metric_value, self.metric_target):
+                with contextlib.suppress(KeyError):
+                    gauge.remove(namespace, policy, metric)
