@@ -5,9 +5,10 @@ virtualenv there (from uv's cache: no download), then run the plan three times a
 (`uv run --frozen scaleplane plan --stack aws-prod`), each a new process. The first run is the one a
 user sees first; the later ones show what is left once Python's bytecode caches exist.
 
-Modes: `plain` is `uv sync` as scripts/bootstrap.sh runs it (no bytecode: the first plan compiles the
-Pulumi SDKs' sources and caches the bytecode, even under PYTHONDONTWRITEBYTECODE, see
-scaleplane.cli.planning); `compiled` is `uv sync --compile-bytecode` (bytecode written at install).
+Modes: `plain` is a bare `uv sync` (no bytecode: the first plan compiles the Pulumi SDKs' sources and
+caches the bytecode, even under PYTHONDONTWRITEBYTECODE, see scaleplane.cli.planning); `compiled` is
+`uv sync --compile-bytecode` (bytecode written at install), which is what scripts/bootstrap.sh (the
+README's `./run`) does when it creates the virtualenv.
 
 If the clone has no operator/rbac.yaml and operator/deployment.yaml yet, the plan points
 `operator.manifestsDir` at the test fixture manifests (the table says so).
