@@ -20,7 +20,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from scaleplane.control import policies
 from scaleplane.scaling import specs
@@ -96,3 +98,39 @@ class LoopMeters:
             for gauge in (self.metric_value, self.metric_target):
                 with contextlib.suppress(KeyError):
                     gauge.remove(namespace, policy, metric)
+
+
+class MetricsServer:
+    """Serves a registry on /metrics (and /healthz) at `host:port`, inside the caller's event loop.
+
+    Port 0 asks the kernel for a free port, bound at once (no window for another process to take it);
+    `start` returns the real one.
+    """
+
+    def __init__(self, registry: CollectorRegistry, host: str, port: int = 0) -> None:
+        self.registry = registry
+        self.host, self.port = host, port
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> int:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._health)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.host, self.port).start()
+        self.port = int(self._runner.addresses[0][1])
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def _health(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok")

@@ -5,7 +5,7 @@ state directory (`runfiles` has the layout):
 
     Prometheus (scrapes everything below, every second)   Redis (Celery broker db 0, app cache db 1)
     PostgreSQL primary (the app's schema)                  the sample app (`local.app.api`)
-    the controller's own /metrics (`instruments`)          one pool per policy target (`pools`)
+    the controller's own /metrics (`control.meters`)       one pool per policy target (`pools`)
     a watchdog that ends everything if this process dies without cleaning up (`watchdog`)
 
 then `run(stop)` ticks the shared Controller every `tick_seconds` until `stop` is set; leaving the
@@ -38,7 +38,6 @@ import requests
 
 from scaleplane.control import meters, policies, ticking
 from scaleplane.local import (
-    instruments,
     policyfiles,
     ports,
     postgres,
@@ -105,7 +104,7 @@ class Platform:
         self.servers_dir = runfiles.servers_dir(self.state_dir)
         self.progress = Progress(on_step or (lambda _: None))
         self.instruments = meters.LoopMeters()
-        self.metrics_server = instruments.MetricsServer(self.instruments)
+        self.metrics_server = meters.MetricsServer(self.instruments.registry, ports.HOST)
         self.servers: Servers | None = None
         self.policy_files: list[policyfiles.PolicyFile] = []
         self.targets: dict[str, targetkinds.LocalTarget] = {}

@@ -22,9 +22,7 @@ Each operator has its own `CollectorRegistry`, so two operators in one process (
 
 from __future__ import annotations
 
-from aiohttp import web
-from prometheus_client import Counter, Gauge, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import Counter, Gauge
 
 from scaleplane.control import meters
 
@@ -44,40 +42,3 @@ class Instruments(meters.LoopMeters):
         self.hook_deliveries = Counter(
             "scaleplane_hook_deliveries", "Outbound hook deliveries by result", ("result",), registry=r
         )
-
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-class MetricsServer:
-    """Serves /metrics (and /healthz) on `host:port` inside the operator's event loop."""
-
-    def __init__(self, instruments: Instruments, host: str, port: int) -> None:
-        self.instruments = instruments
-        self.host, self.port = host, port
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> int:
-        app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/healthz", self._health)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        if sockets:  # port 0 asked the kernel for a free port: report the real one
-            self.port = int(sockets[0].getsockname()[1])
-        return self.port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def _metrics(self, request: web.Request) -> web.Response:
-        return web.Response(body=self.instruments.exposition(), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    async def _health(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok")

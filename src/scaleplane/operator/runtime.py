@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from scaleplane.control import meters as control_meters
 from scaleplane.control import ticking
 from scaleplane.metrics import prometheus
 from scaleplane.operator import (
@@ -40,7 +41,7 @@ class Runtime:
     hooks: hooking.HookDispatcher
     loop: looping.OperatorLoop
     lease: leasing.LeaseKeeper | None
-    metrics_server: instruments.MetricsServer | None
+    metrics_server: control_meters.MetricsServer | None
     closers: list[object]
     task: asyncio.Task[None] | None = None
 
@@ -103,7 +104,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     metrics_server = None
     where = config.metrics_host_port()
     if where is not None:
-        metrics_server = instruments.MetricsServer(meters, *where)
+        metrics_server = control_meters.MetricsServer(meters.registry, *where)
     return Runtime(config, api, registry, meters, hooks, loop, lease, metrics_server, [source, api_client])
 
 
