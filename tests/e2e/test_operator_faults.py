@@ -150,7 +150,18 @@ async def test_prometheus_down_holds_the_count() -> None:
     async with operating.cluster_api() as (cluster, url):
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=4))
         cluster.put_object(POLICY, operating.policy("worker", ns, _spec("worker", "sum(up)")))
+        # A long outage under a fallback rule: the rule decides, and the conditions still say that no
+        # metric could be read (they used to flip to ScalingActive=True/ValidMetrics).
+        cluster.put_object(DEPLOYMENT, operating.deployment("fallback", ns, replicas=1))
+        fallback = {"failureThreshold": 2, "action": "replicas", "replicas": 3}
+        spec = _spec("fallback", "sum(up)", fallback=fallback)
+        cluster.put_object(POLICY, operating.policy("fallback", ns, spec))
         async with operating.running_operator(url, dead_prometheus, namespace=ns):
+            await eventually(lambda: _replicas(cluster, ns, "fallback") == 3)
+            await eventually(
+                lambda: _condition(cluster, ns, "fallback", "FallbackActive") == ("True", "fallback_replicas")
+            )
+            assert _condition(cluster, ns, "fallback", "ScalingActive") == ("False", "MetricsUnavailable")
             await eventually(lambda: _condition(cluster, ns, "worker", "ScalingActive") is not None)
             await asyncio.sleep(2)
             assert _replicas(cluster, ns, "worker") == 4

@@ -23,6 +23,7 @@ def _outcome(
     desired: int = 3,
     error: str | None = None,
     scaled: bool = True,
+    samples: tuple[decisions.MetricSample, ...] = (decisions.MetricSample("q", 25.0),),
 ) -> policies.TickOutcome:
     decision = decisions.Decision(
         at=100.0,
@@ -34,7 +35,7 @@ def _outcome(
         rules=rules,
         recommendations=(decisions.MetricRecommendation("q", 25.0, 10.0, "AverageValue", 3),),
     )
-    observation = decisions.Observation(100.0, 1, 1, (decisions.MetricSample("q", 25.0),))
+    observation = decisions.Observation(100.0, 1, 1, samples)
     return policies.TickOutcome(
         KEY, decision, decisions.ScalingState(consecutive_failures=2), error, scaled, observation
     )
@@ -63,6 +64,7 @@ def test_a_plain_scale_up() -> None:
         "ScalingActive": ("True", "ValidMetrics"),
         "ScalingLimited": ("False", "WithinLimits"),
         "FallbackActive": ("False", "MetricsHealthy"),
+        "StateRestored": ("True", "Fresh"),
     }
 
 
@@ -116,3 +118,30 @@ def test_invalid_policy_status() -> None:
     status = statuses.invalid("spec.maxReplicas: must be >= 1, was 0", {}, generation=4, at=1.0)
     assert status["observedGeneration"] == 4
     assert _conditions(status)["Ready"] == ("False", "InvalidPolicy")
+
+
+def test_a_long_outage_under_fallback_says_the_metrics_are_unavailable() -> None:
+    """The defect: past the failure threshold the fallback rule decides, and the conditions said
+    ScalingActive=True/ValidMetrics although no metric had been read for many ticks."""
+    down = (decisions.MetricSample("q", None, "cannot connect to Prometheus"),)
+    for reason in ("fallback_replicas", "fallback_hold"):
+        outcome = _outcome(reason, ("fallback",), samples=down)
+        status = statuses.after_tick(SPEC, outcome, {}, generation=1, at=1.0)
+        conditions = _conditions(status)
+        assert conditions["ScalingActive"] == ("False", "MetricsUnavailable"), reason
+        assert conditions["FallbackActive"] == ("True", reason)
+        active = next(c for c in status["conditions"] if c["type"] == "ScalingActive")
+        assert active["message"] == "no metric could be read: q"
+
+
+def test_one_failed_metric_of_two_is_said_so() -> None:
+    samples = (decisions.MetricSample("q", 25.0), decisions.MetricSample("lag", None, "HTTP 400"))
+    status = statuses.after_tick(SPEC, _outcome("metric_failed", samples=samples), {}, generation=1, at=1.0)
+    assert _conditions(status)["ScalingActive"] == ("True", "SomeMetricsFailed")
+
+
+def test_the_state_restored_condition_carries_what_was_wrong() -> None:
+    restored = (False, "MalformedStatus", "status.engineState: does not parse")
+    status = statuses.after_tick(SPEC, _outcome("scale_up"), {}, generation=1, at=1.0, restored=restored)
+    state = next(c for c in status["conditions"] if c["type"] == "StateRestored")
+    assert (state["status"], state["reason"], state["message"]) == ("False", *restored[1:])

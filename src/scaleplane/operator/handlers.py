@@ -16,7 +16,7 @@ from typing import Any
 
 import kopf
 
-from scaleplane.operator import functions, kubeapi, recording, runtime, settings, statuses
+from scaleplane.operator import functions, kubeapi, recording, restoring, runtime, settings, statuses
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -84,9 +84,10 @@ async def policy_event(
         if gone is not None:
             rt.meters.forget(namespace, name, [m.name for m in gone.managed.spec.metrics])
         return
-    previous: dict[str, Any] = dict(body.get("status") or {})
+    raw_status = body.get("status")
+    previous = restoring.restore(raw_status).status  # never trusted as it is: anyone may write it
     plain = {"apiVersion": body.get("apiVersion"), "kind": body.get("kind"), "metadata": meta}
-    plain.update(spec=dict(body.get("spec") or {}), status=previous)
+    plain.update(spec=body.get("spec"), status=raw_status)
     result, error = rt.registry.observe(plain)
     if result != "invalid" or error is None:
         return

@@ -8,7 +8,8 @@ backoff (0.2 s, 0.4 s, 0.8 s), then counted as an error and left to the next tic
 Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — an error
 identical to the policy's previous tick's is not posted again, so a broken target does not flood the
 namespace — one when metrics start failing (Warning/MetricsUnavailable) and one when fallback rules
-take over (Warning/FallbackActive). Events go out with the operator's own client (`posting`).
+take over (Warning/FallbackActive), and one when the status read back at (re)load was malformed
+(Warning/MalformedStatus, see operator.restoring). Events go out with the operator's own client (`posting`).
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ class Recorder:
         if entry is None:  # deleted during the tick
             return
         key, spec = outcome.key, entry.managed.spec
-        status = statuses.after_tick(spec, outcome, entry.status, generation=entry.generation, at=at)
+        status = statuses.after_tick(
+            spec, outcome, entry.status, generation=entry.generation, at=at, restored=entry.restored
+        )
         self.meters.record(outcome, spec.metrics)
         async with self._slots:
             await self._tell(entry, outcome, at)
@@ -131,6 +134,9 @@ class Recorder:
             message = decision.message if decision else (outcome.error or "no decision")
             log.log(level, message, extra={"decision": fields})
         events: list[tuple[str, str, str]] = []
+        if entry.untold:  # the status read back at (re)load was malformed: say so once
+            events.append(("Warning", "MalformedStatus", "; ".join(entry.untold)))
+            entry.untold = ()
         if outcome.scaled and decision is not None:
             events.append(
                 ("Normal", "Scaled", f"{decision.current} -> {decision.desired} replicas: {decision.message}")

@@ -5,7 +5,12 @@ policy's `metadata.generation` changes (a spec edit), so our own status writes, 
 watch events too, cost a dictionary lookup. The engine state is read from `status.engineState` once,
 when the operator first sees a policy (at start-up, or after a restart): that is what keeps a
 restarted operator from flapping. After that, the in-memory state is the truth and is written back to
-status at every tick.
+status (see operator.recording for when).
+
+Faults stay inside one policy: a spec that does not parse (for any reason) refuses that policy alone;
+a status that does not read back (operator.restoring) resets that policy's engine state, and the
+entry carries the problems until the recorder has told the user (a Warning Event `StateReset`) and
+keeps them in the `StateRestored` condition. Nothing here raises for one policy's content.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaleplane.control import policies
-from scaleplane.scaling import decisions, specs
+from scaleplane.operator import restoring
+from scaleplane.scaling import specs
 from scaleplane.targets import protocol
 
 TargetFactory = Callable[[str, specs.TargetRef], protocol.ScaleTarget]
@@ -30,6 +36,18 @@ class Entry:
     ref: dict[str, Any]  # apiVersion/kind/metadata(name, namespace, uid): for Events
     status: dict[str, Any] = field(default_factory=dict)  # the last status written (or read)
     last_error: str | None = None
+    # How the engine state was restored when the policy was (re)loaded: (ok, reason, message) for the
+    # StateRestored condition; `untold` holds the problems until a Warning Event has said them.
+    restored: tuple[bool, str, str] = (True, "Fresh", "")
+    untold: tuple[str, ...] = ()
+    written_at: float | None = None  # when `status` was last written (for the heartbeat)
+
+    def load(self, readback: restoring.Restored) -> None:
+        """Take a status read back from the API: its engine state, and what was wrong with it."""
+        self.managed.state = readback.state
+        self.status = readback.status
+        self.restored = _restored(readback)
+        self.untold = readback.problems
 
 
 @dataclass
@@ -59,19 +77,25 @@ class Registry:
         try:
             spec = specs.parse_policy(body.get("spec"))
             target = self.make_target(key.namespace, spec.target_ref)
-        except specs.PolicyError as exc:
+        except (specs.PolicyError, protocol.TargetError) as exc:
             return self._refuse(key, generation, str(exc))
-        except protocol.TargetError as exc:
-            return self._refuse(key, generation, str(exc))
-        status = dict(body.get("status") or {})
-        state = known.managed.state if known else decisions.ScalingState.from_dict(status.get("engineState"))
+        except Exception as exc:  # a spec shape the parser did not foresee: this policy alone is refused
+            return self._refuse(key, generation, f"spec: cannot be read ({type(exc).__name__}: {exc})")
         ref = {
             "apiVersion": body.get("apiVersion", "scaleplane.io/v1alpha1"),
             "kind": body.get("kind", "ScalingPolicy"),
             "metadata": {"name": key.name, "namespace": key.namespace, "uid": meta.get("uid")},
         }
-        managed = policies.ManagedPolicy(key=key, spec=spec, state=state, target=target)
-        self.entries[key] = Entry(managed, generation, ref, known.status if known else status)
+        if known is not None:  # a spec edit: the engine state and what was written carry on
+            managed = policies.ManagedPolicy(key=key, spec=spec, state=known.managed.state, target=target)
+            entry = Entry(managed, generation, ref, known.status, known.last_error, known.restored)
+            entry.untold, entry.written_at = known.untold, known.written_at
+        else:
+            readback = restoring.restore(body.get("status"))
+            managed = policies.ManagedPolicy(key=key, spec=spec, state=readback.state, target=target)
+            entry = Entry(managed, generation, ref)
+            entry.load(readback)
+        self.entries[key] = entry
         self.invalid.pop(key, None)
         return "valid", None
 
@@ -105,11 +129,25 @@ class Registry:
             )
             if entry is None:
                 continue
-            status = dict(body.get("status") or {})
-            entry.managed.state = decisions.ScalingState.from_dict(status.get("engineState"))
-            entry.status = status
+            entry.load(restoring.restore(body.get("status")))
+            entry.written_at = None  # what the old leader wrote is not ours to count from
             count += 1
         return count
+
+    def namespaces(self) -> list[str]:
+        """The namespaces of known policies: the only ones a resync may list (under --namespace the
+        operator's Role covers no other)."""
+        return sorted({key.namespace for key in self.entries})
+
+
+def _restored(readback: restoring.Restored) -> tuple[bool, str, str]:
+    if readback.problems:
+        reset = any(p.startswith("status.engineState") for p in readback.problems)
+        tail = "; the engine state was reset" if reset else "; those fields were dropped"
+        return False, "MalformedStatus", "; ".join(readback.problems)[:900] + tail
+    if readback.had_state:
+        return True, "Resumed", "the engine state was read back from status.engineState"
+    return True, "Fresh", "no engine state in the status: the engine started fresh"
 
 
 def _generation_tag(generation: int | None) -> str:

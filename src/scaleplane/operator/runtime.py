@@ -88,8 +88,13 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
         )
 
     async def resync() -> None:
-        listing = await api.get("/apis/scaleplane.io/v1alpha1/scalingpolicies")
-        count = registry.resync(list(listing.get("items") or []))
+        # One LIST per namespace with known policies, never cluster-wide: under --namespace the
+        # operator may read only its namespaces (a namespaced install has no ClusterRole for it).
+        items: list[Any] = []
+        for namespace in registry.namespaces():
+            listing = await api.get(f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies")
+            items.extend(listing.get("items") or [])
+        count = registry.resync(items)
         log.info("reloaded the engine state of %d policies from their status", count)
 
     loop = looping.OperatorLoop(

@@ -7,16 +7,22 @@
       lastScaleTime: 2026-...Z             the last time the target accepted a new count
       lastDecision: {time, current, desired, raw, direction, reason, message, drivingMetric, rules,
                      actuated, metrics: [{name, value, target, targetType, replicas, forecastValue, note}]}
-      conditions: Ready, ScalingActive, ScalingLimited, FallbackActive (type/status/reason/message/
-                  lastTransitionTime; the time moves only when the status flips)
+      conditions: Ready, ScalingActive, ScalingLimited, FallbackActive, StateRestored (type/status/
+                  reason/message/lastTransitionTime; the time moves only when the status flips)
       engineState: the engine's ScalingState (to_dict): what a restarted operator resumes from
       observedGeneration, error (the last tick's error, absent when it went through)
 
 Condition table (reason codes from scaling.reasons):
     Ready           False: InvalidPolicy, TargetUnavailable, EngineFailed;  True: Reconciled
-    ScalingActive   False: Paused, MetricsUnavailable, DryRun (decided, not actuated);  True: otherwise
+    ScalingActive   False: Paused, DryRun (decided, not actuated), MetricsUnavailable (no metric could
+                    be read this tick, whatever the fallback rule then did);
+                    True: ValidMetrics (every metric read), SomeMetricsFailed (the others decided)
     ScalingLimited  True when min/max replicas, a rate limit or a disabled direction bounded the count
     FallbackActive  True when the fallback rule decided
+    StateRestored   how the engine state was read back when the operator (re)loaded the policy:
+                    True: Resumed (from status.engineState), Fresh (there was none);
+                    False: MalformedStatus (the message names each bad field; a bad engineState was
+                    reset to a fresh state). It changes only at the next load (restart, takeover).
 """
 
 from __future__ import annotations
@@ -82,8 +88,13 @@ def after_tick(
     *,
     generation: int | None,
     at: float,
+    restored: tuple[bool, str, str] = (True, "Fresh", ""),
 ) -> dict[str, Any]:
-    """The whole new status (kept fields from `previous` where this tick says nothing)."""
+    """The whole new status (kept fields from `previous` where this tick says nothing).
+
+    `previous` must have been read back through operator.restoring (or written by this function).
+    """
+    state_condition = condition("StateRestored", *restored, previous, at)
     status: dict[str, Any] = {
         "target": f"{spec.target_ref.kind}/{spec.target_ref.name}",
         "observedGeneration": generation,
@@ -107,18 +118,27 @@ def after_tick(
                 for c in previous.get("conditions") or []
                 if c.get("type") in ("ScalingLimited", "FallbackActive")
             ],
+            state_condition,
         ]
         return status
     status["desiredReplicas"] = decision.desired
     status["lastDecision"] = decision_dict(decision, outcome.scaled)
     ready_ok = outcome.error is None
-    active, active_reason = True, "ValidMetrics"
+    # What is true of the metrics, not of the rule that then decided: during a long outage the fallback
+    # rule decides (FallbackActive=True), and still no metric was read (ScalingActive=False).
+    samples = observation.samples if observation is not None else ()
+    failed = [s.name for s in samples if not s.ok]
+    active, active_reason, active_message = True, "ValidMetrics", decision.message
     if decision.reason == reasons.PAUSED:
         active, active_reason = False, "Paused"
-    elif decision.reason == reasons.METRICS_UNAVAILABLE:
+    elif decision.reason == reasons.METRICS_UNAVAILABLE or (samples and len(failed) == len(samples)):
         active, active_reason = False, "MetricsUnavailable"
+        active_message = "no metric could be read: " + ", ".join(failed) if failed else decision.message
     elif spec.dry_run:
         active, active_reason = False, "DryRun"
+    elif failed:
+        active_reason = "SomeMetricsFailed"
+        active_message = "failed: " + ", ".join(failed) + "; " + decision.message
     limits = [LIMIT_RULES[r] for r in decision.rules if r in LIMIT_RULES]
     fallback = reasons.RULE_FALLBACK in decision.rules or decision.reason.startswith("fallback")
     status["conditions"] = [
@@ -130,7 +150,7 @@ def after_tick(
             previous,
             at,
         ),
-        condition("ScalingActive", active, active_reason, decision.message, previous, at),
+        condition("ScalingActive", active, active_reason, active_message, previous, at),
         condition(
             "ScalingLimited",
             bool(limits),
@@ -147,6 +167,7 @@ def after_tick(
             previous,
             at,
         ),
+        state_condition,
     ]
     return status
 

@@ -1,0 +1,146 @@
+"""One policy's bad status stays its own: 100 good policies and malformed ones, on kmock and a real
+Prometheus, under `--namespace`.
+
+Two ways a malformed `status.engineState` reaches the operator: it is there when the operator first
+sees the policy, or another writer breaks it while this replica is a standby and it reads it back on
+taking over the Lease (the reload that used to raise and keep the loop from ever leading). Either way
+the policy is reset with a Warning Event and `StateRestored=False MalformedStatus`, and it and every
+other policy scale. Taking over lists policies in the watched namespace only, never cluster-wide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.support import operating
+from tests.support.operating import DEPLOYMENT, POLICY, eventually
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
+LEASES = "coordination.k8s.io/v1/leases"
+GOOD = 100
+
+
+@pytest.fixture
+def exporter(prometheus: Any) -> Iterator[tuple[operating.Exporter, str]]:
+    job = "op-isolation"
+    exp = operating.Exporter("load")
+    prometheus.add_target(job, exp.address)
+    try:
+        yield exp, job
+    finally:
+        prometheus.remove_target(job, exp.address)
+        exp.close()
+
+
+def _spec(target: str, query: str) -> dict[str, Any]:
+    return {
+        "targetRef": {"kind": "Deployment", "name": target},
+        "minReplicas": 1,
+        "maxReplicas": 8,
+        "cooldownSeconds": 0,
+        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
+        "behavior": operating.fast_behavior(),
+    }
+
+
+def _condition(cluster: Any, ns: str, name: str, kind: str) -> tuple[str, str] | None:
+    status = (cluster.read_object(POLICY, ns, name) or {}).get("status") or {}
+    for c in status.get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == kind:
+            return c["status"], c["reason"]
+    return None
+
+
+def _scaled(cluster: Any, ns: str, names: list[str]) -> list[str]:
+    """The names whose Deployment is not at 5 replicas yet."""
+    return [n for n in names if cluster.read_object(DEPLOYMENT, ns, n)["spec"]["replicas"] != 5]
+
+
+def _events(cluster: Any, name: str, reason: str) -> list[dict[str, Any]]:
+    return [
+        o.raw
+        for (res, _, _), o in cluster.objects.items()
+        if res.plural == "events"
+        and not o.deleted
+        and o.raw["involvedObject"]["name"] == name
+        and o.raw["reason"] == reason
+    ]
+
+
+async def _merge_patch(url: str, path: str, body: dict[str, Any]) -> None:
+    headers = {"Content-Type": "application/merge-patch+json"}
+    async with aiohttp.ClientSession() as s, s.patch(url + path, data=json.dumps(body), headers=headers) as r:
+        assert r.status == 200, await r.text()
+
+
+async def _valid_policies(port: int) -> float:
+    async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/metrics") as rsp:
+        text = await rsp.text()
+    for line in text.splitlines():
+        if line.startswith('scaleplane_policies{state="valid"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def _all_known(port: int, count: int) -> bool:
+    return await _valid_policies(port) == count
+
+
+async def test_malformed_engine_states_among_100_good_policies(prometheus: Any, exporter: Any) -> None:
+    exp, job = exporter
+    ns, query = "team-iso", f'sum(load{{job="{job}"}})'
+    exp.set(45)  # 45 / 10 per replica: every policy asks for 5
+    await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
+    good = [f"good-{i:03d}" for i in range(GOOD)]
+    names = [*good, "broken-at-start", "broken-later"]
+    async with operating.cluster_api() as (cluster, url):
+        now = datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        cluster.put_object(
+            LEASES,
+            {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": "scaleplane-operator", "namespace": ns},
+                "spec": {"holderIdentity": "another-replica", "leaseDurationSeconds": 600, "renewTime": now},
+            },
+        )
+        for name in names:
+            cluster.put_object(DEPLOYMENT, operating.deployment(name, ns, replicas=1))
+            body = operating.policy(name, ns, _spec(name, query))
+            if name == "broken-at-start":
+                body["status"] = {"engineState": {"recommendations": [["soon", 3]]}, "conditions": "all good"}
+            cluster.put_object(POLICY, body)
+
+        async with operating.running_operator(url, prometheus.url, namespace=ns) as op:
+            # A standby: it knows every policy (the broken one too) and actuates nothing.
+            await eventually(lambda: _all_known(op.metrics_port, len(names)), timeout=30)
+            assert len(_scaled(cluster, ns, names)) == len(names)
+            # The other replica breaks a policy's state, then gives the Lease up.
+            path = f"/apis/scaleplane.io/v1alpha1/namespaces/{ns}/scalingpolicies/broken-later/status"
+            await _merge_patch(url, path, {"status": {"engineState": {"history": [[1, "load"]]}}})
+            lease = f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/scaleplane-operator"
+            await _merge_patch(url, lease, {"spec": {"holderIdentity": None}})
+
+            await eventually(lambda: not _scaled(cluster, ns, names), timeout=40)
+            for name in ("broken-at-start", "broken-later"):
+                await eventually(lambda name=name: _events(cluster, name, "MalformedStatus"))
+                assert _condition(cluster, ns, name, "StateRestored") == ("False", "MalformedStatus")
+            message = _events(cluster, "broken-later", "MalformedStatus")[0]["message"]
+            assert message.startswith("status.engineState: does not parse"), message
+            at_start = _events(cluster, "broken-at-start", "MalformedStatus")[0]["message"]
+            assert "status.conditions" in at_start and "status.engineState" in at_start
+            assert _condition(cluster, ns, "good-000", "StateRestored") == ("True", "Fresh")
+            assert not _events(cluster, "good-000", "MalformedStatus")
+
+        # Under --namespace nothing listed ScalingPolicies across all namespaces (taking over included).
+        cluster_wide = [
+            r for r in cluster if str(r.url.path) == "/apis/scaleplane.io/v1alpha1/scalingpolicies"
+        ]
+        assert cluster_wide == []
