@@ -62,3 +62,21 @@ def test_large_groups_are_cut_into_chunks():
     batches, singles = batching.plan(queries, max_batch=2)
     assert [len(b.members) for b in batches] == [2, 2]
     assert singles == [queries[4]]
+
+
+@pytest.mark.parametrize("label", ["without", "nan", "Inf", "on", "bool", "__name__", "offset", "BY"])
+def test_labels_prometheus_cannot_group_by_are_left_unmerged(label):
+    queries = [f'sum(depth{{{label}="a"}})', f'sum(depth{{{label}="b"}})']
+    assert batching.plan(queries) == ([], queries)
+    assert not batching.groupable(label)
+
+
+def test_a_label_that_merely_starts_like_a_keyword_is_merged():
+    [batch], _ = batching.plan(['sum(depth{infra="a"})', 'sum(depth{infra="b"})'])
+    assert batch.query == 'sum by (infra) (depth{infra=~"a|b"})'
+
+
+def test_avoided_shapes_are_not_merged_again():
+    queries = ['sum(depth{queue="a"})', 'sum(depth{queue="b"})']
+    [batch], _ = batching.plan(queries)
+    assert batching.plan(queries, avoid={batch.shape}) == ([], queries)

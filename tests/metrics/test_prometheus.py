@@ -163,12 +163,13 @@ async def test_batched_answers_equal_one_query_at_a_time(scraped, exporter):
     assert alone[queries[3]].error.startswith("no data")
 
 
-async def test_a_failed_batch_fails_each_of_its_queries(broken_prometheus):
+async def test_a_failed_batch_is_re_sent_query_by_query(broken_prometheus):
     src = prometheus_source.PrometheusSource(broken_prometheus(status=500, body=b"{}"), batch=True)
     queries = ['sum(x{q="a"})', 'sum(x{q="b"})']
     try:
         answers = await src.fetch(queries)
     finally:
         src.close()
-    assert src.requests_sent == 1
+    assert src.requests_sent == 3  # the batch, then each query alone, each failing on its own
+    assert src.avoided == set()  # a 500 says nothing against the shape: it is merged again next time
     assert {q: a.error for q, a in answers.items()} == dict.fromkeys(queries, "HTTP 500 from Prometheus: {}")

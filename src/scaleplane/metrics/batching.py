@@ -14,13 +14,20 @@ series by series, so only a strict grammar is batched; anything else is sent as 
 
 Queries are grouped by everything but one equality matcher's value; a query that could join several
 groups joins the largest. Groups of one stay single queries; large groups are cut into chunks.
+
+Some label names are fine in a matcher but not in a grouping: Prometheus 2.x reads `by (without)`,
+`by (nan)`, `by (inf)` as a keyword or a number and refuses the whole query (quoted label names,
+`by ("without")`, arrive only with Prometheus 3's UTF-8 names, so they cannot be relied on). A query
+varying in such a label, in any PromQL keyword (case-insensitive), or in a reserved `__` label (which
+`rate()` drops) is left unmerged. What this list misses, Prometheus answers with a 400: the caller
+re-sends that batch query by query and passes its shape back in `avoid`, so it is not merged again.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 AGGREGATIONS = ("sum", "min", "max", "avg", "count")
@@ -42,6 +49,16 @@ _QUERY = re.compile(
     r"(?P<metric>[a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{(?P<matchers>[^{}]*)\}"
     r"(?:\s*\[(?P<range>[0-9smhdwy]+)\])?"
     r"\s*(?P<close>\)?)\s*\)\s*$"
+)
+# Every word the PromQL lexer may read as a keyword, an operator, an aggregation or a number
+# (Prometheus 2.x and 3.x), lower-cased: a label of one of these names is never a grouping label.
+UNGROUPABLE = frozenset(
+    {
+        *("and", "or", "unless", "atan2", "by", "without", "on", "ignoring", "group_left", "group_right"),
+        *("bool", "offset", "start", "end", "step", "nan", "inf", "infinity", "smoothed", "anchored"),
+        *("sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values"),
+        *("bottomk", "topk", "quantile", "limitk", "limit_ratio"),
+    }
 )
 _MATCHER = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=)\s*"([A-Za-z0-9_.:\-]*)"\s*')
 
@@ -97,16 +114,26 @@ def shapes_of(query: str) -> list[tuple[Shape, str]]:
         return []
     shapes = []
     for i, (name, op, value) in enumerate(matchers):
-        if op != "=" or not value:
+        if op != "=" or not value or not groupable(name):
             continue
         others = tuple(sorted(matchers[:i] + matchers[i + 1 :]))
         shapes.append((Shape(match["agg"], func, match["metric"], range_, others, name), value))
     return shapes
 
 
-def plan(queries: Iterable[str], *, max_batch: int = 1000) -> tuple[list[Batch], list[str]]:
-    """Split distinct `queries` into batches (of 2..max_batch members) and queries sent alone."""
-    candidates = {q: shapes_of(q) for q in dict.fromkeys(queries)}
+def groupable(label: str) -> bool:
+    """True when `label` may stand in `by (...)` on every Prometheus we support."""
+    return not label.startswith("__") and label.lower() not in UNGROUPABLE
+
+
+def plan(
+    queries: Iterable[str], *, max_batch: int = 1000, avoid: Collection[Shape] = ()
+) -> tuple[list[Batch], list[str]]:
+    """Split distinct `queries` into batches (of 2..max_batch members) and queries sent alone.
+
+    `avoid`: shapes never to merge (Prometheus refused their batched query before).
+    """
+    candidates = {q: [sv for sv in shapes_of(q) if sv[0] not in avoid] for q in dict.fromkeys(queries)}
     sizes = Counter(shape for options in candidates.values() for shape, _ in options)
     groups: dict[Shape, dict[str, str]] = defaultdict(dict)
     singles: list[str] = []

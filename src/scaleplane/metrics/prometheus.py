@@ -15,6 +15,15 @@ becomes that query's error and never an exception:
 
 The client's own retries are switched off: a tick retries by being the next tick, and one request per
 query is what the request counter (`requests_sent`, read by the benchmark) promises.
+
+Batches (`batch=True`) must never cost a tick more than they save:
+- a batched query is given `query_timeout * (1 + members / 250)` (within the deadline): 1,000
+  queries answered together take longer than one;
+- a batch that fails for any reason but an unreachable Prometheus is re-sent query by query within
+  the same deadline, so one bad member (or a label name Prometheus will not group by) costs only
+  itself; a batch Prometheus refused as a parse error (HTTP 400) is never merged again in this process;
+- a query longer than `post_above` characters once URL-encoded goes as a form-encoded POST (the
+  query API takes both), since proxies and servers cap URLs at 4 to 8 KiB.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ import threading
 from collections.abc import Collection
 from concurrent import futures
 from typing import Any
+from urllib import parse
 
 import requests
 import urllib3
@@ -51,6 +61,7 @@ class PrometheusSource:
     batch:         send queries of one shape as one `AGG by (label)` query (see metrics.batching):
                    exact values, far fewer requests; off by default (then one request per query).
     max_batch:     at most this many queries in one batched request.
+    post_above:    a query longer than this (URL-encoded) is POSTed rather than sent in the URL.
     """
 
     def __init__(
@@ -63,6 +74,7 @@ class PrometheusSource:
         empty_as_zero: bool = False,
         batch: bool = False,
         max_batch: int = 1000,
+        post_above: int = 4096,
         headers: dict[str, str] | None = None,
     ) -> None:
         for name, value in (
@@ -70,6 +82,7 @@ class PrometheusSource:
             ("query_timeout", query_timeout),
             ("deadline", deadline),
             ("max_batch", max_batch),
+            ("post_above", post_above),
         ):
             if value <= 0:
                 raise ValueError(f"{name} must be > 0, was {value}")
@@ -80,7 +93,11 @@ class PrometheusSource:
         self.empty_as_zero = empty_as_zero
         self.batch = batch
         self.max_batch = max_batch
+        self.post_above = post_above
         self.requests_sent = 0
+        self.requests_posted = 0
+        self.avoided: set[batching.Shape] = set()  # shapes whose batched query Prometheus refused
+        self._headers = dict(headers or {})
         self._counter_lock = threading.Lock()
         session = requests.Session()
         self._client = PrometheusConnect(
@@ -100,13 +117,29 @@ class PrometheusSource:
         if not unique:
             return {}
         loop = asyncio.get_running_loop()
+        ends_at = loop.time() + self.deadline
         jobs: dict[asyncio.Future[dict[str, sources.QueryResult]], list[str]] = {}
-        batches, singles = batching.plan(unique, max_batch=self.max_batch) if self.batch else ([], unique)
+        batches: list[batching.Batch] = []
+        singles = unique
+        if self.batch:
+            batches, singles = batching.plan(unique, max_batch=self.max_batch, avoid=self.avoided)
         for one in batches:
             jobs[loop.run_in_executor(self._pool, self._query_batch, one)] = list(one.members)
         for query in singles:
             jobs[loop.run_in_executor(self._pool, self._query, query)] = [query]
-        done, late = await asyncio.wait(jobs, timeout=self.deadline)
+        answers = await self._collect(jobs, ends_at)
+        # Second wave: members of failed batches, one by one, in what is left of the deadline.
+        again = [q for q, answer in answers.items() if answer is _RESEND]
+        if again:
+            jobs = {loop.run_in_executor(self._pool, self._query, q): [q] for q in again}
+            answers.update(await self._collect(jobs, ends_at))
+        return answers
+
+    async def _collect(
+        self, jobs: dict[asyncio.Future[dict[str, sources.QueryResult]], list[str]], ends_at: float
+    ) -> dict[str, sources.QueryResult]:
+        timeout = max(0.0, ends_at - asyncio.get_running_loop().time())
+        done, late = await asyncio.wait(jobs, timeout=timeout) if jobs else (set(), set())
         answers: dict[str, sources.QueryResult] = {}
         for future in done:
             answers.update(future.result())
@@ -119,34 +152,55 @@ class PrometheusSource:
         return answers
 
     def _query(self, query: str) -> dict[str, sources.QueryResult]:
-        data, error = self._request(query)
+        data, error = self._request(query, self.query_timeout)
         if error is not None:
             return {query: sources.QueryResult(None, error)}
         return {query: results.interpret(data, empty_as_zero=self.empty_as_zero)}
 
-    def _query_batch(self, batch: batching.Batch) -> dict[str, sources.QueryResult]:
-        data, error = self._request(batch.query)
-        if error is not None:
-            return dict.fromkeys(batch.members, sources.QueryResult(None, error))
-        return results.split(data, batch.shape.label, batch.members, empty_as_zero=self.empty_as_zero)
+    def batch_timeout(self, members: int) -> float:
+        return min(self.deadline, self.query_timeout * (1 + members / 250))
 
-    def _request(self, query: str) -> tuple[Any, str | None]:
+    def _query_batch(self, batch: batching.Batch) -> dict[str, sources.QueryResult]:
+        data, error = self._request(batch.query, self.batch_timeout(len(batch.members)))
+        if error is None:
+            return results.split(data, batch.shape.label, batch.members, empty_as_zero=self.empty_as_zero)
+        if error.startswith("HTTP 400 ") and "parse error" in error:  # never this shape merged again
+            self.avoided.add(batch.shape)
+        if error.startswith("cannot connect"):  # one by one would meet the same closed door
+            return dict.fromkeys(batch.members, sources.QueryResult(None, error))
+        return dict.fromkeys(batch.members, _RESEND)
+
+    def _send(self, query: str, timeout: float) -> Any:
+        params = {"timeout": f"{max(1, round(timeout * 1000))}ms"}  # Prometheus takes whole units only
+        if len(parse.quote(query, safe="")) <= self.post_above:
+            return self._client.custom_query(
+                query,
+                params=params,
+                timeout=timeout,  # type: ignore[arg-type]  # typed int, requests takes float
+            )
+        with self._counter_lock:
+            self.requests_posted += 1
+        form = {"query": query, **params}
+        rsp = self._session.post(
+            f"{self.url}/api/v1/query", data=form, headers=self._headers, timeout=timeout
+        )
+        if rsp.status_code != 200:  # the client's own error shape, so that _http_error reads both
+            raise PrometheusApiClientException(f"HTTP Status Code {rsp.status_code} ({rsp.content!r})")
+        return rsp.json()["data"]["result"]
+
+    def _request(self, query: str, timeout: float) -> tuple[Any, str | None]:
         """(Prometheus' `data.result`, None), or (None, why there is none)."""
         with self._counter_lock:
             self.requests_sent += 1
         try:
-            data = self._client.custom_query(
-                query,
-                params={"timeout": f"{self.query_timeout:g}s"},
-                timeout=self.query_timeout,  # type: ignore[arg-type]  # typed int, requests takes float
-            )
+            data = self._send(query, timeout)
         except PrometheusApiClientException as exc:
             return None, _http_error(str(exc))
         except requests.Timeout:
-            return None, f"no answer within {self.query_timeout:g} s"
+            return None, f"no answer within {timeout:g} s"
         except requests.ConnectionError as exc:
             if _timed_out(exc):  # with retries off, urllib3 reports a read timeout as a connection error
-                return None, f"no answer within {self.query_timeout:g} s"
+                return None, f"no answer within {timeout:g} s"
             return None, f"cannot connect to Prometheus at {self.url}: {_reason(exc)}"
         except (ValueError, KeyError, TypeError) as exc:  # JSON decode errors are ValueErrors
             return (
@@ -156,6 +210,10 @@ class PrometheusSource:
         except requests.RequestException as exc:
             return None, f"request to Prometheus failed: {type(exc).__name__}: {exc}"
         return data, None
+
+
+# A marker, never returned by fetch: this member's batch failed, ask for it alone.
+_RESEND = sources.QueryResult(None, "re-send alone")
 
 
 def _http_error(message: str) -> str:
