@@ -27,3 +27,13 @@ def test_run_refuses_bad_input_clearly() -> None:
     result = runner.invoke(cli_app.app, ["operator", "run", "-n", "x"], env={"SCALEPLANE_TICK_SECONDS": "-1"})
     assert result.exit_code == 2 and "SCALEPLANE_TICK_SECONDS" in result.output
     assert "Traceback" not in result.output
+
+
+def test_run_refuses_a_hook_it_cannot_sign() -> None:
+    hooks = '[{"url": "https://hooks.example/in", "secretEnv": "SCALEPLANE_TEST_UNSET_SECRET"}]'
+    result = runner.invoke(cli_app.app, ["operator", "run", "-n", "x"], env={"SCALEPLANE_HOOKS": hooks})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert (
+        "SCALEPLANE_HOOKS[0] (https://hooks.example/in): secretEnv SCALEPLANE_TEST_UNSET_SECRET is not set"
+        in (" ".join(result.output.split()))
+    )

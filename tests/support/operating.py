@@ -239,9 +239,11 @@ def free_port() -> int:
 class HookReceiver:
     """A real HTTP endpoint on 127.0.0.1 (aiohttp, in the test's loop) that keeps what it receives."""
 
-    def __init__(self, *, fail_first: int = 0) -> None:
+    def __init__(self, *, fail_first: int = 0, delay: float = 0.0) -> None:
         self.received: list[tuple[dict[str, str], bytes]] = []
+        self.received_at: list[float] = []  # loop time of each kept delivery
         self.fail_first = fail_first
+        self.delay = delay  # seconds each answer takes: a slow receiver
         self.attempts = 0
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -263,7 +265,10 @@ class HookReceiver:
     async def _receive(self, request: web.Request) -> web.Response:
         self.attempts += 1
         body = await request.read()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.attempts <= self.fail_first:
             return web.Response(status=503)
         self.received.append((dict(request.headers), body))
+        self.received_at.append(asyncio.get_running_loop().time())
         return web.Response(status=204)

@@ -9,7 +9,9 @@ Events: one on every scale (Normal/Scaled), one on every tick error (Warning/Sca
 identical to the policy's previous tick's is not posted again, so a broken target does not flood the
 namespace — one when metrics start failing (Warning/MetricsUnavailable) and one when fallback rules
 take over (Warning/FallbackActive), and one when the status read back at (re)load was malformed
-(Warning/MalformedStatus, see operator.restoring). Events go out with the operator's own client (`posting`).
+(Warning/MalformedStatus, see operator.restoring). Hooks are offered a policy's changes only (a
+scale, a new error, a condition flip), never a steady decision. Events go out with the operator's
+own client (`posting`).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class Recorder:
         status = statuses.after_tick(
             spec, outcome, entry.status, generation=entry.generation, at=at, restored=entry.restored
         )
+        changes = _changes(outcome, entry, status)
         self.meters.record(outcome, spec.metrics)
         async with self._slots:
             await self._tell(entry, outcome, at)
@@ -92,7 +95,7 @@ class Recorder:
             except kubeapi.ApiError as exc:
                 self.meters.errors.labels("status").inc()
                 log.warning("cannot write the status of %s: %s", key, exc)
-        if outcome.decision is not None:
+        if changes and self.hooks.workers:  # hooks hear of changes, never of steady decisions
             self.hooks.offer(
                 hooking.cloud_event(
                     source=f"/apis/scaleplane.io/v1alpha1/namespaces/{key.namespace}/scalingpolicies/{key.name}",
@@ -100,9 +103,11 @@ class Recorder:
                     data={
                         "policy": {"namespace": key.namespace, "name": key.name},
                         "target": status["target"],
+                        "changes": changes,
                         "scaled": outcome.scaled,
                         "error": outcome.error,
                         "decision": status["lastDecision"],
+                        "conditions": status["conditions"],
                     },
                     at=at,
                 )
@@ -152,3 +157,20 @@ class Recorder:
         for kind, reason, message in events:
             if not await posting.post(self.api, entry.ref, kind=kind, reason=reason, message=message, at=at):
                 self.meters.errors.labels("event").inc()
+
+
+def _changes(outcome: policies.TickOutcome, entry: registering.Entry, status: dict[str, Any]) -> list[str]:
+    """What a hook should hear of: "scaled", "error" (new or different), "conditions" (a flip or a
+    new reason). Read before `_tell` moves `entry.last_error` on."""
+    changes = []
+    if outcome.scaled:
+        changes.append("scaled")
+    if outcome.error is not None and outcome.error != entry.last_error:
+        changes.append("error")
+    if _condition_keys(status) != _condition_keys(entry.status):
+        changes.append("conditions")
+    return changes
+
+
+def _condition_keys(status: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(c["type"], c["status"], c.get("reason", "")) for c in status.get("conditions") or []]

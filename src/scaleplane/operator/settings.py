@@ -9,7 +9,12 @@
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
-    SCALEPLANE_HOOK_QUEUE        decisions waiting for hooks at most       1000
+                                 a hook whose secret is missing, empty, or whose secretEnv is unset
+                                 is refused at start (an unsigned hook is never sent)
+    SCALEPLANE_HOOK_QUEUE        events waiting per hook at most           1000
+    SCALEPLANE_STATUS_HEARTBEAT_SECONDS                                    180
+                                 a policy's status is written when something a user reads changed
+                                 (counts, reason, conditions, error), else at most this often
     SCALEPLANE_LEASE             "true": only the Lease holder actuates     true
     SCALEPLANE_LEASE_NAME        the coordination.k8s.io Lease's name      scaleplane-operator
     SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         default
@@ -58,6 +63,7 @@ class OperatorSettings(BaseModel):
     metrics_addr: str = "0.0.0.0:9108"
     hooks: tuple[HookSettings, ...] = ()
     hook_queue: Annotated[int, Field(ge=1)] = 1000
+    status_heartbeat_seconds: Annotated[float, Field(ge=0, le=3600)] = 180.0
     lease: bool = True
     lease_name: str = "scaleplane-operator"
     lease_namespace: str = "default"
@@ -80,9 +86,20 @@ class OperatorSettings(BaseModel):
         host, _, port = self.metrics_addr.rpartition(":")
         return host, int(port)
 
-    def hook_secret(self, hook: HookSettings) -> bytes:
+    def hook_secret(self, hook: HookSettings, environ: Mapping[str, str] | None = None) -> bytes:
+        """The hook's signing key; SettingsError naming the hook when there is none to be had."""
+        env = os.environ if environ is None else environ
+        where = f"SCALEPLANE_HOOKS[{self.hooks.index(hook)}] ({hook.url})"
+        if hook.secret and hook.secret_env:
+            raise SettingsError(f"{where}: give secret or secretEnv, not both")
         if hook.secret_env:
-            return os.environ.get(hook.secret_env, "").encode()
+            secret = env.get(hook.secret_env, "")
+            if not secret:
+                state = "is empty" if hook.secret_env in env else "is not set"
+                raise SettingsError(f"{where}: secretEnv {hook.secret_env} {state}; a hook must be signed")
+            return secret.encode()
+        if not hook.secret:
+            raise SettingsError(f"{where}: no secret and no secretEnv; a hook must be signed")
         return hook.secret.encode()
 
 
@@ -99,6 +116,7 @@ ENV = {
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
     "hooks": "SCALEPLANE_HOOKS",
     "hook_queue": "SCALEPLANE_HOOK_QUEUE",
+    "status_heartbeat_seconds": "SCALEPLANE_STATUS_HEARTBEAT_SECONDS",
     "lease": "SCALEPLANE_LEASE",
     "lease_name": "SCALEPLANE_LEASE_NAME",
     "lease_namespace": "SCALEPLANE_LEASE_NAMESPACE",
@@ -124,7 +142,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
         except ValueError as exc:
             raise SettingsError(f"SCALEPLANE_HOOKS: not JSON ({exc}), was {values['hooks']!r}") from None
     try:
-        return OperatorSettings.model_validate(values)
+        config = OperatorSettings.model_validate(values)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -132,3 +150,6 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
             where = var + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
             problems.append(f"{where}: {err['msg']}, was {err.get('input')!r}")
         raise SettingsError("; ".join(problems)) from None
+    for hook in config.hooks:  # refused here, at start, with the reason
+        config.hook_secret(hook, env)
+    return config
