@@ -100,7 +100,8 @@ async def _run(size: int, url: str, scaled_share: float = 1.0) -> dict[str, floa
     api = kubeapi.KubeApi(kopf.ConnectionInfo(server=url), connections=32)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher([], meters)
-    recorder = recording.Recorder(api, registry, meters, hooks, concurrency=32)
+    # heartbeat=0: every round writes every status (bench/operator_status_load.py measures the heartbeat).
+    recorder = recording.Recorder(api, registry, meters, hooks, concurrency=32, heartbeat=0)
     try:
         await recorder.record(outcomes[: min(size, 50)], now)  # warm-up: connections, imports
         walls = []

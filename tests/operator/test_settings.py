@@ -50,3 +50,10 @@ def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None
     with pytest.raises(settings.SettingsError) as caught:
         settings.from_env(env)
     assert message in str(caught.value)
+
+
+def test_the_status_heartbeat_is_a_setting() -> None:
+    assert settings.from_env({}).status_heartbeat_seconds == 180
+    assert settings.from_env({"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "0"}).status_heartbeat_seconds == 0
+    with pytest.raises(settings.SettingsError, match="SCALEPLANE_STATUS_HEARTBEAT_SECONDS"):
+        settings.from_env({"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "-5"})

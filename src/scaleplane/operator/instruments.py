@@ -1,7 +1,7 @@
 """The operator's own Prometheus metrics (prometheus_client), and the small HTTP server for /metrics.
 
 Every name starts with `scaleplane_`; dashboards, alerts and cost reports read only these. The loop's
-series are shared with the local platform (`scaleplane.control.meters`); the last three are the operator's:
+series are shared with the local platform (`scaleplane.control.meters`); the last four are the operator's:
 
     scaleplane_desired_replicas{namespace,policy}              gauge   the last decision's count
     scaleplane_current_replicas{namespace,policy}              gauge   what the target runs
@@ -16,6 +16,7 @@ series are shared with the local platform (`scaleplane.control.meters`); the las
     scaleplane_policies{state}                                 gauge   valid / invalid policies known
     scaleplane_leader                                          gauge   1 when this replica actuates
     scaleplane_hook_deliveries_total{result}                   counter  delivered / failed / dropped
+    scaleplane_status_writes_total{result}                     counter  written / skipped (unchanged)
 
 Each operator has its own `CollectorRegistry`, so two operators in one process (tests) never clash.
 """
@@ -41,4 +42,10 @@ class Instruments(meters.LoopMeters):
         )
         self.hook_deliveries = Counter(
             "scaleplane_hook_deliveries", "Outbound hook deliveries by result", ("result",), registry=r
+        )
+        self.status_writes = Counter(
+            "scaleplane_status_writes",
+            "Policy status writes: written, or skipped because nothing a user reads changed",
+            ("result",),
+            registry=r,
         )

@@ -5,13 +5,20 @@ policy's status, so there is nothing to conflict with); a 409, 429, 5xx or timeo
 backoff (0.2 s, 0.4 s, 0.8 s), then counted as an error and left to the next tick. At most
 `concurrency` writes are in flight.
 
-Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — an error
-identical to the policy's previous tick's is not posted again, so a broken target does not flood the
-namespace — one when metrics start failing (Warning/MetricsUnavailable) and one when fallback rules
-take over (Warning/FallbackActive), and one when the status read back at (re)load was malformed
-(Warning/MalformedStatus, see operator.restoring). Hooks are offered a policy's changes only (a
-scale, a new error, a condition flip), never a steady decision. Events go out with the operator's
-own client (`posting`).
+A status is written only when something a user reads changed (`statuses.readable`: the counts, the
+decision's reason and rules, a condition's status or reason, the error), or when `heartbeat` seconds
+have passed since the last write (SCALEPLANE_STATUS_HEARTBEAT_SECONDS; 0 writes every tick). A steady
+policy then costs one PATCH per heartbeat instead of one per tick; its metric values, sentences and
+engine state in the status are at most one heartbeat old (a restarted operator resumes from that).
+Writes and skips are counted in `scaleplane_status_writes_total{result}`.
+
+Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — a
+repeat of the same message updates that Event's count instead (operator.posting), so a broken target
+does not flood the namespace — one when metrics start failing (Warning/MetricsUnavailable), one
+when fallback rules take over (Warning/FallbackActive), and one when the status read back at
+(re)load was malformed (Warning/MalformedStatus, see operator.restoring). Hooks are offered a
+policy's changes only (a scale, a new error, a condition flip), never a steady decision. Events go
+out with the operator's own client (`posting`).
 """
 
 from __future__ import annotations
@@ -65,9 +72,12 @@ class Recorder:
         hooks: hooking.HookDispatcher,
         *,
         concurrency: int = 32,
+        heartbeat: float = 180.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.api = api
+        self.heartbeat = heartbeat
+        self.events = posting.EventPoster(api, interval=heartbeat)
         self.registry = registry
         self.meters = meters
         self.hooks = hooks
@@ -76,6 +86,13 @@ class Recorder:
 
     async def record(self, outcomes: Sequence[policies.TickOutcome], at: float) -> None:
         await asyncio.gather(*(self._record_one(outcome, at) for outcome in outcomes))
+        await self.events.flush(at)
+
+    def _due(self, entry: registering.Entry, status: dict[str, Any], at: float) -> bool:
+        """Write when something a user reads changed, else once per heartbeat (see the docstring)."""
+        if entry.written_at is None or at - entry.written_at >= self.heartbeat:
+            return True
+        return statuses.readable(status) != statuses.readable(entry.status)
 
     async def _record_one(self, outcome: policies.TickOutcome, at: float) -> None:
         entry = self.registry.keep(outcome)
@@ -89,12 +106,16 @@ class Recorder:
         self.meters.record(outcome, spec.metrics)
         async with self._slots:
             await self._tell(entry, outcome, at)
-            try:
-                await patch_status(self.api, key.namespace, key.name, status, sleep=self._sleep)
-                entry.status = status
-            except kubeapi.ApiError as exc:
-                self.meters.errors.labels("status").inc()
-                log.warning("cannot write the status of %s: %s", key, exc)
+            if not self._due(entry, status, at):
+                self.meters.status_writes.labels("skipped").inc()
+            else:
+                try:
+                    await patch_status(self.api, key.namespace, key.name, status, sleep=self._sleep)
+                    entry.status, entry.written_at = status, at
+                    self.meters.status_writes.labels("written").inc()
+                except kubeapi.ApiError as exc:
+                    self.meters.errors.labels("status").inc()
+                    log.warning("cannot write the status of %s: %s", key, exc)
         if changes and self.hooks.workers:  # hooks hear of changes, never of steady decisions
             self.hooks.offer(
                 hooking.cloud_event(
@@ -146,7 +167,7 @@ class Recorder:
             events.append(
                 ("Normal", "Scaled", f"{decision.current} -> {decision.desired} replicas: {decision.message}")
             )
-        if outcome.error and outcome.error != entry.last_error:
+        if outcome.error:  # every tick it fails: a repeat only counts up the one Event (posting)
             events.append(("Warning", "ScalingFailed", outcome.error))
         if decision is not None and decision.reason != previous:
             if decision.reason.startswith("fallback"):
@@ -155,7 +176,7 @@ class Recorder:
                 events.append(("Warning", "MetricsUnavailable", decision.message))
         entry.last_error = outcome.error
         for kind, reason, message in events:
-            if not await posting.post(self.api, entry.ref, kind=kind, reason=reason, message=message, at=at):
+            if not await self.events.post(entry.ref, kind=kind, reason=reason, message=message, at=at):
                 self.meters.errors.labels("event").inc()
 
 

@@ -76,7 +76,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     hooks = hooking.HookDispatcher.from_settings(config, meters)
     source = prometheus.PrometheusSource(config.prometheus_url, batch=config.batch_queries)
     controller = ticking.Controller(source, target_timeout=config.target_timeout)
-    recorder = recording.Recorder(api, registry, meters, hooks)
+    recorder = recording.Recorder(api, registry, meters, hooks, heartbeat=config.status_heartbeat_seconds)
     lease = None
     if config.lease:
         lease = leasing.LeaseKeeper(

@@ -182,3 +182,19 @@ def invalid(error: str, previous: dict[str, Any], *, generation: int | None, at:
             condition("ScalingActive", False, "InvalidPolicy", error, previous, at),
         ],
     }
+
+
+READABLE_DECISION = ("current", "desired", "raw", "direction", "reason", "drivingMetric", "rules", "actuated")
+READABLE = ("target", "observedGeneration", "currentReplicas", "desiredReplicas", "lastScaleTime", "error")
+
+
+def readable(status: dict[str, Any]) -> tuple[Any, ...]:
+    """What a user reads in a status (printer columns, `describe`, alerts on conditions), without what
+    moves every tick anyway (metric values, sentences, times, the engine state): when this is equal,
+    a status write says nothing new. `raw` is in it so a moved recommendation reaches engineState."""
+    decision = status.get("lastDecision") or {}
+    return (
+        tuple(repr(status.get(name)) for name in READABLE),
+        tuple(repr(decision.get(name)) for name in READABLE_DECISION),
+        tuple((c.get("type"), c.get("status"), c.get("reason")) for c in status.get("conditions") or []),
+    )

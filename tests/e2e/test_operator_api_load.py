@@ -1,0 +1,93 @@
+"""Less load on the API server, against kmock and a real Prometheus: a steady policy's status is
+written when something a user reads changed and once per heartbeat, not every tick; an error that
+repeats every tick is one Event whose count goes up, not one Event per tick (nor one Event, ever).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support import operating
+from tests.support.operating import DEPLOYMENT, POLICY, eventually
+
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
+TICK, HEARTBEAT = 0.5, 2.0
+
+
+@pytest.fixture
+def exporter(prometheus: Any) -> Iterator[tuple[operating.Exporter, str]]:
+    job = "op-api-load"
+    exp = operating.Exporter("load")
+    prometheus.add_target(job, exp.address)
+    try:
+        yield exp, job
+    finally:
+        prometheus.remove_target(job, exp.address)
+        exp.close()
+
+
+def _spec(target: str, query: str) -> dict[str, Any]:
+    return {
+        "targetRef": {"kind": "Deployment", "name": target},
+        "minReplicas": 1,
+        "maxReplicas": 8,
+        "cooldownSeconds": 0,
+        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
+        "behavior": operating.fast_behavior(),
+    }
+
+
+def _status_writes(cluster: Any, ns: str, name: str) -> int:
+    path = f"/namespaces/{ns}/scalingpolicies/{name}/status"
+    return sum(
+        1 for r in cluster if str(r.method.value).upper() == "PATCH" and str(r.url.path).endswith(path)
+    )
+
+
+def _status(cluster: Any, ns: str, name: str) -> dict[str, Any]:
+    return (cluster.read_object(POLICY, ns, name) or {}).get("status") or {}
+
+
+def _events(cluster: Any, name: str, reason: str) -> list[dict[str, Any]]:
+    return [
+        o.raw
+        for (res, _, _), o in cluster.objects.items()
+        if res.plural == "events"
+        and not o.deleted
+        and o.raw["involvedObject"]["name"] == name
+        and o.raw["reason"] == reason
+    ]
+
+
+async def test_steady_status_and_repeated_events_cost_little(prometheus: Any, exporter: Any) -> None:
+    exp, job = exporter
+    ns, query = "team-load", f'sum(load{{job="{job}"}})'
+    exp.set(45)
+    await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
+    async with operating.cluster_api() as (cluster, url):
+        cluster.put_object(DEPLOYMENT, operating.deployment("steady", ns, replicas=1))
+        cluster.put_object(POLICY, operating.policy("steady", ns, _spec("steady", query)))
+        cluster.put_object(POLICY, operating.policy("ghost", ns, _spec("no-such-deployment", query)))
+        env = {"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": str(HEARTBEAT)}
+        async with operating.running_operator(url, prometheus.url, namespace=ns, tick=TICK, env=env):
+            # Scaled to 5; the next tick sees 5 running, which the status says (a change: written).
+            await eventually(lambda: _status(cluster, ns, "steady").get("currentReplicas") == 5)
+            before = _status_writes(cluster, ns, "steady")
+            await asyncio.sleep(3 * HEARTBEAT)  # 12 ticks, nothing a user reads changes
+            steady = _status_writes(cluster, ns, "steady") - before
+            assert 2 <= steady <= 4, steady  # the heartbeat (every 2 s), not every tick (12)
+
+            exp.set(75)  # a change a user reads: written at once, not at the next heartbeat
+            await eventually(lambda: _status(cluster, ns, "steady").get("desiredReplicas") == 8, timeout=5)
+
+            # The broken target fails every tick: one ScalingFailed Event, counting up.
+            failed = _events(cluster, "ghost", "ScalingFailed")
+            assert len(failed) == 1, failed
+            assert failed[0]["count"] >= 3, failed[0]
+            assert failed[0]["lastTimestamp"] > failed[0]["firstTimestamp"]
+            ghost_writes = _status_writes(cluster, ns, "ghost")
+            assert ghost_writes <= 6, ghost_writes  # same error every tick: first write + heartbeats
