@@ -131,12 +131,18 @@ async def test_malformed_engine_states_among_100_good_policies(prometheus: Any, 
             await eventually(lambda: not _scaled(cluster, ns, names), timeout=40)
             for name in ("broken-at-start", "broken-later"):
                 await eventually(lambda name=name: _events(cluster, name, "MalformedStatus"))
-                assert _condition(cluster, ns, name, "StateRestored") == ("False", "MalformedStatus")
+                await eventually(
+                    lambda name=name: (
+                        _condition(cluster, ns, name, "StateRestored") == ("False", "MalformedStatus")
+                    )
+                )
             message = _events(cluster, "broken-later", "MalformedStatus")[0]["message"]
             assert message.startswith("status.engineState: does not parse"), message
             at_start = _events(cluster, "broken-at-start", "MalformedStatus")[0]["message"]
             assert "status.conditions" in at_start and "status.engineState" in at_start
-            assert _condition(cluster, ns, "good-000", "StateRestored") == ("True", "Fresh")
+            await eventually(
+                lambda: _condition(cluster, ns, "good-000", "StateRestored") == ("True", "Fresh")
+            )
             assert not _events(cluster, "good-000", "MalformedStatus")
 
         # Under --namespace nothing listed ScalingPolicies across all namespaces (taking over included).

@@ -10,7 +10,8 @@ and message) is not posted again; the existing Event's `count` and `lastTimestam
 repeat is counted in memory and written at most once per `interval` per Event (`flush` writes what
 is due; the recorder calls it every tick). The cache holds the last 4,096 Events (client-go's size);
 an Event older than 50 minutes is posted anew (API servers delete Events after an hour by default),
-and so is one the API no longer has (404 on the update).
+and so is one the API no longer has (404 on the update). Written here because no Python Kubernetes
+client ships client-go's EventCorrelator: kopf, kubernetes_asyncio and lightkube post Events as given.
 """
 
 from __future__ import annotations
