@@ -6,6 +6,7 @@ repeats every tick is one Event whose count goes up, not one Event per tick (nor
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -91,3 +92,27 @@ async def test_steady_status_and_repeated_events_cost_little(prometheus: Any, ex
             assert failed[0]["lastTimestamp"] > failed[0]["firstTimestamp"]
             ghost_writes = _status_writes(cluster, ns, "ghost")
             assert ghost_writes <= 6, ghost_writes  # same error every tick: first write + heartbeats
+
+
+async def test_a_stopping_leader_saves_the_engine_states_the_heartbeat_held_back(
+    prometheus: Any, exporter: Any
+) -> None:
+    """Between heartbeats the engine state in the status ages (a steady policy is not written); a
+    leader that stops writes the newer states first, so the next one resumes from what it knew."""
+    exp, job = exporter
+    ns, query = "team-save", f'sum(load{{job="{job}"}})'
+    exp.set(45)
+    await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
+    async with operating.cluster_api() as (cluster, url):
+        cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=5))
+        spec = {**_spec("worker", query), "behavior": operating.fast_behavior(down_window=60)}
+        cluster.put_object(POLICY, operating.policy("worker", ns, spec))
+        env = {"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "600"}
+        async with operating.running_operator(url, prometheus.url, namespace=ns, tick=TICK, env=env):
+            await eventually(lambda: _status(cluster, ns, "worker").get("engineState"))
+            written = _status_writes(cluster, ns, "worker")
+            await asyncio.sleep(3)  # six steady ticks: each adds a recommendation, none is written
+            assert _status_writes(cluster, ns, "worker") == written
+            stopped_at = time.time()
+        newest = max(at for at, _ in _status(cluster, ns, "worker")["engineState"]["recommendations"])
+        assert newest > stopped_at - 2 * TICK, (newest, stopped_at)

@@ -63,6 +63,11 @@ class OperatorLoop:
                 next_at = now
             await asyncio.sleep(next_at - now)
 
+    @property
+    def leading(self) -> bool:
+        """True while this replica actuates (it ticked as the Lease holder and has not lost it)."""
+        return self._leading
+
     def _taking_over(self) -> bool:
         return not self._leading and self.lease is not None
 

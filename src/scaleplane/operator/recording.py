@@ -9,7 +9,8 @@ A status is written only when something a user reads changed (`statuses.readable
 decision's reason and rules, a condition's status or reason, the error), or when `heartbeat` seconds
 have passed since the last write (SCALEPLANE_STATUS_HEARTBEAT_SECONDS; 0 writes every tick). A steady
 policy then costs one PATCH per heartbeat instead of one per tick; its metric values, sentences and
-engine state in the status are at most one heartbeat old (a restarted operator resumes from that).
+engine state in the status are at most one heartbeat old; a leader that stops writes the newer engine
+states first (`save_states`), so only a crash leaves them that old.
 Writes and skips are counted in `scaleplane_status_writes_total{result}`.
 
 Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — a
@@ -87,6 +88,27 @@ class Recorder:
     async def record(self, outcomes: Sequence[policies.TickOutcome], at: float) -> None:
         await asyncio.gather(*(self._record_one(outcome, at) for outcome in outcomes))
         await self.events.flush(at)
+
+    async def save_states(self) -> int:
+        """Write every engine state newer than its status (a handover: the next leader resumes from
+        what this one knew, not from up to a heartbeat before). Returns how many were written."""
+
+        async def save(entry: registering.Entry) -> bool:
+            state = entry.managed.state.to_dict()
+            if state == entry.status.get("engineState"):
+                return False
+            key = entry.managed.key
+            async with self._slots:
+                try:
+                    await patch_status(self.api, key.namespace, key.name, {"engineState": state}, retries=0)
+                except kubeapi.ApiError as exc:
+                    log.warning("cannot save the engine state of %s: %s", key, exc)
+                    return False
+            entry.status = {**entry.status, "engineState": state}
+            return True
+
+        saved = await asyncio.gather(*(save(entry) for entry in list(self.registry.entries.values())))
+        return sum(saved)
 
     def _due(self, entry: registering.Entry, status: dict[str, Any], at: float) -> bool:
         """Write when something a user reads changed, else once per heartbeat (see the docstring)."""

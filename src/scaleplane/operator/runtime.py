@@ -30,6 +30,7 @@ from scaleplane.targets import kubernetes as k8s_targets
 from scaleplane.targets import registry as target_registry
 
 log = logging.getLogger(__name__)
+STATE_SAVE_SECONDS = 10.0  # at shutdown, within the pod's terminationGracePeriodSeconds (30 s default)
 
 
 @dataclass
@@ -50,6 +51,13 @@ class Runtime:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        if self.loop.leading:  # hand over: engine states newer than their status (the heartbeat)
+            try:
+                async with asyncio.timeout(STATE_SAVE_SECONDS):
+                    saved = await self.loop.recorder.save_states()
+                log.info("saved %d engine states before stopping", saved)
+            except TimeoutError:
+                log.warning("could not save every engine state within %g s", STATE_SAVE_SECONDS)
         if self.lease is not None:
             await self.lease.stop()
         await self.hooks.stop()
