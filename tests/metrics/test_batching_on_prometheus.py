@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scaleplane.metrics import batching, sources
 from scaleplane.metrics import prometheus as prometheus_source
 
-pytestmark = [pytest.mark.servers]
+pytestmark = [pytest.mark.servers, pytest.mark.slow]
 JOB = "batching-property"
 METRIC = "sp_prop_load"
 LABELS = ("queue", "without", "nan", "bool", "on")

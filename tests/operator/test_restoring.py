@@ -72,7 +72,7 @@ def _tick_on(entry: registering.Entry, at: float) -> dict[str, Any]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(garbage_status | json_values)
 def test_any_status_is_taken_and_the_policy_goes_on(status: Any) -> None:
     registry = registering.Registry(make_target=lambda ns, ref: Target())
@@ -88,7 +88,7 @@ def test_any_status_is_taken_and_the_policy_goes_on(status: Any) -> None:
     assert restoring.restore(json.loads(json.dumps(written))).problems == ()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(garbage_status)
 def test_a_takeover_reload_with_any_status_never_raises(status: dict[str, Any]) -> None:
     registry = registering.Registry(make_target=lambda ns, ref: Target())
