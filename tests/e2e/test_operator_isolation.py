@@ -150,3 +150,35 @@ async def test_malformed_engine_states_among_100_good_policies(prometheus: Any, 
             r for r in cluster if str(r.url.path) == "/apis/scaleplane.io/v1alpha1/scalingpolicies"
         ]
         assert cluster_wide == []
+
+
+async def test_policies_whose_queries_vary_in_a_keyword_label_scale(prometheus: Any) -> None:
+    """The defect: the operator batches by default, and `sum(x{without="a"})` with `sum(x{without="b"})`
+    became `sum by (without) (...)`, a parse error, so every policy of the batch held on no data."""
+    job, ns = "op-keywords", "team-kw"
+    exp = operating.Exporter("queue_depth", ("without", "nan"))
+    prometheus.add_target(job, exp.address)
+    try:
+        for value, depth in (("a", 45), ("b", 25)):
+            exp.set(depth, without=value, nan=value)
+        queries = {
+            name: f'sum(queue_depth{{job="{job}", {label}="{value}"}})'
+            for name, label, value in (("wa", "without", "a"), ("wb", "without", "b"), ("na", "nan", "a"))
+        }
+        queries["nb"] = f'sum(queue_depth{{job="{job}", nan="b"}})'
+        await asyncio.to_thread(prometheus.wait_for, queries["nb"], lambda v: v == 25)
+        async with operating.cluster_api() as (cluster, url):
+            for name, query in queries.items():
+                cluster.put_object(DEPLOYMENT, operating.deployment(name, ns, replicas=1))
+                cluster.put_object(POLICY, operating.policy(name, ns, _spec(name, query)))
+            async with operating.running_operator(url, prometheus.url, namespace=ns):
+                expected = {"wa": 5, "wb": 3, "na": 5, "nb": 3}
+                await eventually(
+                    lambda: (
+                        {n: cluster.read_object(DEPLOYMENT, ns, n)["spec"]["replicas"] for n in expected}
+                        == expected
+                    )
+                )
+    finally:
+        prometheus.remove_target(job, exp.address)
+        exp.close()
