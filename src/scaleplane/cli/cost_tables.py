@@ -1,0 +1,123 @@
+"""The terminal tables of `scaleplane cost estimate`: the inventory with prices, ranges, the difference."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from scaleplane.cost import estimates, infracost
+
+
+def usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+def _quantity(component: estimates.Component) -> str:
+    if component.monthly_quantity is None:
+        return f"usage: {component.usage_key}"
+    return f"{component.monthly_quantity:,.4g} {component.unit}"
+
+
+def inventory(estimate: estimates.Estimate) -> Table:
+    table = Table(
+        title=f"{estimate.project}/{estimate.stack} ({estimate.region}): monthly cost, on-demand list prices"
+    )
+    for column, justify in (
+        ("resource", "left"),
+        ("component", "left"),
+        ("quantity / month", "right"),
+        ("price", "right"),
+        ("monthly", "right"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for resource in sorted(estimate.with_status("priced"), key=lambda r: -r.monthly_cost):
+        first = True
+        for component in resource.components:
+            price = component.price
+            table.add_row(
+                f"{resource.name}\n[dim]{resource.resource_type}[/dim]" if first else "",
+                component.name,
+                _quantity(component),
+                f"${price.usd:g}/{price.unit}" if price else "-",
+                usd(component.monthly_cost),
+            )
+            first = False
+        table.add_section()
+    table.add_row("[bold]total[/bold]", "", "", "", f"[bold]{usd(estimate.monthly_cost)}[/bold]")
+    return table
+
+
+def autoscaled(estimate: estimates.Estimate) -> Table | None:
+    parts = estimate.ranges
+    if not parts:
+        return None
+    table = Table(title="autoscaled parts: monthly cost at minReplicas, expected, at maxReplicas")
+    for column in ("resource", "what", "min", "expected", "max", "expected from"):
+        table.add_column(column, overflow="fold")
+    for resource, part in parts:
+        note = "" if part.in_total else " (share of the nodes, not added)"
+        table.add_row(
+            resource.name,
+            part.what + note,
+            f"{part.min_replicas} = {usd(part.monthly(part.min_replicas))}",
+            f"{part.expected_replicas:.2f} = {usd(part.monthly(part.expected_replicas))}",
+            f"{part.max_replicas} = {usd(part.monthly(part.max_replicas))}",
+            part.basis,
+        )
+    return table
+
+
+def difference(current: estimates.Estimate, past: estimates.Estimate) -> Table:
+    table = Table(title=f"difference per resource: {past.stack} -> {current.stack} (monthly)")
+    for column, justify in (
+        ("resource type", "left"),
+        ("resource", "left"),
+        (past.stack, "right"),
+        (current.stack, "right"),
+        ("change", "right"),
+    ):
+        table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    for type_, name, old, new in infracost.diff_resources(current, past):
+        sign = "+" if new >= old else "-"
+        table.add_row(type_, name or "(root)", usd(old), usd(new), f"{sign}{usd(abs(new - old))}")
+    change = current.monthly_cost - past.monthly_cost
+    table.add_row(
+        "[bold]total[/bold]",
+        "",
+        usd(past.monthly_cost),
+        usd(current.monthly_cost),
+        f"[bold]{'+' if change >= 0 else '-'}{usd(abs(change))}[/bold]",
+    )
+    return table
+
+
+def print_estimate(estimate: estimates.Estimate, past: estimates.Estimate | None = None) -> None:
+    console = Console(width=max(Console().width, 150))
+    console.print(inventory(estimate))
+    ranges = autoscaled(estimate)
+    if ranges is not None:
+        console.print(ranges)
+    low, expected, high = estimate.total_range()
+    console.print(
+        f"[bold]{usd(estimate.monthly_cost)}/month[/bold] ({usd(estimate.hourly_cost)}/hour) as planned; "
+        f"autoscaled: {usd(low)} at the minimums, {usd(expected)} expected, {usd(high)} at the maximums"
+    )
+    missing = [(r, c) for r in estimate.resources for c in r.usage_missing]
+    if missing:
+        keys = ", ".join(sorted({f"{r.name}.{c.usage_key}" for r, c in missing})[:6])
+        console.print(
+            f"[yellow]{len(missing)} usage-based component(s) without usage (not in the total):[/yellow] "
+            f"{keys}{' ...' if len(missing) > 6 else ''} (give them with --usage FILE)"
+        )
+    unpriced = estimate.with_status("unpriced")
+    if unpriced:
+        console.print(f"[red]{len(unpriced)} unpriced resource(s) (not in the total):[/red]")
+        for resource in unpriced:
+            console.print(f"  {resource.resource_type} {resource.name}: {resource.note}")
+    dates = sorted({p.date for p in estimate.sources if p.date})
+    console.print(
+        f"[dim]{len(estimate.sources)} catalog prices used, dated {', '.join(dates) or 'n/a'}; "
+        "sources: scaleplane cost prices list[/dim]"
+    )
+    if past is not None:
+        console.print(difference(estimate, past))
