@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from scaleplane.cost import estimates, infracost
+from scaleplane.cost import actuals, estimates, infracost
 
 
 def usd(value: float | None) -> str:
@@ -121,3 +121,28 @@ def print_estimate(estimate: estimates.Estimate, past: estimates.Estimate | None
     )
     if past is not None:
         console.print(difference(estimate, past))
+
+
+def print_actual(
+    start: str, end: str, group_by: str, groups: dict[str, float], variances: list[actuals.Variance]
+) -> None:
+    console = Console(width=max(Console().width, 120))
+    table = Table(title=f"Cost Explorer: unblended cost {start} to {end} (end exclusive) by {group_by}")
+    table.add_column(group_by)
+    table.add_column("spend", justify="right")
+    for group, amount in groups.items():
+        table.add_row(group, usd(amount))
+    table.add_row("[bold]total[/bold]", f"[bold]{usd(sum(groups.values()))}[/bold]")
+    console.print(table)
+    if not variances:
+        return
+    compared = Table(title="the stack's spend per service against its estimate for the same days")
+    for column, justify in (("service", "left"), ("estimated", "right"), ("actual", "right"),
+                            ("variance", "right"), ("verdict", "left")):  # fmt: skip
+        compared.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for row in variances:
+        share = f" ({row.difference_usd / row.estimated_usd:+.0%})" if row.estimated_usd else ""
+        sign = "+" if row.difference_usd >= 0 else "-"
+        variance = f"{sign}{usd(abs(row.difference_usd))}{share}"
+        compared.add_row(row.service, usd(row.estimated_usd), usd(row.actual_usd), variance, row.verdict)
+    console.print(compared)
