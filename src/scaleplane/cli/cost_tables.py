@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from scaleplane.cost import actuals, estimates, infracost
+from scaleplane.cost import actuals, attributing, estimates, infracost
 
 
 def usd(value: float | None) -> str:
@@ -146,3 +146,38 @@ def print_actual(
         variance = f"{sign}{usd(abs(row.difference_usd))}{share}"
         compared.add_row(row.service, usd(row.estimated_usd), usd(row.actual_usd), variance, row.verdict)
     console.print(compared)
+
+
+def print_attribution(found: list[attributing.Attribution], since: str) -> None:
+    from scaleplane.cost import reports
+
+    console = Console(width=max(Console().width, 140))
+    table = Table(
+        title=f"what autoscaling spent over the last {since}, against the static alternatives and the HPA"
+    )
+    for column in (
+        "policy",
+        "replica-hours",
+        "spent",
+        "hold peak",
+        "hold maxReplicas",
+        "HPA (replayed)",
+        "SLO min policy/HPA",
+    ):
+        table.add_column(column, justify="left" if column == "policy" else "right")
+    for a in found:
+        slo = "-"
+        if a.policy_replay and a.hpa_replay:
+            slo = f"{a.policy_replay.slo_violation_minutes:g} / {a.hpa_replay.slo_violation_minutes:g}"
+        table.add_row(
+            f"{a.namespace}/{a.policy}",
+            f"{a.replica_hours:,.2f}",
+            usd(a.cost(a.replica_hours)),
+            usd(a.cost(a.peak_replica_hours)),
+            usd(a.cost(a.max_replica_hours)),
+            usd(a.cost(a.hpa_replay.replica_hours) if a.hpa_replay else None),
+            slo,
+        )
+    console.print(table)
+    for a in found:
+        console.print(f"- {reports.summary(a)}. [dim]Unit price: {a.price_source}.[/dim]")
