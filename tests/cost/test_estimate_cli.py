@@ -134,3 +134,18 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path: Path, args: tuple[str,
     code, _, err = _prod(*(arg.replace("{tmp}", str(tmp_path)) for arg in args))
     assert code == 2
     assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_the_example_usage_file_prices_every_usage_based_part_and_the_report_has_its_chart(
+    tmp_path: Path,
+) -> None:
+    usage = planned_stacks.ROOT / "examples" / "cost-usage.aws-prod.yml"
+    code, out, err = _prod("--json", "--usage", str(usage), "--report", str(tmp_path))
+    assert code == 0, err
+    document = json.loads(out)
+    components = [c for r in document["projects"][0]["breakdown"]["resources"] for c in r["costComponents"]]
+    assert [c["name"] for c in components if c["usageBased"] and c["monthlyCost"] is None] == []
+    assert float(document["projects"][0]["breakdown"]["totalMonthlyUsageCost"]) > 0
+    page = (tmp_path / "cost-estimate.md").read_text()
+    assert "## By component" in page and "Instance usage" in page and "## Autoscaled parts" in page
+    assert (tmp_path / "cost-by-component.png").stat().st_size > 5000

@@ -15,10 +15,11 @@ from scaleplane.cli.costing import build_estimate, cost_app
 
 ACTUAL_HELP = """What the bill says: Cost Explorer's spend, by tag or service, against the estimate.
 
-AWS Cost Explorer's unblended cost (boto3 `ce`, GetCostAndUsage) per day over the last --since days, grouped by a cost-allocation tag (--group-by tag:KEY) or by service. With --stack,
-the spend of that stack's resources (tags managed-by=scaleplane and its environment) per service, next
-to the estimate for the same days, each variance named (as estimated within 10 %, over, under, not
-estimated, no spend recorded). --endpoint-url (or AWS_ENDPOINT_URL_CE) points it elsewhere.
+AWS Cost Explorer's unblended cost (boto3 `ce`, GetCostAndUsage) per day over the last --since days,
+grouped by a cost-allocation tag (--group-by tag:KEY) or by service. With --stack, the spend of that
+stack's resources (tags managed-by=scaleplane and its environment) per service, next to the estimate
+for the same days, each variance named (as estimated within 10 %, over, under, not estimated, no spend
+recorded). --endpoint-url (or AWS_ENDPOINT_URL_CE) points it elsewhere.
 """
 
 
