@@ -149,3 +149,33 @@ def test_the_example_usage_file_prices_every_usage_based_part_and_the_report_has
     page = (tmp_path / "cost-estimate.md").read_text()
     assert "## By component" in page and "Instance usage" in page and "## Autoscaled parts" in page
     assert (tmp_path / "cost-by-component.png").stat().st_size > 5000
+
+
+def test_a_kubernetes_stack_is_priced_by_the_node_price_in_its_config() -> None:
+    node = {"hourlyUsd": 0.192, "vcpu": 4, "memoryGib": 16}
+    stack_file = planned_stacks.stack_file("k8s-dev", {"cost": {"nodePrice": node}})
+    result = RUNNER.invoke(
+        app.app, ["cost", "estimate", "--stack", "k8s-dev", "--config-file", str(stack_file), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    project = json.loads(result.stdout)["projects"][0]
+    priced = {r["resourceType"] for r in project["breakdown"]["resources"] if float(r["monthlyCost"]) > 0}
+    assert "kubernetes:postgresql.cnpg.io/v1:Cluster" in priced
+    unpriced = {r["resourceType"]: r["reason"] for r in project["metadata"]["scaleplane"]["unpriced"]}
+    assert unpriced["kubernetes:helm.sh/v3:Release"] == "the plan shows no pod requests"
+    without = RUNNER.invoke(
+        app.app,
+        [
+            "cost",
+            "estimate",
+            "--stack",
+            "k8s-dev",
+            "--config-file",
+            str(planned_stacks.stack_file("k8s-dev")),
+            "--json",
+        ],
+    )
+    reasons = {
+        r["reason"] for r in json.loads(without.stdout)["projects"][0]["metadata"]["scaleplane"]["unpriced"]
+    }
+    assert reasons == {"no node price: set scaleplane:cost.nodePrice"}

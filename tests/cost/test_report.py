@@ -229,3 +229,15 @@ def test_bad_options_are_one_error_line(tmp_path: Path, args: tuple[str, ...], m
     result = RUNNER.invoke(app.app, ["cost", "report", "--prometheus", "http://127.0.0.1:9", *args])
     assert result.exit_code == 2 and message in result.stderr
     assert costing.cost_app is not None
+
+
+def test_a_prometheus_that_never_answers_times_out_with_one_error_line(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (the backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        started = time.monotonic()
+        result, _ = _run(f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path, "--timeout", "1")
+    assert result.exit_code == 1 and time.monotonic() - started < 10
+    assert result.stderr.startswith("error: cannot query Prometheus at") and "Read timed out" in result.stderr

@@ -118,12 +118,14 @@ def report_command(
     prices: Annotated[
         Path | None, typer.Option("--prices", help="A refreshed catalog (cost prices refresh).")
     ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each range query.")] = 30.0,
 ) -> None:
     import time
 
     import prometheus_api_client
     import requests
     from prometheus_api_client import exceptions
+    from urllib3.util.retry import Retry
 
     from scaleplane.cost import attributing, unitprices
 
@@ -136,7 +138,12 @@ def report_command(
     known, catalog = _policies(policies), load_catalog(prices)
     seconds = attributing.step_for(span, wanted)
     end = float(int(time.time() // seconds * seconds))
-    client = prometheus_api_client.PrometheusConnect(url=prometheus, disable_ssl=True, retry=None)
+    # Retries (urllib3's, with backoff) cover a Prometheus restarting (5xx, 429, refused); a read that
+    # times out is not retried: the timeout bounds the wait, and one that never answers fails once.
+    retry = Retry(total=3, read=0, backoff_factor=0.5, status_forcelist=(429, 500, 502, 503, 504))
+    client = prometheus_api_client.PrometheusConnect(
+        url=prometheus, disable_ssl=True, retry=retry, timeout=max(1, int(timeout))
+    )
     try:
         recorded = attributing.fetch(client, end - span, end, seconds)
     except requests.RequestException as exc:
