@@ -124,11 +124,18 @@ def build_estimate(
 
 
 def _expected_from_trace(plan: Any, trace: Path, capacity: float, startup: float, only: str | None) -> Any:
-    from scaleplane.cli import simulating
     from scaleplane.cost import ranges
-    from scaleplane.scaling import simulation, specs
+    from scaleplane.scaling import simulation, specs, traces
 
-    demand = simulating._read_trace(trace, 15.0, [])
+    try:
+        with trace.open(newline="") as lines:
+            demand = traces.parse_trace(lines, source=str(trace), bucket_seconds=15.0)
+    except OSError as exc:
+        raise fail(f"--trace: cannot read {trace}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise fail(f"--trace: {trace} is not text: {exc}") from None
+    except traces.TraceError as exc:
+        raise fail(str(exc)) from None
     model = simulation.TargetModel(capacity_per_replica=capacity, startup_seconds=startup)
     policies = [r for r in plan.resources if r.type == "kubernetes:scaleplane.io/v1alpha1:ScalingPolicy"]
     chosen = [p for p in policies if only is None or only in p.name]
