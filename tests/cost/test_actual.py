@@ -40,6 +40,7 @@ def _estimated_30_days() -> dict[str, float]:
     return actuals.estimated_by_service(estimate, 30)
 
 
+@pytest.mark.slow  # the first plan of the process imports the Pulumi SDKs (most of its 10 s)
 def test_actual_groups_by_tag_and_names_each_services_variance(ce_url: str, tmp_path: Path) -> None:
     planned = _estimated_30_days()
     rds, cache, compute = (
