@@ -146,3 +146,14 @@ def test_opencost_split_charges_cpu_and_memory_separately() -> None:
     assert node.pod_hourly(4, 16) == pytest.approx(1.0)
     assert node.pod_hourly(4, 0) / node.pod_hourly(0, 16) == pytest.approx(0.031611 * 4 / (0.004237 * 16))
     assert shares.quantity("250m") == 0.25 and shares.quantity("256Mi") == 256 * 2**20
+
+
+@pytest.mark.parametrize(("pods", "nodes"), [(100.0, 7), (1.0, 2), (1000.0, 30)])
+def test_a_dedicated_node_group_expects_the_nodes_its_expected_pods_request(pods: float, nodes: int) -> None:
+    # prod's `workers` node group (c6i.xlarge: 4 vCPU, 8 GiB) hosts the workers (250m, 256Mi each):
+    # 100 pods ask 25 cores = 6.25 nodes -> 7; the count stays within minSize 2 .. maxSize 30.
+    estimate = _estimate("aws-prod", expected={"scaleplane-prod-operator-workers": (pods, "trace")})
+    part = next(p for r, p in estimate.ranges if r.name == "scaleplane-prod-cluster-workers")
+    assert part.expected_replicas == nodes and part.basis == f"{pods:.1f} workers pods: trace"
+    general = next(p for r, p in estimate.ranges if r.name == "scaleplane-prod-cluster-general")
+    assert general.basis == "desiredSize"  # shared with everything else: left at what the plan runs

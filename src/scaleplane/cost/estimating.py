@@ -8,11 +8,15 @@ price is given, else they are unpriced.
 
 Ranges: a node group between minSize and maxSize (expected: desiredSize); a ScalingPolicy between its
 minReplicas and maxReplicas, priced per replica of its target (an RDS read replica, or a worker pod's
-node share), expected from a trace replay (`ranges`) when one is given, else what the plan runs.
+node share), expected from a trace replay (`ranges`) when one is given, else what the plan runs. A
+node group named after the workload a replayed policy scales (prod's `workers`) is dedicated to it:
+its expected node count becomes the nodes the expected pods request, within minSize..maxSize.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -63,6 +67,7 @@ def estimate(items: Sequence[estimates.Item], given: Inputs) -> estimates.Estima
     on_aws = any(i.type.startswith("aws:") for i in items)
     costs = {(i.type, i.name): _cost(i, pricer, given, on_aws) for i in items}
     costs.update(_policy_ranges(items, costs, given, on_aws))
+    costs.update(_dedicated_nodes(items, costs, given))
     priced = [c for r in costs.values() for c in r.components if c.price is not None]
     used = {(p.region, p.service, p.product): p for p in (c.price for c in priced) if p is not None}
     return estimates.Estimate(
@@ -234,3 +239,32 @@ def _pod_monthly(
         return None
     node = shares.NodePrice(price.usd, *size)
     return node.pod_hourly(cores, gib) * catalogs.HOURS_PER_MONTH, pods
+
+
+def _dedicated_nodes(
+    items: Sequence[estimates.Item], costs: Costs, given: Inputs
+) -> dict[tuple[str, str], estimates.ResourceCost]:
+    found = {}
+    for policy in (i for i in items if i.type == POLICY_TYPE and i.name in given.expected):
+        target = ((policy.inputs.get("spec") or {}).get("targetRef") or {}).get("name")
+        workload = next((i for i in items if i.type in WORKLOAD_TYPES and _named(i) == target), None)
+        request = _pod_request(workload) if workload is not None else None
+        groups = [
+            i
+            for i in items
+            if i.type == NODE_GROUP_TYPE and str(i.inputs.get("nodeGroupName", i.name)).endswith(f"-{target}")
+        ]
+        if request is None or len(groups) != 1:
+            continue
+        group = costs[(NODE_GROUP_TYPE, groups[0].name)]
+        size = INSTANCE_SIZES.get((groups[0].inputs.get("instanceTypes") or ["t3.medium"])[0])
+        if not group.ranges or size is None:
+            continue
+        pods, basis = given.expected[policy.name]
+        _, cores, gib = request
+        needed = math.ceil(pods * max(cores / size[0], gib / size[1]) - 1e-9)
+        part = group.ranges[0]
+        nodes = float(min(part.max_replicas, max(part.min_replicas, needed)))
+        part = dataclasses.replace(part, expected_replicas=nodes, basis=f"{pods:.1f} {target} pods: {basis}")
+        found[(NODE_GROUP_TYPE, group.name)] = dataclasses.replace(group, ranges=(part,))
+    return found
