@@ -167,7 +167,7 @@ def report_command(
             )
         )
     from scaleplane.cli import cost_tables
-    from scaleplane.cost import reports
+    from scaleplane.cost import savings_reports
 
     if as_json:
         typer.echo(
@@ -175,7 +175,7 @@ def report_command(
                 {
                     "since": since,
                     "stepSeconds": seconds,
-                    "policies": [reports.attribution_json(a) for a in found],
+                    "policies": [savings_reports.attribution_json(a) for a in found],
                 },
                 indent=2,
             )
@@ -183,4 +183,4 @@ def report_command(
     else:
         cost_tables.print_attribution(found, since)
     if report is not None:
-        typer.echo(f"wrote {reports.write_attribution(report, found, recorded, since)}", err=True)
+        typer.echo(f"wrote {savings_reports.write_attribution(report, found, recorded, since)}", err=True)

@@ -149,7 +149,7 @@ def print_actual(
 
 
 def print_attribution(found: list[attributing.Attribution], since: str) -> None:
-    from scaleplane.cost import reports
+    from scaleplane.cost import savings_reports
 
     console = Console(width=max(Console().width, 140))
     table = Table(
@@ -180,4 +180,4 @@ def print_attribution(found: list[attributing.Attribution], since: str) -> None:
         )
     console.print(table)
     for a in found:
-        console.print(f"- {reports.summary(a)}. [dim]Unit price: {a.price_source}.[/dim]")
+        console.print(f"- {savings_reports.summary(a)}. [dim]Unit price: {a.price_source}.[/dim]")
