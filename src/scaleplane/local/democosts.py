@@ -52,8 +52,8 @@ def against_hpa(recorded: recording.Recording, running: local_platform.Platform)
             [
                 name,
                 f"{found.replica_hours:.4f}",
-                f"{ours.replica_hours:.4f} / {ours.slo_violation_minutes:g}" if ours else "-",
-                f"{hpa.replica_hours:.4f} / {hpa.slo_violation_minutes:g}" if hpa else "-",
+                f"{ours.replica_hours:.4f} / {ours.slo_violation_minutes:.2f}" if ours else "-",
+                f"{hpa.replica_hours:.4f} / {hpa.slo_violation_minutes:.2f}" if hpa else "-",
             ]
         )
         notes.append(f"- {name}: {found.replay_note}.")
