@@ -171,7 +171,7 @@ def test_a_kubernetes_stack_is_priced_by_the_node_price_in_its_config() -> None:
             "--stack",
             "k8s-dev",
             "--config-file",
-            str(planned_stacks.stack_file("k8s-dev")),
+            str(planned_stacks.stack_file("k8s-dev", {"cost": {"nodePrice": None}})),
             "--json",
         ],
     )

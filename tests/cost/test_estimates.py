@@ -124,7 +124,7 @@ def test_autoscaled_parts_are_ranges_between_their_bounds() -> None:
 
 
 def test_kubernetes_stacks_are_priced_by_node_share_only_when_a_node_price_is_given() -> None:
-    unpriced = _estimate("k8s-dev")
+    unpriced = _estimate("k8s-dev")  # the node price comes from Inputs here, not from the stack file
     workloads = [
         r for r in unpriced.resources if r.resource_type == "kubernetes:postgresql.cnpg.io/v1:Cluster"
     ]

@@ -114,9 +114,11 @@ def print_estimate(estimate: estimates.Estimate, past: estimates.Estimate | None
         console.print(f"[red]{len(unpriced)} unpriced resource(s) (not in the total):[/red]")
         for resource in unpriced:
             console.print(f"  {resource.resource_type} {resource.name}: {resource.note}")
-    dates = sorted({p.date for p in estimate.sources if p.date})
+    listed = [p for p in estimate.sources if p.service != "kubernetes"]  # node shares are no catalog price
+    dates = ", ".join(sorted({p.date for p in listed})) or "n/a"
+    shares = " and the node price in scaleplane:cost.nodePrice" if len(listed) < len(estimate.sources) else ""
     console.print(
-        f"[dim]{len(estimate.sources)} catalog prices used, dated {', '.join(dates) or 'n/a'}; "
+        f"[dim]{len(listed)} catalog price(s) used, dated {dates}{shares}; "
         "sources: scaleplane cost prices list[/dim]"
     )
     if past is not None:
