@@ -177,6 +177,11 @@ def output(
                     "pastMonthlyCost": money(old),
                     "monthlyCost": money(new - old),
                     "hourlyCost": money((new - old) / catalogs.HOURS_PER_MONTH),
+                    # Infracost's diff resources carry these too; the difference is per resource here.
+                    "tags": {},
+                    "metadata": {},
+                    "costComponents": [],
+                    "subresources": [],
                 }
                 for type_, name, old, new in rows
             ],
