@@ -241,3 +241,21 @@ def test_a_prometheus_that_never_answers_times_out_with_one_error_line(tmp_path:
         result, _ = _run(f"http://127.0.0.1:{silent.getsockname()[1]}", tmp_path, "--timeout", "1")
     assert result.exit_code == 1 and time.monotonic() - started < 10
     assert result.stderr.startswith("error: cannot query Prometheus at") and "Read timed out" in result.stderr
+
+
+def test_the_queries_read_the_series_the_operator_exports() -> None:
+    from prometheus_client import generate_latest
+
+    from scaleplane.control import meters
+    from scaleplane.cost import attributing
+
+    loop = meters.LoopMeters()
+    loop.current.labels(namespace="shop", policy="api").set(2)
+    loop.metric_value.labels(namespace="shop", policy="api", metric="requests").set(20)
+    exported = generate_latest(loop.registry).decode()
+    assert 'scaleplane_current_replicas{namespace="shop",policy="api"} 2.0' in exported
+    assert 'scaleplane_metric_value{metric="requests",namespace="shop",policy="api"} 20.0' in exported
+    assert (
+        "scaleplane_current_replicas" in attributing.REPLICAS
+        and "scaleplane_metric_value" in attributing.METRICS
+    )
