@@ -157,3 +157,21 @@ def test_a_dedicated_node_group_expects_the_nodes_its_expected_pods_request(pods
     assert part.expected_replicas == nodes and part.basis == f"{pods:.1f} workers pods: trace"
     general = next(p for r, p in estimate.ranges if r.name == "scaleplane-prod-cluster-general")
     assert general.basis == "desiredSize"  # shared with everything else: left at what the plan runs
+
+
+def test_load_balancers_volumes_and_secrets_are_priced_with_their_usage() -> None:
+    items = [
+        estimates.Item("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application"}),
+        estimates.Item("aws:lb/loadBalancer:LoadBalancer", "nlb", {"loadBalancerType": "network"}),
+        estimates.Item("aws:ebs/volume:Volume", "data", {"type": "gp3", "size": 500}),
+        estimates.Item("aws:secretsmanager/secret:Secret", "token", {}),
+    ]
+    usage = usages.parse({"resource_usage": {"alb": {"capacity_units": 2}}}, "u.yml")
+    estimate = estimating.estimate(
+        items, estimating.Inputs("p", "s", "us-west-2", catalogs.bundled(), usage=usage)
+    )
+    alb, nlb, volume, token = estimate.resources
+    assert alb.monthly_cost == pytest.approx(0.0225 * HOURS + 2 * HOURS * 0.008)
+    assert nlb.monthly_cost == pytest.approx(0.0225 * HOURS) and len(nlb.usage_missing) == 1
+    assert volume.monthly_cost == pytest.approx(500 * 0.08)
+    assert token.monthly_cost == pytest.approx(0.40)
