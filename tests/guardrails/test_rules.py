@@ -172,11 +172,22 @@ CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
         "no PodDisruptionBudget selects its pods",
     ),
     "scalingpolicy-bounds": ([policy(1, 100)], [policy(5, 2)], "maxReplicas 2 is below minReplicas 5"),
+    "stack-monthly-budget": (  # budget 500 USD (CONFIGS): the primary alone is 0.45 USD/h * 730 h
+        [replica(instanceClass="db.t4g.medium", multiAz=False)],
+        [db(instanceClass="db.r6g.large", allocatedStorage=100), replica(instanceClass="db.r6g.large")],
+        "over the budget of $500.00 by $",
+    ),
     "required-tags": (
         [db(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", role="r")],
         [db(tags={"owner": "team", "environment": "prod"})],
         "missing required tag(s): cost-center",
     ),
+}
+
+
+# Settings a rule's cases need (a rule with no threshold set does not judge).
+CONFIGS: dict[str, dict[str, Any]] = {
+    "stack-monthly-budget": {"stack-monthly-budget": {"monthlyBudgetUsd": 500}}
 }
 
 
@@ -191,13 +202,13 @@ def test_every_rule_has_a_case_and_a_unique_id() -> None:
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_compliant_stack_passes(rule_id: str) -> None:
     compliant, _, _ = CASES[rule_id]
-    assert running.evaluate(compliant, ruleset=[catalog.by_id(rule_id)]) == []
+    assert running.evaluate(compliant, CONFIGS.get(rule_id), ruleset=[catalog.by_id(rule_id)]) == []
 
 
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_non_compliant_stack_fails_naming_the_problem(rule_id: str) -> None:
     _, bad, fragment = CASES[rule_id]
-    violations = running.evaluate(bad, ruleset=[catalog.by_id(rule_id)])
+    violations = running.evaluate(bad, CONFIGS.get(rule_id), ruleset=[catalog.by_id(rule_id)])
     assert violations, rule_id
     assert any(fragment in v.message for v in violations), [v.message for v in violations]
     assert all(v.rule.id == rule_id and v.resource is not None for v in violations)

@@ -189,6 +189,7 @@ def check(
     resources = [
         rules.Resource(type=r.type, name=r.name, props=r.inputs, urn=r.urn) for r in result.resources
     ]
+    settings = _with_budget(settings, stack, config_file, project_dir)
     violations = running.evaluate(resources, settings)
     for violation in violations:
         color = typer.colors.RED if violation.enforcement == "mandatory" else typer.colors.YELLOW
@@ -205,3 +206,17 @@ def check(
         typer.secho(f"FAILED {summary}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     typer.secho(f"passed {summary}", fg=typer.colors.GREEN)
+
+
+def _with_budget(
+    settings: dict[str, Any], stack: str, config_file: Path | None, project_dir: Path | None
+) -> Any:
+    """The stack's scaleplane:cost budget (and region) handed to the budget rule (docs/cost.md)."""
+    from scaleplane.cli import costing
+    from scaleplane.guardrails import budgets
+
+    region, cost = costing.cost_config(stack, config_file, project_dir)
+    merged = budgets.with_stack_budget(settings, cost.monthly_budget_usd)
+    if isinstance(merged.get(budgets.RULE_ID), dict):
+        merged[budgets.RULE_ID].setdefault("region", region)
+    return merged

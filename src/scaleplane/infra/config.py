@@ -160,6 +160,21 @@ class OperatorConfig(ConfigModel):
     )
 
 
+class NodePriceConfig(ConfigModel):
+    """What one node of a cluster you already run costs: prices Kubernetes stacks by their requests."""
+
+    hourly_usd: Annotated[float, Field(gt=0)]
+    vcpu: Annotated[float, Field(gt=0)]
+    memory_gib: Annotated[float, Field(gt=0)]
+
+
+class CostConfig(ConfigModel):
+    """Read by `scaleplane cost` and the budget guardrail, not by the Pulumi program."""
+
+    monthly_budget_usd: Annotated[float, Field(gt=0)] | None = None  # None: no budget rule
+    node_price: NodePriceConfig | None = None  # Kubernetes stacks: None leaves their pods unpriced
+
+
 class PlatformConfig(ConfigModel):
     target: Literal["aws", "kubernetes"] = "kubernetes"
     environment: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "dev"
@@ -169,6 +184,7 @@ class PlatformConfig(ConfigModel):
     cache: CacheConfig = CacheConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
     operator: OperatorConfig = OperatorConfig()
+    cost: CostConfig = CostConfig()
 
     @property
     def production(self) -> bool:

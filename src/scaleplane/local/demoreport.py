@@ -18,7 +18,7 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import demoplots, loadgen, recording, statefiles, targetkinds
+from scaleplane.local import democosts, demoplots, loadgen, recording, statefiles, targetkinds
 from scaleplane.local import platform as local_platform
 from scaleplane.reporting import markdown
 
@@ -177,6 +177,7 @@ def write(
                 ],
             ),
         ]
+    lines += democosts.against_hpa(recorded, running)
     lines += [
         "## Decision log against Prometheus",
         "",
