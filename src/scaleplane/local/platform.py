@@ -363,7 +363,9 @@ class Platform:
         for managed, outcome in zip(self.managed, outcomes, strict=True):
             managed.state = outcome.state
             self.last[managed.key.name] = outcome
-            self.instruments.record(outcome, managed.spec.metrics)
+            self.instruments.record(
+                outcome, managed.spec.metrics, (managed.spec.min_replicas, managed.spec.max_replicas)
+            )
             decision = outcome.decision
             count = await managed.target.read()
             remembered[managed.key.name] = statefiles.Remembered(outcome.state, count.current, time.time())

@@ -80,7 +80,7 @@ class Recorder:
             return
         key, spec = outcome.key, entry.managed.spec
         status = statuses.after_tick(spec, outcome, entry.status, generation=entry.generation, at=at)
-        self.meters.record(outcome, spec.metrics)
+        self.meters.record(outcome, spec.metrics, (spec.min_replicas, spec.max_replicas))
         async with self._slots:
             await self._tell(entry, outcome, at)
             try:
