@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaleplane.guardrails import caches, clusters, databases, rules, tagging, workloads
+from scaleplane.guardrails import alerting, caches, clusters, databases, rules, tagging, workloads
 
 RULES: tuple[rules.Rule, ...] = (
     *databases.RULES,
@@ -10,6 +10,7 @@ RULES: tuple[rules.Rule, ...] = (
     *clusters.RULES,
     *workloads.RULES,
     *tagging.RULES,
+    *alerting.RULES,
 )
 
 
