@@ -30,6 +30,7 @@ from scaleplane.local import prometheus as local_prometheus
 from scaleplane.local import redis as local_redis
 from scaleplane.local.app import readpool
 from scaleplane.observability import boards, generating
+from scaleplane.reporting import dashboards as drawn
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
@@ -37,7 +38,13 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 NS = "team-obs"
 # Grafana fills these in; `.*` is the dashboards' "All".
-VARIABLES = {"$namespace": ".*", "$policy": ".*", "$service": ".*", "$__range": "5m"}
+VARIABLES = {
+    "$namespace": ".*",
+    "$policy": ".*",
+    "$service": ".*",
+    "$__range": "5m",
+    "$__rate_interval": "1m",
+}
 
 
 def _substituted(expr: str) -> str:
@@ -129,6 +136,23 @@ def _spec(query: str, max_replicas: int) -> dict[str, Any]:
     }
 
 
+def _render_overview(url: str, path: Path) -> Path:
+    end = time.time()
+    grid = [end - 60 + i for i in range(61)]
+
+    def fetch(expr: str) -> drawn.Fetched:
+        params = {"query": expr, "start": grid[0], "end": grid[-1], "step": 1}
+        body = requests.get(f"{url}/api/v1/query_range", params=params, timeout=10).json()
+        found: drawn.Fetched = []
+        for item in body["data"]["result"]:
+            points = {round(float(t) - grid[0]): float(v) for t, v in item["values"]}
+            found.append((item["metric"], [points.get(i, float("nan")) for i in range(len(grid))]))
+        return found
+
+    model = generating.dashboards()["scaleplane-overview.json"]
+    return drawn.draw(model, [t - grid[0] for t in grid], fetch, path, substitute=_substituted)
+
+
 def _expressions() -> list[tuple[str, str]]:
     found = [
         (f"{name} / {title}", expr)
@@ -192,6 +216,9 @@ async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> Non
                 expected = {r.name for gs in generating.rule_groups().values() for g in gs for r in g.rules}
                 assert set(health) == expected
                 assert {name for name, state in health.items() if state != "ok"} == set()
+                # The overview, drawn from these real series by the project's own plotting.
+                png = _render_overview(prom.url, rig.root / "overview.png")
+                assert png.stat().st_size > 20_000
     finally:
         prom.remove_target("queue", queue.address)
         queue.close()

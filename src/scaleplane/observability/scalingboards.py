@@ -12,7 +12,7 @@ from scaleplane.observability.boards import Board, Query
 
 P = "namespace, policy"
 ONE = 'namespace=~"$namespace", policy=~"$policy"'
-TICKS = "sum by (le) (rate(scaleplane_tick_duration_seconds_bucket[5m]))"
+TICKS = "sum by (le) (rate(scaleplane_tick_duration_seconds_bucket[$__rate_interval]))"
 
 
 def overview() -> dict[str, Any]:
@@ -30,7 +30,7 @@ def overview() -> dict[str, Any]:
     board.stat(
         "Loop errors/s",
         "Errors of any kind (target, engine, metrics, status, event, lease) per second.",
-        [Query("sum(rate(scaleplane_errors_total[5m]))")],
+        [Query("sum(rate(scaleplane_errors_total[$__rate_interval]))")],
         unit="reqps",
     )
     board.stat(
@@ -75,7 +75,7 @@ def overview() -> dict[str, Any]:
     board.timeseries(
         "Decisions by reason",
         "Why each decision settled where it did (reason codes: docs/engine.md).",
-        [Query("sum by (reason) (rate(scaleplane_decisions_total[5m]))", "{{reason}}")],
+        [Query("sum by (reason) (rate(scaleplane_decisions_total[$__rate_interval]))", "{{reason}}")],
         unit="ops",
     )
     board.timeseries(
@@ -84,7 +84,7 @@ def overview() -> dict[str, Any]:
         [
             Query(
                 f'sum by ({P}, reason) (rate(scaleplane_decisions_total{{reason=~"metrics_unavailable|'
-                f'metric_failed|fallback_hold|fallback_replicas"}}[5m]))',
+                f'metric_failed|fallback_hold|fallback_replicas"}}[$__rate_interval]))',
                 "{{policy}} {{reason}}",
             )
         ],
@@ -93,7 +93,7 @@ def overview() -> dict[str, Any]:
     board.timeseries(
         "Errors by kind",
         "Loop errors per second: target, engine, metrics, status, event, lease, tick.",
-        [Query("sum by (kind) (rate(scaleplane_errors_total[5m]))", "{{kind}}")],
+        [Query("sum by (kind) (rate(scaleplane_errors_total[$__rate_interval]))", "{{kind}}")],
         unit="ops",
     )
     board.row("The loop")
@@ -115,7 +115,7 @@ def overview() -> dict[str, Any]:
     board.timeseries(
         "Ticks per second",
         "How often the loop completes a tick (1 / tick interval when healthy).",
-        [Query("sum(rate(scaleplane_tick_duration_seconds_count[5m]))", "ticks/s")],
+        [Query("sum(rate(scaleplane_tick_duration_seconds_count[$__rate_interval]))", "ticks/s")],
         unit="ops",
     )
     board.timeseries(
@@ -123,7 +123,10 @@ def overview() -> dict[str, Any]:
         "1 while a replica holds the Lease; outbound hook deliveries by result (operator only).",
         [
             Query("max(scaleplane_leader)", "leader"),
-            Query("sum by (result) (rate(scaleplane_hook_deliveries_total[5m]))", "hooks {{result}}"),
+            Query(
+                "sum by (result) (rate(scaleplane_hook_deliveries_total[$__rate_interval]))",
+                "hooks {{result}}",
+            ),
         ],
     )
     return board.model()

@@ -67,7 +67,12 @@ def database() -> dict[str, Any]:
     board.timeseries(
         "Read load",
         "Rows fetched per second on each instance: replicas should take the reads.",
-        [Query("sum by (instance) (rate(cnpg_pg_stat_database_tup_fetched[5m]))", "{{instance}}")],
+        [
+            Query(
+                "sum by (instance) (rate(cnpg_pg_stat_database_tup_fetched[$__rate_interval]))",
+                "{{instance}}",
+            )
+        ],
         unit="rowsps",
     )
     board.timeseries(
@@ -75,9 +80,9 @@ def database() -> dict[str, Any]:
         "Rows inserted, updated and deleted per second (the primary takes every write).",
         [
             Query(
-                "sum by (instance) (rate(cnpg_pg_stat_database_tup_inserted[5m])"
-                " + rate(cnpg_pg_stat_database_tup_updated[5m])"
-                " + rate(cnpg_pg_stat_database_tup_deleted[5m]))",
+                "sum by (instance) (rate(cnpg_pg_stat_database_tup_inserted[$__rate_interval])"
+                " + rate(cnpg_pg_stat_database_tup_updated[$__rate_interval])"
+                " + rate(cnpg_pg_stat_database_tup_deleted[$__rate_interval]))",
                 "{{instance}}",
             )
         ],
@@ -86,15 +91,20 @@ def database() -> dict[str, Any]:
     board.timeseries(
         "Transactions",
         "Commits per second on each instance.",
-        [Query("sum by (instance) (rate(cnpg_pg_stat_database_xact_commit[5m]))", "{{instance}}")],
+        [
+            Query(
+                "sum by (instance) (rate(cnpg_pg_stat_database_xact_commit[$__rate_interval]))",
+                "{{instance}}",
+            )
+        ],
         unit="ops",
     )
     return board.model()
 
 
 def cache() -> dict[str, Any]:
-    hits = "sum by (instance) (rate(redis_keyspace_hits_total[5m]))"
-    misses = "sum by (instance) (rate(redis_keyspace_misses_total[5m]))"
+    hits = "sum by (instance) (rate(redis_keyspace_hits_total[$__rate_interval]))"
+    misses = "sum by (instance) (rate(redis_keyspace_misses_total[$__rate_interval]))"
     board = Board(
         "scaleplane-cache",
         "Scaleplane / Cache",
@@ -128,8 +138,12 @@ def cache() -> dict[str, Any]:
         "Evictions and expirations",
         "Keys evicted for memory, and keys expired, per second.",
         [
-            Query("sum by (instance) (rate(redis_evicted_keys_total[5m]))", "{{instance}} evicted"),
-            Query("sum by (instance) (rate(redis_expired_keys_total[5m]))", "{{instance}} expired"),
+            Query(
+                "sum by (instance) (rate(redis_evicted_keys_total[$__rate_interval]))", "{{instance}} evicted"
+            ),
+            Query(
+                "sum by (instance) (rate(redis_expired_keys_total[$__rate_interval]))", "{{instance}} expired"
+            ),
         ],
         unit="ops",
     )
@@ -152,7 +166,7 @@ def cache() -> dict[str, Any]:
     board.timeseries(
         "Commands",
         "Commands processed per second.",
-        [Query("sum by (instance) (rate(redis_commands_processed_total[5m]))", "{{instance}}")],
+        [Query("sum by (instance) (rate(redis_commands_processed_total[$__rate_interval]))", "{{instance}}")],
         unit="ops",
     )
     return board.model()
