@@ -121,7 +121,7 @@ def test_episodes_from_the_webhook_log(tmp_path: Path) -> None:
         "policy=workers",
         "warning",
     )
-    assert episode.active_at == pytest.approx(1050.123456)
+    assert episode.fired_at == pytest.approx(1050.123456)
     assert (episode.notified_at, episode.resolved_at) == (1065.0, 1088.0)
     section = "\n".join(alertlog.section(log, 1000.0, 1200.0, hold_scale=1 / 60))
     assert "| +50s | +65s | +88s | `ScaleplanePolicyAtMax` | warning | policy=workers | stuck |" in section

@@ -1,9 +1,9 @@
 """The alerts of a run, from the platform's webhook log (alerts.jsonl): when each fired and resolved.
 
 Alertmanager notifies per group: the same alert shows up in several notifications (repeats, a group's
-other alerts changing). An episode is one alert (its fingerprint and `startsAt`, the moment its
-condition became true), the first notification that it fires (after its `for:` hold), and the `endsAt`
-of the first "resolved" notification; an alert still firing when the run ended has no end.
+other alerts changing). An episode is one alert (its fingerprint and `startsAt`: Prometheus sets it
+when the alert fires, its condition having held for its `for:`), the first notification the webhook got
+of it, and the `endsAt` of the first "resolved" one; an alert still firing when the run ended has no end.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Episode:
     severity: str
     labels: str
     summary: str
-    active_at: float
+    fired_at: float
     notified_at: float
     resolved_at: float | None
 
@@ -71,7 +71,7 @@ def episodes(records: list[dict[str, Any]], start: float, end: float) -> list[Ep
                 severity=str(labels.get("severity", "")),
                 labels=detail,
                 summary=str(record.get("summary", "")),
-                active_at=entry["fired"],
+                fired_at=entry["fired"],
                 notified_at=entry["notified"],
                 resolved_at=entry["resolved"],
             )
@@ -84,12 +84,11 @@ def section(path: Path, start: float, end: float, hold_scale: float) -> list[str
     lines = [
         "## Alerts",
         "",
-        "Times from the start of the load: when each alert's condition became true, when the webhook "
-        "was told it fires (after its hold), and when it was told it resolved.",
-        "",
         "What the project's alert rules (dashboards/rules/) fired in the platform's Prometheus and its "
         "Alertmanager delivered to the platform's webhook, with every `for:` hold multiplied by "
-        f"{hold_scale:.3g} so that a fifteen-minute hold lasts {15 * 60 * hold_scale:g} s in this demo.",
+        f"{hold_scale:.3g} so that a fifteen-minute hold lasts {15 * 60 * hold_scale:g} s in this demo. "
+        "Times from the start of the load: when each alert fired (its condition having held for its "
+        "`for:`), when the webhook was told, and when it was told the alert resolved.",
         "",
     ]
     found = episodes(read(path), start, end)
@@ -97,7 +96,7 @@ def section(path: Path, start: float, end: float, hold_scale: float) -> list[str
         return [*lines, "No alert fired in this run.", ""]
     rows = [
         [
-            f"+{e.active_at - start:.0f}s",
+            f"+{e.fired_at - start:.0f}s",
             f"+{e.notified_at - start:.0f}s",
             f"+{e.resolved_at - start:.0f}s" if e.resolved_at is not None else "still firing",
             f"`{e.alertname}`",
@@ -109,7 +108,5 @@ def section(path: Path, start: float, end: float, hold_scale: float) -> list[str
     ]
     return [
         *lines,
-        markdown.table(
-            ["condition true", "notified", "resolved", "alert", "severity", "labels", "summary"], rows
-        ),
+        markdown.table(["fired", "notified", "resolved", "alert", "severity", "labels", "summary"], rows),
     ]
