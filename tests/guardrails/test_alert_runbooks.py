@@ -75,3 +75,13 @@ def test_scaleplane_check_passes_with_the_runbooks_and_names_a_missing_one(tmp_p
     assert failed.exit_code == 1
     assert "MANDATORY alert-runbook-exists" in failed.output
     assert "'Unwritten' (group extra) links 'runbooks/unwritten.md', which does not exist" in failed.output
+
+
+def test_the_default_root_is_the_nearest_folder_with_a_pulumi_yaml(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").write_text("name: x\n")
+    (tmp_path / "policies").mkdir()
+    assert alerting.project_root("", start=tmp_path / "policies") == tmp_path.resolve()
+    assert alerting.project_root("/elsewhere") == Path("/elsewhere")
+    lonely = tmp_path / "policies"
+    (tmp_path / "Pulumi.yaml").unlink()
+    assert alerting.project_root("", start=lonely) == lonely.resolve()

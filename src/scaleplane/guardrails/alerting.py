@@ -4,7 +4,9 @@ A PrometheusRule's alerts carry `annotations.runbook_url`, a path from the proje
 (`runbooks/<alert-name>.md`, as scaleplane.observability writes them). The on-call engineer who is paged
 at night follows that link; an alert without one, or with one to a file that was renamed or never
 written, leaves them guessing. This is the pack's one check that looks at the disk (whether a file
-exists is the question); the root is a setting, `projectRoot`, that `scaleplane check` fills in.
+exists is the question). The root is the setting `projectRoot`, which `scaleplane check` fills in;
+left empty, it is the nearest folder holding Pulumi.yaml from the working directory up (the policy
+pack runs from policies/, one below it).
 """
 
 from __future__ import annotations
@@ -25,8 +27,15 @@ def _alerts(resource: rules.Resource) -> Iterable[tuple[str, dict[str, Any]]]:
                 yield str(group.get("name")), rule
 
 
+def project_root(given: str, start: Path | None = None) -> Path:
+    if given:
+        return Path(given)
+    here = (start or Path.cwd()).resolve()
+    return next((folder for folder in (here, *here.parents) if (folder / "Pulumi.yaml").is_file()), here)
+
+
 def _runbooks(resource: rules.Resource, settings: Mapping[str, Any]) -> Iterable[str]:
-    root = Path(str(settings["projectRoot"]))
+    root = project_root(str(settings.get("projectRoot") or ""))
     for group, rule in _alerts(resource):
         url = str((rule.get("annotations") or {}).get("runbook_url") or "")
         where = f"alert {rule['alert']!r} (group {group})"
@@ -52,8 +61,11 @@ RULES = (
         thresholds={
             "projectRoot": {
                 "type": "string",
-                "default": ".",
-                "description": "The directory runbook_url paths are relative to (the project root).",
+                "default": "",
+                "description": (
+                    "The directory runbook_url paths are relative to; empty: the nearest folder with a "
+                    "Pulumi.yaml, from the working directory up."
+                ),
             }
         },
     ),

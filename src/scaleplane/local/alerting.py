@@ -28,9 +28,7 @@ from scaleplane.local import binaries, ports, processes
 from scaleplane.local import prometheus as local_prometheus
 from scaleplane.observability import generating, routes
 
-ALERTMANAGER = binaries.Binary(
-    "prometheus-alertmanager", Path("/usr/bin/prometheus-alertmanager"), "prometheus-alertmanager"
-)
+ALERTMANAGER = binaries.ALERTMANAGER
 HOLD_SCALE = 1 / 60
 LOG_NAME = "alerts.jsonl"
 DEMO_ROUTE = routes.Route(group_wait="1s", group_interval="2s", repeat_interval="1h")

@@ -34,7 +34,8 @@ def legend(template: str, labels: dict[str, str], fallback: str) -> str:
     """Grafana's legend format: `{{policy}} desired` with the series' labels filled in."""
     if not template:
         return fallback
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template).strip()
+    filled = re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template).strip()
+    return filled or fallback
 
 
 def timeseries_panels(model: dict[str, Any]) -> list[dict[str, Any]]:
