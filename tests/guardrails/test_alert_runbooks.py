@@ -43,16 +43,19 @@ def test_missing_external_and_absent_runbooks_are_violations(tmp_path: Path) -> 
     resource = _prometheus_rule(
         _alert("There", "runbooks/there.md"),
         _alert("NoLink", None),
-        _alert("Elsewhere", "https://wiki.example.com/runbooks/elsewhere"),
+        _alert("Elsewhere", "https://wiki.example.com/ops/elsewhere"),
         _alert("Renamed", "runbooks/renamed.md"),
+        _alert("Linked", "https://github.com/example/repo/blob/main/runbooks/there.md"),
+        _alert("LinkedGone", "https://github.com/example/repo/blob/main/runbooks/gone.md"),
     )
     violations = running.evaluate(
         [resource], {"alert-runbook-exists": {"projectRoot": str(tmp_path)}}, [RULE]
     )
-    assert [v.enforcement for v in violations] == ["mandatory"] * 3
+    assert [v.enforcement for v in violations] == ["mandatory"] * 4
     messages = [v.message for v in violations]
     assert messages[0] == "alert 'NoLink' (group team) has no runbook_url annotation"
     assert "'Elsewhere'" in messages[1] and "not a file of this project" in messages[1]
+    assert "'LinkedGone'" in messages[3] and "which does not exist" in messages[3]
     assert (
         messages[2]
         == f"alert 'Renamed' (group team) links 'runbooks/renamed.md', which does not exist under {tmp_path}"

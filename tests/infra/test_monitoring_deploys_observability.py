@@ -70,6 +70,25 @@ def test_a_stack_declares_its_own_objective_and_gets_its_burn_rate_alerts() -> N
     assert 'http_requests_total{job="checkout",code=~"5.."}[1h]' in records["slo:sli_error:ratio_rate1h"]
 
 
+def test_runbook_links_open_from_the_base_url_and_the_guardrail_still_finds_the_files() -> None:
+    from scaleplane.guardrails import catalog, rules, running
+
+    base = "https://github.com/example/scaleplane/blob/main/"
+    plan = planned_stacks.planned("k8s-dev", {"monitoring": {"runbookBaseUrl": base}})
+    links = {
+        r["annotations"]["runbook_url"]
+        for name in ("scaleplane-rules", "scaleplane-slos")
+        for g in _rules(plan, name)
+        for r in g["rules"]
+        if "alert" in r
+    }
+    assert base + "runbooks/scaleplane-policy-at-max.md" in links
+    assert all(link.startswith(base + "runbooks/") for link in links)
+    checked = [rules.Resource(type=r.type, name=r.name, props=r.inputs) for r in plan.by_type(RULE)]
+    rule = catalog.by_id("alert-runbook-exists")
+    assert running.evaluate(checked, {rule.id: {"projectRoot": str(ROOT)}}, [rule]) == []
+
+
 def test_the_operator_is_scraped_under_the_job_the_alerts_name() -> None:
     plan = planned_stacks.planned("k8s-dev")
     (monitor,) = plan.by_type(PODMONITOR)

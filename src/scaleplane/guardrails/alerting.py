@@ -1,12 +1,13 @@
 """Alerting rules: every alert the stack deploys links a runbook that exists in this project.
 
 A PrometheusRule's alerts carry `annotations.runbook_url`, a path from the project root
-(`runbooks/<alert-name>.md`, as scaleplane.observability writes them). The on-call engineer who is paged
-at night follows that link; an alert without one, or with one to a file that was renamed or never
-written, leaves them guessing. This is the pack's one check that looks at the disk (whether a file
-exists is the question). The root is the setting `projectRoot`, which `scaleplane check` fills in;
-left empty, it is the nearest folder holding Pulumi.yaml from the working directory up (the policy
-pack runs from policies/, one below it).
+(`runbooks/<alert-name>.md`, as scaleplane.observability writes them), or a URL to the repository's
+copy ending in that path (`monitoring.runbookBaseUrl`): either way the file must be in the project.
+The on-call engineer who is paged at night follows that link; an alert without one, or with one to a
+file that was renamed or never written, leaves them guessing. This is the pack's one check that looks
+at the disk (whether a file exists is the question). The root is the setting `projectRoot`, which
+`scaleplane check` fills in; left empty, it is the nearest folder holding Pulumi.yaml from the working
+directory up (the policy pack runs from policies/, one below it).
 """
 
 from __future__ import annotations
@@ -41,10 +42,21 @@ def _runbooks(resource: rules.Resource, settings: Mapping[str, Any]) -> Iterable
         where = f"alert {rule['alert']!r} (group {group})"
         if not url:
             yield f"{where} has no runbook_url annotation"
-        elif "://" in url or url.startswith("/"):
+            continue
+        path = _project_path(url)
+        if path is None:
             yield f"{where} links {url!r}: not a file of this project (runbooks/<alert>.md)"
-        elif not (root / url).is_file():
+        elif not (root / path).is_file():
             yield f"{where} links {url!r}, which does not exist under {root}"
+
+
+def _project_path(url: str) -> str | None:
+    """The project file a runbook_url names: the path itself, or a URL's part from `runbooks/` on (a
+    `monitoring.runbookBaseUrl` link to the repository); None for a link to anywhere else."""
+    if "://" not in url:
+        return None if url.startswith("/") else url
+    at = url.rfind("/runbooks/")
+    return url[at + 1 :] if at >= 0 else None
 
 
 RULES = (

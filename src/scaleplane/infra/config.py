@@ -140,6 +140,9 @@ class MonitoringConfig(ConfigModel):
     # The service level objectives whose burn-rate rules the stack deploys (generated at deploy time).
     slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS
     alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    # Set: each alert's runbook_url (runbooks/<alert>.md) becomes this URL + the path, a link that
+    # opens from a page, e.g. https://github.com/ORG/REPO/blob/main/ (ends with a slash).
+    runbook_base_url: Annotated[str, Field(pattern=r"^(https?://\S+/)?$")] = ""
 
 
 class PolicyDefaults(ConfigModel):

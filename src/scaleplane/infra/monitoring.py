@@ -60,10 +60,11 @@ class Monitoring(pulumi.ComponentResource):
                 self.add_dashboard(path.stem, json.loads(path.read_text()))
         for pattern in settings.rule_files:
             for path in _matching(project_root, pattern, "monitoring.ruleFiles"):
-                self.add_rules(_rule_name(path), yaml.safe_load(path.read_text()).get("groups", []))
+                groups = yaml.safe_load(path.read_text()).get("groups", [])
+                self.add_rules(_rule_name(path), _linked(groups, settings.runbook_base_url))
         if settings.slos:
             slo_rules = yaml.safe_load(generating.rules_text((objectives.group(settings.slos),)))
-            self.add_rules("scaleplane-slos", slo_rules["groups"])
+            self.add_rules("scaleplane-slos", _linked(slo_rules["groups"], settings.runbook_base_url))
         if platform.operator.enabled:
             self.operator_monitor = self._operator_monitor(platform.operator.namespace)
         self.prometheus_url = pulumi.Output.from_input(
@@ -145,6 +146,19 @@ def _route(settings: config.AlertmanagerConfig) -> routes.Route:
         group_interval=settings.group_interval,
         repeat_interval=settings.repeat_interval,
     )
+
+
+def _linked(groups: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
+    """The groups with each relative runbook_url prefixed by `base_url` (unchanged when it is empty)."""
+    if not base_url:
+        return groups
+    for group in groups:
+        for rule in group.get("rules", []):
+            annotations = rule.get("annotations") or {}
+            url = str(annotations.get("runbook_url") or "")
+            if url and "://" not in url:
+                annotations["runbook_url"] = base_url + url.lstrip("/")
+    return groups
 
 
 def _rule_name(path: Path) -> str:
