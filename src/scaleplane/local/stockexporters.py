@@ -9,6 +9,7 @@ runs as it does in the cluster. One exporter per server, each a supervised proce
 
 from __future__ import annotations
 
+import abc
 import os
 from pathlib import Path
 
@@ -27,7 +28,7 @@ REDIS_EXPORTER = binaries.Binary(
 CNPG_QUERIES = Path(__file__).with_name("cnpg-queries.yaml")
 
 
-class StockExporter:
+class StockExporter(abc.ABC):
     """One exporter process for one server; `address` is what Prometheus scrapes."""
 
     def __init__(self, name: str, binary: binaries.Binary, run_dir: Path) -> None:
@@ -41,8 +42,9 @@ class StockExporter:
     def address(self) -> str:
         return f"{ports.HOST}:{self.port}"
 
+    @abc.abstractmethod
     def argv(self, path: Path, port: int) -> list[str]:
-        raise NotImplementedError
+        """The exporter's command line, listening on `port`."""
 
     def env(self) -> dict[str, str]:
         return dict(os.environ)
