@@ -15,6 +15,7 @@ in one test process never clash) and may add series of its own to it.
     scaleplane_scale_total{namespace,policy,direction}             counter   scales the target accepted
     scaleplane_errors_total{kind}                                  counter   engine, target, metrics, ...
     scaleplane_tick_duration_seconds                               histogram one whole tick
+    scaleplane_tick_queries                                        gauge     distinct queries of the last tick
 """
 
 from __future__ import annotations
@@ -64,6 +65,9 @@ class LoopMeters:
         self.errors = Counter("scaleplane_errors", "Errors by kind", ("kind",), registry=r)
         self.tick_duration = Histogram(
             "scaleplane_tick_duration_seconds", "One whole tick", buckets=TICK_BUCKETS, registry=r
+        )
+        self.tick_queries = Gauge(
+            "scaleplane_tick_queries", "Distinct PromQL queries the last tick sent", registry=r
         )
 
     def record(

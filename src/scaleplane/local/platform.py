@@ -386,6 +386,7 @@ class Platform:
                 self.recent.append(record)
         statefiles.save_state(self.state_path, remembered)
         self.instruments.tick_duration.observe(time.monotonic() - started)
+        self.instruments.tick_queries.set(len(ticking.distinct_queries(self.managed)))
         return outcomes
 
     # What `status` reads ----------------------------------------------------------------------------

@@ -119,6 +119,11 @@ def overview() -> dict[str, Any]:
         unit="ops",
     )
     board.timeseries(
+        "Queries per tick",
+        "Distinct PromQL queries the loop sent in its last tick (policies sharing a query share it).",
+        [Query("max by (job, instance) (scaleplane_tick_queries)", "{{instance}}")],
+    )
+    board.timeseries(
         "Operator: leader and hooks",
         "1 while a replica holds the Lease; outbound hook deliveries by result (operator only).",
         [

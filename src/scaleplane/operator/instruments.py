@@ -15,6 +15,7 @@ series are shared with the local platform (`scaleplane.control.meters`); the las
     scaleplane_errors_total{kind}                              counter  target, engine, status, event,
                                                                         metrics, lease, tick
     scaleplane_tick_duration_seconds                           histogram one whole tick, record included
+    scaleplane_tick_queries                                    gauge   distinct queries of the last tick
     scaleplane_policies{state}                                 gauge   valid / invalid policies known
     scaleplane_leader                                          gauge   1 when this replica actuates
     scaleplane_hook_deliveries_total{result}                   counter  delivered / failed / dropped
