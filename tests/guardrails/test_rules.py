@@ -103,6 +103,14 @@ def policy(min_replicas: int = 1, max_replicas: int = 10, kind: str = "Deploymen
     return res(POLICY, "workers-policy", metadata={"name": "workers", "namespace": "default"}, spec=spec)
 
 
+def alert_rule(runbook: str) -> rules.Resource:
+    rule = {"alert": "A", "expr": "vector(1)", "annotations": {"runbook_url": runbook}}
+    return res(
+        "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+        spec={"groups": [{"name": "g", "rules": [rule]}]},
+    )
+
+
 # rule id -> (compliant stack, non-compliant stack, a fragment the violation must contain)
 CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
     "rds-no-public-access": ([db()], [db(publiclyAccessible=True)], "public address"),
@@ -176,6 +184,12 @@ CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
         [replica(instanceClass="db.t4g.medium", multiAz=False)],
         [db(instanceClass="db.r6g.large", allocatedStorage=100), replica(instanceClass="db.r6g.large")],
         "over the budget of $500.00 by $",
+    ),
+    # Runbook paths are relative to the project root: the tests run from it.
+    "alert-runbook-exists": (
+        [alert_rule("runbooks/scaleplane-policy-at-max.md")],
+        [alert_rule("runbooks/never-written.md")],
+        "which does not exist",
     ),
     "required-tags": (
         [db(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", role="r")],

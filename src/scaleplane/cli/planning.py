@@ -190,6 +190,11 @@ def check(
         rules.Resource(type=r.type, name=r.name, props=r.inputs, urn=r.urn) for r in result.resources
     ]
     settings = _with_budget(settings, stack, config_file, project_dir)
+    # Runbook paths in alerts are relative to the project being checked.
+    runbooks = settings.get("alert-runbook-exists")
+    if not isinstance(runbooks, str):
+        root = str(_project_root(project_dir))
+        settings["alert-runbook-exists"] = {"projectRoot": root, **(runbooks or {})}
     violations = running.evaluate(resources, settings)
     for violation in violations:
         color = typer.colors.RED if violation.enforcement == "mandatory" else typer.colors.YELLOW

@@ -7,12 +7,15 @@ in one test process never clash) and may add series of its own to it.
     scaleplane_desired_replicas{namespace,policy}                  gauge     the last decision's count
     scaleplane_current_replicas{namespace,policy}                  gauge     what the target runs
     scaleplane_ready_replicas{namespace,policy}                    gauge     what is ready at the tick
+    scaleplane_min_replicas{namespace,policy}                      gauge     the policy's bounds, so a
+    scaleplane_max_replicas{namespace,policy}                      gauge     panel or alert can compare
     scaleplane_metric_value{namespace,policy,metric}               gauge     the query's value at the tick
     scaleplane_metric_target{namespace,policy,metric}              gauge     the value the policy holds it at
     scaleplane_decisions_total{namespace,policy,direction,reason}  counter   up / down / none
     scaleplane_scale_total{namespace,policy,direction}             counter   scales the target accepted
     scaleplane_errors_total{kind}                                  counter   engine, target, metrics, ...
     scaleplane_tick_duration_seconds                               histogram one whole tick
+    scaleplane_tick_queries                                        gauge     distinct queries of the last tick
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class LoopMeters:
         )
         self.current = Gauge("scaleplane_current_replicas", "Replicas the target runs", POLICY, registry=r)
         self.ready = Gauge("scaleplane_ready_replicas", "Replicas ready at the tick", POLICY, registry=r)
+        self.min_replicas = Gauge("scaleplane_min_replicas", "The policy's minReplicas", POLICY, registry=r)
+        self.max_replicas = Gauge("scaleplane_max_replicas", "The policy's maxReplicas", POLICY, registry=r)
         self.metric_value = Gauge(
             "scaleplane_metric_value", "A policy metric's value at the tick", (*POLICY, "metric"), registry=r
         )
@@ -61,10 +66,24 @@ class LoopMeters:
         self.tick_duration = Histogram(
             "scaleplane_tick_duration_seconds", "One whole tick", buckets=TICK_BUCKETS, registry=r
         )
+        self.tick_queries = Gauge(
+            "scaleplane_tick_queries", "Distinct PromQL queries the last tick sent", registry=r
+        )
 
-    def record(self, outcome: policies.TickOutcome, metrics: Sequence[specs.MetricSpec]) -> None:
-        """One policy's tick: what was seen, what was decided, what was scaled, what failed."""
+    def record(
+        self,
+        outcome: policies.TickOutcome,
+        metrics: Sequence[specs.MetricSpec],
+        bounds: tuple[int, int] | None = None,
+    ) -> None:
+        """One policy's tick: what was seen, what was decided, what was scaled, what failed.
+
+        `bounds` is the policy's (minReplicas, maxReplicas): "stuck at max" needs the max as a series.
+        """
         ns, name = outcome.key.namespace, outcome.key.name
+        if bounds is not None:
+            self.min_replicas.labels(ns, name).set(bounds[0])
+            self.max_replicas.labels(ns, name).set(bounds[1])
         if outcome.error:
             # No decision but an observation: the engine failed; otherwise reading or scaling the target.
             kind = "engine" if outcome.decision is None and outcome.observation is not None else "target"
@@ -91,7 +110,7 @@ class LoopMeters:
 
     def forget(self, namespace: str, policy: str, metrics: Sequence[str]) -> None:
         """Drop a deleted policy's series, so dashboards do not show it frozen at its last value."""
-        for gauge in (self.desired, self.current, self.ready):
+        for gauge in (self.desired, self.current, self.ready, self.min_replicas, self.max_replicas):
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, policy)
         for metric in metrics:

@@ -27,6 +27,11 @@ Decide = Callable[
 ]
 
 
+def distinct_queries(managed: Sequence[policies.ManagedPolicy]) -> set[str]:
+    """The queries one tick sends: each distinct PromQL of every policy, once."""
+    return {metric.query for policy in managed for metric in policy.spec.metrics}
+
+
 class Controller:
     """Runs ticks; holds no per-policy state (the caller keeps each ManagedPolicy's state).
 
@@ -63,7 +68,7 @@ class Controller:
 
     async def tick(self, managed: Sequence[policies.ManagedPolicy], now: float) -> list[policies.TickOutcome]:
         """One tick for all `managed` policies at time `now`; one outcome per policy, in order."""
-        queries = {metric.query for policy in managed for metric in policy.spec.metrics}
+        queries = distinct_queries(managed)
         results = await self._fetch(queries)
         slots = asyncio.Semaphore(self.target_concurrency)
         return list(await asyncio.gather(*(self._run_one(p, results, now, slots) for p in managed)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaleplane.guardrails import budgets, caches, clusters, databases, rules, tagging, workloads
+from scaleplane.guardrails import alerting, budgets, caches, clusters, databases, rules, tagging, workloads
 
 RULES: tuple[rules.Rule, ...] = (
     *databases.RULES,
@@ -11,6 +11,7 @@ RULES: tuple[rules.Rule, ...] = (
     *workloads.RULES,
     *tagging.RULES,
     *budgets.RULES,
+    *alerting.RULES,
 )
 
 

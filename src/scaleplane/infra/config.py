@@ -17,6 +17,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from scaleplane.observability import objectives
+
 NAMESPACE = "scaleplane"
 PRODUCTION_ENVIRONMENTS = frozenset({"prod", "production"})
 LogType = Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -117,13 +119,30 @@ class CacheConfig(ConfigModel):
         return self
 
 
+class AlertmanagerConfig(ConfigModel):
+    """Where Alertmanager sends alerts: one webhook receiver (empty: alerts are kept, sent nowhere)."""
+
+    webhook_url: Annotated[str, Field(pattern=r"^(https?://.+)?$")] = ""
+    send_resolved: bool = True
+    group_wait: str = "30s"
+    group_interval: str = "5m"
+    repeat_interval: str = "4h"
+
+
 class MonitoringConfig(ConfigModel):
     enabled: bool = True
     chart_version: str = "65.1.0"  # kube-prometheus-stack
     retention: str = "15d"
     grafana: bool = True
-    dashboard_files: tuple[str, ...] = ()  # globs, relative to the project root
-    rule_files: tuple[str, ...] = ()
+    # Globs, relative to the project root: the generated dashboards and alert rules (dashboards/).
+    dashboard_files: tuple[str, ...] = ("dashboards/*.json",)
+    rule_files: tuple[str, ...] = ("dashboards/rules/scaleplane.rules.yaml",)
+    # The service level objectives whose burn-rate rules the stack deploys (generated at deploy time).
+    slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS
+    alertmanager: AlertmanagerConfig = AlertmanagerConfig()
+    # Set: each alert's runbook_url (runbooks/<alert>.md) becomes this URL + the path, a link that
+    # opens from a page, e.g. https://github.com/ORG/REPO/blob/main/ (ends with a slash).
+    runbook_base_url: Annotated[str, Field(pattern=r"^(https?://\S+/)?$")] = ""
 
 
 class PolicyDefaults(ConfigModel):

@@ -1,10 +1,15 @@
 """`Monitoring`: kube-prometheus-stack (Prometheus, Alertmanager, Grafana) as one Helm release.
 
-Hooks for the dashboards and alert rules that come later (dashboards/): Grafana's sidecar loads every
-ConfigMap labelled `grafana_dashboard: "1"` in any namespace, and Prometheus selects every
-PrometheusRule regardless of its Helm release (`ruleSelectorNilUsesHelmValues: false`). So adding a
-dashboard or a rule file is `add_dashboard` / `add_rules`, or a glob in `monitoring.dashboardFiles` /
-`monitoring.ruleFiles`, with no change to the release.
+What it deploys beside the release:
+- the dashboards of dashboards/ (`monitoring.dashboardFiles`) as ConfigMaps labelled
+  `grafana_dashboard: "1"`, which Grafana's sidecar loads from any namespace;
+- the alert rules of dashboards/rules/ (`monitoring.ruleFiles`) and the SLO burn-rate rules generated
+  from `monitoring.slos` as PrometheusRule resources (Prometheus selects every PrometheusRule,
+  `ruleSelectorNilUsesHelmValues: false`);
+- a PodMonitor for the scaleplane operator's /metrics, its job relabelled `scaleplane-operator` (the
+  job the alerts name);
+- Alertmanager's route to the webhook of `monitoring.alertmanager.webhookUrl`.
+Adding a dashboard or a rule file is `add_dashboard` / `add_rules` or a glob, with no change to the release.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from scaleplane.infra import backends, config
+from scaleplane.observability import generating, objectives, routes
 
 NAMESPACE = "monitoring"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
 DASHBOARD_LABEL = "grafana_dashboard"
+OPERATOR_JOB = "scaleplane-operator"
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -53,7 +60,13 @@ class Monitoring(pulumi.ComponentResource):
                 self.add_dashboard(path.stem, json.loads(path.read_text()))
         for pattern in settings.rule_files:
             for path in _matching(project_root, pattern, "monitoring.ruleFiles"):
-                self.add_rules(path.stem, yaml.safe_load(path.read_text()).get("groups", []))
+                groups = yaml.safe_load(path.read_text()).get("groups", [])
+                self.add_rules(_rule_name(path), _linked(groups, settings.runbook_base_url))
+        if settings.slos:
+            slo_rules = yaml.safe_load(generating.rules_text((objectives.group(settings.slos),)))
+            self.add_rules("scaleplane-slos", _linked(slo_rules["groups"], settings.runbook_base_url))
+        if platform.operator.enabled:
+            self.operator_monitor = self._operator_monitor(platform.operator.namespace)
         self.prometheus_url = pulumi.Output.from_input(
             f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc.cluster.local:9090"
         )
@@ -65,6 +78,28 @@ class Monitoring(pulumi.ComponentResource):
             f"{self._name}-dashboard-{name}",
             metadata={"namespace": NAMESPACE, "labels": {DASHBOARD_LABEL: "1"}},
             data={f"{name}.json": json.dumps(dashboard)},
+            opts=backends.child(self, provider=self._provider, depends_on=[self.release]),
+        )
+
+    def _operator_monitor(self, namespace: str) -> k8s.apiextensions.CustomResource:
+        """Scrape the operator's pods (port `metrics`) under the job name the alerts expect."""
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-operator-podmonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            # In the monitoring namespace (it exists once the release does), looking into the operator's.
+            metadata={"namespace": NAMESPACE, "name": OPERATOR_JOB},
+            spec={
+                "namespaceSelector": {"matchNames": [namespace]},
+                "selector": {"matchLabels": {"app.kubernetes.io/name": OPERATOR_JOB}},
+                "podMetricsEndpoints": [
+                    {
+                        "port": "metrics",
+                        "interval": "15s",
+                        "relabelings": [{"targetLabel": "job", "replacement": OPERATOR_JOB}],
+                    }
+                ],
+            },
             opts=backends.child(self, provider=self._provider, depends_on=[self.release]),
         )
 
@@ -98,12 +133,43 @@ def _values(platform: config.PlatformConfig) -> dict[str, Any]:
                 "dashboards": {"enabled": True, "label": DASHBOARD_LABEL, "searchNamespace": "ALL"},
             },
         },
+        "alertmanager": {"config": routes.config(_route(settings.alertmanager))},
         "commonLabels": {"environment": platform.environment},
     }
 
 
+def _route(settings: config.AlertmanagerConfig) -> routes.Route:
+    return routes.Route(
+        webhook_url=settings.webhook_url,
+        send_resolved=settings.send_resolved,
+        group_wait=settings.group_wait,
+        group_interval=settings.group_interval,
+        repeat_interval=settings.repeat_interval,
+    )
+
+
+def _linked(groups: list[dict[str, Any]], base_url: str) -> list[dict[str, Any]]:
+    """The groups with each relative runbook_url prefixed by `base_url` (unchanged when it is empty)."""
+    if not base_url:
+        return groups
+    for group in groups:
+        for rule in group.get("rules", []):
+            annotations = rule.get("annotations") or {}
+            url = str(annotations.get("runbook_url") or "")
+            if url and "://" not in url:
+                annotations["runbook_url"] = base_url + url.lstrip("/")
+    return groups
+
+
+def _rule_name(path: Path) -> str:
+    """A Kubernetes name from a rule file's name: `scaleplane.rules.yaml` -> `scaleplane-rules`."""
+    return path.name.removesuffix(".yaml").removesuffix(".yml").replace(".", "-").replace("_", "-").lower()
+
+
 def _matching(root: Path, pattern: str, key: str) -> list[Path]:
-    paths = sorted(root.glob(pattern))
+    # pathlib globs only relative patterns: an absolute one is globbed from the filesystem root.
+    base, relative = (Path("/"), pattern.lstrip("/")) if Path(pattern).is_absolute() else (root, pattern)
+    paths = sorted(base.glob(relative))
     if not paths:
         raise config.ConfigError([f"{config.NAMESPACE}:{key}: no file matches, was {pattern!r}"])
     return paths

@@ -26,6 +26,9 @@ class Binary:
 PROMETHEUS = Binary("prometheus", Path("/usr/bin/prometheus"), "prometheus")
 PROMTOOL = Binary("promtool", Path("/usr/bin/promtool"), "prometheus")
 REDIS = Binary("redis-server", Path("/usr/bin/redis-server"), "redis-server")
+ALERTMANAGER = Binary(
+    "prometheus-alertmanager", Path("/usr/bin/prometheus-alertmanager"), "prometheus-alertmanager"
+)
 
 
 def install_command(*packages: str) -> str:
@@ -65,7 +68,7 @@ def require_postgres(bin_dir: Path) -> Path:
 def problems() -> list[str]:
     """Every missing binary, as messages with their install commands (for `scaleplane local doctor`)."""
     found: list[str] = []
-    for binary in (PROMETHEUS, PROMTOOL, REDIS):
+    for binary in (PROMETHEUS, PROMTOOL, REDIS, ALERTMANAGER):
         try:
             require(binary)
         except MissingBinaryError as error:

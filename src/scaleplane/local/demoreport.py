@@ -18,7 +18,16 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import democosts, demoplots, loadgen, recording, statefiles, targetkinds
+from scaleplane.local import (
+    alerting,
+    alertlog,
+    democosts,
+    demoplots,
+    loadgen,
+    recording,
+    statefiles,
+    targetkinds,
+)
 from scaleplane.local import platform as local_platform
 from scaleplane.reporting import markdown
 
@@ -153,6 +162,9 @@ def write(
     if rows:
         lines += demoplots.draw(report_dir, running, recorded, series, decisions)
     lines += _decisions(decisions, recorded.started_at)
+    # Alerts that fired during the load; their resolution may land after it ended.
+    alerts_log = running.state_dir / alerting.LOG_NAME
+    lines += alertlog.section(alerts_log, recorded.started_at, recorded.ended_at, running.alerting.hold_scale)
     hours = replica_hours(recorded, running) if len(rows) > 1 else []
     if hours:
         lines += [

@@ -6,6 +6,7 @@ state directory (`runfiles` has the layout):
     Prometheus (scrapes everything below, every second)   Redis (Celery broker db 0, app cache db 1)
     PostgreSQL primary (the app's schema)                  the sample app (`local.app.api`)
     the controller's own /metrics (`control.meters`)       one pool per policy target (`pools`)
+    Alertmanager and its webhook receiver (`alerting`: the project's alert rules, alerts.jsonl)
     a watchdog that ends everything if this process dies without cleaning up (`watchdog`)
 
 then `run(stop)` ticks the shared Controller every `tick_seconds` until `stop` is set; leaving the
@@ -38,6 +39,7 @@ import requests
 
 from scaleplane.control import meters, policies, ticking
 from scaleplane.local import (
+    alerting,
     policyfiles,
     ports,
     postgres,
@@ -115,6 +117,7 @@ class Platform:
         self.ticks = 0
         self.started_at: float | None = None
         self.exporters: list[Any] = []
+        self.alerting = alerting.LocalAlerting(self.state_dir, self.servers_dir)
         self._source: prometheus_source.PrometheusSource | None = None
         self._claimed = False
         self._lock: IO[str] | None = None
@@ -165,6 +168,8 @@ class Platform:
         port = await self.metrics_server.start()
         self.servers.prometheus.set_targets("scaleplane", [f"{ports.HOST}:{port}"])
         self._start_watchdog()
+        step("starting Alertmanager (the project's alert rules, routed to the platform's webhook)")
+        await self.alerting.start(self.servers.prometheus)
 
         step("opening the pools")
         context = targetkinds.Context(
@@ -323,6 +328,7 @@ class Platform:
         for exporter in reversed(self.exporters):
             with contextlib.suppress(Exception):
                 await asyncio.to_thread(exporter.stop)
+        await self.alerting.stop()
         await self.metrics_server.stop()
         if self._source is not None:
             self._source.close()
@@ -363,7 +369,9 @@ class Platform:
         for managed, outcome in zip(self.managed, outcomes, strict=True):
             managed.state = outcome.state
             self.last[managed.key.name] = outcome
-            self.instruments.record(outcome, managed.spec.metrics)
+            self.instruments.record(
+                outcome, managed.spec.metrics, (managed.spec.min_replicas, managed.spec.max_replicas)
+            )
             decision = outcome.decision
             count = await managed.target.read()
             remembered[managed.key.name] = statefiles.Remembered(outcome.state, count.current, time.time())
@@ -378,6 +386,7 @@ class Platform:
                 self.recent.append(record)
         statefiles.save_state(self.state_path, remembered)
         self.instruments.tick_duration.observe(time.monotonic() - started)
+        self.instruments.tick_queries.set(len(ticking.distinct_queries(self.managed)))
         return outcomes
 
     # What `status` reads ----------------------------------------------------------------------------

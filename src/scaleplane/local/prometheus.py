@@ -38,6 +38,7 @@ class PrometheusServer:
         scrape_interval: str = "1s",
         evaluation_interval: str = "1s",
         rule_files: tuple[Path, ...] = (),
+        alertmanagers: tuple[str, ...] = (),
         retention: str = "1d",
         binary: Path = binaries.PROMETHEUS.path,
     ) -> None:
@@ -47,6 +48,7 @@ class PrometheusServer:
         self.scrape_interval = scrape_interval
         self.evaluation_interval = evaluation_interval
         self.rule_files = rule_files
+        self.alertmanagers = alertmanagers  # host:port of each Alertmanager firing alerts go to
         self.retention = retention
         self.binary = binaries.Binary("prometheus", binary, binaries.PROMETHEUS.package)
         self.targets_dir = workdir / "targets"
@@ -66,6 +68,7 @@ class PrometheusServer:
                 "evaluation_interval": self.evaluation_interval,
             },
             "rule_files": [str(path) for path in self.rule_files],
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": list(self.alertmanagers)}]}]},
             "scrape_configs": [
                 {
                     "job_name": "file_sd",

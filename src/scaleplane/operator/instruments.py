@@ -6,6 +6,8 @@ series are shared with the local platform (`scaleplane.control.meters`); the las
     scaleplane_desired_replicas{namespace,policy}              gauge   the last decision's count
     scaleplane_current_replicas{namespace,policy}              gauge   what the target runs
     scaleplane_ready_replicas{namespace,policy}                gauge   what is ready at the tick
+    scaleplane_min_replicas{namespace,policy}                  gauge   the policy's minReplicas
+    scaleplane_max_replicas{namespace,policy}                  gauge   the policy's maxReplicas
     scaleplane_metric_value{namespace,policy,metric}           gauge   the query's value at the tick
     scaleplane_metric_target{namespace,policy,metric}          gauge   the value the policy holds it at
     scaleplane_decisions_total{namespace,policy,direction,reason}  counter  up / down / none
@@ -13,6 +15,7 @@ series are shared with the local platform (`scaleplane.control.meters`); the las
     scaleplane_errors_total{kind}                              counter  target, engine, status, event,
                                                                         metrics, lease, tick
     scaleplane_tick_duration_seconds                           histogram one whole tick, record included
+    scaleplane_tick_queries                                    gauge   distinct queries of the last tick
     scaleplane_policies{state}                                 gauge   valid / invalid policies known
     scaleplane_leader                                          gauge   1 when this replica actuates
     scaleplane_hook_deliveries_total{result}                   counter  delivered / failed / dropped

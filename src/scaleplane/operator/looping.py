@@ -91,8 +91,10 @@ class OperatorLoop:
         self._leading = True
         started = time.perf_counter()
         now = self._clock()
-        outcomes = await self.controller.tick(self.registry.managed(), now)
+        managed = self.registry.managed()
+        outcomes = await self.controller.tick(managed, now)
         await self.recorder.record(outcomes, now)
         self.meters.tick_duration.observe(time.perf_counter() - started)
+        self.meters.tick_queries.set(len(ticking.distinct_queries(managed)))
         self.ticks += 1
         return outcomes

@@ -125,7 +125,7 @@ class Recorder:
             spec, outcome, entry.status, generation=entry.generation, at=at, restored=entry.restored
         )
         changes = _changes(outcome, entry, status)
-        self.meters.record(outcome, spec.metrics)
+        self.meters.record(outcome, spec.metrics, (spec.min_replicas, spec.max_replicas))
         async with self._slots:
             await self._tell(entry, outcome, at)
             if not self._due(entry, status, at):
