@@ -183,7 +183,11 @@ async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> Non
             # A query of a series nobody publishes: the loop decides without metrics (the fallback panels).
             broken = _spec("sum(no_exporter_publishes_this)", 3)
             cluster.put_object(POLICY, operating.policy("broken", NS, broken))
-            env = {"SCALEPLANE_HOOKS": json.dumps([{"url": hook.url, "timeout": 2, "retries": 0}])}
+            env = {
+                "SCALEPLANE_HOOKS": json.dumps(
+                    [{"url": hook.url, "secret": "s3cret", "timeout": 2, "retries": 0}]
+                )
+            }
             async with operating.running_operator(url, prom.url, namespace=NS, env=env) as op:
                 prom.add_target("scaleplane-operator", f"{ports.HOST}:{op.metrics_port}")
                 await _load(rig.app_port)
