@@ -67,6 +67,54 @@ def parse_targets(text: str, hpa_target: float) -> list[float]:
     return values
 
 
+def frontier_of(
+    demand: list[float],
+    *,
+    start: float,
+    model: simulation.TargetModel,
+    slo: latencies.LatencyObjective,
+    tick: float,
+    grid: list[float],
+    hpa_target: float,
+    min_replicas: int,
+    max_replicas: int,
+    jobs: int,
+    show: bool = False,
+) -> tuple[frontiers.Comparison, list[frontiers.Point]]:
+    """Every family over `grid` (plus the HPA at `hpa_target`), compared; the sweep behind --frontier."""
+    lag = model.startup_ticks(tick)
+    lows = {max(1, min_replicas), 0}  # the HPA and scaleplane run with >= 1, KEDA with 0
+    oracles = {
+        low: oracle.plan(
+            demand,
+            capacity_per_replica=model.capacity_per_replica,
+            startup_ticks=lag,
+            tick_seconds=tick,
+            min_replicas=low,
+            max_replicas=max_replicas,
+        )
+        for low in lows
+    }
+    shared = {
+        "demand": demand,
+        "model": model,
+        "slo": slo,
+        "tick": tick,
+        "start": start,
+        "min_replicas": min_replicas,
+        "max_replicas": max_replicas,
+        "oracles": oracles,
+    }
+    runs = [(f, t) for f in frontiers.FAMILIES for t in grid]
+    if not any(abs(t - hpa_target) < 1e-9 for t in grid):
+        runs.append(("hpa", hpa_target))
+    points = _sweep(runs, shared, jobs or os.cpu_count() or 1, show=show)
+    comparison = frontiers.compare(
+        points, oracle_replica_hours=oracles[max(1, min_replicas)].replica_hours, hpa_target=hpa_target
+    )
+    return comparison, points
+
+
 def run_frontier(
     *,
     trace: Path,
@@ -89,35 +137,18 @@ def run_frontier(
     highest = max_replicas or frontiers.sweep_bound(demand, model.capacity_per_replica, grid)
     if not 0 <= min_replicas <= highest:
         raise fail(f"--min-replicas: need 0 <= min <= max ({highest}), was {min_replicas}")
-    lag = model.startup_ticks(tick)
-    lows = {max(1, min_replicas), 0}  # the HPA and scaleplane run with >= 1, KEDA with 0
-    oracles = {
-        low: oracle.plan(
-            demand,
-            capacity_per_replica=model.capacity_per_replica,
-            startup_ticks=lag,
-            tick_seconds=tick,
-            min_replicas=low,
-            max_replicas=highest,
-        )
-        for low in lows
-    }
-    shared = {
-        "demand": demand,
-        "model": model,
-        "slo": slo,
-        "tick": tick,
-        "start": demand_trace.start,
-        "min_replicas": min_replicas,
-        "max_replicas": highest,
-        "oracles": oracles,
-    }
-    runs = [(f, t) for f in frontiers.FAMILIES for t in grid]
-    if not any(abs(t - hpa_target) < 1e-9 for t in grid):
-        runs.append(("hpa", hpa_target))
-    points = _sweep(runs, shared, jobs or os.cpu_count() or 1, show=not as_json)
-    comparison = frontiers.compare(
-        points, oracle_replica_hours=oracles[max(1, min_replicas)].replica_hours, hpa_target=hpa_target
+    comparison, points = frontier_of(
+        demand,
+        start=demand_trace.start,
+        model=model,
+        slo=slo,
+        tick=tick,
+        grid=grid,
+        hpa_target=hpa_target,
+        min_replicas=min_replicas,
+        max_replicas=highest,
+        jobs=jobs,
+        show=not as_json,
     )
     result = comparison.public() | {
         "trace": str(trace),

@@ -16,6 +16,7 @@ run gives a point (replica-hours, SLO-violation minutes). Then:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -48,10 +49,20 @@ class Point:
 
 
 def preset_for(
-    family: str, model: simulation.TargetModel, target: float, *, min_replicas: int, max_replicas: int
+    family: str,
+    model: simulation.TargetModel,
+    target: float,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    knobs: presets.Knobs | None = None,
 ) -> presets.Preset:
-    """The family's policy holding the demand at `target` x a replica's capacity."""
-    knobs = presets.Knobs(utilization=target)
+    """The family's policy holding the demand at `target` x a replica's capacity.
+
+    `knobs` are scaleplane's (the recommended preset's by default); the HPA and KEDA take only the
+    metric and the target from them.
+    """
+    knobs = dataclasses.replace(knobs or presets.recommended_knobs(model), utilization=target)
     mine = presets.recommended(model, min_replicas=min_replicas, max_replicas=max_replicas, knobs=knobs)
     if family == "hpa":
         return presets.hpa_default(mine)
@@ -92,6 +103,24 @@ def hours_at(frontier: Sequence[Point], level: float) -> float | None:
             )
             return here.replica_hours + share * (after.replica_hours - here.replica_hours)
     return frontier[-1].replica_hours
+
+
+def shortfalls(mine: Sequence[Point], theirs: Sequence[Point]) -> list[float]:
+    """SLO levels (breakpoints of either frontier) that `theirs` reaches where `mine` needs more hours.
+
+    Both frontiers are piecewise linear between their points, so comparing at every breakpoint within
+    the range `theirs` reaches compares them everywhere. Empty: `mine` is at or below `theirs` throughout.
+    """
+    if not theirs:
+        return []
+    lowest = theirs[0].slo_violation_minutes
+    levels = sorted({p.slo_violation_minutes for p in (*mine, *theirs) if p.slo_violation_minutes >= lowest})
+    worse = []
+    for level in levels:
+        ours, other = hours_at(mine, level), hours_at(theirs, level)
+        if other is not None and (ours is None or ours > other * (1 + 1e-9) + 1e-9):
+            worse.append(level)
+    return worse
 
 
 def gap_closed(hpa: float | None, mine: float | None, oracle: float) -> float | None:

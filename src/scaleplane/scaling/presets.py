@@ -70,6 +70,16 @@ class Knobs:
     scale_down_window: int = RECOMMENDED_SCALE_DOWN_WINDOW
     scale_down_percent: int = RECOMMENDED_SCALE_DOWN_PERCENT
     scale_up_tolerance: float = RECOMMENDED_SCALE_UP_TOLERANCE
+    quantile: float | None = None  # spec.sizing.quantile; None: no quantile sizing
+    sizing_window: int = 300  # spec.sizing.windowSeconds
+    burst_threshold: float | None = None  # spec.burst.threshold; None: no burst mode
+    burst_hold: int = 60  # spec.burst.holdSeconds
+    error_quantile: float | None = None  # the forecast preset's forecast.errorQuantile
+
+
+def recommended_knobs(model: simulation.TargetModel) -> Knobs:
+    """The recommended preset's knobs for this target model (some are paced by its start-up time)."""
+    return Knobs()
 
 
 def recommended(
@@ -78,7 +88,7 @@ def recommended(
     min_replicas: int = 1,
     max_replicas: int = 100,
     name: str = "service",
-    knobs: Knobs = Knobs(),
+    knobs: Knobs | None = None,
 ) -> specs.ScalingPolicySpec:
     """scaleplane's policy for a target serving `model.capacity_per_replica` units/s per replica.
 
@@ -88,6 +98,7 @@ def recommended(
     - scale-down: a 180 s window instead of 300 s: the HPA's 5-minute maximum keeps the capacity of
       the last peak long after it passed; 3 minutes still keep the headroom a noisy load needs.
     """
+    knobs = knobs or recommended_knobs(model)
     return specs.ScalingPolicySpec.model_validate(
         {
             "targetRef": {"name": name},
@@ -119,6 +130,16 @@ def recommended(
                     "selectPolicy": "Max",
                 },
             },
+            **(
+                {"sizing": {"quantile": knobs.quantile, "windowSeconds": knobs.sizing_window}}
+                if knobs.quantile is not None
+                else {}
+            ),
+            **(
+                {"burst": {"threshold": knobs.burst_threshold, "holdSeconds": knobs.burst_hold}}
+                if knobs.burst_threshold is not None
+                else {}
+            ),
         }
     )
 
@@ -129,11 +150,14 @@ def forecasting(
     min_replicas: int = 1,
     max_replicas: int = 100,
     name: str = "service",
-    knobs: Knobs = Knobs(),
+    knobs: Knobs | None = None,
 ) -> specs.ScalingPolicySpec:
     """The recommended policy plus a Holt forecast `startupSeconds` ahead (the model's start-up time)."""
+    knobs = knobs or recommended_knobs(model)
     base = recommended(model, min_replicas=min_replicas, max_replicas=max_replicas, name=name, knobs=knobs)
-    forecast = specs.Forecast(model="holt", startup_seconds=round(model.startup_seconds))
+    forecast = specs.Forecast(
+        model="holt", startup_seconds=round(model.startup_seconds), error_quantile=knobs.error_quantile
+    )
     return base.model_copy(update={"forecast": forecast})
 
 
