@@ -16,9 +16,10 @@ burst mode (`spec.burst`), after Knative's panic window
 
 from __future__ import annotations
 
+import bisect
 import math
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scaleplane.scaling import decisions, forecasting, recommending, specs
@@ -48,7 +49,7 @@ def size_for_quantile(
             continue
         metric = by_name[rec.metric]
         scale = forecasting.multiplier(metric, current, ready)
-        loads = [v for at, name, v in state.history if name == rec.metric and since < at < now]
+        loads = _recent(state.history, rec.metric, since, now)
         loads.append(max(rec.value, 0.0) * scale)
         if len(loads) < MIN_READINGS:
             sized.append(rec)
@@ -71,6 +72,20 @@ def size_for_quantile(
             )
         sized.append(rec)
     return tuple(sized)
+
+
+def _recent(
+    history: Sequence[tuple[float, str, float]], metric: str, since: float, now: float
+) -> list[float]:
+    """The metric's loads with since < time < now; the history is in time order (remembering keeps it so)."""
+    if not history:
+        return []
+    times, names, loads = zip(*history, strict=True)
+    first = bisect.bisect_right(times, since)
+    last = bisect.bisect_left(times, now)
+    if names.count(metric) == len(names):  # one metric, the usual case: a slice at C speed
+        return list(loads[first:last])
+    return [v for name, v in zip(names[first:last], loads[first:last], strict=True) if name == metric]
 
 
 def burst(
