@@ -49,7 +49,8 @@ def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta
     """
     level_weights, trend_weights = holt_weights(len(values), alpha, beta)
     series = np.asarray(values, dtype=np.float64)
-    return float(level_weights @ series + steps_ahead * (trend_weights @ series))
+    with np.errstate(all="ignore"):  # readings near the float limit give inf or nan, which callers drop
+        return float(level_weights @ series + steps_ahead * (trend_weights @ series))
 
 
 @functools.lru_cache(maxsize=64)
