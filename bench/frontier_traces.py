@@ -24,7 +24,11 @@ from scaleplane.cli import sweeping
 from scaleplane.scaling import frontiers, latencies, simulation, traces
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "traces"
+# ../shared/traces from the main checkout (/work/main), or from a worktree one level deeper
+SHARED = next(
+    (p for p in (ROOT.parent / "shared" / "traces", ROOT.parents[1] / "shared" / "traces") if p.is_dir()),
+    ROOT,
+)
 TICK = 15.0
 HELD_OUT = ("azure-llm-conv-2023", "worldcup98-1998-06-08-week")
 

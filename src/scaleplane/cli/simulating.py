@@ -75,7 +75,13 @@ def simulate(
         typer.Option(help="METRIC=demand|backlog: what a policy metric reads (default: by its name/query)."),
     ] = None,
     min_replicas: Annotated[int, typer.Option(help="minReplicas of the default policy.")] = 1,
-    max_replicas: Annotated[int, typer.Option(help="maxReplicas of the default policy.")] = 100,
+    max_replicas: Annotated[
+        int,
+        typer.Option(
+            help="maxReplicas of the default policy (--frontier: left at 100, twice what the peak needs at "
+            "the lowest target, so no target is capped)."
+        ),
+    ] = 100,
     slo_latency: Annotated[
         float, typer.Option(help="Latency objective, s: the SLO quantile of each window is under it.")
     ] = 0.1,
