@@ -103,3 +103,9 @@ def test_new_fields_are_validated_with_their_range() -> None:
         policy(burst={"threshold": 1.0})
     with pytest.raises(specs.PolicyError, match=r"spec.forecast.errorQuantile"):
         policy(forecast={"errorQuantile": 1.0})
+
+
+def test_readings_near_the_float_limit_get_no_headroom_and_no_error() -> None:
+    spec = policy(sizing={"quantile": 0.5, "windowSeconds": 30}, maxReplicas=3)
+    counts = run(spec, [0.0, 0.0, 1.6e154, 1.7e308, 1.7e308], start=1)
+    assert all(1 <= c <= 3 for c in counts)

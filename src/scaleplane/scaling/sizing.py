@@ -76,9 +76,13 @@ def size_for_quantile(
 
 
 def _stdev(loads: list[float]) -> float:
-    """statistics.pstdev without its exact fractions (about 20 times faster; this runs every tick)."""
-    mean = math.fsum(loads) / len(loads)
-    return math.sqrt(math.fsum((x - mean) * (x - mean) for x in loads) / len(loads))  # inf, never raises
+    """statistics.pstdev without its exact fractions (about 20 times faster; this runs every tick).
+
+    Plain sums, not math.fsum: near the float limit they give inf (which the caller drops), where fsum
+    raises OverflowError.
+    """
+    mean = sum(loads) / len(loads)
+    return math.sqrt(sum((x - mean) * (x - mean) for x in loads) / len(loads))
 
 
 def _recent(
