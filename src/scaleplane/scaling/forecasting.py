@@ -35,6 +35,7 @@ ALPHA = 0.3  # level smoothing
 BETA = 0.1  # trend smoothing
 GAMMA = 0.3  # seasonal profile learning rate
 MAX_BUCKETS = 288
+ROUNDING = 1e-9  # a forecast this close above the reading is the reading (the dot product's round-off)
 MIN_POINTS = 4  # fewer than this, no trend can be told from noise: no forecast
 ERROR_WEIGHT = 0.1  # the RMS error is an exponential mean over about the last 10 forecasts checked
 MIN_ERRORS = 3  # fewer checked forecasts than this: the error is not known yet, use the point forecast
@@ -195,7 +196,7 @@ def raise_recommendations(
         load = forecast(settings.model, times, values, horizon, season, profile)
         if load is not None and settings.error_quantile is not None:
             load = with_error(load, state, rec.metric, settings.error_quantile)
-        if load is None or not math.isfinite(load) or load / scale <= rec.value:
+        if load is None or not math.isfinite(load) or load / scale <= rec.value * (1 + ROUNDING):
             raised.append(rec)
             continue
         predicted = load / scale  # back to a reading, at the current count
