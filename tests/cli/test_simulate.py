@@ -271,5 +271,7 @@ def test_frontier_refuses_bad_targets() -> None:
     assert code == 2 and "--targets: expected comma-separated fractions" in err
     code, _, err = run("--trace", trace, "--frontier", "--targets", "0.5,1.5")
     assert code == 2 and "--targets: every target must be in (0, 1]" in err
+    code, _, err = run("--trace", trace, "--frontier", "--baseline", "hpa")
+    assert code == 2 and "--policy and --baseline do not apply" in err
     code, _, err = run("--trace", trace, "--slo-latency", "0.01")
     assert code == 2 and "--service-time: must be >= 0 and below --slo-latency" in err

@@ -97,7 +97,7 @@ def simulate(
         typer.Option(
             "--frontier",
             help="Sweep each family's target (HPA, KEDA, recommended, forecast) and compare the cost-SLO "
-            "frontiers instead of one run (ignores --policy and --baseline).",
+            "frontiers instead of one run (not with --policy or --baseline).",
         ),
     ] = False,
     targets: Annotated[
@@ -120,6 +120,9 @@ def simulate(
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
     if frontier:
         from scaleplane.cli import sweeping
+
+        if policy is not None or baseline is not None:
+            raise fail("--frontier sweeps the four preset families: --policy and --baseline do not apply")
 
         sweeping.run_frontier(
             trace=trace,
