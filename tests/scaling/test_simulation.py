@@ -162,3 +162,25 @@ def test_dry_run_policies_are_simulated_as_live_and_paused_ones_never_scale() ->
     paused = simulation.simulate(policy(1, 10, paused=True), demand, model=ONE_REQUEST)
     assert dry.timeline.replicas == live.timeline.replicas != paused.timeline.replicas
     assert set(paused.timeline.replicas) == {1}
+
+
+def test_the_fleet_removes_starting_replicas_first_and_the_latest_ready_before_earlier_ones() -> None:
+    fleet = simulation.Fleet(ready=3)
+    fleet.resize(5, ready_tick=4)  # 2 starting, ready at tick 4
+    fleet.resize(8, ready_tick=6)  # 3 more, ready at tick 6
+    fleet.advance(4)
+    assert (fleet.ready, fleet.billed) == (5, 8)
+    fleet.resize(4, ready_tick=7)  # the 3 still starting go first, then one ready replica
+    assert (fleet.ready, fleet.billed) == (4, 4) and not fleet.starting
+    fleet.advance(100)
+    assert fleet.ready == 4
+
+
+def test_a_hundred_million_replica_bound_costs_what_a_small_one_does() -> None:
+    # batches of start-ups and the stack-based oracle: nothing is per replica (the old simulator kept one
+    # list entry per replica and walked every level of the oracle, minutes for this case)
+    model = simulation.TargetModel(capacity_per_replica=1.0, startup_seconds=30.0)
+    demand = [1e7, 2e7, 3e7, 3e7, 1e7, 1e7] * 5
+    outcome = simulation.simulate(policy(1, 100_000_000), demand, model=model)
+    assert outcome.peak_replicas > 10_000_000  # what the 60 s rate() reads of the swings
+    assert outcome.oracle.replica_hours > 0 and max(outcome.oracle.ready) == 30_000_000
