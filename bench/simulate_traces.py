@@ -5,7 +5,7 @@ oracle").
     uv run python bench/simulate_traces.py
 
 Target model: scaleplane simulate's defaults (0.25 work units/s per replica, ready 60 s after it is
-requested, no queueing, rate() over 60 s, 15 s ticks); every policy holds the demand at 80 % of a
+requested, a FIFO queue, rate() over 60 s, 15 s ticks); every policy holds the demand at 80 % of a
 replica's capacity (the baselines take the recommended policy's metric and target with their own
 defaults). The second table checks the real trace's goal at other start-up delays.
 """
@@ -94,7 +94,9 @@ def main() -> None:
         "Each cell: replica-hours as a ratio to the oracle / SLO-violation minutes / scale events; each "
         "ratio is to the oracle with that run's bounds (KEDA's minReplicas is 0, the others' 1; the "
         "'oracle replica-h' column is the one with minReplicas 1). "
-        "Target model: 0.25 work units/s per replica, ready 60 s after it is requested, no queueing, "
+        "This is the single-point view (one target for every policy); the frontier view is "
+        "'Cost-SLO frontiers'. SLO-violation minutes are the latency SLO's (p95 under 100 ms per minute). "
+        "Target model: 0.25 work units/s per replica, ready 60 s after it is requested, a FIFO queue, "
         "rate() over 60 s, 15 s ticks; every policy holds the demand at 80 % of a replica's capacity. "
         "Definitions: docs/simulate.md.\n\n"
         f"{table}\n\n"

@@ -217,7 +217,7 @@ def test_a_long_trace_on_a_terminal_draws_a_progress_bar_on_stderr() -> None:
 def test_a_queue_metric_without_queueing_is_warned_about_and_unknown_signals_refused() -> None:
     workers = str(REPO / "examples" / "workers-queue-depth.yaml")
     noisy = str(REPO / "traces" / "synthetic-noisy.csv")
-    code, out, err = run("--trace", noisy, "--policy", workers, "--json")
+    code, out, err = run("--trace", noisy, "--policy", workers, "--no-queueing", "--json")
     assert code == 0
     assert "warning: metric 'queue_depth' reads the queue length, which stays 0 without --queueing" in err
     json.loads(out)  # the warning stays off stdout
@@ -240,3 +240,38 @@ def test_every_example_policy_simulates(example: Path) -> None:
     )
     assert code == 0, err
     assert json.loads(out)["replica_hours"] > 0
+
+
+def test_frontier_json_follows_the_contract_and_the_report_plots_it(tmp_path: Path) -> None:
+    code, out, err = run(
+        "--trace", str(REPO / "traces" / "synthetic-flash-crowd.csv"), "--frontier", "--json",
+        "--targets", "0.5,0.65,0.8,0.95", "--jobs", "1", "--report", str(tmp_path / "fr"),
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out)
+    assert set(result["frontier"]) == {"hpa", "keda", "scaleplane", "forecast"}
+    for points in result["frontier"].values():
+        assert points and all(set(p) == {"target", "replica_hours", "slo_violation_minutes"} for p in points)
+        minutes = [p["slo_violation_minutes"] for p in points]
+        hours = [p["replica_hours"] for p in points]
+        assert minutes == sorted(minutes) and hours == sorted(hours, reverse=True)  # a Pareto front
+    at = result["at_hpa_default_slo"]
+    assert set(at) == {"slo_violation_minutes", "hpa", "keda", "scaleplane", "forecast", "gap_closed"}
+    hpa_default = next(p for p in result["sweep"] if p["family"] == "hpa" and p["target"] == 0.8)
+    assert at["slo_violation_minutes"] == hpa_default["slo_violation_minutes"]
+    assert result["oracle_replica_hours"] <= at["hpa"] <= hpa_default["replica_hours"]
+    assert len(result["sweep"]) == 16
+    assert (tmp_path / "fr" / "frontier.png").read_bytes().startswith(b"\x89PNG")
+    assert "gap scaleplane closes" in (tmp_path / "fr" / "frontier.md").read_text()
+
+
+def test_frontier_refuses_bad_targets() -> None:
+    trace = str(REPO / "traces" / "synthetic-flash-crowd.csv")
+    code, _, err = run("--trace", trace, "--frontier", "--targets", "0.5,abc")
+    assert code == 2 and "--targets: expected comma-separated fractions" in err
+    code, _, err = run("--trace", trace, "--frontier", "--targets", "0.5,1.5")
+    assert code == 2 and "--targets: every target must be in (0, 1]" in err
+    code, _, err = run("--trace", trace, "--frontier", "--baseline", "hpa")
+    assert code == 2 and "--policy and --baseline do not apply" in err
+    code, _, err = run("--trace", trace, "--slo-latency", "0.01")
+    assert code == 2 and "--service-time: must be >= 0 and below --slo-latency" in err

@@ -1,6 +1,7 @@
 """Properties over random policies and random (often broken) metric streams, closed loop.
 
-1. decide never raises, whatever the values: NaN, ±Inf, negative, huge, failed reads, missing samples.
+1. decide never raises, whatever the values: NaN, ±Inf, negative, huge, failed reads, missing samples
+   (with every knob drawn: forecast and its error quantile, quantile sizing, burst mode, schedules).
 2. the count never leaves [minReplicas, maxReplicas]; 0 only with minReplicas 0 (KEDA's scale to zero).
 3. a constant load never makes the count change direction (no flapping).
 """
@@ -76,7 +77,15 @@ def policies(draw: st.DrawFn) -> specs.ScalingPolicySpec:
             "startupSeconds": draw(st.integers(0, 300)),
             "historySeconds": 300,
             "seasonSeconds": 600,
+            "errorQuantile": draw(st.sampled_from([None, 0.2, 0.5, 0.9])),
         }
+    if draw(st.booleans()):
+        data["sizing"] = {
+            "quantile": draw(st.floats(0.5, 0.999)),
+            "windowSeconds": draw(st.integers(30, 600)),
+        }
+    if draw(st.booleans()):
+        data["burst"] = {"threshold": draw(st.floats(1.01, 10)), "holdSeconds": draw(st.integers(15, 300))}
     if draw(st.booleans()):
         data["schedules"] = [{"name": "s", "cron": "*/7 * * * *", "durationSeconds": 120, "minReplicas": 8}]
     return specs.parse_policy(data)

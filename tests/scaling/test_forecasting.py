@@ -83,3 +83,19 @@ def test_a_value_metric_is_forecast_as_the_load_it_stands_for() -> None:
         decision, state = engine.decide(spec, observe(now, current, cpu=4.0 / current), state, now)
     assert [round(v, 6) for _, _, v in state.history] == [4.0] * 8
     assert decision.recommendations[0].forecast_value is None
+
+
+def test_a_flat_load_never_trips_the_forecast_on_round_off() -> None:
+    # Holt as a dot product returns 1.0000000000000002 for a flat 1.0 at some lengths: that must not ask
+    # for a second replica (the property test found a 1 -> 2 -> 1 flap here)
+    spec = policy(
+        minReplicas=0,
+        maxReplicas=2,
+        metrics=[{"name": "load", "query": "q", "target": {"type": "Value", "value": 1.0}}],
+        behavior={
+            "scaleUp": {"tolerance": 0.0},
+            "scaleDown": {"stabilizationWindowSeconds": 0, "tolerance": 0.0},
+        },
+        forecast={"model": "holt", "startupSeconds": 96, "historySeconds": 300},
+    )
+    assert set(run(spec, [1.0] * 60, start=1)) == {1}

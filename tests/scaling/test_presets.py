@@ -19,8 +19,11 @@ def test_recommended_holds_demand_at_the_stated_utilization() -> None:
     assert metric.target.type == "AverageValue"
     assert metric.target.value == pytest.approx(0.5 * presets.RECOMMENDED_UTILIZATION)
     assert (spec.min_replicas, spec.max_replicas) == (2, 30)
-    assert spec.behavior.scale_down.stabilization_window_seconds == presets.RECOMMENDED_SCALE_DOWN_WINDOW
+    assert spec.behavior.scale_down.stabilization_window_seconds == 90  # one start-up time
+    assert spec.sizing is not None and spec.sizing.quantile == presets.RECOMMENDED_QUANTILE
     assert spec.forecast is None
+    default = presets.recommended(simulation.TargetModel())
+    assert default.behavior.scale_down.stabilization_window_seconds == presets.RECOMMENDED_SCALE_DOWN_WINDOW
 
 
 def test_forecasting_adds_a_forecast_over_the_start_up_time() -> None:

@@ -35,7 +35,9 @@ scale events and the oracle (the least replica-hours any autoscaler could spend 
 The trace is a `t,demand` CSV (seconds, work units/s) or a request log with a TIMESTAMP column (one row
 per request, counted into ticks). Without --policy, scaleplane's recommended policy runs: demand held at
 80% of a replica's capacity, minReplicas 1, maxReplicas 100. The default target model: 0.25 work units/s
-per replica, ready 60 s after it is requested, no queueing. Definitions: docs/simulate.md.
+per replica, ready 60 s after it is requested, unserved work waits in a FIFO queue. The SLO is a latency
+objective: p95 under 100 ms (50 ms of service plus the queue's wait) over each minute; the per-tick
+shortfall (minutes with a tick short of capacity) is reported next to it. Definitions: docs/simulate.md.
 """
 
 
@@ -57,8 +59,9 @@ def simulate(
     capacity: Annotated[float, typer.Option(help="Work units per second one ready replica serves.")] = 0.25,
     startup: Annotated[float, typer.Option(help="Seconds from requesting a replica to it serving.")] = 60.0,
     queueing: Annotated[
-        bool, typer.Option(help="Unserved work waits in a queue (served later) instead of being lost.")
-    ] = False,
+        bool,
+        typer.Option(help="Unserved work waits in a FIFO queue (served later) instead of being dropped."),
+    ] = True,
     tick: Annotated[float, typer.Option(help="Simulation tick and request-log bucket, seconds.")] = 15.0,
     rate_window: Annotated[
         float, typer.Option(help="Window of the rate() the demand metric reads, s.")
@@ -72,16 +75,71 @@ def simulate(
         typer.Option(help="METRIC=demand|backlog: what a policy metric reads (default: by its name/query)."),
     ] = None,
     min_replicas: Annotated[int, typer.Option(help="minReplicas of the default policy.")] = 1,
-    max_replicas: Annotated[int, typer.Option(help="maxReplicas of the default policy.")] = 100,
+    max_replicas: Annotated[
+        int,
+        typer.Option(
+            help="maxReplicas of the default policy (--frontier: left at 100, twice what the peak needs at "
+            "the lowest target, so no target is capped)."
+        ),
+    ] = 100,
+    slo_latency: Annotated[
+        float, typer.Option(help="Latency objective, s: the SLO quantile of each window is under it.")
+    ] = 0.1,
+    slo_quantile: Annotated[float, typer.Option(help="SLO quantile of the latency (0.95: p95).")] = 0.95,
+    slo_window: Annotated[
+        float, typer.Option(help="SLO window, s: each one meets the objective or not.")
+    ] = 60.0,
+    service_time: Annotated[
+        float, typer.Option(help="Seconds one work unit takes on a replica, before any wait in the queue.")
+    ] = 0.05,
+    frontier: Annotated[
+        bool,
+        typer.Option(
+            "--frontier",
+            help="Sweep each family's target (HPA, KEDA, recommended, forecast) and compare the cost-SLO "
+            "frontiers instead of one run (not with --policy or --baseline).",
+        ),
+    ] = False,
+    targets: Annotated[
+        str, typer.Option(help="--frontier: the targets swept, as fractions of a replica's capacity.")
+    ] = "0.40,0.45,0.50,0.55,0.60,0.65,0.70,0.75,0.80,0.85,0.90,0.95",
+    hpa_target: Annotated[
+        float,
+        typer.Option(help="--frontier: the HPA default's usual target, whose SLO level is compared at."),
+    ] = 0.8,
+    jobs: Annotated[int, typer.Option(help="--frontier: worker processes (0: one per CPU).")] = 0,
 ) -> None:
     from scaleplane.scaling import presets, traces
 
     model = _model(capacity, startup, queueing, tick, rate_window)
+    slo = _objective(slo_latency, slo_quantile, slo_window, service_time, tick)
     signals = _signals(signal or [])
     demand_trace = _read_trace(trace, tick, weight or [])
     demand = traces.resample(demand_trace, tick)
     if not demand:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
+    if frontier:
+        from scaleplane.cli import sweeping
+
+        if policy is not None or baseline is not None:
+            raise fail("--frontier sweeps the four preset families: --policy and --baseline do not apply")
+
+        sweeping.run_frontier(
+            trace=trace,
+            demand=demand,
+            demand_trace=demand_trace,
+            model=model,
+            slo=slo,
+            tick=tick,
+            targets=targets,
+            hpa_target=hpa_target,
+            min_replicas=min_replicas,
+            max_replicas=None if max_replicas == 100 else max_replicas,
+            jobs=jobs,
+            report=report,
+            as_json=as_json,
+        )
+        return
     if policy is None:
         if not 0 <= min_replicas <= max_replicas or max_replicas < 1:
             raise fail(
@@ -98,7 +156,7 @@ def simulate(
     if baseline is not None:
         preset = presets.hpa_default(spec) if baseline is Baseline.hpa else presets.keda_default(spec)
         runs.append((preset.name, preset.spec, preset.sync_seconds))
-    outcomes = _run_all(runs, demand, model, demand_trace.start, tick, signals, show=not as_json)
+    outcomes = _run_all(runs, demand, model, slo, demand_trace.start, tick, signals, show=not as_json)
     result = outcomes[0].summary()
     result |= {
         "trace": str(trace),
@@ -106,6 +164,7 @@ def simulate(
         "tick_seconds": tick,
         "unit": demand_trace.unit,
         "model": model.as_dict(),
+        "slo": slo.as_dict(),
     }
     if len(outcomes) > 1:
         result["baseline"] = outcomes[1].summary()
@@ -133,6 +192,28 @@ def _model(
             raise fail(f"{option}: {message}, was {value!r}")
     return simulation.TargetModel(
         capacity_per_replica=capacity, startup_seconds=startup, queueing=queueing, rate_window_seconds=window
+    )
+
+
+def _objective(latency: float, quantile: float, window: float, service: float, tick: float) -> Any:
+    from scaleplane.scaling import latencies
+
+    checks = [
+        ("--slo-latency", latency, 0 < latency <= 3600, "must be in (0, 3600] seconds"),
+        ("--slo-quantile", quantile, 0 < quantile < 1, "must be in (0, 1)"),
+        (
+            "--slo-window",
+            window,
+            tick <= window <= 86400,
+            f"must be {tick:g}..86400 seconds (at least a tick)",
+        ),
+        ("--service-time", service, 0 <= service < latency, "must be >= 0 and below --slo-latency"),
+    ]
+    for option, value, ok, message in checks:
+        if not ok or value != value:
+            raise fail(f"{option}: {message}, was {value!r}")
+    return latencies.LatencyObjective(
+        latency_seconds=latency, quantile=quantile, window_seconds=window, service_seconds=service
     )
 
 
@@ -219,6 +300,7 @@ def _run_all(
     runs: list[tuple[str, specs.ScalingPolicySpec, float]],
     demand: list[float],
     model: simulation.TargetModel,
+    slo: Any,
     start: float,
     tick: float,
     signals: dict[str, str],
@@ -239,6 +321,7 @@ def _run_all(
                 name=name,
                 signals=signals,
                 on_tick=on_tick,
+                slo=slo,
             )
         except ValueError as exc:  # e.g. a --signal naming an unknown kind
             raise fail(f"{name}: {exc}") from None
@@ -295,7 +378,7 @@ def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], rep
         table.add_column(header, justify="left" if header == "run" else "right", no_wrap=header == "run")
     for row in simulations.summary_rows(outcomes):
         table.add_row(*(str(cell) for cell in row))
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)  # a pipe gets every column
     console.print(table)
     if report is not None:
         console.print(f"report: {report / simulations.MARKDOWN_NAME}")

@@ -29,6 +29,7 @@ def summary_rows(outcomes: Sequence[simulation.Outcome]) -> list[list[object]]:
                 markdown.number(outcome.oracle.replica_hours),
                 "-" if ratio is None else f"{ratio:.2f}x",
                 markdown.number(outcome.slo_violation_minutes),
+                markdown.number(outcome.shortfall_minutes),
                 outcome.scale_events,
                 outcome.peak_replicas,
                 f"{100 * outcome.overload_work_fraction:.2f}%",
@@ -43,11 +44,22 @@ HEADERS = (
     "oracle replica-hours",
     "ratio to oracle",
     "SLO-violation minutes",
+    "shortfall minutes",
     "scale events",
     "peak replicas",
     "work above capacity",
 )
-SHORT_HEADERS = ("run", "replica-h", "oracle-h", "ratio", "SLO min", "events", "peak", "overload")
+SHORT_HEADERS = (
+    "run",
+    "replica-h",
+    "oracle-h",
+    "ratio",
+    "SLO min",
+    "short min",
+    "events",
+    "peak",
+    "overload",
+)
 
 
 def plot(
@@ -108,8 +120,9 @@ def write(
         f"{'on' if model.queueing else 'off'}, rate window {model.rate_window_seconds:g} s\n",
         markdown.table(HEADERS, summary_rows(outcomes)),
         "The oracle spends the fewest replica-hours any autoscaler could with perfect knowledge of the "
-        "future, the same start-up delay and the same bounds; SLO-violation minutes count the ticks whose "
-        "work exceeded the ready capacity (definitions: docs/simulate.md).\n",
+        "future, the same start-up delay and the same bounds; SLO-violation minutes count the minutes whose "
+        "latency quantile broke the objective, shortfall minutes the ticks whose work exceeded the ready "
+        "capacity (definitions: docs/simulate.md).\n",
         f"![demand, ready capacity and replicas]({PLOT_NAME})\n",
     ]
     for outcome in outcomes:

@@ -49,6 +49,7 @@ class MetricRecommendation:
     replicas: int | None  # None when this metric could not recommend
     forecast_value: float | None = None  # set when a forecast raised the recommendation
     note: str = ""
+    sized_value: float | None = None  # set when quantile sizing raised it (spec.sizing)
 
 
 @dataclass(frozen=True)

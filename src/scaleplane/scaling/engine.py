@@ -2,7 +2,8 @@
 
 The pipeline (docs/engine.md has it as a table, with every knob's arithmetic):
 
-    1. per metric: the HPA's replica calculator (recommending), raised by the forecast if one is set
+    1. per metric: the HPA's replica calculator (recommending), raised by the forecast, quantile
+       sizing and a burst when those are set (forecasting, sizing)
     2. failures: count consecutive failing ticks; past fallback.failureThreshold, hold or substitute
     3. where the count stands:  0 -> KEDA activation;  above max / below min -> straight to the bound
     4. 1..N: scale to zero after cooldown (minReplicas 0), else max over metrics ->
@@ -26,6 +27,7 @@ from scaleplane.scaling import (
     recommending,
     remembering,
     scheduling,
+    sizing,
     specs,
 )
 
@@ -58,6 +60,12 @@ def decide(
     )
     if spec.forecast is not None and spec.forecast.enabled:
         recs = forecasting.raise_recommendations(spec, recs, state, current, ready, tolerances, now)
+    if spec.sizing is not None:
+        recs = sizing.size_for_quantile(spec, recs, state, current, ready, tolerances, now)
+    burst_state: dict[str, object] | None = None
+    burst_raised = False
+    if spec.burst is not None:
+        recs, burst_state, burst_raised = sizing.burst(spec, recs, state, current, ready, now)
     any_failed = any(rec.replicas is None for rec in recs)
     failures = activation.failures_after(any_failed, state.consecutive_failures)
     active = activation.is_active(spec, observation)
@@ -83,6 +91,8 @@ def decide(
     )
     actuate = not (spec.paused or spec.dry_run)
     rules, reason = outcome.rules, outcome.reason
+    if burst_raised and outcome.raw is not None and outcome.desired >= current:
+        rules = (reasons.RULE_BURST, *rules)
     if spec.paused:
         rules, reason = (*rules, reasons.RULE_PAUSED), reasons.PAUSED
     elif spec.dry_run:
@@ -119,6 +129,7 @@ def decide(
         scaled=(current, outcome.desired) if actuate and outcome.desired != current else None,
         consecutive_failures=failures,
         last_active_at=last_active_at,
+        burst=burst_state,
     )
     return decision, new_state
 
@@ -190,6 +201,8 @@ def _settle(
     if driving.forecast_value is not None:
         rules.append(reasons.RULE_FORECAST)
         base_reason = base_reason or reasons.FORECAST
+    if driving.sized_value is not None:
+        rules.append(reasons.RULE_QUANTILE)
     reason = base_reason or _direction_reason(raw, current)
 
     stabilized = behaviors.stabilize(remembered, raw, current, spec.behavior, now)

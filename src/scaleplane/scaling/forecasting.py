@@ -19,9 +19,14 @@ Ticks are taken as evenly spaced: the step is the mean spacing of the history.
 
 from __future__ import annotations
 
+import functools
 import math
+import statistics
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
 
 from scaleplane.scaling import decisions, recommending, specs
 
@@ -30,18 +35,45 @@ ALPHA = 0.3  # level smoothing
 BETA = 0.1  # trend smoothing
 GAMMA = 0.3  # seasonal profile learning rate
 MAX_BUCKETS = 288
+ROUNDING = 1e-9  # a forecast this close above the reading is the reading (the dot product's round-off)
 MIN_POINTS = 4  # fewer than this, no trend can be told from noise: no forecast
+ERROR_WEIGHT = 0.1  # the RMS error is an exponential mean over about the last 10 forecasts checked
+MIN_ERRORS = 3  # fewer checked forecasts than this: the error is not known yet, use the point forecast
 
 
 def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta: float = BETA) -> float:
-    """Holt's linear trend forecast `steps_ahead` steps after the last value (pre: len(values) >= 2)."""
-    level = values[0]
-    trend = values[1] - values[0]
-    for y in values[1:]:
-        previous = level
-        level = alpha * y + (1 - alpha) * (level + trend)
-        trend = beta * (level - previous) + (1 - beta) * trend
-    return level + steps_ahead * trend
+    """Holt's linear trend forecast `steps_ahead` steps after the last value (pre: len(values) >= 2).
+
+    The recursion is linear in the values, so its result is a dot product with weights that depend only
+    on (len(values), alpha, beta): computed once (`holt_weights`) and reused every tick, which makes a
+    forecast one numpy dot instead of a Python loop over the history.
+    """
+    level_weights, trend_weights = holt_weights(len(values), alpha, beta)
+    series = np.asarray(values, dtype=np.float64)
+    with np.errstate(all="ignore"):  # readings near the float limit give inf or nan, which callers drop
+        return float(level_weights @ series + steps_ahead * (trend_weights @ series))
+
+
+@functools.lru_cache(maxsize=64)
+def holt_weights(n: int, alpha: float, beta: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(w_level, w_trend) with level = w_level . y and trend = w_trend . y after Holt's recursion.
+
+    The recursion over (level, trend), starting from (y0, y1 - y0) and taking y1 .. y[n-1]:
+        level' = a*y + (1-a)*(level + trend);  trend' = a*b*y - a*b*level + (1 - a*b)*trend
+    i.e. state' = M state + v y with M = [[1-a, 1-a], [-a*b, 1-a*b]] and v = (a, a*b). So y_i (i >= 1)
+    reaches the end as M^(n-1-i) v, and the start (y0, y1 - y0) as M^(n-1).
+    """
+    m = np.array([[1 - alpha, 1 - alpha], [-alpha * beta, 1 - alpha * beta]])
+    v = np.array([alpha, alpha * beta])
+    weights = np.zeros((2, n))
+    power = np.eye(2)  # M^(n-1-i), walking i down from n-1 to 1
+    for i in range(n - 1, 0, -1):
+        weights[:, i] += power @ v
+        power = m @ power
+    weights[:, 0] += power @ np.array([1.0, -1.0])  # the start: level y0, trend y1 - y0
+    weights[:, 1] += power @ np.array([0.0, 1.0])
+    weights.setflags(write=False)
+    return weights[0], weights[1]
 
 
 def holt_level(values: Sequence[float], alpha: float = ALPHA, beta: float = BETA) -> float:
@@ -86,6 +118,10 @@ def series(
     state: decisions.ScalingState, metric: str, now: float, value: float
 ) -> tuple[list[float], list[float]]:
     """(times, values) of one metric's remembered history, with this tick's value last."""
+    if state.history and state.history[-1][0] < now:
+        at, names, readings = zip(*state.history, strict=True)
+        if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+            return [*at, now], [*readings, value]
     times = [at for at, name, _ in state.history if name == metric and at < now]
     values = [v for at, name, v in state.history if name == metric and at < now]
     times.append(now)
@@ -151,11 +187,16 @@ def raise_recommendations(
         metric = by_name[rec.metric]
         scale = multiplier(metric, current, ready)
         times, values = series(state, rec.metric, now, max(rec.value, 0.0) * scale)
+        if spec.sizing is not None and spec.sizing.window_seconds > settings.history_seconds:
+            keep = [i for i, at in enumerate(times) if at > now - settings.history_seconds]
+            times, values = [times[i] for i in keep], [values[i] for i in keep]
         horizon = settings.startup_seconds + (times[-1] - times[0]) / max(1, len(times) - 1)
         season = settings.season_seconds
         profile = profile_of(state, rec.metric, season) if season else None
         load = forecast(settings.model, times, values, horizon, season, profile)
-        if load is None or not math.isfinite(load) or load / scale <= rec.value:
+        if load is not None and settings.error_quantile is not None:
+            load = with_error(load, state, rec.metric, settings.error_quantile)
+        if load is None or not math.isfinite(load) or load / scale <= rec.value * (1 + ROUNDING):
             raised.append(rec)
             continue
         predicted = load / scale  # back to a reading, at the current count
@@ -172,6 +213,63 @@ def raise_recommendations(
             )
         raised.append(rec)
     return tuple(raised)
+
+
+def with_error(load: float, state: decisions.ScalingState, metric: str, quantile: float) -> float:
+    """The `quantile` of the forecast's distribution: load + z(quantile) x its RMS error so far."""
+    entry = state.extra.get("forecastErrors", {})
+    tracked = entry.get(metric) if isinstance(entry, dict) else None
+    if not isinstance(tracked, dict) or not isinstance(tracked.get("mse"), int | float):
+        return load
+    if (
+        not isinstance(tracked.get("n"), int)
+        or tracked["n"] < MIN_ERRORS
+        or not math.isfinite(tracked["mse"])
+    ):
+        return load
+    return load + statistics.NormalDist().inv_cdf(quantile) * math.sqrt(max(0.0, tracked["mse"]))
+
+
+def learn_errors(
+    spec: specs.ScalingPolicySpec,
+    state: decisions.ScalingState,
+    history: Sequence[tuple[float, str, float]],
+    now: float,
+) -> dict[str, Any]:
+    """Check the forecasts now due against this tick's loads, and remember this tick's forecasts.
+
+    `state.extra["forecastErrors"][metric]` = {"mse": exponential mean of squared errors, "n": how many
+    were checked, "pending": [[due time, forecast load], ...]} (at most horizon / tick entries).
+    """
+    settings = spec.forecast
+    assert settings is not None and settings.error_quantile is not None
+    previous = state.extra.get("forecastErrors")
+    tracked: dict[str, Any] = {}
+    for metric in spec.metrics:
+        old = previous.get(metric.name) if isinstance(previous, dict) else None
+        entry = old if isinstance(old, dict) else {}
+        raw_mse, raw_n = entry.get("mse"), entry.get("n")
+        mse = float(raw_mse) if isinstance(raw_mse, int | float) else 0.0
+        n = raw_n if isinstance(raw_n, int) else 0
+        pending = [p for p in entry.get("pending", []) if isinstance(p, list) and len(p) == 2]
+        times = [at for at, name, _ in history if name == metric.name]
+        values = [v for _, name, v in history if name == metric.name]
+        if not times or times[-1] != now:  # no reading this tick: nothing to check or forecast
+            tracked[metric.name] = {"mse": mse, "n": n, "pending": pending}
+            continue
+        due = [p for p in pending if p[0] <= now + 1.0]
+        for _, predicted in due:
+            error = values[-1] - float(predicted)
+            mse = error * error if n == 0 else (1 - ERROR_WEIGHT) * mse + ERROR_WEIGHT * error * error
+            n += 1
+        pending = [p for p in pending if p[0] > now + 1.0]
+        step = (times[-1] - times[0]) / max(1, len(times) - 1)
+        horizon = settings.startup_seconds + step
+        load = forecast(settings.model, times, values, horizon)
+        if load is not None and math.isfinite(load) and step > 0:
+            pending.append([now + horizon, load])
+        tracked[metric.name] = {"mse": mse, "n": n, "pending": pending}
+    return tracked
 
 
 def learn_seasons(

@@ -16,15 +16,24 @@ Both terms split over levels j = 1, 2, ...: whether ready[k] >= j. Each level is
 up on every tick where need[k] >= j, and between two such runs separated by a gap of g ticks it is
 cheaper to keep the replica idle (g ticks) than to stop and start it again (L ticks) exactly when g <= L.
 Summing the best choice per level gives the exact optimum (the classic offline result for capacity
-provisioning with a linear start-up cost); `plan` computes it in O(ticks * max need).
+provisioning with a linear start-up cost).
+
+`plan` computes it without walking the levels one by one (so maxReplicas 100,000,000 costs what 100
+does): a gap at some level is a pair of ticks l < r whose needs both exceed every need between them; it
+spans levels max(need between) + 1 .. min(need[l], need[r]). A monotonic stack finds every such pair in
+one pass (O(ticks) pairs); a pair with r - l - 1 <= L bridges all its levels, so every tick between
+them is up to min(need[l], need[r]) (the lower levels' gaps inside it are shorter: bridged too). Then
+ready[k] is known, each increase of ready is a start, billed over the L ticks before it.
+Cost: O(ticks) Python steps plus O(ticks x L) numpy element operations at worst.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 EPSILON = 1e-9  # demand exactly equal to capacity is served: ceil(5.000000001) must not become 6
 
@@ -52,57 +61,46 @@ def plan(
     min_replicas: int,
     max_replicas: int,
 ) -> OraclePlan:
-    raw = [needed(d, capacity_per_replica) for d in demand]
-    need = [min(max_replicas, max(min_replicas, r)) for r in raw]
+    wanted = np.ceil(np.asarray(demand, dtype=np.float64) / capacity_per_replica - EPSILON)
+    raw = np.clip(np.nan_to_num(wanted, nan=0.0, posinf=float(2**62)), 0, 2**62).astype(np.int64)
+    need = np.clip(raw, min_replicas, max_replicas)
     ticks = len(need)
-    ready = [0] * ticks
-    starting = [0] * ticks
-    prestarted = 0  # replica starts requested before the trace began
-    top = max(need, default=0)
-    for level in range(1, top + 1):
-        up = [n >= level for n in need]
-        runs = _runs(up)
-        for index, (begin, end) in enumerate(runs):
-            if index > 0:
-                gap_begin = runs[index - 1][1]
-                if begin - gap_begin <= startup_ticks:
-                    begin = gap_begin  # bridging the gap idle costs no more than a restart
-                else:
-                    _start(starting, begin, startup_ticks)
-            elif begin > 0:  # levels up at tick 0 are the initial replicas, already ready
-                prestarted += _start(starting, begin, startup_ticks)
-            for k in range(begin, end):
-                ready[k] += 1
-    billed = [r + s for r, s in zip(ready, starting, strict=True)]
-    hours = (sum(billed) + prestarted) * tick_seconds / 3600.0
-    unavoidable = sum(1 for r in raw if r > max_replicas)
-    events = sum(1 for a, b in itertools.pairwise(billed) if a != b)
+    ready = need.copy()
+    heights = need.tolist()
+    for left, right in _gaps(heights):
+        if right - left - 1 <= startup_ticks:
+            ready[left + 1 : right] = np.maximum(ready[left + 1 : right], min(heights[left], heights[right]))
+    increases = np.maximum(0, np.diff(ready, prepend=ready[:1]))  # starts ready at tick b (none at 0)
+    # starting[k] = replicas that become ready within (k, k + L]: billed while they start
+    ahead = np.concatenate((np.cumsum(increases[::-1])[::-1], [0]))
+    window = np.minimum(np.arange(ticks) + 1 + startup_ticks, ticks)
+    starting = ahead[np.arange(ticks) + 1] - ahead[window]
+    prestarted = int((increases * np.maximum(0, startup_ticks - np.arange(ticks))).sum())
+    billed = ready + starting
+    hours = (int(billed.sum()) + prestarted) * tick_seconds / 3600.0
+    unavoidable = int(np.count_nonzero(raw > max_replicas))
+    events = int(np.count_nonzero(np.diff(billed)))
     return OraclePlan(
         replica_hours=hours,
         slo_violation_minutes=unavoidable * tick_seconds / 60.0,
         scale_events=events,
-        billed=tuple(billed),
-        ready=tuple(ready),
+        billed=tuple(billed.tolist()),
+        ready=tuple(ready.tolist()),
     )
 
 
-def _runs(up: list[bool]) -> list[tuple[int, int]]:
-    """Maximal [begin, end) runs of True."""
-    runs: list[tuple[int, int]] = []
-    begin: int | None = None
-    for k, flag in enumerate(up):
-        if flag and begin is None:
-            begin = k
-        elif not flag and begin is not None:
-            runs.append((begin, k))
-            begin = None
-    if begin is not None:
-        runs.append((begin, len(up)))
-    return runs
-
-
-def _start(starting: list[int], ready_at: int, startup_ticks: int) -> int:
-    """Bill the start-up ticks before `ready_at`; return how many of them fall before the trace."""
-    for k in range(max(0, ready_at - startup_ticks), ready_at):
-        starting[k] += 1
-    return max(0, startup_ticks - ready_at)
+def _gaps(heights: list[int]) -> list[tuple[int, int]]:
+    """Every pair l < r - 1 whose heights both exceed every height strictly between them."""
+    pairs: list[tuple[int, int]] = []
+    stack: list[int] = []  # indices of strictly decreasing heights
+    for right, height in enumerate(heights):
+        between: int | None = None  # the highest height between stack[-1] and right
+        while stack and heights[stack[-1]] <= height:
+            left = stack.pop()
+            if between is not None and heights[left] > between:
+                pairs.append((left, right))
+            between = heights[left]
+        if stack and between is not None and height > between:
+            pairs.append((stack[-1], right))
+        stack.append(right)
+    return pairs

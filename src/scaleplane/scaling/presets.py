@@ -22,12 +22,15 @@ HPA_SYNC_SECONDS = 15.0  # --horizontal-pod-autoscaler-sync-period
 KEDA_POLLING_SECONDS = 30.0  # ScaledObject pollingInterval default
 KEDA_COOLDOWN_SECONDS = 300  # ScaledObject cooldownPeriod default
 
-# The recommended policy's knobs, chosen by bench/tune_recommended.py on the synthetic traces only (the
-# real trace is the check, not the training set): hold the demand at this fraction of a replica's capacity.
+# The recommended policy's knobs, chosen by bench/tune_frontier.py on the synthetic traces' cost-SLO
+# frontiers only (the real traces are held out): hold the demand at this fraction of a replica's capacity.
 RECOMMENDED_UTILIZATION = 0.8
-RECOMMENDED_SCALE_DOWN_WINDOW = 180  # s: rides out a few noisy minutes, not five
+RECOMMENDED_SCALE_DOWN_STARTUPS = 1.0  # the scale-down window, in start-up times (the oracle's rule)
+RECOMMENDED_SCALE_DOWN_WINDOW = 60  # s: that window for the default 60 s start-up
 RECOMMENDED_SCALE_DOWN_PERCENT = 100  # per minute: once the window agrees, the fall is followed at once
-RECOMMENDED_SCALE_UP_TOLERANCE = 0.0  # scale up on any excess: lateness is paid in SLO minutes
+RECOMMENDED_SCALE_UP_TOLERANCE = 0.1  # the HPA's band: no scale-up for less than 10 % excess
+RECOMMENDED_QUANTILE = 0.75  # spec.sizing: headroom of z(0.75) = 0.67 stdevs of the last 300 s
+FORECAST_ERROR_QUANTILE = 0.3  # the forecast preset pre-scales only by what it is fairly sure of
 DEMAND_QUERY = "sum(rate(requests_total[1m]))"
 
 
@@ -62,6 +65,9 @@ def keda_default(spec: specs.ScalingPolicySpec) -> Preset:
     return Preset("keda", baseline, KEDA_POLLING_SECONDS, "KEDA ScaledObject defaults")
 
 
+MIN_WINDOW, MAX_WINDOW = 15, specs.MAX_STABILIZATION_SECONDS
+
+
 @dataclass(frozen=True)
 class Knobs:
     """The recommended policy's tunables (bench/tune_recommended.py searches over them)."""
@@ -70,6 +76,23 @@ class Knobs:
     scale_down_window: int = RECOMMENDED_SCALE_DOWN_WINDOW
     scale_down_percent: int = RECOMMENDED_SCALE_DOWN_PERCENT
     scale_up_tolerance: float = RECOMMENDED_SCALE_UP_TOLERANCE
+    quantile: float | None = RECOMMENDED_QUANTILE  # spec.sizing.quantile; None: no quantile sizing
+    sizing_window: int = 300  # spec.sizing.windowSeconds
+    burst_threshold: float | None = None  # spec.burst.threshold; None: no burst mode
+    burst_hold: int = 60  # spec.burst.holdSeconds
+    error_quantile: float | None = None  # the forecast preset's forecast.errorQuantile (none: point)
+
+
+def recommended_knobs(model: simulation.TargetModel) -> Knobs:
+    """The recommended preset's knobs for this target model: the scale-down window is its start-up time.
+
+    The oracle keeps an idle replica across a gap exactly when the gap is shorter than the start-up
+    time (a restart would cost more); a window of one start-up time is the online version of that rule.
+    """
+    window = round(RECOMMENDED_SCALE_DOWN_STARTUPS * model.startup_seconds)
+    return Knobs(
+        scale_down_window=min(MAX_WINDOW, max(MIN_WINDOW, window)), error_quantile=FORECAST_ERROR_QUANTILE
+    )
 
 
 def recommended(
@@ -78,16 +101,19 @@ def recommended(
     min_replicas: int = 1,
     max_replicas: int = 100,
     name: str = "service",
-    knobs: Knobs = Knobs(),
+    knobs: Knobs | None = None,
 ) -> specs.ScalingPolicySpec:
     """scaleplane's policy for a target serving `model.capacity_per_replica` units/s per replica.
 
-    Why each knob differs from the HPA's default (the grid and its results: docs/simulate.md):
-    - scale-up: no tolerance band upwards (the HPA waits for 10 % excess), otherwise as fast as the
-      HPA (no window; 100 % or 4 pods per 15 s): lateness is paid in SLO minutes;
-    - scale-down: a 180 s window instead of 300 s: the HPA's 5-minute maximum keeps the capacity of
-      the last peak long after it passed; 3 minutes still keep the headroom a noisy load needs.
+    Why each knob differs from the HPA's default (the grid and its results: docs/benchmarks.md,
+    "Tuning the engine on the frontier"):
+    - scale-down: a window of one start-up time instead of 300 s: the HPA's 5-minute maximum keeps
+      the capacity of the last peak long after it passed;
+    - headroom from quantile sizing (q 0.75 over 300 s) instead of from that long window: a noisy load
+      keeps a margin in proportion to its noise, a falling one is followed;
+    - scale-up as the HPA (tolerance 0.1, no window; 100 % or 4 pods per 15 s).
     """
+    knobs = knobs or recommended_knobs(model)
     return specs.ScalingPolicySpec.model_validate(
         {
             "targetRef": {"name": name},
@@ -119,6 +145,16 @@ def recommended(
                     "selectPolicy": "Max",
                 },
             },
+            **(
+                {"sizing": {"quantile": knobs.quantile, "windowSeconds": knobs.sizing_window}}
+                if knobs.quantile is not None
+                else {}
+            ),
+            **(
+                {"burst": {"threshold": knobs.burst_threshold, "holdSeconds": knobs.burst_hold}}
+                if knobs.burst_threshold is not None
+                else {}
+            ),
         }
     )
 
@@ -129,11 +165,14 @@ def forecasting(
     min_replicas: int = 1,
     max_replicas: int = 100,
     name: str = "service",
-    knobs: Knobs = Knobs(),
+    knobs: Knobs | None = None,
 ) -> specs.ScalingPolicySpec:
     """The recommended policy plus a Holt forecast `startupSeconds` ahead (the model's start-up time)."""
+    knobs = knobs or recommended_knobs(model)
     base = recommended(model, min_replicas=min_replicas, max_replicas=max_replicas, name=name, knobs=knobs)
-    forecast = specs.Forecast(model="holt", startup_seconds=round(model.startup_seconds))
+    forecast = specs.Forecast(
+        model="holt", startup_seconds=round(model.startup_seconds), error_quantile=knobs.error_quantile
+    )
     return base.model_copy(update={"forecast": forecast})
 
 

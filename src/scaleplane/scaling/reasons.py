@@ -40,6 +40,8 @@ PAUSED = "paused"  # spec.paused: computed, recorded, not carried out
 # Rule names for Decision.rules (in the order they applied).
 RULE_TOLERANCE = "tolerance"
 RULE_FORECAST = "forecast"
+RULE_QUANTILE = "quantile"  # spec.sizing raised the recommendation for a quantile of recent load
+RULE_BURST = "burst"  # spec.burst held the count at a burst's peak (no scale-down meanwhile)
 RULE_STABILIZATION = "stabilization"
 RULE_RATE_LIMIT = "rate_limit"
 RULE_SCALING_DISABLED = "scaling_disabled"

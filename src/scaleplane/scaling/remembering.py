@@ -3,9 +3,12 @@
 The state keeps exactly what the rules can still read, so it stays small in a CR status:
     recommendations  newer than the longest stabilization window (the newest always kept)
     scale_events     newer than the longest rate-limit period
-    history          newer than forecast.historySeconds, and only when a forecast is set; loads, not
-                     readings (forecasting.multiplier): a Value metric is kept as value x ready replicas
-    extra            "seasonal": the holt-winters profiles (forecasting), nothing else of the engine's
+    history          newer than forecast.historySeconds or sizing.windowSeconds (the longer), only when
+                     one is set; loads, not readings (forecasting.multiplier): a Value metric is kept
+                     as value x ready replicas
+    extra            "seasonal": the holt-winters profiles (forecasting); "burst": an open burst
+                     (sizing); "forecastErrors": the forecast's checked error and pending forecasts
+                     (forecasting, with forecast.errorQuantile); nothing else of the engine's
 An entry exactly one window old is dropped: the HPA counts only entries strictly newer than the cutoff.
 """
 
@@ -27,6 +30,7 @@ def remember(
     scaled: tuple[int, int] | None,
     consecutive_failures: int,
     last_active_at: float | None,
+    burst: dict[str, object] | None = None,
 ) -> decisions.ScalingState:
     window_cutoff = now - behaviors.longest_window(spec.behavior)
     kept = [r for r in recommendations if r[0] > window_cutoff]
@@ -42,8 +46,9 @@ def remember(
 
     history: tuple[tuple[float, str, float], ...] = ()
     extra = dict(state.extra)
-    if spec.forecast is not None and spec.forecast.enabled:
-        history_cutoff = now - spec.forecast.history_seconds
+    keep = history_seconds(spec)
+    if keep:
+        history_cutoff = now - keep
         entries = [h for h in state.history if history_cutoff < h[0] < now]
         for metric in spec.metrics:
             sample = observation.sample(metric.name)
@@ -54,6 +59,14 @@ def remember(
                 entries.append((now, metric.name, max(sample.value, 0.0) * scale))
         history = tuple(entries)
         extra = forecasting.learn_seasons(spec, state, history, now)
+    if spec.forecast is not None and spec.forecast.enabled and spec.forecast.error_quantile is not None:
+        extra["forecastErrors"] = forecasting.learn_errors(spec, state, history, now)
+    else:
+        extra.pop("forecastErrors", None)
+    if burst is not None:
+        extra["burst"] = burst
+    else:
+        extra.pop("burst", None)
 
     return decisions.ScalingState(
         recommendations=tuple(kept),
@@ -63,6 +76,12 @@ def remember(
         last_active_at=last_active_at,
         extra=extra,
     )
+
+
+def history_seconds(spec: specs.ScalingPolicySpec) -> int:
+    """How much metric history the policy's rules read: the forecast's and quantile sizing's windows."""
+    forecast = spec.forecast.history_seconds if spec.forecast is not None and spec.forecast.enabled else 0
+    return max(forecast, spec.sizing.window_seconds if spec.sizing is not None else 0)
 
 
 _SENTENCES = {

@@ -15,15 +15,22 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
 2. The decision applies at once: new replicas are billed now and ready `ceil(startup / tick)` ticks
    later; removals take not-ready replicas first (as a ReplicaSet does), and billing stops at once.
 3. The tick is served by the replicas ready at its start: capacity = ready * capacity_per_replica * tick.
-   Work = the tick's arrivals plus, with `queueing`, the backlog carried in (work beyond capacity waits
-   for later ticks; without queueing it is lost).
+   Work = the tick's arrivals plus, with `queueing` (the default), the backlog carried in (work beyond
+   capacity waits, FIFO, for later ticks; without queueing it is dropped).
 
 Metrics (exact):
 - replica_hours: sum over ticks of billed replicas (ready + starting) * tick / 3600.
-- slo_violation_minutes: (number of ticks whose work exceeds that tick's capacity) * tick / 60, i.e.
-  minutes in which some demand, or some queued work, was not served within its tick.
+- slo_violation_minutes: minutes (windows of the objective) whose latency quantile is above the
+  objective, from the FIFO queue's waits (`scaling.latencies`: p95 under 100 ms over each minute).
+- shortfall_minutes: (number of ticks whose work exceeds that tick's capacity) * tick / 60, i.e.
+  minutes in which some demand, or some queued work, was not served within its tick (the measure this
+  simulator had before the latency SLO, kept as a second view).
 - scale_events: ticks at which the billed replica count changed.
 - overload_work_fraction: sum of max(0, arrivals - capacity) over ticks / all arrivals.
+- late_work_fraction: work whose latency is above the objective (or dropped) / all work.
+
+Cost: O(ticks) Python steps (one `decide` per sync) plus numpy over ticks; a replica count of 10^8 costs
+what 10 costs (pending start-ups are kept as (ready tick, count) batches, not one entry per replica).
 
 The oracle (`scaling.oracle`) uses the same ticks, capacity and start-up delay.
 """
@@ -33,12 +40,12 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scaleplane.scaling import decisions, engine, oracle, specs
+from scaleplane.scaling import decisions, engine, latencies, oracle, specs
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
@@ -56,7 +63,7 @@ class TargetModel:
 
     capacity_per_replica: float = 0.25  # work units per second one ready replica serves
     startup_seconds: float = 60.0  # from request to ready
-    queueing: bool = False  # unserved work waits (a queue) rather than being lost (requests)
+    queueing: bool = True  # unserved work waits (a FIFO queue) rather than being dropped
     rate_window_seconds: float = 60.0  # the window W of the rate() the demand signal is read over
 
     def startup_ticks(self, tick_seconds: float) -> int:
@@ -93,6 +100,9 @@ class Outcome:
     oracle: oracle.OraclePlan
     timeline: Timeline
     reasons: Mapping[str, int] = field(default_factory=dict)
+    shortfall_minutes: float = 0.0
+    late_work_fraction: float = 0.0
+    oracle_slo_violation_minutes: float = 0.0
 
     def summary(self) -> dict[str, Any]:
         """The public JSON keys of `scaleplane simulate --json` for one run."""
@@ -104,9 +114,12 @@ class Outcome:
             "oracle_ratio": round(self.replica_hours / self.oracle.replica_hours, 4)
             if self.oracle.replica_hours > 0
             else None,
-            "oracle_slo_violation_minutes": round(self.oracle.slo_violation_minutes, 4),
+            "oracle_slo_violation_minutes": round(self.oracle_slo_violation_minutes, 4),
+            "shortfall_minutes": round(self.shortfall_minutes, 4),
+            "oracle_shortfall_minutes": round(self.oracle.slo_violation_minutes, 4),
             "scale_events": self.scale_events,
             "overload_work_fraction": round(self.overload_work_fraction, 6),
+            "late_work_fraction": round(self.late_work_fraction, 6),
             "peak_replicas": self.peak_replicas,
             "decision_reasons": dict(sorted(self.reasons.items())),
         }
@@ -137,10 +150,13 @@ def simulate(
     signals: Mapping[str, str] | None = None,
     on_tick: Callable[[int, int], None] | None = None,
     decide: Decide = engine.decide,
+    slo: latencies.LatencyObjective = latencies.P95_UNDER_100MS,
+    best: oracle.OraclePlan | None = None,
 ) -> Outcome:
     """Run `spec` through `engine.decide` over `demand` (units/s per tick); see the module docstring.
 
-    `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees).
+    `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees);
+    `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds).
     """
     if not demand:
         raise ValueError("the demand series is empty: nothing to simulate")
@@ -161,56 +177,79 @@ def simulate(
     capacity_per_tick = model.capacity_per_replica * tick_seconds
     first = oracle.needed(demand[0], model.capacity_per_replica)
     initial = min(spec.max_replicas, max(spec.min_replicas, first))
-    ready_at = [0] * initial  # the tick at which each replica is (or will be) ready
+    fleet = Fleet(ready=initial)
     state = decisions.ScalingState()
     backlog = 0.0
     replicas: list[int] = []
     ready_counts: list[int] = []
     backlogs: list[float] = []
+    carried: list[float] = []
     reasons: Counter[str] = Counter()
     violated = 0
     overload = 0.0
     for k, arriving_rate in enumerate(demand):
-        ready_now = sum(1 for r in ready_at if r <= k)
+        fleet.advance(k)
         if k % sync_every == 0:
             samples = tuple(
                 decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
                 for n, s in wiring.items()
             )
             now = start + k * tick_seconds
-            observed = decisions.Observation(now, len(ready_at), ready_now, samples)
+            observed = decisions.Observation(now, fleet.billed, fleet.ready, samples)
             decision, state = decide(spec, observed, state, now)
             reasons[decision.reason] += 1
             # dryRun is what a simulation is anyway: show what the policy would do; `paused` is honoured
             live = decision.actuate or (spec.dry_run and not spec.paused)
-            if live and decision.desired != len(ready_at):
-                ready_at = _resize(ready_at, decision.desired, k + lag)
-                ready_now = sum(1 for r in ready_at if r <= k)
-        capacity = ready_now * capacity_per_tick
+            if live and decision.desired != fleet.billed:
+                fleet.resize(decision.desired, k + lag)
+                fleet.advance(k)
+        capacity = fleet.ready * capacity_per_tick
         arriving = arriving_rate * tick_seconds
+        carried.append(backlog)
         work = arriving + (backlog if model.queueing else 0.0)
         if work > capacity * (1 + oracle.EPSILON) + oracle.EPSILON:
             violated += 1
         overload += max(0.0, arriving - capacity)
         backlog = max(0.0, work - capacity) if model.queueing else 0.0
-        replicas.append(len(ready_at))
-        ready_counts.append(ready_now)
+        replicas.append(fleet.billed)
+        ready_counts.append(fleet.ready)
         backlogs.append(backlog)
         if on_tick is not None:
             on_tick(k + 1, len(demand))
     total = sum(demand) * tick_seconds
-    best = oracle.plan(
-        demand,
-        capacity_per_replica=model.capacity_per_replica,
-        startup_ticks=lag,
+    if best is None:
+        best = oracle.plan(
+            demand,
+            capacity_per_replica=model.capacity_per_replica,
+            startup_ticks=lag,
+            tick_seconds=tick_seconds,
+            min_replicas=spec.min_replicas,
+            max_replicas=spec.max_replicas,
+        )
+    arrivals = [d * tick_seconds for d in demand]
+    latency = latencies.measure(
+        arrivals,
+        [r * capacity_per_tick for r in ready_counts],
+        carried,
         tick_seconds=tick_seconds,
-        min_replicas=spec.min_replicas,
-        max_replicas=spec.max_replicas,
+        objective=slo,
+        queueing=model.queueing,
+    )
+    oracle_latency = latencies.measure(
+        arrivals,
+        [r * capacity_per_tick for r in best.ready],
+        oracle_backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(demand),
+        tick_seconds=tick_seconds,
+        objective=slo,
+        queueing=model.queueing,
     )
     return Outcome(
         name=name,
         replica_hours=sum(replicas) * tick_seconds / 3600.0,
-        slo_violation_minutes=violated * tick_seconds / 60.0,
+        slo_violation_minutes=latency.violation_minutes,
+        shortfall_minutes=violated * tick_seconds / 60.0,
+        late_work_fraction=latency.late_work_fraction,
+        oracle_slo_violation_minutes=oracle_latency.violation_minutes,
         scale_events=sum(1 for a, b in itertools.pairwise(replicas) if a != b)
         + (1 if replicas and replicas[0] != initial else 0),
         overload_work_fraction=overload / total if total > 0 else 0.0,
@@ -227,8 +266,43 @@ def simulate(
     )
 
 
-def _resize(ready_at: list[int], desired: int, ready_tick: int) -> list[int]:
-    """Add replicas ready at `ready_tick`, or remove the latest-ready first (not-ready before ready)."""
-    if desired >= len(ready_at):
-        return ready_at + [ready_tick] * (desired - len(ready_at))
-    return sorted(ready_at)[:desired]
+def oracle_backlog(arrivals: Sequence[float], ready: Sequence[int], capacity_per_tick: float) -> list[float]:
+    """The queue at each tick's start under the oracle's ready replicas (non-zero only beyond maxReplicas)."""
+    queue, carried = 0.0, []
+    for work, count in zip(arrivals, ready, strict=True):
+        carried.append(queue)
+        queue = max(0.0, queue + work - count * capacity_per_tick)
+    return carried
+
+
+class Fleet:
+    """Replicas billed: `ready` ones and start-up batches `(ready tick, count)` in the order requested."""
+
+    def __init__(self, ready: int) -> None:
+        self.ready = ready
+        self.starting: deque[list[int]] = deque()
+        self.billed = ready
+
+    def advance(self, k: int) -> None:
+        """Make every batch due by tick k ready."""
+        while self.starting and self.starting[0][0] <= k:
+            self.ready += self.starting.popleft()[1]
+
+    def resize(self, desired: int, ready_tick: int) -> None:
+        """Add a batch ready at `ready_tick`, or remove the latest-ready first (not-ready before ready)."""
+        if desired > self.billed:
+            if self.starting and self.starting[-1][0] == ready_tick:
+                self.starting[-1][1] += desired - self.billed
+            else:
+                self.starting.append([ready_tick, desired - self.billed])
+        else:
+            remove = self.billed - desired
+            while remove and self.starting:
+                batch = self.starting[-1]
+                taken = min(remove, batch[1])
+                batch[1] -= taken
+                remove -= taken
+                if batch[1] == 0:
+                    self.starting.pop()
+            self.ready -= remove
+        self.billed = desired

@@ -209,6 +209,46 @@ class Forecast(SpecModel):
     startup_seconds: Annotated[int, Range(0, 3600)] = 60
     history_seconds: Annotated[int, Range(60, 7 * 86400)] = 1800
     season_seconds: Annotated[int, Field(ge=60)] | None = None
+    error_quantile: (
+        Annotated[
+            float,
+            Field(
+                gt=0,
+                lt=1,
+                allow_inf_nan=False,
+                description="Recommend for this quantile of the forecast's own error: forecast + z x the RMS "
+                "of its past errors at the same horizon (0.5: the forecast itself; 0.9: 1.28 RMS above it; "
+                "0.3: only the part of a rise the forecast is sure of). Unset: the point forecast.",
+            ),
+        ]
+        | None
+    ) = None
+
+
+class Sizing(SpecModel):
+    """Size for a quantile of recent demand, not for its latest mean: `value + z(quantile) x stdev`.
+
+    Over the last `windowSeconds` of a metric's readings (as loads, like the forecast's history), the
+    engine recommends for the latest reading plus z standard deviations of those readings, z the
+    normal quantile (0.9 -> 1.28, 0.95 -> 1.64): a noisy load gets headroom in proportion to its
+    noise, a smooth one none, where a lower target buys the same headroom everywhere.
+    """
+
+    quantile: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] = 0.9
+    window_seconds: Annotated[int, Range(30, 3600)] = 300
+
+
+class Burst(SpecModel):
+    """A panic mode (Knative's): when a metric jumps, size for it at once and hold the peak a while.
+
+    When a metric's reading is at least `threshold` times what the ready replicas hold at the target
+    (threshold 2: twice the target per ready replica), the engine is in burst for `holdSeconds`: it
+    recommends at least the replicas of the highest reading seen since the burst began, and never scales
+    down meanwhile. Scale-up rate limits still apply; set them generous for bursts to help.
+    """
+
+    threshold: Annotated[float, Field(gt=1, le=100, allow_inf_nan=False)] = 2.0
+    hold_seconds: Annotated[int, Range(15, 3600)] = 60
 
 
 class ScalingPolicySpec(SpecModel):
@@ -229,6 +269,8 @@ class ScalingPolicySpec(SpecModel):
     fallback: Fallback | None = None
     schedules: tuple[ScheduleWindow, ...] = ()
     forecast: Forecast | None = None
+    sizing: Sizing | None = None
+    burst: Burst | None = None
     dry_run: bool = False
     paused: bool = False
 

@@ -1,0 +1,117 @@
+"""The report of `scaleplane simulate --frontier --report DIR`: frontier.md (tables) and frontier.png.
+
+The plot puts every run of the sweep at (SLO-violation minutes, replica-hours), one colour per family,
+joins each family's Pareto frontier, draws the oracle as a horizontal line and marks the HPA default at
+its usual target and the SLO level everything is compared at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from scaleplane.reporting import markdown
+from scaleplane.scaling import frontiers
+
+MARKDOWN_NAME = "frontier.md"
+PLOT_NAME = "frontier.png"
+
+
+def plot(
+    path: Path, comparison: frontiers.Comparison, points: Sequence[frontiers.Point], *, title: str
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    figure, axis = pyplot.subplots(figsize=(9.0, 5.5))
+    try:
+        for index, family in enumerate(frontiers.FAMILIES):
+            color = f"C{index}"
+            mine = [p for p in points if p.family == family]
+            axis.scatter(
+                [p.slo_violation_minutes for p in mine],
+                [p.replica_hours for p in mine],
+                s=14,
+                color=color,
+                alpha=0.5,
+            )
+            line = comparison.frontiers[family]
+            axis.plot(
+                [p.slo_violation_minutes for p in line],
+                [p.replica_hours for p in line],
+                marker="o",
+                color=color,
+                label=f"{family} frontier",
+            )
+        axis.axhline(comparison.oracle_replica_hours, color="black", linestyle=":", label="oracle")
+        axis.axvline(comparison.level, color="grey", linestyle="--", linewidth=0.8)
+        default = comparison.hpa_default
+        axis.scatter(
+            [default.slo_violation_minutes],
+            [default.replica_hours],
+            marker="*",
+            s=160,
+            color="C0",
+            edgecolor="black",
+            zorder=5,
+            label=f"HPA default (target {default.target:g})",
+        )
+        axis.set_xlabel("SLO-violation minutes")
+        axis.set_ylabel("replica-hours")
+        axis.set_title(title)
+        axis.legend(loc="upper right", fontsize="small")
+        axis.grid(alpha=0.3)
+        figure.tight_layout()
+        figure.savefig(path, dpi=110)
+    finally:
+        pyplot.close(figure)
+    return path
+
+
+def write(
+    directory: Path,
+    comparison: frontiers.Comparison,
+    points: Sequence[frontiers.Point],
+    *,
+    trace_name: str,
+    command: str,
+) -> Path:
+    """Write frontier.md and frontier.png into `directory` (created if missing); return the Markdown path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    plot(directory / PLOT_NAME, comparison, points, title=f"cost-SLO frontiers: {trace_name}")
+    at = [[family, markdown.number(comparison.at_level[family])] for family in frontiers.FAMILIES]
+    at.append(["oracle", markdown.number(comparison.oracle_replica_hours)])
+    sweep = [
+        [
+            p.family,
+            f"{p.target:g}",
+            markdown.number(p.replica_hours),
+            markdown.number(p.slo_violation_minutes),
+            markdown.number(p.shortfall_minutes),
+            p.scale_events,
+            "yes" if p in comparison.frontiers[p.family] else "",
+        ]
+        for p in sorted(points, key=lambda p: (frontiers.FAMILIES.index(p.family), p.target))
+    ]
+    gap = comparison.gap_closed
+    text = [
+        f"# Cost-SLO frontiers: {trace_name}\n",
+        f"Command: `{command}`\n",
+        f"The HPA default at target {comparison.hpa_default.target:g} has {comparison.level:g} SLO-violation "
+        f"minutes and {comparison.hpa_default.replica_hours:.2f} replica-hours. At that SLO level, the "
+        "replica-hours each family needs (interpolated on its frontier; 'not reached' when none of its "
+        "targets gets there):\n",
+        markdown.table(["family", "replica-hours"], at),
+        f"Share of the HPA-to-oracle gap scaleplane closes: {'-' if gap is None else f'{gap:.2f}'}.\n",
+        f"![frontiers]({PLOT_NAME})\n",
+        "Every run (definitions: docs/simulate.md):\n",
+        markdown.table(
+            ["family", "target", "replica-hours", "SLO min", "shortfall min", "scale events", "on frontier"],
+            sweep,
+        ),
+    ]
+    path = directory / MARKDOWN_NAME
+    path.write_text("\n".join(text) + "\n")
+    return path
