@@ -1,0 +1,312 @@
+"""The gateway's logic: every call to a function goes through here (the process is `scaleplane.gateway`).
+
+    POST /v1/functions/{namespace}/{name}   JSON parameters in, the function's JSON answer out
+    GET  /v1/functions                      known functions, ready instances, in flight and queued
+    GET  /healthz | /readyz | /metrics      liveness; readiness (503 while draining); the gateway's series
+
+A call: token check (401) -> known function (404) -> body within maxBodyBytes (413) -> a slot on the
+least loaded ready instance (balancing: at zero it queues and the function is woken at once; 429
+QueueFull when the queue is full, 504 NoInstance when no instance was ready in time) -> forwarded to the
+instance's /invoke (504 TimedOut when the call's whole time runs out), whose status and JSON body come
+back unchanged. Every error is JSON:
+`{"error": {"code": "QueueFull", "message": "..."}}`.
+
+Retries inside the gateway are limited to what cannot have run the function: a connection refused by an
+instance that went away between two route reads is tried on another instance; a call that was sent is
+never sent twice (a broken connection afterwards answers 502 Unreachable).
+
+Shutdown drains: /readyz turns 503 and new calls answer 503 ShuttingDown, calls in flight and queued
+finish (up to drainSeconds), then the server closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from scaleplane.functions import balancing, instruments, routes, settings, waking
+
+log = logging.getLogger("scaleplane.gateway")
+POLL_SECONDS = 0.02
+CONNECT_RETRIES = 2
+
+
+def error(status: int, code: str, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
+
+
+class Route:
+    """One function as the gateway sees it: its balancer and its cold-start bookkeeping."""
+
+    def __init__(self, key: routes.FunctionKey, gateway: Gateway) -> None:
+        self.key = key
+        self.gateway = gateway
+        limits = gateway.settings.limits
+        self.balancer = balancing.Balancer(
+            max_queue=limits.max_queue, concurrency_limit=limits.concurrency_limit, on_cold=self._cold
+        )
+        self.cold_since: float | None = None
+        self.last_wake = 0.0
+
+    def _cold(self) -> None:
+        self.cold_since = time.monotonic()
+        self.gateway.meters.cold_starts.labels(*self._labels).inc()
+        self.wake()
+
+    def wake(self) -> None:
+        self.last_wake = time.monotonic()
+        self.gateway.spawn(self.gateway.waker.wake(self.key))
+
+    @property
+    def _labels(self) -> tuple[str, str]:
+        return (self.key.namespace, self.key.name)
+
+    def update(self, urls: list[str]) -> None:
+        self.balancer.set_endpoints(urls)
+        self.gateway.meters.ready.labels(*self._labels).set(len(urls))
+        if urls and self.cold_since is not None:
+            self.gateway.meters.cold_seconds.labels(*self._labels).observe(time.monotonic() - self.cold_since)
+            self.cold_since = None
+
+    def tick(self) -> None:
+        """Repeat the wake while calls wait at zero (a lost signal costs one repeat, not the call)."""
+        if (
+            self.balancer.ready == 0
+            and self.balancer.queued
+            and time.monotonic() - self.last_wake > waking.REPEAT_SECONDS
+        ):
+            self.wake()
+        self.gateway.meters.queued.labels(*self._labels).set(self.balancer.queued)
+        self.gateway.meters.inflight.labels(*self._labels).set(self.balancer.inflight)
+
+
+class Gateway:
+    def __init__(self, config: settings.GatewaySettings, *, waker: waking.Waker | None = None) -> None:
+        self.settings = config
+        self.waker: waking.Waker = waker or (
+            waking.HttpWaker(config.wake_url) if config.wake_url else waking.NullWaker()
+        )
+        self.meters = instruments.GatewayMeters()
+        self.directory = routes.RouteDirectory(config.routes)
+        self.routes: dict[routes.FunctionKey, Route] = {}
+        self.draining = False
+        self.session: aiohttp.ClientSession | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._poller: asyncio.Task[None] | None = None
+
+    # Life cycle -------------------------------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.settings.limits.max_body_bytes)
+        app.router.add_post("/v1/functions/{namespace}/{name}", self.call)
+        app.router.add_get("/v1/functions", self.list_functions)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.metrics)
+        app.on_startup.append(self._on_startup)
+        app.on_cleanup.append(self._on_cleanup)
+        return app
+
+    async def _on_startup(self, _: web.Application) -> None:
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self.refresh()
+        self._poller = asyncio.get_running_loop().create_task(self._poll())
+
+    async def _on_cleanup(self, _: web.Application) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for task in list(self._tasks):
+            task.cancel()
+        await self.waker.close()
+        if self.session is not None:
+            await self.session.close()
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> bool:
+        """Take no new call; wait for calls in flight and queued (up to drainSeconds). True if all ended."""
+        self.draining = True
+        deadline = time.monotonic() + self.settings.limits.drain_seconds
+        while any(r.balancer.inflight or r.balancer.queued for r in self.routes.values()):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    # The route table --------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        table, changed = self.directory.scan()
+        if changed:
+            for key in set(self.routes) - set(table):
+                if not (self.routes[key].balancer.inflight or self.routes[key].balancer.queued):
+                    del self.routes[key]
+                    self.meters.forget(key.namespace, key.name)
+            for key, urls in table.items():
+                if key not in self.routes:
+                    self.routes[key] = Route(key, self)
+                    self.meters.known(key.namespace, key.name)
+                self.routes[key].update(urls)
+        for route in self.routes.values():
+            route.tick()
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                self.refresh()
+            except Exception:  # a bad file must not stop routing to the others
+                log.exception("reading the route directory failed")
+            await asyncio.sleep(POLL_SECONDS)
+
+    # Calls ------------------------------------------------------------------------------------------
+
+    def _authorized(self, namespace: str, request: web.Request) -> bool:
+        config = self.settings.namespaces.get(namespace)
+        if config is None or not config.tokens:
+            return True
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        return any(hmac.compare_digest(given.encode(), token.encode()) for token in config.tokens)
+
+    async def call(self, request: web.Request) -> web.Response:
+        started = time.monotonic()
+        key = routes.FunctionKey(request.match_info["namespace"], request.match_info["name"])
+        if self.draining:
+            return error(
+                503, "ShuttingDown", "this gateway is draining; retry on another", **{"Retry-After": "1"}
+            )
+        if not self._authorized(key.namespace, request):
+            return error(
+                401,
+                "Unauthorized",
+                f"namespace {key.namespace!r} needs a valid 'Authorization: Bearer' token",
+            )
+        route = self.routes.get(key)
+        if route is None:
+            return error(
+                404,
+                "NotFound",
+                f"no function {key} (known: {', '.join(map(str, sorted(self.routes))) or 'none'})",
+            )
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return self._count(
+                route,
+                started,
+                error(
+                    413, "RequestTooLarge", f"the body is above {self.settings.limits.max_body_bytes} bytes"
+                ),
+            )
+        response = await self.forward(route, body, started)
+        return self._count(route, started, response)
+
+    def _count(self, route: Route, started: float, response: web.Response) -> web.Response:
+        labels = (route.key.namespace, route.key.name)
+        self.meters.requests.labels(*labels, str(response.status)).inc()
+        self.meters.duration.labels(*labels).observe(time.monotonic() - started)
+        return response
+
+    async def forward(self, route: Route, body: bytes, started: float) -> web.Response:
+        limits = self.settings.limits
+        labels = (route.key.namespace, route.key.name)
+        last = ""
+        for attempt in range(CONNECT_RETRIES + 1):
+            remaining = limits.timeout_seconds - (time.monotonic() - started)
+            wait = min(limits.queue_wait_seconds, max(remaining, 0.001))
+            try:
+                slot = await route.balancer.admit(wait)
+            except balancing.QueueFull:
+                self.meters.errors.labels(*labels, "QueueFull").inc()
+                return error(
+                    429,
+                    "QueueFull",
+                    f"{route.key}: {limits.max_queue} calls are already waiting",
+                    **{"Retry-After": "1"},
+                )
+            except balancing.TimedOut:
+                self.meters.errors.labels(*labels, "TimedOut").inc()
+                return error(
+                    504,
+                    "NoInstance",
+                    f"{route.key}: no instance was ready within {wait:g} s",
+                )
+            route.tick()
+            try:
+                response = await self._send(slot, body, limits.timeout_seconds - (time.monotonic() - started))
+                if response.status >= 500:
+                    self.meters.errors.labels(*labels, "HandlerError").inc()
+                return response
+            except aiohttp.ClientConnectorError as exc:  # refused: the function never saw the call
+                log.info(
+                    "%s: %s refused the call (%s); attempt %d", route.key, slot.instance.url, exc, attempt + 1
+                )
+                route.balancer.instances.pop(slot.instance.url, None)
+                last = f"{slot.instance.url} refused the connection"
+            except TimeoutError:
+                self.meters.errors.labels(*labels, "TimedOut").inc()
+                return error(504, "TimedOut", f"{route.key}: no answer within {limits.timeout_seconds:g} s")
+            except aiohttp.ClientError as exc:
+                self.meters.errors.labels(*labels, "Unreachable").inc()
+                return error(
+                    502,
+                    "Unreachable",
+                    f"{route.key}: the instance broke the call off ({exc}); it may have run",
+                )
+            finally:
+                slot.release()
+                route.tick()
+        self.meters.errors.labels(*labels, "Unreachable").inc()
+        return error(502, "Unreachable", f"{route.key}: {last}")
+
+    async def _send(self, slot: balancing.Slot, body: bytes, remaining: float) -> web.Response:
+        assert self.session is not None
+        timeout = aiohttp.ClientTimeout(total=max(remaining, 0.001))
+        headers = {"Content-Type": "application/json"}
+        async with self.session.post(
+            f"{slot.instance.url}/invoke", data=body, headers=headers, timeout=timeout
+        ) as answer:
+            payload = await answer.read()
+            status = answer.status
+        headers = {"Content-Type": "application/json"}
+        if slot.cold:
+            headers["X-Scaleplane-Cold-Start"] = f"{slot.waited:.3f}"
+        return web.Response(body=payload, status=status, headers=headers)
+
+    # Reads ------------------------------------------------------------------------------------------
+
+    async def list_functions(self, _: web.Request) -> web.Response:
+        return web.json_response({
+            "functions": [
+                {"namespace": k.namespace, "name": k.name, "ready": r.balancer.ready,
+                 "inflight": r.balancer.inflight, "queued": r.balancer.queued}
+                for k, r in sorted(self.routes.items())
+            ]
+        })  # fmt: skip
+
+    async def healthz(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def readyz(self, _: web.Request) -> web.Response:
+        if self.draining:
+            return error(503, "ShuttingDown", "draining")
+        return web.json_response({"status": "ready", "functions": len(self.routes)})
+
+    async def metrics(self, _: web.Request) -> web.Response:
+        return web.Response(
+            body=generate_latest(self.meters.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
