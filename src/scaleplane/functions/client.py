@@ -9,6 +9,9 @@ The gateway is `SCALEPLANE_GATEWAY_URL` (default http://127.0.0.1:8080) and the 
 `SCALEPLANE_TOKEN`, unless the Client is given them. A failed call raises `CallError` with the
 gateway's (or the function's) status, code and message.
 
+`submit` stores an asynchronous call in the gateway's journal and returns its id; `result(id)` waits
+for its answer (functions.journaling says what survives a gateway crash).
+
 Retries (tenacity, exponential back-off with jitter, within the call's own `timeout`) happen only where
 the function cannot have run: the connection was refused, or the gateway answered 429 QueueFull,
 503 ShuttingDown or 504 NoInstance (no instance became ready for it). A call that may have run (a
@@ -28,7 +31,7 @@ import requests
 import tenacity
 
 DEFAULT_URL = "http://127.0.0.1:8080"
-NEVER_RAN = {(429, "QueueFull"), (503, "ShuttingDown"), (504, "NoInstance")}
+NEVER_RAN = {(429, "QueueFull"), (503, "ShuttingDown"), (503, "JournalUnavailable"), (504, "NoInstance")}
 MAY_HAVE_RAN = {(502, "Unreachable"), (504, "TimedOut")}
 
 
@@ -124,6 +127,47 @@ class Client:
                     except aiohttp.ClientConnectorError as exc:
                         raise NotSent(str(exc), function=function) from exc
         raise AssertionError("unreachable: tenacity reraises")
+
+    def submit(self, function: str, /, *, timeout: float | None = None, **params: Any) -> str:
+        """An asynchronous call: its id once the gateway has stored it (202), to pass to `result`."""
+        url, deadline = self._endpoint(function), time.monotonic() + (timeout or self.timeout)
+        headers = {**self._headers(), "Prefer": "respond-async"}
+        for attempt in self._retrying(False, deadline):
+            with attempt:
+                try:
+                    answer = requests.post(
+                        url, json=params, headers=headers, timeout=max(0.001, deadline - time.monotonic())
+                    )
+                except requests.ConnectionError as exc:
+                    if _refused(exc):
+                        raise NotSent(str(exc), function=function) from exc
+                    raise
+                body = _json(answer.text)
+                if answer.status_code == 202:
+                    return str(body["id"])
+                _result(function, answer.status_code, body)
+        raise AssertionError("unreachable: tenacity reraises")
+
+    def result(self, call_id: str, *, wait: float = 60.0, every: float = 0.2) -> Any:
+        """The result of an asynchronous call (polling its status until done, up to `wait` seconds)."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                answer = requests.get(
+                    f"{self._base()}/v1/calls/{call_id}", headers=self._headers(), timeout=5
+                )
+                body = _json(answer.text)
+                if answer.status_code != 200:
+                    _result(call_id, answer.status_code, body)
+                if body.get("status") == "done":
+                    return _result(str(body.get("function")), int(body["statusCode"]), body)
+            except requests.ConnectionError:
+                pass  # the gateway restarting: the call is in the journal, ask again
+            if time.monotonic() > deadline:
+                raise CallError(
+                    504, "NotDoneYet", f"call {call_id} not done within {wait:g} s", function=call_id
+                )
+            time.sleep(every)
 
 
 def _refused(error: requests.ConnectionError) -> bool:

@@ -33,7 +33,7 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scaleplane.functions import balancing, instruments, routes, settings, waking
+from scaleplane.functions import balancing, instruments, journaling, routes, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
 POLL_SECONDS = 0.02
@@ -102,6 +102,14 @@ class Gateway:
         self.session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.journal: journaling.Journal | None = None
+        if config.journal:
+            # A call another gateway holds longer than the whole time a call may take is one it lost.
+            idle = config.limits.timeout_seconds * 2 + 5
+            self.journal = journaling.Journal(
+                config.journal, f"gateway@{config.listen}", claim_idle_seconds=idle
+            )
+        self._worker: asyncio.Task[None] | None = None
 
     # Life cycle -------------------------------------------------------------------------------------
 
@@ -109,6 +117,7 @@ class Gateway:
         app = web.Application(client_max_size=self.settings.limits.max_body_bytes)
         app.router.add_post("/v1/functions/{namespace}/{name}", self.call)
         app.router.add_get("/v1/functions", self.list_functions)
+        app.router.add_get("/v1/calls/{id}", self.call_status)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
         app.router.add_get("/metrics", self.metrics)
@@ -121,8 +130,34 @@ class Gateway:
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         self.refresh()
         self._poller = asyncio.get_running_loop().create_task(self._poll())
+        if self.journal is not None:
+            self._worker = asyncio.get_running_loop().create_task(self._work_journal())
+
+    async def _work_journal(self) -> None:
+        assert self.journal is not None
+        while not self.draining:
+            try:
+                await self.journal.work(self._run_journaled)
+            except Exception as exc:  # Redis away: async calls wait in the stream until it is back
+                log.warning("journal: %s; retrying in 1 s", exc)
+                await asyncio.sleep(1.0)
+
+    async def _run_journaled(self, key: routes.FunctionKey, body: bytes) -> tuple[int, bytes]:
+        route = self.routes.get(key)
+        if route is None:
+            answer = error(404, "NotFound", f"no function {key}")
+        else:
+            started = time.monotonic()
+            answer = self._count(route, started, await self.forward(route, body, started))
+        return answer.status, bytes(answer.body or b"")  # type: ignore[arg-type]
 
     async def _on_cleanup(self, _: web.Application) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        if self.journal is not None:
+            await self.journal.close()
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -141,8 +176,12 @@ class Gateway:
     async def drain(self) -> bool:
         """Take no new call; wait for calls in flight and queued (up to drainSeconds). True if all ended."""
         self.draining = True
+        if self.journal is not None:
+            self.journal.stop()  # entries not started stay in Redis for the next gateway
         deadline = time.monotonic() + self.settings.limits.drain_seconds
-        while any(r.balancer.inflight or r.balancer.queued for r in self.routes.values()):
+        while any(r.balancer.inflight or r.balancer.queued for r in self.routes.values()) or (
+            self.journal is not None and self.journal.running
+        ):
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.02)
@@ -212,8 +251,39 @@ class Gateway:
                     413, "RequestTooLarge", f"the body is above {self.settings.limits.max_body_bytes} bytes"
                 ),
             )
+        if "respond-async" in request.headers.get("Prefer", ""):
+            return await self._accept(route, body)
         response = await self.forward(route, body, started)
         return self._count(route, started, response)
+
+    async def _accept(self, route: Route, body: bytes) -> web.Response:
+        if self.journal is None:
+            return error(
+                501, "AsyncNotEnabled", "this gateway has no journal (settings: journal) for async calls"
+            )
+        try:
+            call_id = await self.journal.accept(route.key, body)
+        except Exception as exc:  # Redis down: the call was not stored, so it is not acknowledged
+            return error(
+                503,
+                "JournalUnavailable",
+                f"the call could not be stored ({exc}); retry",
+                **{"Retry-After": "1"},
+            )
+        location = f"/v1/calls/{call_id}"
+        return web.json_response(
+            {"id": call_id, "status": "accepted", "location": location},
+            status=202,
+            headers={"Location": location},
+        )
+
+    async def call_status(self, request: web.Request) -> web.Response:
+        if self.journal is None:
+            return error(501, "AsyncNotEnabled", "this gateway has no journal for async calls")
+        found = await self.journal.status(request.match_info["id"])
+        if found is None:
+            return error(404, "NotFound", f"no call {request.match_info['id']} (results are kept a day)")
+        return web.json_response(found)
 
     def _count(self, route: Route, started: float, response: web.Response) -> web.Response:
         labels = (route.key.namespace, route.key.name)
