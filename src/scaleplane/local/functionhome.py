@@ -38,7 +38,8 @@ from scaleplane.functions import definitions, routes
 from scaleplane.local import functions, policyfiles, ports, processes
 
 log = logging.getLogger(__name__)
-JOURNAL_DB = 2
+JOURNAL_DB = 2  # the platform's Redis: 0 Celery, 1 the app's cache, 2 the gateway's journal, 3 the catalog
+CATALOG_DB = 3
 WATCH_SECONDS = 0.5
 
 

@@ -39,6 +39,7 @@ import requests
 
 from scaleplane.control import meters, policies, ticking
 from scaleplane.local import (
+    functioncatalog,
     functionhome,
     policyfiles,
     ports,
@@ -123,6 +124,8 @@ class Platform:
         self._lock: IO[str] | None = None
         self.functions: functionhome.FunctionHome | None = None
         self.woken: dict[str, float] = {}  # policy name -> when the gateway woke its function
+        self.catalog_sync: functioncatalog.CatalogSync | None = None
+        self._catalog_task: asyncio.Task[None] | None = None
 
     # Files ------------------------------------------------------------------------------------------
 
@@ -203,9 +206,8 @@ class Platform:
             )
         step("starting the exporters")
         await self._start_exporters(context)
-        if declared:
-            step("starting the function gateway")
-            await self._start_functions()
+        step("starting the function gateway")
+        await self._start_functions(set(declared))
         step("waiting for the first replicas to be ready")
         for managed in self.managed:
             target = self.targets[f"{managed.spec.target_ref.kind}/{managed.spec.target_ref.name}"]
@@ -309,14 +311,20 @@ class Platform:
             await asyncio.to_thread(exporter.start)
             self.servers.prometheus.set_targets("exporter", [exporter.address])
 
-    async def _start_functions(self) -> None:
+    async def _start_functions(self, declared: set[str]) -> None:
         assert self.servers is not None
-        journal = f"redis://{ports.HOST}:{self.servers.redis.port}/{functionhome.JOURNAL_DB}"
+        redis_url = f"redis://{ports.HOST}:{self.servers.redis.port}"
         self.functions = functionhome.FunctionHome(
-            self.servers_dir, gateway_port=self.config.gateway_port, redis_url=journal
+            self.servers_dir,
+            gateway_port=self.config.gateway_port,
+            redis_url=f"{redis_url}/{functionhome.JOURNAL_DB}",
         )
         await self.functions.start(self.wake)
         self.servers.prometheus.set_targets("gateway", [f"{ports.HOST}:{self.functions.gateway_port}"])
+        self.catalog_sync = functioncatalog.CatalogSync(
+            self, f"{redis_url}/{functionhome.CATALOG_DB}", declared=declared
+        )
+        self._catalog_task = asyncio.get_running_loop().create_task(self.catalog_sync.run())
 
     async def wake(self, key: Any) -> str:
         """The gateway's signal: a call waits for a function at zero. Scale its pool now, not next tick.
@@ -355,6 +363,10 @@ class Platform:
         """Stop everything that was started, pools first (they drain), servers last; never raises."""
         if self.servers is not None and self.servers.watchdog is not None:
             await asyncio.to_thread(self.servers.watchdog.stop)
+        if self._catalog_task is not None:
+            self._catalog_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catalog_task
         if self.functions is not None:  # the gateway drains its calls while the instances still run
             with contextlib.suppress(Exception):
                 await self.functions.stop_gateway()
