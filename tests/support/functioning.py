@@ -103,3 +103,17 @@ def metric(text: str, name: str, **labels: str) -> float | None:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return None
+
+
+def rbac_verb(request: Any) -> tuple[str, str, str] | None:
+    """The RBAC (group, resource[/subresource], verb) a kmock-recorded request needs; None for discovery
+    (the same mapping as tests/e2e/test_operator_rbac.py uses for the operator)."""
+    if request.resource is None or request.resource.plural is None:
+        return None
+    method = str(request.method.value).upper()
+    resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
+    if method == "GET":
+        verb = "watch" if request.params.get("watch") == "true" else ("get" if request.name else "list")
+    else:
+        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
+    return (request.resource.group or "", resource, verb)

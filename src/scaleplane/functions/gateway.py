@@ -92,11 +92,21 @@ class Route:
 class Gateway:
     def __init__(self, config: settings.GatewaySettings, *, waker: waking.Waker | None = None) -> None:
         self.settings = config
-        self.waker: waking.Waker = waker or (
-            waking.HttpWaker(config.wake_url) if config.wake_url else waking.NullWaker()
-        )
+        self.source: Any
+        if config.kubernetes is not None:
+            from scaleplane.functions import cluster
+
+            api = cluster.api_client(config.kubernetes.server)
+            self.source = cluster.EndpointSliceRoutes(
+                api, config.kubernetes.namespaces, poll_seconds=config.kubernetes.poll_seconds
+            )
+            default_waker: waking.Waker = cluster.KubernetesWaker(api)
+        else:
+            assert config.routes is not None
+            self.source = routes.RouteDirectory(config.routes)
+            default_waker = waking.HttpWaker(config.wake_url) if config.wake_url else waking.NullWaker()
+        self.waker = waker or default_waker
         self.meters = instruments.GatewayMeters()
-        self.directory = routes.RouteDirectory(config.routes)
         self.routes: dict[routes.FunctionKey, Route] = {}
         self.draining = False
         self.session: aiohttp.ClientSession | None = None
@@ -128,7 +138,7 @@ class Gateway:
     async def _on_startup(self, _: web.Application) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
-        self.refresh()
+        await self.refresh()
         self._poller = asyncio.get_running_loop().create_task(self._poll())
         if self.journal is not None:
             self._worker = asyncio.get_running_loop().create_task(self._work_journal())
@@ -189,8 +199,12 @@ class Gateway:
 
     # The route table --------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        table, changed = self.directory.scan()
+    async def refresh(self) -> None:
+        """Read the route table (a file stat per function locally; API calls, in a thread, in a cluster)."""
+        if getattr(self.source, "blocking", False):
+            table, changed = await asyncio.to_thread(self.source.scan)
+        else:
+            table, changed = self.source.scan()
         if changed:
             for key in set(self.routes) - set(table):
                 if not (self.routes[key].balancer.inflight or self.routes[key].balancer.queued):
@@ -201,15 +215,19 @@ class Gateway:
                     self.routes[key] = Route(key, self)
                     self.meters.known(key.namespace, key.name)
                 self.routes[key].update(urls)
-        for route in self.routes.values():
-            route.tick()
 
     async def _poll(self) -> None:
+        every = getattr(self.source, "poll_seconds", POLL_SECONDS)
+        last = 0.0
         while True:
-            try:
-                self.refresh()
-            except Exception:  # a bad file must not stop routing to the others
-                log.exception("reading the route directory failed")
+            if time.monotonic() - last >= every:
+                last = time.monotonic()
+                try:
+                    await self.refresh()
+                except Exception as exc:  # a bad file, an API error: keep routing with the last table
+                    log.warning("reading the routes failed: %s", exc)
+            for route in self.routes.values():
+                route.tick()
             await asyncio.sleep(POLL_SECONDS)
 
     # Calls ------------------------------------------------------------------------------------------

@@ -42,9 +42,16 @@ class Limits(Model):
     drain_seconds: Annotated[float, Field(ge=0, le=3600)] = 30.0
 
 
+class Kubernetes(Model):
+    namespaces: Annotated[tuple[Annotated[str, Field(min_length=1)], ...], Field(min_length=1)]
+    server: str | None = None
+    poll_seconds: Annotated[float, Field(gt=0, le=60)] = 0.5
+
+
 class GatewaySettings(Model):
     listen: Annotated[str, Field(pattern=r"^[^:\s]+:\d{1,5}$")] = "127.0.0.1:8080"
-    routes: Path
+    routes: Path | None = None
+    kubernetes: Kubernetes | None = None
     wake_url: str | None = None
     namespaces: dict[str, Namespace] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
@@ -79,6 +86,8 @@ def load(path: Path) -> GatewaySettings:
             what = "is required" if err["type"] == "missing" else f"{err['msg']}, was {err.get('input')!r}"
             problems.append(f"{path}: {where}: {what}")
         raise SettingsError("; ".join(problems)) from None
-    if not settings.routes.is_absolute():
+    if settings.routes is None and settings.kubernetes is None:
+        raise SettingsError(f"{path}: routes: is required (or kubernetes, in a cluster)")
+    if settings.routes is not None and not settings.routes.is_absolute():
         settings = settings.model_copy(update={"routes": (path.parent / settings.routes).resolve()})
     return settings

@@ -23,7 +23,8 @@ async def serve(config: settings.GatewaySettings, stop: asyncio.Event | None = N
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    log.info("gateway on http://%s:%d, routes from %s", config.host, config.port, config.routes)
+    where = config.routes or f"the EndpointSlices of {', '.join(config.kubernetes.namespaces)}"  # type: ignore[union-attr]
+    log.info("gateway on http://%s:%d, routes from %s", config.host, config.port, where)
     await stop.wait()
     log.info("draining: no new calls; waiting up to %g s for the others", config.limits.drain_seconds)
     if not await front.drain():
