@@ -15,8 +15,9 @@ the test exporter sets them itself). The default metric is concurrency,
 so with `concurrency: 10` and 35 requests in flight the policy asks for 4 replicas. With
 `metric: rate` it is `sum(rate(scaleplane_function_requests_total{...}[1m]))` against `rateTarget`
 requests per second per replica. `minReplicas: 0` lets an idle function go to zero `idleSeconds`
-after its last request (the policy's cooldown). Nothing routes a request to a function at zero
-replicas yet: it wakes again only when something else makes the metric rise.
+after its last request (the policy's cooldown). Calls reach a Function through the function gateway
+(operator/gateway.yaml, scaleplane.functions): at zero it holds the call and annotates the Function,
+and operator.waking scales the Deployment from zero at once.
 """
 
 from __future__ import annotations
