@@ -18,6 +18,7 @@ from scaleplane.cli import app as cli_app
 from scaleplane.cli import functions as _commands  # noqa: F401  (registers `fn`)
 from scaleplane.local import platform
 from tests.support import functioning
+from tests.support.operating import HookReceiver
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -55,7 +56,29 @@ async def eventually_calls(state: str, expected: str, timeout: float = 30) -> No
         await asyncio.sleep(0.3)
 
 
-async def test_deploy_call_rollback_delete(workdir: Path) -> None:
+async def test_deploy_call_rollback_delete(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    receiver = await HookReceiver().__aenter__()
+    monkeypatch.setenv("SCALEPLANE_HOOKS", json.dumps([{"url": receiver.url}]))
+    try:
+        await _deploy_call_rollback_delete(workdir)
+        # Every change went out as a CloudEvent (and the wake from zero as a scale event).
+        await asyncio.sleep(0.5)
+        events = [json.loads(body) for _, body in receiver.received]
+        changes = [
+            (e["type"].split(".")[-2], e["data"].get("version"))
+            for e in events
+            if e["subject"] == "demo/greet"
+        ]
+        assert [c for c in changes if c[0] != "scaled"] == [
+            ("deployed", 1), ("deployed", 2), ("rolledback", 1), ("deleted", 1),
+        ]  # fmt: skip
+        scaled = [e["data"] for e in events if e["type"] == "io.scaleplane.function.scaled.v1"]
+        assert {"function": "demo/greet", "from": 0, "to": 1} in scaled
+    finally:
+        await receiver.__aexit__(None, None, None)
+
+
+async def _deploy_call_rollback_delete(workdir: Path) -> None:
     policies = workdir / "policies"
     policies.mkdir()
     (policies / "functions.yaml").write_text(DECLARED)
@@ -72,6 +95,8 @@ async def test_deploy_call_rollback_delete(workdir: Path) -> None:
         assert (code, output.strip()) == (0, "deployed demo/greet v1; the platform runs it within a second")
         await eventually_calls(str(state), '"greeting": "hello Ada"')
         assert "FunctionPool/demo.greet" in running.targets
+        code, output = await fn("logs", "demo/greet", "--state-dir", str(state))
+        assert code == 0 and "serving on http://127.0.0.1:" in output, output
 
         handler = source / "handler.py"
         handler.write_text(handler.read_text().replace('f"hello {name}"', 'f"hi {name}"'))

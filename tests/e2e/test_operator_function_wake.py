@@ -10,6 +10,7 @@ EndpointSlice of the Function's Service, as the EndpointSlice controller would.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,9 @@ async def test_a_function_at_zero_is_woken_by_the_gateway(prometheus: Any, tmp_p
                     },
                 },
             )
-            async with operating.running_operator(url, prometheus.url, namespace=ns, tick=tick):
+            receiver = await operating.HookReceiver().__aenter__()
+            hooks = {"SCALEPLANE_HOOKS": json.dumps([{"url": receiver.url}])}
+            async with operating.running_operator(url, prometheus.url, namespace=ns, tick=tick, env=hooks):
                 await eventually(lambda: kube.read_object(POLICY, ns, name))
                 assert kube.read_object(DEPLOYMENT, ns, name)["spec"]["replicas"] == 0
                 await asyncio.sleep(tick + 1)  # a tick has seen it idle at zero
@@ -125,11 +128,20 @@ async def test_a_function_at_zero_is_woken_by_the_gateway(prometheus: Any, tmp_p
                     woken = await eventually(lambda: _events(kube, "Woken"))
                     assert "0 -> 1 replicas" in woken[0]["message"]
 
+                    woken_events = await eventually(
+                        lambda: [
+                            e
+                            for _, b in receiver.received
+                            if (e := json.loads(b))["type"].endswith("woken.v1")
+                        ]
+                    )
+                    assert woken_events[0]["data"]["to"] == 1 and woken_events[0]["subject"] == f"{ns}/{name}"
                     await asyncio.sleep(tick * 2)  # the loop keeps the replica: the wake marked it active
                     assert kube.read_object(DEPLOYMENT, ns, name)["spec"]["replicas"] == 1
                 finally:
                     playing.cancel()
                     started_gateway.kill()
+            await receiver.__aexit__(None, None, None)
             # Least privilege: the gateway's requests are exactly what operator/gateway.yaml allows.
             made = [r for r in kube if r.headers.get("User-Agent") == gateway_cluster.USER_AGENT]
             used = {v for request in made if (v := functioning.rbac_verb(request)) is not None}

@@ -1,4 +1,4 @@
-"""`scaleplane fn new | test | deploy | list | call | rollback | delete | gateway`: functions on this machine.
+"""`scaleplane fn new | test | deploy | list | call | logs | rollback | delete | gateway`: functions here.
 
 deploy/list/rollback/delete talk to the catalog in the running local platform's Redis, and call to its
 gateway (both found in the platform's state directory). new and test need no platform at all.
@@ -254,6 +254,26 @@ def call(
     except client.CallError as exc:
         raise fail(str(exc), code=1) from None
     typer.echo(json.dumps(result, indent=2))
+
+
+@fn.command("logs", help="The last lines of each instance's log (running and stopped ones), newest first.")
+def logs(
+    function: Annotated[str, typer.Argument(help="namespace/name")],
+    lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per instance.", min=1)] = 20,
+    state_dir: StateDir = DEFAULT_STATE,
+) -> None:
+    from scaleplane.local import runfiles
+
+    key = _key(function)
+    folder = runfiles.servers_dir(state_dir.resolve()) / f"{key.namespace}.{key.name}"
+    found = (
+        sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
+    )
+    if not found:
+        raise fail(f"no instance of {function} has run from {state_dir} (nothing under {folder})", code=1)
+    for path in found:
+        typer.echo(f"==> {path.stem} ({path})")
+        typer.echo("\n".join(path.read_text(errors="replace").splitlines()[-lines:]))
 
 
 @fn.command("rollback", help="Make an earlier version current again (the one before, or --to N).")

@@ -32,6 +32,7 @@ class TimedOut(Exception):
 class Instance:
     url: str
     inflight: int = 0
+    resting_until: float = 0.0  # refused a connection: skipped until then (it may be restarting)
 
 
 @dataclass
@@ -79,10 +80,11 @@ class Balancer:
         return len(self.instances)
 
     def _pick(self) -> Instance | None:
+        now = self.clock()
         candidates = [
             i
             for i in self.instances.values()
-            if not self.concurrency_limit or i.inflight < self.concurrency_limit
+            if i.resting_until <= now and (not self.concurrency_limit or i.inflight < self.concurrency_limit)
         ]
         return min(candidates, key=lambda i: i.inflight) if candidates else None
 
@@ -110,6 +112,16 @@ class Balancer:
         except BaseException:
             self.queued -= 1
             raise
+
+    def rest(self, url: str, seconds: float) -> None:
+        """Skip an instance that refused a connection for `seconds` (the route table may still list it)."""
+        instance = self.instances.get(url)
+        if instance is not None:
+            instance.resting_until = self.clock() + seconds
+
+    def nudge(self) -> None:
+        """Let waiting calls look again (an instance's rest ended); the gateway calls it every poll."""
+        self._notify()
 
     def _take(self, instance: Instance, waited: float, *, cold: bool) -> Slot:
         instance.inflight += 1

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import time
 from typing import Any
@@ -33,11 +34,12 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scaleplane.functions import balancing, instruments, journaling, routes, settings, waking
+from scaleplane.functions import announcing, balancing, instruments, journaling, routes, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
 POLL_SECONDS = 0.02
 CONNECT_RETRIES = 2
+REST_SECONDS = 2.0  # an instance that refused a connection gets no call for this long
 
 
 def error(status: int, code: str, message: str, **headers: str) -> web.Response:
@@ -85,6 +87,8 @@ class Route:
             and time.monotonic() - self.last_wake > waking.REPEAT_SECONDS
         ):
             self.wake()
+        if self.balancer.queued and self.balancer.ready:
+            self.balancer.nudge()
         self.gateway.meters.queued.labels(*self._labels).set(self.balancer.queued)
         self.gateway.meters.inflight.labels(*self._labels).set(self.balancer.inflight)
 
@@ -107,6 +111,7 @@ class Gateway:
             default_waker = waking.HttpWaker(config.wake_url) if config.wake_url else waking.NullWaker()
         self.waker = waker or default_waker
         self.meters = instruments.GatewayMeters()
+        self.announcer = announcing.Announcer(config.hooks, source=f"/scaleplane/gateway/{config.listen}")
         self.routes: dict[routes.FunctionKey, Route] = {}
         self.draining = False
         self.session: aiohttp.ClientSession | None = None
@@ -175,6 +180,7 @@ class Gateway:
         for task in list(self._tasks):
             task.cancel()
         await self.waker.close()
+        await self.announcer.close()
         if self.session is not None:
             await self.session.close()
 
@@ -305,9 +311,29 @@ class Gateway:
 
     def _count(self, route: Route, started: float, response: web.Response) -> web.Response:
         labels = (route.key.namespace, route.key.name)
+        took = time.monotonic() - started
         self.meters.requests.labels(*labels, str(response.status)).inc()
-        self.meters.duration.labels(*labels).observe(time.monotonic() - started)
+        self.meters.duration.labels(*labels).observe(took)
+        if response.status >= 500 or response.status == 429:
+            self._announce_failure(route, response, took)
         return response
+
+    def _announce_failure(self, route: Route, response: web.Response, took: float) -> None:
+        try:
+            problem = json.loads(bytes(response.body or b"{}")).get("error") or {}  # type: ignore[arg-type]
+        except ValueError:
+            problem = {}
+        self.announcer.offer(
+            "invocation.failed",
+            str(route.key),
+            {
+                "function": str(route.key),
+                "status": response.status,
+                "code": problem.get("code"),
+                "message": str(problem.get("message", ""))[:500],
+                "durationSeconds": round(took, 4),
+            },
+        )
 
     async def forward(self, route: Route, body: bytes, started: float) -> web.Response:
         limits = self.settings.limits
@@ -343,7 +369,7 @@ class Gateway:
                 log.info(
                     "%s: %s refused the call (%s); attempt %d", route.key, slot.instance.url, exc, attempt + 1
                 )
-                route.balancer.instances.pop(slot.instance.url, None)
+                route.balancer.rest(slot.instance.url, REST_SECONDS)
                 last = f"{slot.instance.url} refused the connection"
             except TimeoutError:
                 self.meters.errors.labels(*labels, "TimedOut").inc()

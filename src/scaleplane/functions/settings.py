@@ -24,6 +24,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from scaleplane.functions import announcing
+
 
 class Model(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
@@ -56,6 +58,7 @@ class GatewaySettings(Model):
     namespaces: dict[str, Namespace] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     journal: str | None = None
+    hooks: tuple[announcing.Hook, ...] = ()  # CloudEvents of failed calls (functions.announcing)
 
     @property
     def host(self) -> str:

@@ -12,6 +12,8 @@ current version is compared with what runs:
     gone from the catalog     the policy is dropped and the pool closed (it drains); the route goes
 
 A function declared in a policy file wins over a catalog entry of the same name (logged once).
+Each change, and each new count asked of any function pool, goes out as a CloudEvent to the hooks of
+`SCALEPLANE_HOOKS` (functions.announcing): deployed, rolledback, deleted, scaled.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scaleplane.control import policies
-from scaleplane.functions import catalog, definitions, routes
+from scaleplane.functions import announcing, catalog, definitions, routes
 from scaleplane.local import functionhome, functions
 from scaleplane.scaling import decisions, specs
 
@@ -52,8 +54,12 @@ def materialize(state_dir: Path, version: catalog.Version) -> definitions.Functi
 
 
 class CatalogSync:
-    def __init__(self, host: Host, url: str, *, declared: set[str]) -> None:
+    def __init__(
+        self, host: Host, url: str, *, declared: set[str], hooks: tuple[announcing.Hook, ...] = ()
+    ) -> None:
         self.host = host
+        self.announcer = announcing.Announcer(hooks, source="/scaleplane/local")
+        self._desired: dict[str, int] = {}
         self.catalog = catalog.Catalog(url)
         self.declared = declared  # pool names from policy files
         self.running: dict[routes.FunctionKey, int] = {}  # key -> version that runs
@@ -71,7 +77,21 @@ class CatalogSync:
             except Exception as exc:  # Redis briefly away, a bad version: keep what runs, try again
                 log.warning("function catalog: %s", exc)
                 self.errors = [*self.errors[-9:], str(exc)]
+            self.announce_scaling()
             await asyncio.sleep(POLL_SECONDS)
+
+    def announce_scaling(self) -> None:
+        """A `scaled` event for every function pool asked for another count since the last look."""
+        for key, target in list(self.host.targets.items()):
+            if not key.startswith("FunctionPool/"):
+                continue
+            desired, before = int(target.desired), self._desired.get(key)
+            self._desired[key] = desired
+            if before is not None and before != desired:
+                function = key.removeprefix("FunctionPool/").replace(".", "/", 1)
+                self.announcer.offer(
+                    "scaled", function, {"function": function, "from": before, "to": desired}
+                )
 
     async def apply(self) -> None:
         wanted = {}
@@ -110,6 +130,7 @@ class CatalogSync:
                 )
             )
             log.info("catalog: %s v%d added", version.key, version.version)
+            self._announce("deployed", version, None)
         else:
             for managed in self.host.managed:
                 if managed.target is pool:
@@ -118,7 +139,22 @@ class CatalogSync:
             pool.command = functionhome.build_pool(definition, self.host.servers_dir).command
             roll(pool)
             log.info("catalog: %s now at v%d; its instances are being replaced", version.key, version.version)
+            previous = self.running.get(version.key)
+            self._announce(
+                "deployed" if previous is None or version.version > previous else "rolledback",
+                version,
+                previous,
+            )
         self.running[version.key] = version.version
+
+    def _announce(self, kind: str, version: catalog.Version, previous: int | None) -> None:
+        data = {
+            "function": str(version.key),
+            "version": version.version,
+            "previous": previous,
+            "note": version.note,
+        }
+        self.announcer.offer(kind, str(version.key), data)
 
     async def _remove(self, key: routes.FunctionKey) -> None:
         target_key = self._target_key(key)
@@ -131,10 +167,12 @@ class CatalogSync:
             pool.endpoints_file = pool.run_dir / "endpoints-after-delete.json"
             route.unlink(missing_ok=True)
             await pool.close()
-        self.running.pop(key, None)
+        gone = self.running.pop(key, None)
         log.info("catalog: %s deleted; its pool is closed", key)
+        self.announcer.offer("deleted", str(key), {"function": str(key), "version": gone})
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        await self.announcer.close()
         self.catalog.close()
 
 

@@ -34,7 +34,7 @@ import requests
 import yaml
 from aiohttp import web
 
-from scaleplane.functions import definitions, routes
+from scaleplane.functions import announcing, definitions, routes
 from scaleplane.local import functions, policyfiles, ports, processes
 
 log = logging.getLogger(__name__)
@@ -118,13 +118,19 @@ class FunctionHome:
     """The wake endpoint and the gateway process of one platform."""
 
     def __init__(
-        self, state_dir: Path, *, gateway_port: int | None = None, redis_url: str | None = None
+        self,
+        state_dir: Path,
+        *,
+        gateway_port: int | None = None,
+        redis_url: str | None = None,
+        hooks: tuple[announcing.Hook, ...] = (),
     ) -> None:
         self.state_dir = state_dir
         self.work = state_dir / "functions"
         self.requested_port = gateway_port
         self.gateway_port = 0
         self.redis_url = redis_url
+        self.hooks = hooks
         self.gateway: processes.SupervisedProcess | None = None
         self.restarts = 0
         self._wake_runner: web.AppRunner | None = None
@@ -168,6 +174,8 @@ class FunctionHome:
         }
         if self.redis_url:
             config["journal"] = self.redis_url
+        if self.hooks:
+            config["hooks"] = [h.model_dump(by_alias=True, exclude_none=True) for h in self.hooks]
         return config
 
     def _launch(self, port: int) -> None:

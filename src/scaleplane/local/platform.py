@@ -38,6 +38,7 @@ from typing import IO, Any
 import requests
 
 from scaleplane.control import meters, policies, ticking
+from scaleplane.functions import announcing
 from scaleplane.local import (
     functioncatalog,
     functionhome,
@@ -314,15 +315,20 @@ class Platform:
     async def _start_functions(self, declared: set[str]) -> None:
         assert self.servers is not None
         redis_url = f"redis://{ports.HOST}:{self.servers.redis.port}"
+        try:
+            hooks = announcing.hooks_from_env()
+        except ValueError as exc:
+            raise PlatformError(str(exc)) from None
         self.functions = functionhome.FunctionHome(
             self.servers_dir,
             gateway_port=self.config.gateway_port,
             redis_url=f"{redis_url}/{functionhome.JOURNAL_DB}",
+            hooks=hooks,
         )
         await self.functions.start(self.wake)
         self.servers.prometheus.set_targets("gateway", [f"{ports.HOST}:{self.functions.gateway_port}"])
         self.catalog_sync = functioncatalog.CatalogSync(
-            self, f"{redis_url}/{functionhome.CATALOG_DB}", declared=declared
+            self, f"{redis_url}/{functionhome.CATALOG_DB}", declared=declared, hooks=hooks
         )
         self._catalog_task = asyncio.get_running_loop().create_task(self.catalog_sync.run())
 
@@ -367,6 +373,9 @@ class Platform:
             self._catalog_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._catalog_task
+        if self.catalog_sync is not None:
+            with contextlib.suppress(Exception):
+                await self.catalog_sync.close()
         if self.functions is not None:  # the gateway drains its calls while the instances still run
             with contextlib.suppress(Exception):
                 await self.functions.stop_gateway()

@@ -10,7 +10,8 @@ ignored):
   take the new replica away before Prometheus shows the calls waiting; the mark is applied again one
   tick later, in case a tick that started before the wake writes back its older state;
 - if the Deployment is at 0 replicas, scales it to the policy's wake count (max(1, minReplicas), as
-  KEDA does) through the policy's own target, and posts a `Woken` Event.
+  KEDA does) through the policy's own target, posts a `Woken` Event and offers an
+  `io.scaleplane.function.woken.v1` CloudEvent to the operator's hooks.
 
 Everything else stays with the loop: the policy scales on from there on the gateway's series.
 """
@@ -25,12 +26,13 @@ from typing import Any
 import kopf
 
 from scaleplane.control import policies
-from scaleplane.operator import runtime
+from scaleplane.operator import hooking, runtime
 from scaleplane.scaling import activation
 
 FUNCTIONS = ("scaleplane.io", "v1alpha1", "functions")
 WAKE_ANNOTATION = "scaleplane.io/wake-requested-at"
 FRESH_SECONDS = 60.0
+WOKEN_EVENT = "io.scaleplane.function.woken.v1"
 
 
 def _wake_requested(annotations: kopf.Annotations, **_: Any) -> bool:
@@ -70,6 +72,13 @@ async def wake(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: k
     await entry.managed.target.scale(replicas)
     logger.info(f"woken by the gateway: 0 -> {replicas} ({now - asked_at:.2f} s after the request)")
     kopf.info(body, reason="Woken", message=f"a call waits at the gateway: 0 -> {replicas} replicas")
+    woken = hooking.cloud_event(
+        source=f"/apis/scaleplane.io/v1alpha1/namespaces/{key.namespace}/functions/{key.name}",
+        subject=str(key),
+        data={"function": str(key), "from": 0, "to": replicas, "requestedAt": asked_at},
+        at=now,
+    )
+    rt.hooks.offer({**woken, "type": WOKEN_EVENT})  # the operator's hooks, as its decisions go
 
 
 def _mark_active(managed: policies.ManagedPolicy, at: float) -> None:
