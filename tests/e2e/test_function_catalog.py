@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from scaleplane.cli import app as cli_app
 from scaleplane.cli import functions as _commands  # noqa: F401  (registers `fn`)
+from scaleplane.functions import catalog
 from scaleplane.local import platform
 from tests.support import functioning
 from tests.support.operating import HookReceiver
@@ -126,3 +127,27 @@ async def _deploy_call_rollback_delete(workdir: Path) -> None:
         assert (code, "404 NotFound" in output) == (1, True), output
         code, output = await fn("call", "demo/hello", "--params", '{"name": "Bo"}', "--state-dir", str(state))
         assert code == 0 and "hello Bo" in output, output
+
+        # A generated function (a scripted chat server, no model) is deployed once its tests pass.
+        async with functioning.ScriptedChat(
+            functioning.chat_answer(functioning.ADDER_HANDLER, functioning.ADDER_TESTS)
+        ) as chat:
+            code, output = await fn(
+                "generate", "add two natural numbers", "--name", "adder", "--namespace", "demo",
+                "--endpoint", chat.url, "--model", "scripted", "--dir", str(workdir), "--deploy",
+                "--state-dir", str(state),
+            )  # fmt: skip
+        assert code == 0 and "deployed demo/adder v1" in output, output
+        deadline = time.monotonic() + 30
+        while True:
+            code, output = await fn(
+                "call", "demo/adder", "--params", '{"a": 2, "b": 3}', "--state-dir", str(state)
+            )
+            if code == 0:
+                break
+            assert time.monotonic() < deadline, output
+            await asyncio.sleep(0.3)
+        assert json.loads(output) == {"sum": 5}
+        assert running.catalog_sync is not None
+        stored = running.catalog_sync.catalog.current(catalog.parse_key("demo/adder"))
+        assert stored.generation is not None and stored.generation["passed"] is True

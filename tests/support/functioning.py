@@ -117,3 +117,71 @@ def rbac_verb(request: Any) -> tuple[str, str, str] | None:
     else:
         verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
     return (request.resource.group or "", resource, verb)
+
+
+class ScriptedChat:
+    """A local server speaking the OpenAI chat-completions protocol with scripted answers (no model):
+    what `fn generate` tests talk to. `answers` are returned in order (the last one repeats)."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.requests: list[dict[str, Any]] = []
+        self.url = ""
+        self._runner: Any = None
+
+    async def __aenter__(self) -> ScriptedChat:
+        from aiohttp import web
+
+        async def complete(request: web.Request) -> web.Response:
+            self.requests.append(await request.json())
+            content = self.answers[min(len(self.requests), len(self.answers)) - 1]
+            return web.json_response(
+                {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]}
+            )
+
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", complete)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._runner.cleanup()
+
+
+def chat_answer(handler: str, tests: str) -> str:
+    return (
+        f"Here you go.\n\n```python handler.py\n{handler}\n```\n\n```python test_handler.py\n{tests}\n```\n"
+    )
+
+
+# A generated function and its tests, as a chat server would answer them (fn generate tests).
+ADDER_HANDLER = """
+from scaleplane.functions.handlers import FunctionError
+
+
+def main(a: int, b: int) -> dict[str, int]:
+    if a < 0 or b < 0:
+        raise FunctionError("only natural numbers", status=422, code="Negative")
+    return {"sum": a + b}
+"""
+ADDER_TESTS = """
+import handler
+from scaleplane.functions.handlers import FunctionError
+
+
+def test_adds():
+    assert handler.main(2, 3) == {"sum": 5}
+
+
+def test_refuses_negatives():
+    try:
+        handler.main(-1, 3)
+    except FunctionError as exc:
+        assert exc.code == "Negative"
+    else:
+        raise AssertionError("no error")
+"""

@@ -42,11 +42,13 @@ class Version:
     source: str  # its text
     deployed_at: float
     note: str = ""
+    generation: dict[str, Any] | None = None  # a generated function's prompt, answer and test results
 
     def to_json(self) -> str:
         return json.dumps({
             "version": self.version, "spec": self.spec.model_dump(by_alias=True), "file": self.file,
             "source": self.source, "deployedAt": self.deployed_at, "note": self.note,
+            "generation": self.generation,
         })  # fmt: skip
 
     @classmethod
@@ -61,6 +63,7 @@ class Version:
             data["source"],
             float(data["deployedAt"]),
             data.get("note", ""),
+            data.get("generation"),
         )
 
 
@@ -91,9 +94,10 @@ class Catalog:
         file: str,
         source: str,
         note: str = "",
+        generation: dict[str, Any] | None = None,
     ) -> Version:
         number = int(self.redis.hincrby(self._fn(key), "last", 1))
-        version = Version(key, number, spec, file, source, time.time(), note)
+        version = Version(key, number, spec, file, source, time.time(), note, generation)
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self._versions(key), str(number), version.to_json())
             pipe.hset(self._fn(key), mapping={"current": number, "updated": version.deployed_at})
