@@ -305,7 +305,10 @@ class Gateway:
         if self.journal is None:
             return error(501, "AsyncNotEnabled", "this gateway has no journal for async calls")
         found = await self.journal.status(request.match_info["id"])
-        if found is None:
+        if found is not None and not self._authorized(
+            str(found.get("function") or "").partition("/")[0], request
+        ):
+            found = None  # another namespace's call: as if it did not exist
             return error(404, "NotFound", f"no call {request.match_info['id']} (results are kept a day)")
         return web.json_response(found)
 
