@@ -37,33 +37,6 @@ StateDir = Annotated[
 DEFAULT_STATE = Path(".scaleplane/local")
 DESCRIPTOR = "function.yaml"
 
-HANDLER_TEMPLATE = '''"""{name}: a function. Parameters are typed; the result is any JSON-able value."""
-
-from scaleplane.functions.handlers import FunctionError
-
-
-def main(name: str, excited: bool = False) -> dict[str, str]:
-    if not name:
-        raise FunctionError("name must not be empty", status=422, code="EmptyName")
-    return {{"greeting": f"hello {{name}}" + ("!" if excited else "")}}
-'''
-DESCRIPTOR_TEMPLATE = """apiVersion: scaleplane.io/v1alpha1
-kind: Function
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  handler: handler.py:main
-  concurrency: 4        # calls in flight per instance before another starts
-  minReplicas: 0        # 0: scales to zero when idle; 1 or more: always on
-  maxReplicas: 5
-  idleSeconds: 60       # back to zero this long after the last call
-"""
-MOCK_TEMPLATE = [
-    {"params": {"name": "Ada"}, "expect": {"greeting": "hello Ada"}},
-    {"params": {"name": "Ada", "excited": True}, "expect": {"greeting": "hello Ada!"}},
-    {"params": {"name": ""}, "expectError": "EmptyName"},
-    {"params": {}, "expectError": "InvalidParameters"},
-]
-
 
 @fn.command("new", help="Write a function template: NAME/handler.py, NAME/function.yaml and NAME/mock.json.")
 def new(
@@ -78,13 +51,15 @@ def new(
     for what, value in (("name", name), ("--namespace", namespace)):
         if not re.fullmatch(routes.NAME_PATTERN, value) or len(value) > 63:
             raise fail(f"{what} must be a DNS label (a-z, 0-9, -), was {value!r}")
+    from scaleplane.functions import templates
+
     where = directory / name
     if where.exists():
         raise fail(f"{where} already exists; pick another name or --dir")
     where.mkdir(parents=True)
-    (where / "handler.py").write_text(HANDLER_TEMPLATE.format(name=name))
-    (where / DESCRIPTOR).write_text(DESCRIPTOR_TEMPLATE.format(name=name, namespace=namespace))
-    (where / "mock.json").write_text(json.dumps(MOCK_TEMPLATE, indent=2) + "\n")
+    (where / "handler.py").write_text(templates.HANDLER.format(name=name))
+    (where / DESCRIPTOR).write_text(templates.DESCRIPTOR.format(name=name, namespace=namespace))
+    (where / "mock.json").write_text(json.dumps(templates.MOCK_CASES, indent=2) + "\n")
     typer.echo(f"wrote {where}/handler.py, {DESCRIPTOR} and mock.json")
     typer.echo(f"try it:    scaleplane fn test {where}")
     typer.echo(f"deploy it: scaleplane fn deploy {where}   (with `scaleplane local up` running)")
@@ -196,70 +171,6 @@ def deploy(
         definition.key, definition.spec, source.name, source.read_text(), note
     )
     typer.echo(f"deployed {definition.key} v{version.version}; the platform runs it within a second")
-
-
-@fn.command(
-    "generate",
-    help=(
-        "Ask an OpenAI-compatible chat endpoint (llama.cpp, vLLM, Ollama or a hosted one) for a function and "
-        "its unit tests from DESCRIPTION, run the tests in a sandbox (no network, time and memory limits), "
-        "and with --deploy deploy it only if they all pass. The prompt, the answer and the test results are "
-        "kept in generation.json and with the version."
-    ),
-)
-def generate(
-    description: Annotated[str, typer.Argument(help="What the function does, in plain words.")],
-    name: Annotated[str, typer.Option("--name", help="The function's name (a DNS label).")],
-    endpoint: Annotated[
-        str, typer.Option("--endpoint", envvar="SCALEPLANE_LLM_URL", help="The chat server's base URL.")
-    ],
-    model: Annotated[str, typer.Option("--model", envvar="SCALEPLANE_LLM_MODEL", help="The model to ask.")],
-    namespace: Annotated[str, typer.Option("--namespace", help="Its namespace.")] = "default",
-    directory: Annotated[Path, typer.Option("--dir", help="Where to write NAME/.")] = Path("."),
-    deploy_it: Annotated[bool, typer.Option("--deploy", help="Deploy it when every test passes.")] = False,
-    timeout: Annotated[float, typer.Option("--test-timeout", help="Seconds for the tests.", min=1)] = 20.0,
-    memory: Annotated[
-        int, typer.Option("--test-memory", help="MiB of address space for the tests.", min=64)
-    ] = 512,
-    state_dir: StateDir = DEFAULT_STATE,
-) -> None:
-    import os
-
-    from scaleplane.functions import generating
-
-    where = directory / name
-    if where.exists():
-        raise fail(f"{where} already exists; pick another name or --dir")
-    if deploy_it:
-        _platform(state_dir)  # refuse before asking the model, not after
-    try:
-        result = generating.generate(
-            description, where, name=name, namespace=namespace, endpoint=endpoint, model=model,
-            api_key=os.environ.get("SCALEPLANE_LLM_API_KEY"), timeout_seconds=timeout, memory_mb=memory,
-        )  # fmt: skip
-    except generating.GenerationError as exc:
-        raise fail(str(exc), code=1) from None
-    for test in result.tests:
-        typer.echo(
-            f"{'PASS' if test['ok'] else 'FAIL'} {test['test']}"
-            + ("" if test["ok"] else f": {test['error']}")
-        )
-    typer.echo(
-        f"wrote {where}/ (handler.py, test_handler.py, function.yaml, generation.json); "
-        f"sandbox: {result.sandbox}"
-    )
-    if not result.passed:
-        raise fail(
-            "the generated tests did not all pass: not deployed (read and fix the files, then fn deploy)",
-            code=1,
-        )
-    if deploy_it:
-        definition = _definition(where)
-        version = _catalog(state_dir).deploy(
-            definition.key, definition.spec, "handler.py", (where / "handler.py").read_text(),
-            f"generated: {description[:200]}", result.record,
-        )  # fmt: skip
-        typer.echo(f"deployed {definition.key} v{version.version}")
 
 
 @fn.command("list", help="Functions in the catalog: current version, all versions, instances ready now.")

@@ -16,12 +16,14 @@ The gateway's parts:
     settings      its YAML settings, validated once
     routes        the route table from a directory (local); cluster: from EndpointSlices
     balancing     least in-flight choice, the bounded queue at zero, rests
+    routing       one function's route: its balancer, cold starts, forwarding a call and its errors
     waking        the wake signal (HTTP to the local platform); cluster: annotate the Function
     instruments   its scaleplane_gateway_* series, per function, present at zero
     journaling    asynchronous calls kept in Redis (what "acknowledged" means)
     announcing    CloudEvents of function events to hooks
     gateway       the aiohttp application that ties them together
 
-and for one machine's catalog: definitions (a `kind: Function` document and its policy), catalog
-(versions in Redis), generating (`fn generate`: a chat endpoint's handler, tested in a sandbox).
+and for one machine's catalog: templates (what `fn new` writes), definitions (a `kind: Function`
+document and its policy), catalog (versions in Redis), generating (`fn generate`: a chat endpoint's
+handler, tested in a sandbox).
 """

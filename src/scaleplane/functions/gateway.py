@@ -1,6 +1,8 @@
 """The gateway's logic: every call to a function goes through here (the process is `scaleplane.gateway`).
 
     POST /v1/functions/{namespace}/{name}   JSON parameters in, the function's JSON answer out
+    (with `Prefer: respond-async`)          202 and an id once the call is journaled (functions.journaling)
+    GET  /v1/calls/{id}                     an async call's status and answer (its namespace's token)
     GET  /v1/functions                      known functions, ready instances, in flight and queued
     GET  /healthz | /readyz | /metrics      liveness; readiness (503 while draining); the gateway's series
 
@@ -11,9 +13,7 @@ instance's /invoke (504 TimedOut when the call's whole time runs out), whose sta
 back unchanged. Every error is JSON:
 `{"error": {"code": "QueueFull", "message": "..."}}`.
 
-Retries inside the gateway are limited to what cannot have run the function: a connection refused by an
-instance that went away between two route reads is tried on another instance; a call that was sent is
-never sent twice (a broken connection afterwards answers 502 Unreachable).
+What happens to a call once admitted, and the one retry the gateway makes, is functions.routing.
 
 Shutdown drains: /readyz turns 503 and new calls answer 503 ShuttingDown, calls in flight and queued
 finish (up to drainSeconds), then the server closes.
@@ -34,63 +34,10 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scaleplane.functions import announcing, balancing, instruments, journaling, routes, settings, waking
+from scaleplane.functions import announcing, instruments, journaling, routes, routing, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
 POLL_SECONDS = 0.02
-CONNECT_RETRIES = 2
-REST_SECONDS = 2.0  # an instance that refused a connection gets no call for this long
-
-
-def error(status: int, code: str, message: str, **headers: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=headers)
-
-
-class Route:
-    """One function as the gateway sees it: its balancer and its cold-start bookkeeping."""
-
-    def __init__(self, key: routes.FunctionKey, gateway: Gateway) -> None:
-        self.key = key
-        self.gateway = gateway
-        limits = gateway.settings.limits
-        self.balancer = balancing.Balancer(
-            max_queue=limits.max_queue, concurrency_limit=limits.concurrency_limit, on_cold=self._cold
-        )
-        self.cold_since: float | None = None
-        self.last_wake = 0.0
-
-    def _cold(self) -> None:
-        self.cold_since = time.monotonic()
-        self.gateway.meters.cold_starts.labels(*self._labels).inc()
-        self.wake()
-
-    def wake(self) -> None:
-        self.last_wake = time.monotonic()
-        self.gateway.spawn(self.gateway.waker.wake(self.key))
-
-    @property
-    def _labels(self) -> tuple[str, str]:
-        return (self.key.namespace, self.key.name)
-
-    def update(self, urls: list[str]) -> None:
-        self.balancer.set_endpoints(urls)
-        self.gateway.meters.ready.labels(*self._labels).set(len(urls))
-        if urls and self.cold_since is not None:
-            self.gateway.meters.cold_seconds.labels(*self._labels).observe(time.monotonic() - self.cold_since)
-            self.cold_since = None
-
-    def tick(self) -> None:
-        """Repeat the wake while calls wait at zero (a lost signal costs one repeat, not the call)."""
-        if (
-            self.balancer.ready == 0
-            and self.balancer.queued
-            and time.monotonic() - self.last_wake > waking.REPEAT_SECONDS
-        ):
-            self.wake()
-        if self.balancer.queued and self.balancer.ready:
-            self.balancer.nudge()
-        self.gateway.meters.queued.labels(*self._labels).set(self.balancer.queued)
-        self.gateway.meters.inflight.labels(*self._labels).set(self.balancer.inflight)
 
 
 class Gateway:
@@ -112,7 +59,7 @@ class Gateway:
         self.waker = waker or default_waker
         self.meters = instruments.GatewayMeters()
         self.announcer = announcing.Announcer(config.hooks, source=f"/scaleplane/gateway/{config.listen}")
-        self.routes: dict[routes.FunctionKey, Route] = {}
+        self.routes: dict[routes.FunctionKey, routing.Route] = {}
         self.draining = False
         self.session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -160,10 +107,10 @@ class Gateway:
     async def _run_journaled(self, key: routes.FunctionKey, body: bytes) -> tuple[int, bytes]:
         route = self.routes.get(key)
         if route is None:
-            answer = error(404, "NotFound", f"no function {key}")
+            answer = routing.error(404, "NotFound", f"no function {key}")
         else:
             started = time.monotonic()
-            answer = self._count(route, started, await self.forward(route, body, started))
+            answer = self._count(route, started, await route.forward(self._session(), body, started))
         return answer.status, bytes(answer.body or b"")  # type: ignore[arg-type]
 
     async def _on_cleanup(self, _: web.Application) -> None:
@@ -183,6 +130,13 @@ class Gateway:
         await self.announcer.close()
         if self.session is not None:
             await self.session.close()
+
+    def _session(self) -> aiohttp.ClientSession:
+        assert self.session is not None, "the app has not started"
+        return self.session
+
+    def _waker_for(self, key: routes.FunctionKey) -> Any:
+        return lambda: self.spawn(self.waker.wake(key))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -218,7 +172,9 @@ class Gateway:
                     self.meters.forget(key.namespace, key.name)
             for key, urls in table.items():
                 if key not in self.routes:
-                    self.routes[key] = Route(key, self)
+                    self.routes[key] = routing.Route(
+                        key, self.settings.limits, self.meters, self._waker_for(key)
+                    )
                     self.meters.known(key.namespace, key.name)
                 self.routes[key].update(urls)
 
@@ -249,18 +205,18 @@ class Gateway:
         started = time.monotonic()
         key = routes.FunctionKey(request.match_info["namespace"], request.match_info["name"])
         if self.draining:
-            return error(
+            return routing.error(
                 503, "ShuttingDown", "this gateway is draining; retry on another", **{"Retry-After": "1"}
             )
         if not self._authorized(key.namespace, request):
-            return error(
+            return routing.error(
                 401,
                 "Unauthorized",
                 f"namespace {key.namespace!r} needs a valid 'Authorization: Bearer' token",
             )
         route = self.routes.get(key)
         if route is None:
-            return error(
+            return routing.error(
                 404,
                 "NotFound",
                 f"no function {key} (known: {', '.join(map(str, sorted(self.routes))) or 'none'})",
@@ -271,24 +227,24 @@ class Gateway:
             return self._count(
                 route,
                 started,
-                error(
+                routing.error(
                     413, "RequestTooLarge", f"the body is above {self.settings.limits.max_body_bytes} bytes"
                 ),
             )
         if "respond-async" in request.headers.get("Prefer", ""):
             return await self._accept(route, body)
-        response = await self.forward(route, body, started)
+        response = await route.forward(self._session(), body, started)
         return self._count(route, started, response)
 
-    async def _accept(self, route: Route, body: bytes) -> web.Response:
+    async def _accept(self, route: routing.Route, body: bytes) -> web.Response:
         if self.journal is None:
-            return error(
+            return routing.error(
                 501, "AsyncNotEnabled", "this gateway has no journal (settings: journal) for async calls"
             )
         try:
             call_id = await self.journal.accept(route.key, body)
         except Exception as exc:  # Redis down: the call was not stored, so it is not acknowledged
-            return error(
+            return routing.error(
                 503,
                 "JournalUnavailable",
                 f"the call could not be stored ({exc}); retry",
@@ -303,16 +259,18 @@ class Gateway:
 
     async def call_status(self, request: web.Request) -> web.Response:
         if self.journal is None:
-            return error(501, "AsyncNotEnabled", "this gateway has no journal for async calls")
+            return routing.error(501, "AsyncNotEnabled", "this gateway has no journal for async calls")
         found = await self.journal.status(request.match_info["id"])
         if found is not None and not self._authorized(
             str(found.get("function") or "").partition("/")[0], request
         ):
             found = None  # another namespace's call: as if it did not exist
-            return error(404, "NotFound", f"no call {request.match_info['id']} (results are kept a day)")
+            return routing.error(
+                404, "NotFound", f"no call {request.match_info['id']} (results are kept a day)"
+            )
         return web.json_response(found)
 
-    def _count(self, route: Route, started: float, response: web.Response) -> web.Response:
+    def _count(self, route: routing.Route, started: float, response: web.Response) -> web.Response:
         labels = (route.key.namespace, route.key.name)
         took = time.monotonic() - started
         self.meters.requests.labels(*labels, str(response.status)).inc()
@@ -321,7 +279,7 @@ class Gateway:
             self._announce_failure(route, response, took)
         return response
 
-    def _announce_failure(self, route: Route, response: web.Response, took: float) -> None:
+    def _announce_failure(self, route: routing.Route, response: web.Response, took: float) -> None:
         try:
             problem = json.loads(bytes(response.body or b"{}")).get("error") or {}  # type: ignore[arg-type]
         except ValueError:
@@ -337,72 +295,6 @@ class Gateway:
                 "durationSeconds": round(took, 4),
             },
         )
-
-    async def forward(self, route: Route, body: bytes, started: float) -> web.Response:
-        limits = self.settings.limits
-        labels = (route.key.namespace, route.key.name)
-        last = ""
-        for attempt in range(CONNECT_RETRIES + 1):
-            remaining = limits.timeout_seconds - (time.monotonic() - started)
-            wait = min(limits.queue_wait_seconds, max(remaining, 0.001))
-            try:
-                slot = await route.balancer.admit(wait)
-            except balancing.QueueFull:
-                self.meters.errors.labels(*labels, "QueueFull").inc()
-                return error(
-                    429,
-                    "QueueFull",
-                    f"{route.key}: {limits.max_queue} calls are already waiting",
-                    **{"Retry-After": "1"},
-                )
-            except balancing.TimedOut:
-                self.meters.errors.labels(*labels, "TimedOut").inc()
-                return error(
-                    504,
-                    "NoInstance",
-                    f"{route.key}: no instance was ready within {wait:g} s",
-                )
-            route.tick()
-            try:
-                response = await self._send(slot, body, limits.timeout_seconds - (time.monotonic() - started))
-                if response.status >= 500:
-                    self.meters.errors.labels(*labels, "HandlerError").inc()
-                return response
-            except aiohttp.ClientConnectorError as exc:  # refused: the function never saw the call
-                log.info(
-                    "%s: %s refused the call (%s); attempt %d", route.key, slot.instance.url, exc, attempt + 1
-                )
-                route.balancer.rest(slot.instance.url, REST_SECONDS)
-                last = f"{slot.instance.url} refused the connection"
-            except TimeoutError:
-                self.meters.errors.labels(*labels, "TimedOut").inc()
-                return error(504, "TimedOut", f"{route.key}: no answer within {limits.timeout_seconds:g} s")
-            except aiohttp.ClientError as exc:
-                self.meters.errors.labels(*labels, "Unreachable").inc()
-                return error(
-                    502,
-                    "Unreachable",
-                    f"{route.key}: the instance broke the call off ({exc}); it may have run",
-                )
-            finally:
-                slot.release()
-                route.tick()
-        self.meters.errors.labels(*labels, "Unreachable").inc()
-        return error(502, "Unreachable", f"{route.key}: {last}")
-
-    async def _send(self, slot: balancing.Slot, body: bytes, remaining: float) -> web.Response:
-        assert self.session is not None
-        timeout = aiohttp.ClientTimeout(total=max(remaining, 0.001))
-        headers = {"Content-Type": "application/json"}
-        async with self.session.post(
-            f"{slot.instance.url}/invoke", data=body, headers=headers, timeout=timeout
-        ) as answer:
-            payload = await answer.read()
-            status = answer.status
-        headers = {"Content-Type": "application/json"}
-        if slot.cold:
-            headers["X-Scaleplane-Cold-Start"] = f"{slot.waited:.3f}"
-        return web.Response(body=payload, status=status, headers=headers)
 
     # Reads ------------------------------------------------------------------------------------------
 
@@ -420,7 +312,7 @@ class Gateway:
 
     async def readyz(self, _: web.Request) -> web.Response:
         if self.draining:
-            return error(503, "ShuttingDown", "draining")
+            return routing.error(503, "ShuttingDown", "draining")
         return web.json_response({"status": "ready", "functions": len(self.routes)})
 
     async def metrics(self, _: web.Request) -> web.Response:
