@@ -239,3 +239,24 @@ async def test_the_client_retries_only_what_never_ran(tmp_path: Path) -> None:
             gw.kill()
     with pytest.raises(ValueError, match="'namespace/name', was 'hello'"):
         caller.call("hello")
+
+
+def test_a_function_that_leaves_the_routes_finishes_its_calls_and_takes_no_new_one(tmp_path: Path) -> None:
+    routes_dir = tmp_path / "routes"
+    with (
+        functioning.runtime(f"{GREET}:slow", tmp_path) as fn,
+        functioning.gateway(tmp_path, routes_dir) as gw,
+    ):
+        publish(routes_dir, fn.url)
+        time.sleep(0.2)
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            running = pool.submit(post, gw.url, seconds=1.0)
+            time.sleep(0.3)
+            routes.route_file(routes_dir, KEY).unlink()  # deleted (fn delete does this first)
+            time.sleep(0.2)
+            refused = post(gw.url, seconds=0)
+            assert (refused.status_code, refused.json()["error"]["code"]) == (404, "NotFound")
+            assert running.result().status_code == 200, "the call in flight finished"
+        time.sleep(0.2)
+        listed = requests.get(f"{gw.url}/v1/functions", timeout=5).json()["functions"]
+        assert listed == [], "its route went once its calls ended"

@@ -61,6 +61,7 @@ class Gateway:
         self.announcer = announcing.Announcer(config.hooks, source=f"/scaleplane/gateway/{config.listen}")
         self.routes: dict[routes.FunctionKey, routing.Route] = {}
         self.draining = False
+        self.gone: set[routes.FunctionKey] = set()
         self.session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
@@ -105,7 +106,7 @@ class Gateway:
                 await asyncio.sleep(1.0)
 
     async def _run_journaled(self, key: routes.FunctionKey, body: bytes) -> tuple[int, bytes]:
-        route = self.routes.get(key)
+        route = self.routes.get(key) if key not in self.gone else None
         if route is None:
             answer = routing.error(404, "NotFound", f"no function {key}")
         else:
@@ -165,11 +166,13 @@ class Gateway:
             table, changed = await asyncio.to_thread(self.source.scan)
         else:
             table, changed = self.source.scan()
+        # A function that left the table takes no new call (404); its route goes once its calls ended.
+        self.gone = set(self.routes) - set(table)
+        for key in self.gone:
+            if not (self.routes[key].balancer.inflight or self.routes[key].balancer.queued):
+                del self.routes[key]
+                self.meters.forget(key.namespace, key.name)
         if changed:
-            for key in set(self.routes) - set(table):
-                if not (self.routes[key].balancer.inflight or self.routes[key].balancer.queued):
-                    del self.routes[key]
-                    self.meters.forget(key.namespace, key.name)
             for key, urls in table.items():
                 if key not in self.routes:
                     self.routes[key] = routing.Route(
@@ -214,7 +217,7 @@ class Gateway:
                 "Unauthorized",
                 f"namespace {key.namespace!r} needs a valid 'Authorization: Bearer' token",
             )
-        route = self.routes.get(key)
+        route = self.routes.get(key) if key not in self.gone else None
         if route is None:
             return routing.error(
                 404,
