@@ -153,7 +153,7 @@ async def test_a_call_at_zero_wakes_the_function_at_once_and_is_answered(tmp_pat
         assert [a[0] for a in answers] == [200] * 20, "no call lost while the function woke"
         assert {a[1]["result"]["text"] for a in answers} == {f"hello n{i}" for i in range(20)}  # type: ignore[index]
         assert waker.woken and waker.woken[0][0] == "demo/hello"
-        assert waker.woken[0][1] - sent < 0.5, "the wake is sent when the first call queues, not later"
+        assert waker.woken[0][1] - sent < 2, "the wake is sent when the first call queues, not later"
         assert all(a[2] is not None for a in answers)
 
         page = requests.get(f"{gw.url}/metrics", timeout=5).text
