@@ -60,7 +60,7 @@ async def eventually_calls(state: str, expected: str, timeout: float = 30) -> No
 
 async def test_deploy_call_rollback_delete(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     receiver = await HookReceiver().__aenter__()
-    monkeypatch.setenv("SCALEPLANE_HOOKS", json.dumps([{"url": receiver.url}]))
+    monkeypatch.setenv("SCALEPLANE_HOOKS", json.dumps([{"url": receiver.url, "secret": "e2e-hook-secret"}]))
     try:
         await _deploy_call_rollback_delete(workdir)
         # Every change went out as a CloudEvent (and the wake from zero as a scale event).

@@ -77,7 +77,7 @@ async def test_a_function_at_zero_is_woken_by_the_gateway(prometheus: Any, tmp_p
                 },
             )
             receiver = await operating.HookReceiver().__aenter__()
-            hooks = {"SCALEPLANE_HOOKS": json.dumps([{"url": receiver.url}])}
+            hooks = {"SCALEPLANE_HOOKS": json.dumps([{"url": receiver.url, "secret": "e2e-hook-secret"}])}
             async with operating.running_operator(url, prometheus.url, namespace=ns, tick=tick, env=hooks):
                 await eventually(lambda: kube.read_object(POLICY, ns, name))
                 assert kube.read_object(DEPLOYMENT, ns, name)["spec"]["replicas"] == 0

@@ -55,11 +55,23 @@ async def test_failed_calls_are_announced_signed_and_retried(tmp_path: Path) -> 
             runtime.kill()
 
 
-def test_hooks_come_from_the_operators_variable_and_bad_ones_name_it() -> None:
-    [hook] = announcing.hooks_from_env(
-        {"SCALEPLANE_HOOKS": '[{"url": "http://127.0.0.1:9/h", "secretEnv": "S"}]'}
+def test_hooks_come_from_the_operators_variable_and_bad_ones_name_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK_S", "s3cret")
+    raw = '[{"url": "http://127.0.0.1:9/h", "secretEnv": "HOOK_S"}]'
+    [hook] = announcing.hooks_from_env({"SCALEPLANE_HOOKS": raw})
+    assert (hook.url, hook.secret_env, hook.retries, hook.key()) == (
+        "http://127.0.0.1:9/h",
+        "HOOK_S",
+        3,
+        b"s3cret",
     )
-    assert (hook.url, hook.secret_env, hook.retries) == ("http://127.0.0.1:9/h", "S", 3)
     assert announcing.hooks_from_env({}) == ()
-    with pytest.raises(ValueError, match="SCALEPLANE_HOOKS: not a JSON list"):
-        announcing.hooks_from_env({"SCALEPLANE_HOOKS": '[{"url": "ftp://x"}]'})
+    for bad, message in [
+        ('[{"url": "ftp://x", "secret": "s"}]', "should match pattern"),
+        ('[{"url": "http://h/x"}]', "needs secret or secretEnv"),
+        ('[{"url": "http://h/x", "secret": "s", "secretEnv": "HOOK_S"}]', "not both"),
+        ('[{"url": "http://h/x", "secretEnv": "NOT_SET_ANYWHERE"}]', "NOT_SET_ANYWHERE is not set"),
+    ]:
+        with pytest.raises(ValueError, match="SCALEPLANE_HOOKS: not a JSON list") as caught:
+            announcing.hooks_from_env({"SCALEPLANE_HOOKS": bad})
+        assert message in str(caught.value)

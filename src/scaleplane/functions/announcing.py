@@ -11,7 +11,8 @@
 The events are built and encoded by the CloudEvents SDK (`cloudevents`, structured JSON mode,
 `Content-Type: application/cloudevents+json`) and signed as the operator's hooks are
 (`X-Scaleplane-Signature: sha256=<HMAC-SHA256 of the body>`), so one receiver takes both. Hooks are
-the operator's format (`SCALEPLANE_HOOKS`, a JSON list of {url, secret | secretEnv, timeout, retries}).
+the operator's format (`SCALEPLANE_HOOKS`, a JSON list of {url, secret | secretEnv, timeout, retries});
+as there, a hook without a secret is refused when it is read (an unsigned hook is never sent).
 Delivery never slows a call: `offer` puts the event in a bounded queue (full: dropped and counted),
 one worker posts it to each hook with retries (tenacity, exponential back-off).
 """
@@ -30,7 +31,7 @@ import aiohttp
 import tenacity
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1.event import CloudEvent
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Scaleplane-Signature"
@@ -46,6 +47,17 @@ class Hook(BaseModel):
     secret_env: str | None = Field(default=None, alias="secretEnv")
     timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @model_validator(mode="after")
+    def _signed(self) -> Hook:
+        # As the operator's hooks: an unsigned hook is never sent, so one is refused when it is read.
+        if self.secret and self.secret_env:
+            raise ValueError(f"hook {self.url}: give secret or secretEnv, not both")
+        if not self.secret and not self.secret_env:
+            raise ValueError(f"hook {self.url}: needs secret or secretEnv (an unsigned hook is never sent)")
+        if self.secret_env and not os.environ.get(self.secret_env):
+            raise ValueError(f"hook {self.url}: secretEnv {self.secret_env} is not set or empty")
+        return self
 
     def key(self) -> bytes:
         return (os.environ.get(self.secret_env, "") if self.secret_env else self.secret).encode()
