@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from scaleplane.infra import planning
 from tests.support import planned_stacks
@@ -137,3 +138,36 @@ def test_no_two_resources_claim_the_same_kubernetes_object(stack: str) -> None:
         key = (resource.type, str(metadata.get("namespace", "")), str(metadata.get("name", resource.name)))
         assert key not in seen, f"{resource.name} and {seen[key]} both create {key}"
         seen[key] = resource.name
+
+
+def test_functions_enabled_deploys_the_gateway_for_the_configured_namespaces() -> None:
+    plan = planned_stacks.planned(
+        "k8s-dev",
+        {"operator": {"manifestsDir": "operator", "functions": {"enabled": True, "namespaces": ["team-a"]}}},
+    )
+    names = {
+        (r.type.rsplit(":", 1)[-1], r.inputs["metadata"]["name"])
+        for r in plan.resources
+        if "metadata" in r.inputs
+    }
+    assert {("Deployment", "scaleplane-gateway"), ("Service", "scaleplane-gateway"),
+            ("ClusterRole", "scaleplane-gateway"), ("ConfigMap", "scaleplane-gateway")} <= names  # fmt: skip
+    (configmap,) = [
+        r
+        for r in plan.by_type("kubernetes:core/v1:ConfigMap")
+        if r.inputs["metadata"]["name"] == "scaleplane-gateway"
+    ]
+    assert yaml.safe_load(configmap.inputs["data"]["gateway.yaml"])["kubernetes"]["namespaces"] == ["team-a"]
+    without = planned_stacks.planned("k8s-dev", {"operator": {"manifestsDir": "operator"}})
+    assert not [
+        r for r in without.resources if r.inputs.get("metadata", {}).get("name") == "scaleplane-gateway"
+    ]
+
+
+def test_functions_enabled_without_the_gateway_manifest_is_a_config_error(tmp_path) -> None:
+    from scaleplane.infra import config as infra_config
+    from scaleplane.infra import scaling_operator
+
+    fixture = planned_stacks.ROOT / planned_stacks.FIXTURE_MANIFESTS
+    with pytest.raises(infra_config.ConfigError, match=r"operator/gateway\.yaml"):
+        scaling_operator.manifest_files(fixture.parent, fixture.name, functions=True)

@@ -231,9 +231,10 @@ def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(
     [
         (
             "Deployment",
-            "spec.targetRef.kind must be one of WorkerPool, ReadReplicaPool in local mode, was 'Deployment'",
+            "spec.targetRef.kind must be one of WorkerPool, ReadReplicaPool, FunctionPool in local mode, "
+            "was 'Deployment'",
         ),
-        ("FunctionPool", "has no field for the function's command"),
+        ("FunctionPool", "no `kind: Function` document declares it"),
     ],
 )
 def test_the_platform_refuses_targets_it_cannot_build_before_starting(

@@ -122,8 +122,14 @@ def test_function_schema_accepts_zero_min_and_rejects_bad_ports() -> None:
     good = {"image": "ghcr.io/acme/fn:1", "minReplicas": 0, "maxReplicas": 5, "group": "billing"}
     functions.parse_function(good)
     jsonschema.Draft4Validator(schema).validate(good)
-    for bad in ({**good, "port": 0}, {**good, "group": "Not_A_Label"}, {"minReplicas": 0}):
+    for bad in ({**good, "port": 0}, {**good, "group": "Not_A_Label"}):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.Draft4Validator(schema).validate(bad)
         with pytest.raises(specs.PolicyError):
             functions.parse_function(bad)
+    # Neither an image nor a source: a CEL rule on the API server (JSON schema cannot say "one of"
+    # without breaking structural schemas), and the operator's own validation.
+    with pytest.raises(specs.PolicyError, match="image is required unless source"):
+        functions.parse_function({"minReplicas": 0})
+    rules = [r["rule"] for r in schema.get("x-kubernetes-validations", [])]
+    assert "has(self.image) || has(self.source)" in rules

@@ -11,7 +11,16 @@ import importlib
 from scaleplane.cli import app as _app
 
 # Each module registers its commands on import; listed here so the order of `--help` is deliberate.
-COMMAND_MODULES = ("simulating", "planning", "operating", "local_platform", "costing", "observing")
+COMMAND_MODULES = (
+    "simulating",
+    "planning",
+    "operating",
+    "local_platform",
+    "costing",
+    "observing",
+    "functions",
+    "function_generation",
+)
 
 
 def main() -> None:

@@ -42,7 +42,8 @@ Policies = Annotated[
     typer.Option(
         "--policies",
         help="A ScalingPolicy YAML file or a directory of them (default: the demo's policies, "
-        "src/scaleplane/local/policies/). targetRef.kind is WorkerPool or ReadReplicaPool.",
+        "src/scaleplane/local/policies/). targetRef.kind is WorkerPool, ReadReplicaPool or FunctionPool; "
+        "`kind: Function` documents add functions behind the gateway (docs/functions.md).",
     ),
 ]
 Tick = Annotated[float, typer.Option("--tick", help="Seconds between control-loop ticks.", min=0.2, max=600)]
@@ -160,7 +161,7 @@ def _summary(info: dict[str, object] | None) -> str:
     if not info:
         return "the platform is up"
     lines = [f"local platform running (controller pid {info.get('pid')}, tick {info.get('tickSeconds')} s)"]
-    for key in ("app", "prometheus", "controllerMetrics", "postgres", "redis"):
+    for key in ("app", "prometheus", "controllerMetrics", "postgres", "redis", "gateway"):
         lines.append(f"  {key:<18} {info.get(key)}")
     for name, target in dict(info.get("policies") or {}).items():  # type: ignore[call-overload]
         lines.append(f"  policy {name:<11} -> {target}")

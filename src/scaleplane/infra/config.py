@@ -165,12 +165,26 @@ class WorkersConfig(ConfigModel):
     )
 
 
+class FunctionsConfig(ConfigModel):
+    """`operator.functions`: deploy the function gateway (operator/gateway.yaml) for `namespaces`."""
+
+    enabled: bool = False
+    namespaces: Annotated[
+        tuple[
+            Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")],
+            ...,
+        ],
+        Field(min_length=1),
+    ] = ("default",)
+
+
 class OperatorConfig(ConfigModel):
     enabled: bool = True
     manifests_dir: str = "operator"  # relative to the project root
     namespace: str = "scaleplane-system"
     max_replicas_ceiling: Annotated[int, Field(ge=1)] = 50
     workers: WorkersConfig = WorkersConfig()
+    functions: FunctionsConfig = FunctionsConfig()
     read_replicas: PolicyDefaults = PolicyDefaults(
         min_replicas=1,
         max_replicas=5,

@@ -5,6 +5,9 @@ operator/deployment.yaml) and deployed here as they are, kind by kind, so the of
 guardrails see every object. A missing file is a config error that names it: planning without the
 operator is `scaleplane:operator.enabled: false`, never a silent gap.
 
+With `operator.functions.enabled`, operator/gateway.yaml (the function gateway: its RBAC, settings,
+Deployment and Service) is deployed the same way, its settings pointed at `operator.functions.namespaces`.
+
 The default ScalingPolicies (workers, read replicas) are built from stack config through the same
 spec model the operator validates with, so a policy this stack would apply is a policy it accepts.
 """
@@ -37,19 +40,20 @@ KINDS: dict[str, Any] = {
 }
 CLUSTER_SCOPED = {"CustomResourceDefinition", "Namespace", "ClusterRole", "ClusterRoleBinding"}
 POLICY_API_VERSION = "scaleplane.io/v1alpha1"
+GATEWAY_FILE = "gateway.yaml"  # the function gateway's manifests, deployed with operator.functions.enabled
+GATEWAY_CONFIGMAP = "scaleplane-gateway"
+GATEWAY_SETTINGS = "gateway.yaml"
 
 
-def manifest_files(root: Path, manifests_dir: str) -> list[Path]:
-    """The operator's manifest files in apply order (CRDs, RBAC, Deployment), or a ConfigError."""
+def manifest_files(root: Path, manifests_dir: str, *, functions: bool = False) -> list[Path]:
+    """The operator's manifest files in apply order (CRDs, RBAC, Deployment, with functions the
+    gateway's), or a ConfigError."""
     folder = root / manifests_dir
     key = f"{config.NAMESPACE}:operator.manifestsDir"
     crds = sorted((folder / "crds").glob("*.yaml"))
     missing = [] if crds else [f"{manifests_dir}/crds/*.yaml"]
-    missing += [
-        f"{manifests_dir}/{name}"
-        for name in ("rbac.yaml", "deployment.yaml")
-        if not (folder / name).is_file()
-    ]
+    names = ("rbac.yaml", "deployment.yaml", *((GATEWAY_FILE,) if functions else ()))
+    missing += [f"{manifests_dir}/{name}" for name in names if not (folder / name).is_file()]
     if missing:
         raise config.ConfigError(
             [
@@ -57,7 +61,16 @@ def manifest_files(root: Path, manifests_dir: str) -> list[Path]:
                 f"generate them, or set {config.NAMESPACE}:operator.enabled to false"
             ]
         )
-    return [*crds, folder / "rbac.yaml", folder / "deployment.yaml"]
+    return [*crds, *(folder / name for name in names)]
+
+
+def with_function_namespaces(obj: dict[str, Any], functions: config.FunctionsConfig) -> dict[str, Any]:
+    """The gateway's ConfigMap with its settings' `kubernetes.namespaces` set from the stack's config."""
+    if obj["kind"] != "ConfigMap" or obj["metadata"].get("name") != GATEWAY_CONFIGMAP:
+        return obj
+    settings = yaml.safe_load(obj["data"][GATEWAY_SETTINGS])
+    settings.setdefault("kubernetes", {})["namespaces"] = list(functions.namespaces)
+    return {**obj, "data": {**obj["data"], GATEWAY_SETTINGS: yaml.safe_dump(settings, sort_keys=False)}}
 
 
 def load_objects(path: Path) -> list[dict[str, Any]]:
@@ -92,8 +105,9 @@ class ScalingOperator(pulumi.ComponentResource):
     ) -> None:
         super().__init__("scaleplane:operator:ScalingOperator", name, None, opts)
         settings = platform.operator
+        files = manifest_files(project_root, settings.manifests_dir, functions=settings.functions.enabled)
         objects = [
-            obj for path in manifest_files(project_root, settings.manifests_dir) for obj in load_objects(path)
+            with_function_namespaces(obj, settings.functions) for path in files for obj in load_objects(path)
         ]
         created: dict[str, list[pulumi.Resource]] = {"crds": [], "rest": []}
         # The manifests name their namespace but need not create it: create the ones nobody else does.

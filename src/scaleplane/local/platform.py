@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import fcntl
 import logging
 import os
@@ -38,8 +39,11 @@ from typing import IO, Any
 import requests
 
 from scaleplane.control import meters, policies, ticking
+from scaleplane.functions import announcing
 from scaleplane.local import (
     alerting,
+    functioncatalog,
+    functionhome,
     policyfiles,
     ports,
     postgres,
@@ -52,7 +56,7 @@ from scaleplane.local import (
     watchdog,
 )
 from scaleplane.metrics import prometheus as prometheus_source
-from scaleplane.scaling import decisions
+from scaleplane.scaling import activation, decisions
 
 log = logging.getLogger(__name__)
 DEFAULT_TICK_SECONDS = 5.0
@@ -75,6 +79,7 @@ class PlatformConfig:
     tick_seconds: float = DEFAULT_TICK_SECONDS
     scrape_interval: str = "1s"
     wait_ready_seconds: float = 90.0
+    gateway_port: int | None = None  # the function gateway's port (a free one when None)
 
     def __post_init__(self) -> None:
         if not 0.2 <= self.tick_seconds <= 600:
@@ -121,6 +126,10 @@ class Platform:
         self._source: prometheus_source.PrometheusSource | None = None
         self._claimed = False
         self._lock: IO[str] | None = None
+        self.functions: functionhome.FunctionHome | None = None
+        self.woken: dict[str, float] = {}  # policy name -> when the gateway woke its function
+        self.catalog_sync: functioncatalog.CatalogSync | None = None
+        self._catalog_task: asyncio.Task[None] | None = None
 
     # Files ------------------------------------------------------------------------------------------
 
@@ -157,6 +166,7 @@ class Platform:
     async def start(self) -> None:
         step = self.progress.on_step
         self.policy_files = load_policies(self.config.policies)  # a bad file stops us before anything runs
+        declared = {d.pool_name: d for d in functionhome.load(self.config.policies)}
         self._claim()
         remembered = statefiles.load_state(self.state_path)
 
@@ -178,6 +188,7 @@ class Platform:
             primary=self.servers.primary,
             prometheus=self.servers.prometheus,
             readpool_path=self.readpool_path,
+            functions=declared,
         )
         for policy in self.policy_files:
             key = f"{policy.spec.target_ref.kind}/{policy.spec.target_ref.name}"
@@ -201,6 +212,8 @@ class Platform:
             )
         step("starting the exporters")
         await self._start_exporters(context)
+        step("starting the function gateway")
+        await self._start_functions(set(declared))
         step("waiting for the first replicas to be ready")
         for managed in self.managed:
             target = self.targets[f"{managed.spec.target_ref.kind}/{managed.spec.target_ref.name}"]
@@ -304,6 +317,47 @@ class Platform:
             await asyncio.to_thread(exporter.start)
             self.servers.prometheus.set_targets("exporter", [exporter.address])
 
+    async def _start_functions(self, declared: set[str]) -> None:
+        assert self.servers is not None
+        redis_url = f"redis://{ports.HOST}:{self.servers.redis.port}"
+        try:
+            hooks = announcing.hooks_from_env()
+        except ValueError as exc:
+            raise PlatformError(str(exc)) from None
+        self.functions = functionhome.FunctionHome(
+            self.servers_dir,
+            gateway_port=self.config.gateway_port,
+            redis_url=f"{redis_url}/{functionhome.JOURNAL_DB}",
+            hooks=hooks,
+        )
+        await self.functions.start(self.wake)
+        self.servers.prometheus.set_targets("gateway", [f"{ports.HOST}:{self.functions.gateway_port}"])
+        self.catalog_sync = functioncatalog.CatalogSync(
+            self, f"{redis_url}/{functionhome.CATALOG_DB}", declared=declared, hooks=hooks
+        )
+        self._catalog_task = asyncio.get_running_loop().create_task(self.catalog_sync.run())
+
+    async def wake(self, key: Any) -> str:
+        """The gateway's signal: a call waits for a function at zero. Scale its pool now, not next tick.
+
+        The policy is marked active from now (the engine's `lastActiveAt`), so the next tick does not
+        take the instance away before the queued calls show in Prometheus.
+        """
+        pool = f"{key.namespace}.{key.name}"
+        for managed in self.managed:
+            if managed.spec.target_ref.kind == "FunctionPool" and managed.spec.target_ref.name == pool:
+                count = await managed.target.read()
+                now = time.time()
+                self.woken[managed.key.name] = now
+                managed.state = dataclasses.replace(managed.state, last_active_at=now)
+                if count.current > 0:
+                    return f"already at {count.current}"
+                wake_to = activation.wake_count(managed.spec, None)
+                await managed.target.scale(wake_to)
+                log.info("%s woken by the gateway: 0 -> %d", managed.key.name, wake_to)
+                return f"0 -> {wake_to}"
+        raise KeyError(pool)
+
     def _start_watchdog(self) -> None:
         assert self.servers is not None
         record = processes.read_record(runfiles.controller_pid_file(self.state_dir))
@@ -320,6 +374,16 @@ class Platform:
         """Stop everything that was started, pools first (they drain), servers last; never raises."""
         if self.servers is not None and self.servers.watchdog is not None:
             await asyncio.to_thread(self.servers.watchdog.stop)
+        if self._catalog_task is not None:
+            self._catalog_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._catalog_task
+        if self.catalog_sync is not None:
+            with contextlib.suppress(Exception):
+                await self.catalog_sync.close()
+        if self.functions is not None:  # the gateway drains its calls while the instances still run
+            with contextlib.suppress(Exception):
+                await self.functions.stop_gateway()
         for target in self.targets.values():
             try:
                 await asyncio.wait_for(target.close(), timeout=90)
@@ -367,7 +431,7 @@ class Platform:
         self.ticks += 1
         remembered = {}
         for managed, outcome in zip(self.managed, outcomes, strict=True):
-            managed.state = outcome.state
+            managed.state = _with_wake(outcome.state, self.woken.get(managed.key.name))
             self.last[managed.key.name] = outcome
             self.instruments.record(
                 outcome, managed.spec.metrics, (managed.spec.min_replicas, managed.spec.max_replicas)
@@ -402,6 +466,7 @@ class Platform:
                 postgres=s.primary.dsn,
                 app=self.app_url if s.app_port else None,
                 controllerMetrics=f"http://{ports.HOST}:{self.metrics_server.port}/metrics",
+                gateway=self.functions.gateway_url if self.functions is not None else None,
                 tickSeconds=self.config.tick_seconds,
                 policies={
                     p.name: f"{p.spec.target_ref.kind}/{p.spec.target_ref.name}" for p in self.policy_files
@@ -412,11 +477,21 @@ class Platform:
 
 
 def load_policies(path: Path) -> list[policyfiles.PolicyFile]:
-    """The policy files, each checked to name a target kind this platform can build."""
+    """The policy files (with one generated per Function), each checked to name a target we can build."""
     found = policyfiles.load(path)
+    declared = functionhome.load(path)
+    found = sorted([*found, *functionhome.policies(declared, found)], key=lambda p: p.name)
+    pools = {d.pool_name: d for d in declared}
     for policy in found:
-        targetkinds.check(policy)
+        targetkinds.check(policy, pools)
     return found
+
+
+def _with_wake(state: decisions.ScalingState, woken_at: float | None) -> decisions.ScalingState:
+    # A wake that landed while the tick ran must survive the tick's new state (see Platform.wake).
+    if woken_at is None or (state.last_active_at or 0.0) >= woken_at:
+        return state
+    return dataclasses.replace(state, last_active_at=woken_at)
 
 
 def _http_ok(url: str) -> bool:

@@ -24,6 +24,8 @@ from scaleplane.scaling import specs
 API_VERSION = "scaleplane.io/v1alpha1"
 KIND = "ScalingPolicy"
 BUILTIN_DIR = Path(__file__).with_name("policies")
+# Other kinds that may sit in the same files; their own module reads them (Function: local.functionhome).
+OTHER_KINDS = frozenset({"Function"})
 
 
 class PolicyFileError(ValueError):
@@ -62,13 +64,19 @@ def load(path: Path) -> list[PolicyFile]:
         raise PolicyFileError(f"policies: {path} does not exist")
     files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
     found: list[PolicyFile] = []
+    others = 0
     for file in files:
         try:
             documents = [d for d in yaml.safe_load_all(file.read_text()) if d is not None]
         except yaml.YAMLError as exc:
             raise PolicyFileError(f"{file.name}: not valid YAML: {exc}") from None
-        found += [_one(d, f"{file.name}#{i + 1}", file) for i, d in enumerate(documents)]
-    if not found:
+        others += sum(1 for d in documents if isinstance(d, dict) and d.get("kind") in OTHER_KINDS)
+        found += [
+            _one(d, f"{file.name}#{i + 1}", file)
+            for i, d in enumerate(documents)
+            if not (isinstance(d, dict) and d.get("kind") in OTHER_KINDS)
+        ]
+    if not found and not others:
         raise PolicyFileError(f"policies: no ScalingPolicy found in {path}")
     names = [p.name for p in found]
     repeated = sorted({n for n in names if names.count(n) > 1})

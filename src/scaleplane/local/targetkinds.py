@@ -3,7 +3,8 @@
     kind              pool                        what `replicas` counts
     WorkerPool        workers.WorkerPool          Celery worker processes on the `jobs` queue
     ReadReplicaPool   replicas.ReadReplicaPool    pg_basebackup'd PostgreSQL replicas in the app's read pool
-    FunctionPool      (not from a policy yet: the spec has no field for the function's command)
+    FunctionPool      functions.FunctionPool      runtime processes of one `kind: Function` document, behind
+                                                  the gateway (local.functionhome); named <namespace>.<name>
 
 A policy names one of these with `targetRef: {kind: WorkerPool, name: workers}`; two policies may not
 share a target. Unknown kinds fail before anything starts, naming the file and the value.
@@ -11,20 +12,18 @@ share a target. Unknown kinds fail before anything starts, naming the file and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from scaleplane.functions import definitions
 from scaleplane.local import exporters as exporters_module
-from scaleplane.local import policyfiles, postgres, prometheus, workers
+from scaleplane.local import functionhome, policyfiles, postgres, prometheus, workers
 from scaleplane.local import replicas as replica_pools
 from scaleplane.targets import protocol
 
-KINDS = ("WorkerPool", "ReadReplicaPool")
-NOT_YET = {
-    "FunctionPool": "the local FunctionPool cannot be built from a policy yet: a ScalingPolicy has no field "
-    "for the function's command (use local.functions.FunctionPool from Python)",
-}
+KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")
 # The series the demo's policies, live view and report read (kept in step with the policy files).
 QUEUE_DEPTH_QUERY = 'sum(scaleplane_local_queue_depth{queue="jobs"})'
 READ_RATE_QUERY = "sum(rate(sample_db_reads_total[10s]))"
@@ -50,13 +49,20 @@ class Context:
     primary: postgres.PostgresServer
     prometheus: prometheus.PrometheusServer
     readpool_path: Path
+    functions: Mapping[str, definitions.FunctionDefinition] = field(default_factory=dict)  # by pool name
 
 
-def check(policy: policyfiles.PolicyFile) -> None:
+def check(policy: policyfiles.PolicyFile, function_pools: Mapping[str, object] | None = None) -> None:
     kind = policy.spec.target_ref.kind
-    if kind in NOT_YET:
+    if (
+        kind == "FunctionPool"
+        and function_pools is not None
+        and policy.spec.target_ref.name not in function_pools
+    ):
         raise policyfiles.PolicyFileError(
-            f"{policy.source.name}: spec.targetRef.kind {kind!r}: {NOT_YET[kind]}"
+            f"{policy.source.name}: spec.targetRef.name {policy.spec.target_ref.name!r}: no `kind: Function` "
+            f"document declares it (a FunctionPool is named <namespace>.<name> of a Function; declared: "
+            f"{', '.join(sorted(function_pools)) or 'none'})"
         )
     if kind not in KINDS:
         raise policyfiles.PolicyFileError(
@@ -66,7 +72,7 @@ def check(policy: policyfiles.PolicyFile) -> None:
 
 
 def build(policy: policyfiles.PolicyFile, context: Context) -> LocalTarget:
-    check(policy)
+    check(policy, context.functions)
     ref = policy.spec.target_ref
     limit = max(policy.spec.max_replicas, 1)
     if ref.kind == "WorkerPool":
@@ -81,6 +87,8 @@ def build(policy: policyfiles.PolicyFile, context: Context) -> LocalTarget:
             read_pool_file=context.readpool_path,
             max_replicas=limit,
         )
+    if ref.kind == "FunctionPool":
+        return functionhome.build_pool(context.functions[ref.name], context.state_dir, max_replicas=limit)
     raise policyfiles.PolicyFileError(
         f"{policy.source.name}: spec.targetRef.kind {ref.kind!r} is not available on this platform yet"
     )

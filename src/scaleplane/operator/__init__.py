@@ -6,3 +6,4 @@ registers the handlers (operator.handlers) on kopf's default registry.
 """
 
 from scaleplane.operator import handlers as handlers
+from scaleplane.operator import waking as waking

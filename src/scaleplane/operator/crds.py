@@ -47,6 +47,10 @@ FUNCTION_RULES = {
             "rule": "!has(self.metric) || self.metric != 'rate' || has(self.rateTarget)",
             "message": "metric 'rate' needs rateTarget",
         },
+        {
+            "rule": "has(self.image) || has(self.source)",
+            "message": "image is required unless source (a handler in a ConfigMap) is set",
+        },
     ]
 }
 

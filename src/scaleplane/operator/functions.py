@@ -15,8 +15,9 @@ the test exporter sets them itself). The default metric is concurrency,
 so with `concurrency: 10` and 35 requests in flight the policy asks for 4 replicas. With
 `metric: rate` it is `sum(rate(scaleplane_function_requests_total{...}[1m]))` against `rateTarget`
 requests per second per replica. `minReplicas: 0` lets an idle function go to zero `idleSeconds`
-after its last request (the policy's cooldown). Nothing routes a request to a function at zero
-replicas yet: it wakes again only when something else makes the metric rise.
+after its last request (the policy's cooldown). Calls reach a Function through the function gateway
+(operator/gateway.yaml, scaleplane.functions): at zero it holds the call and annotates the Function,
+and operator.waking scales the Deployment from zero at once.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ FUNCTION_LABEL = "scaleplane.io/function"
 INFLIGHT_METRIC = "scaleplane_function_inflight_requests"
 REQUESTS_METRIC = "scaleplane_function_requests_total"
 SERVICE_PORT = 80
+RUNTIME_IMAGE = (
+    "ghcr.io/scaleplane/operator:0.1.0"  # has scaleplane, so functions.hosting; operator/Dockerfile
+)
+SOURCE_MOUNT = "/function"
 
 
 class EnvVar(specs.SpecModel):
@@ -39,10 +44,27 @@ class EnvVar(specs.SpecModel):
     value: str = ""
 
 
-class FunctionSpec(specs.SpecModel):
-    """A container image that serves HTTP on `port`, scaled on requests in flight (or per second)."""
+class FunctionSource(specs.SpecModel):
+    """A handler's source in a ConfigMap: `key` of ConfigMap `configMap` is the handler file.
 
-    image: Annotated[str, Field(min_length=1)]
+    `version` (any string) goes into the pods' template: change it with the ConfigMap to roll the
+    instances onto the new code (a ConfigMap edit alone does not restart pods)."""
+
+    config_map: Annotated[str, Field(min_length=1, max_length=253)]
+    key: Annotated[str, Field(min_length=1, pattern=r"^[-._a-zA-Z0-9]+\.py$")] = "handler.py"
+    function: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] = "main"
+    version: str = ""
+
+
+class FunctionSpec(specs.SpecModel):
+    """A container image that serves HTTP on `port`, scaled on requests in flight (or per second).
+
+    With `source`, no image build is needed: the base runtime image (`image`, by default the
+    operator's own image, which has scaleplane) runs `python -m scaleplane.functions.hosting` on the
+    handler file mounted from the ConfigMap."""
+
+    image: Annotated[str, Field(min_length=1)] | None = None
+    source: FunctionSource | None = None
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     env: tuple[EnvVar, ...] = ()
@@ -60,6 +82,8 @@ class FunctionSpec(specs.SpecModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> FunctionSpec:
+        if self.image is None and self.source is None:
+            raise ValueError("image is required unless source (a handler in a ConfigMap) is set")
         if self.max_replicas < self.min_replicas:
             raise ValueError(
                 f"maxReplicas must be >= minReplicas, was {self.max_replicas} < {self.min_replicas}"
@@ -92,7 +116,7 @@ def deployment(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
     """The Deployment. Its `replicas` is only the starting count: the ScalingPolicy owns it after."""
     container: dict[str, Any] = {
         "name": "function",
-        "image": spec.image,
+        "image": spec.image or RUNTIME_IMAGE,
         "ports": [{"name": "http", "containerPort": spec.port}],
         "env": [{"name": e.name, "value": e.value} for e in spec.env],
     }
@@ -100,6 +124,10 @@ def deployment(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
         container["command"] = list(spec.command)
     if spec.args:
         container["args"] = list(spec.args)
+    pod: dict[str, Any] = {"containers": [container]}
+    template_meta: dict[str, Any] = {"labels": labels(name, spec)}
+    if spec.source is not None:
+        _run_source(container, pod, template_meta, name, namespace, spec)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -107,9 +135,38 @@ def deployment(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
         "spec": {
             "replicas": spec.min_replicas,
             "selector": {"matchLabels": {FUNCTION_LABEL: name}},
-            "template": {"metadata": {"labels": labels(name, spec)}, "spec": {"containers": [container]}},
+            "template": {"metadata": template_meta, "spec": pod},
         },
     }
+
+
+def _run_source(
+    container: dict[str, Any],
+    pod: dict[str, Any],
+    meta: dict[str, Any],
+    name: str,
+    namespace: str,
+    spec: FunctionSpec,
+) -> None:
+    """The base runtime around a handler from a ConfigMap: hosting's command, the mount, its probes."""
+    source = spec.source
+    assert source is not None
+    container["command"] = ["python", "-m", "scaleplane.functions.hosting"]
+    container["args"] = [
+        "--handler", f"{SOURCE_MOUNT}/{source.key}:{source.function}", "--port", str(spec.port),
+        "--host", "0.0.0.0", "--namespace", namespace, "--name", name, *spec.args,
+    ]  # fmt: skip
+    container["volumeMounts"] = [{"name": "source", "mountPath": SOURCE_MOUNT, "readOnly": True}]
+    container["readinessProbe"] = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 1}
+    container["livenessProbe"] = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10}
+    pod["volumes"] = [
+        {
+            "name": "source",
+            "configMap": {"name": source.config_map, "items": [{"key": source.key, "path": source.key}]},
+        }
+    ]
+    if source.version:
+        meta["annotations"] = {"scaleplane.io/source-version": source.version}
 
 
 def template_patch(name: str, spec: FunctionSpec) -> dict[str, Any]:

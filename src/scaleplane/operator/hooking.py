@@ -43,11 +43,13 @@ SIGNATURE_HEADER = "X-Scaleplane-Signature"
 EVENT_TYPE = "io.scaleplane.decision.v1"
 
 
-def cloud_event(*, source: str, subject: str, data: dict[str, Any], at: float) -> ce_event.CloudEvent:
+def cloud_event(
+    *, source: str, subject: str, data: dict[str, Any], at: float, event_type: str = EVENT_TYPE
+) -> ce_event.CloudEvent:
     return ce_event.CloudEvent(
         {
             "source": source,
-            "type": EVENT_TYPE,
+            "type": event_type,
             "subject": subject,
             "time": datetime.datetime.fromtimestamp(at, tz=datetime.UTC),
             "datacontenttype": "application/json",
