@@ -13,6 +13,8 @@ need_debian_packages() {
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  command -v prometheus-postgres-exporter >/dev/null 2>&1 || missing+=(prometheus-postgres-exporter)
+  command -v prometheus-redis-exporter >/dev/null 2>&1 || missing+=(prometheus-redis-exporter)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
 }
 

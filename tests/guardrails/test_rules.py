@@ -103,6 +103,16 @@ def policy(min_replicas: int = 1, max_replicas: int = 10, kind: str = "Deploymen
     return res(POLICY, "workers-policy", metadata={"name": "workers", "namespace": "default"}, spec=spec)
 
 
+def queue_policy(query: str) -> rules.Resource:
+    metrics = [{"name": "queue", "query": query, "target": {"value": 20}}]
+    return res(POLICY, "queue-policy", metadata={"name": "queue"}, spec={"metrics": metrics})
+
+
+def catalog_map(series: str) -> rules.Resource:
+    labels = {"scaleplane.io/exporter-catalog": "redis-exporter"}
+    return res("kubernetes:core/v1:ConfigMap", metadata={"labels": labels}, data={"series": series})
+
+
 # rule id -> (compliant stack, non-compliant stack, a fragment the violation must contain)
 CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
     "rds-no-public-access": ([db()], [db(publiclyAccessible=True)], "public address"),
@@ -172,6 +182,11 @@ CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
         "no PodDisruptionBudget selects its pods",
     ),
     "scalingpolicy-bounds": ([policy(1, 100)], [policy(5, 2)], "maxReplicas 2 is below minReplicas 5"),
+    "scalingpolicy-series-exported": (
+        [queue_policy("max(redis_key_size)"), catalog_map("redis_up\nredis_key_size")],
+        [queue_policy("sum(celery_queue_length)"), catalog_map("redis_key_size")],
+        "metric 'queue': the query 'sum(celery_queue_length)' reads celery_queue_length",
+    ),
     "required-tags": (
         [db(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", role="r")],
         [db(tags={"owner": "team", "environment": "prod"})],
