@@ -7,8 +7,8 @@ The PodMonitor's `podTargetLabels` become file-SD target labels, as the Promethe
 
 What differs from a cluster, on purpose: the addresses (127.0.0.1 instead of RDS and ElastiCache),
 `sslmode=disable` and a plain `redis://` (the local servers have no TLS), and no passwords (trust).
-CloudNativePG's exporter lives inside its instance manager and cannot run here: its series are checked
-against its source (exporter_catalogs) and by the guardrail, not here.
+CloudNativePG's exporter lives inside its instance manager and cannot run here: k8s-dev's query is
+evaluated over series of its names and labels served by prometheus_client (the last test).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import celery
 import psycopg
 import pytest
 import requests
+from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from scaleplane.infra import exporter_catalogs, planning
 from scaleplane.local import postgres
@@ -190,3 +191,64 @@ def test_every_catalog_series_is_published_by_the_real_exporters(scraped: Scrape
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
         published = {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line[:1] != "#"}
         assert set(catalog.series) - published == set(), catalog.name
+
+
+def test_the_kubernetes_read_replica_query_sums_the_replicas_only(
+    own_prometheus: local_prometheus.PrometheusServer,
+) -> None:
+    """k8s-dev's query over CloudNativePG-shaped series: one endpoint per instance, `role` as our
+    PodMonitor sets it from cnpg.io/instanceRole. CloudNativePG's own exporter cannot run here, so the
+    series come from prometheus_client with the names and labels of its default-monitoring.yaml."""
+    dev = planned_stacks.planned("k8s-dev")
+    query = _policy_queries(dev)["read-replicas"]
+    (monitor,) = dev.by_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+    (relabel, _) = monitor.inputs["spec"]["podMetricsEndpoints"][0]["relabelings"]
+    assert relabel["targetLabel"] == "role"
+    instances = {"app-1": ("primary", 1000.0), "app-2": ("replica", 100.0), "app-3": ("replica", 100.0)}
+    servers, groups, gauges = [], [], []
+    for name, (role, _) in instances.items():
+        registry = CollectorRegistry()
+        gauge = Gauge("cnpg_pg_stat_database_xact_commit", "commits", ["datname"], registry=registry)
+        gauges.append((gauge, instances[name][1]))
+        server, thread = start_http_server(0, addr="127.0.0.1", registry=registry)
+        servers.append((server, thread))
+        groups.append(
+            {
+                "targets": [f"127.0.0.1:{server.server_port}"],
+                "labels": {"job": "cnpg", relabel["targetLabel"]: role, "pod": name},
+            }
+        )
+    (own_prometheus.targets_dir / "cnpg.json").write_text(json.dumps(groups))
+    stop = threading.Event()
+
+    def commit() -> None:  # counters advancing at 1000/s on the primary, 100/s on each replica (bounded)
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            for gauge, per_second in gauges:
+                gauge.labels("app").inc(per_second / 10)
+                gauge.labels("postgres").inc(per_second / 10)  # another database: not counted
+            time.sleep(0.1)
+
+    writer = threading.Thread(target=commit)
+    writer.start()
+    try:
+        assert own_prometheus.wait_for(query, lambda v: v > 0, timeout=40) > 0
+        selected = own_prometheus.query_vector(query.removeprefix("sum(rate(").split("[")[0])
+        # rate() over a window only seconds old is extrapolated, so compare selections, not 200/s:
+        replicas_only = 'sum(rate(cnpg_pg_stat_database_xact_commit{pod=~"app-2|app-3",datname="app"}[2m]))'
+        difference = own_prometheus.query(f"{query} - {replicas_only}")
+        everything = own_prometheus.query("sum(rate(cnpg_pg_stat_database_xact_commit[2m]))")
+        value = own_prometheus.query(query)
+    finally:
+        stop.set()
+        writer.join()
+        (own_prometheus.targets_dir / "cnpg.json").unlink(missing_ok=True)
+        for server, thread in servers:
+            server.shutdown()
+            thread.join(timeout=5)
+    assert sorted((labels["pod"], labels["datname"]) for labels, _ in selected) == [
+        ("app-2", "app"),
+        ("app-3", "app"),
+    ]  # the replicas' `app` database: not the primary, not `postgres`
+    assert difference == 0
+    assert value is not None and everything is not None and value < everything / 5  # 200 of 2200 per s
