@@ -232,12 +232,13 @@ def test_the_kubernetes_read_replica_query_sums_the_replicas_only(
     writer = threading.Thread(target=commit)
     writer.start()
     try:
-        assert own_prometheus.wait_for(query, lambda v: v > 0, timeout=40) > 0
+        # every instance's two databases scraped at least twice (so each has a rate), then compare
+        all_rates = "count(rate(cnpg_pg_stat_database_xact_commit[2m]))"
+        assert own_prometheus.wait_for(all_rates, lambda v: v == 6, timeout=40) == 6
         selected = own_prometheus.query_vector(query.removeprefix("sum(rate(").split("[")[0])
         # rate() over a window only seconds old is extrapolated, so compare selections, not 200/s:
         replicas_only = 'sum(rate(cnpg_pg_stat_database_xact_commit{pod=~"app-2|app-3",datname="app"}[2m]))'
         difference = own_prometheus.query(f"{query} - {replicas_only}")
-        everything = own_prometheus.query("sum(rate(cnpg_pg_stat_database_xact_commit[2m]))")
         value = own_prometheus.query(query)
     finally:
         stop.set()
@@ -251,4 +252,4 @@ def test_the_kubernetes_read_replica_query_sums_the_replicas_only(
         ("app-3", "app"),
     ]  # the replicas' `app` database: not the primary, not `postgres`
     assert difference == 0
-    assert value is not None and everything is not None and value < everything / 5  # 200 of 2200 per s
+    assert value is not None and value > 0
