@@ -111,6 +111,16 @@ def alert_rule(runbook: str) -> rules.Resource:
     )
 
 
+def queue_policy(query: str) -> rules.Resource:
+    metrics = [{"name": "queue", "query": query, "target": {"value": 20}}]
+    return res(POLICY, "queue-policy", metadata={"name": "queue"}, spec={"metrics": metrics})
+
+
+def catalog_map(series: str) -> rules.Resource:
+    labels = {"scaleplane.io/exporter-catalog": "redis-exporter"}
+    return res("kubernetes:core/v1:ConfigMap", metadata={"labels": labels}, data={"series": series})
+
+
 # rule id -> (compliant stack, non-compliant stack, a fragment the violation must contain)
 CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
     "rds-no-public-access": ([db()], [db(publiclyAccessible=True)], "public address"),
@@ -190,6 +200,11 @@ CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
         [alert_rule("runbooks/scaleplane-policy-at-max.md")],
         [alert_rule("runbooks/never-written.md")],
         "which does not exist",
+    ),
+    "scalingpolicy-series-exported": (
+        [queue_policy("max(redis_key_size)"), catalog_map("redis_up\nredis_key_size")],
+        [queue_policy("sum(celery_queue_length)"), catalog_map("redis_key_size")],
+        "metric 'queue': the query 'sum(celery_queue_length)' reads celery_queue_length",
     ),
     "required-tags": (
         [db(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", role="r")],

@@ -87,7 +87,7 @@ def test_operator_manifests_deploy_kind_by_kind_and_policies_target_workers_and_
         "name": "app",
     }
     assert policies["read-replicas"]["metadata"]["namespace"] == "data"
-    assert policies["workers"]["spec"]["metrics"][0]["query"] == 'sum(celery_queue_length{queue="default"})'
+    assert policies["workers"]["spec"]["metrics"][0]["query"] == 'max(redis_key_size{key="celery"})'
 
 
 def test_workers_get_requests_a_pinned_image_and_a_matching_pdb(dev: planning.Plan) -> None:

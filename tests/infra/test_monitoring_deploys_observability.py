@@ -91,7 +91,9 @@ def test_runbook_links_open_from_the_base_url_and_the_guardrail_still_finds_the_
 
 def test_the_operator_is_scraped_under_the_job_the_alerts_name() -> None:
     plan = planned_stacks.planned("k8s-dev")
-    (monitor,) = plan.by_type(PODMONITOR)
+    (monitor,) = [
+        m for m in plan.by_type(PODMONITOR) if m.inputs["metadata"]["name"] == "scaleplane-operator"
+    ]
     spec = monitor.inputs["spec"]
     assert spec["namespaceSelector"] == {"matchNames": ["scaleplane-system"]}
     assert spec["podMetricsEndpoints"][0]["port"] == "metrics"

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "observing",
     "functions",
     "function_generation",
+    "importing",
 )
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from scaleplane.guardrails import alerting, budgets, caches, clusters, databases, rules, tagging, workloads
+from scaleplane.guardrails import (
+    alerting,
+    budgets,
+    caches,
+    clusters,
+    databases,
+    exported_series,
+    rules,
+    tagging,
+    workloads,
+)
 
 RULES: tuple[rules.Rule, ...] = (
     *databases.RULES,
     *caches.RULES,
     *clusters.RULES,
     *workloads.RULES,
+    *exported_series.RULES,
     *tagging.RULES,
     *budgets.RULES,
     *alerting.RULES,

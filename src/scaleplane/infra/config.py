@@ -146,11 +146,15 @@ class MonitoringConfig(ConfigModel):
 
 
 class PolicyDefaults(ConfigModel):
-    """The default ScalingPolicy of one target: bounds and the one metric that drives it."""
+    """The default ScalingPolicy of one target: bounds and the one metric that drives it.
+
+    `query` empty: the query the stack's own exporters answer (scaleplane.infra.exporter_catalogs), held
+    at `targetValue` per replica (an AverageValue target, so the query sums over the replicas).
+    """
 
     min_replicas: Annotated[int, Field(ge=0)] = 1
     max_replicas: Annotated[int, Field(ge=1)] = 10
-    query: Annotated[str, Field(min_length=1)]
+    query: str = ""
     target_value: Annotated[float, Field(gt=0)]
 
 
@@ -160,9 +164,10 @@ class WorkersConfig(ConfigModel):
     image: str = ""  # set: the platform deploys the workers too; empty: they are deployed elsewhere
     cpu_request: str = "250m"
     memory_request: str = "256Mi"
-    policy: PolicyDefaults = PolicyDefaults(
-        min_replicas=1, max_replicas=20, query='sum(celery_queue_length{queue="default"})', target_value=20
-    )
+    # The Celery queue the workers drain: a Redis list of that name in the broker's database `brokerDb`.
+    queue: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")] = "celery"
+    broker_db: Annotated[int, Field(ge=0, le=15)] = 0
+    policy: PolicyDefaults = PolicyDefaults(min_replicas=1, max_replicas=20, target_value=20)
 
 
 class FunctionsConfig(ConfigModel):
@@ -185,12 +190,7 @@ class OperatorConfig(ConfigModel):
     max_replicas_ceiling: Annotated[int, Field(ge=1)] = 50
     workers: WorkersConfig = WorkersConfig()
     functions: FunctionsConfig = FunctionsConfig()
-    read_replicas: PolicyDefaults = PolicyDefaults(
-        min_replicas=1,
-        max_replicas=5,
-        query='avg(rate(pg_stat_database_xact_commit{role="replica"}[2m]))',
-        target_value=500,
-    )
+    read_replicas: PolicyDefaults = PolicyDefaults(min_replicas=1, max_replicas=5, target_value=500)
 
 
 class NodePriceConfig(ConfigModel):

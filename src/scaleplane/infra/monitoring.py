@@ -127,6 +127,9 @@ def _values(platform: config.PlatformConfig) -> dict[str, Any]:
                 "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}},
             }
         },
+        # What the Utilization policies and the catalogs rely on, explicit rather than the chart's defaults.
+        "kubeStateMetrics": {"enabled": True},
+        "kubelet": {"enabled": True, "serviceMonitor": {"cAdvisor": True}},
         "grafana": {
             "enabled": settings.grafana,
             "sidecar": {

@@ -1,8 +1,9 @@
 """`Platform`: the whole platform of one stack, composed from the components in dependency order.
 
-cluster -> database, cache (in or beside the cluster) -> monitoring -> workers -> scaling operator
-(which needs the database's replica target for its default policy). Everything that differs between
-stacks is in `config.PlatformConfig`; nothing here branches on a cloud except through the backend.
+cluster -> database, cache (in or beside the cluster) -> monitoring -> exporters -> workers ->
+scaling operator (which needs the database's replica target for its default policy). Everything that
+differs between stacks is in `config.PlatformConfig`; nothing here branches on a cloud except through
+the backend.
 """
 
 from __future__ import annotations
@@ -11,7 +12,15 @@ from pathlib import Path
 
 import pulumi
 
-from scaleplane.infra import backends, components, config, monitoring, scaling_operator, workloads
+from scaleplane.infra import (
+    backends,
+    components,
+    config,
+    exporters,
+    monitoring,
+    scaling_operator,
+    workloads,
+)
 
 
 class Platform(pulumi.ComponentResource):
@@ -32,6 +41,19 @@ class Platform(pulumi.ComponentResource):
         self.monitoring = (
             monitoring.Monitoring(f"{name}-monitoring", platform, handle, project_root, opts=child)
             if platform.monitoring.enabled
+            else None
+        )
+        self.exporters = (
+            exporters.Exporters(
+                f"{name}-exporters",
+                platform,
+                handle,
+                self.database.handle,
+                self.cache.handle,
+                [self.monitoring.release],
+                opts=child,
+            )
+            if self.monitoring
             else None
         )
         self.workers = (

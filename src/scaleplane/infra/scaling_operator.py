@@ -10,6 +10,7 @@ Deployment and Service) is deployed the same way, its settings pointed at `opera
 
 The default ScalingPolicies (workers, read replicas) are built from stack config through the same
 spec model the operator validates with, so a policy this stack would apply is a policy it accepts.
+Their queries default to what the stack's exporters publish (scaleplane.infra.exporter_catalogs).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from scaleplane.infra import backends, config
+from scaleplane.infra import exporter_catalogs as catalogs
 from scaleplane.scaling import specs
 
 KINDS: dict[str, Any] = {
@@ -136,11 +138,13 @@ class ScalingOperator(pulumi.ComponentResource):
                 settings.workers.namespace,
                 {"apiVersion": "apps/v1", "kind": "Deployment", "name": settings.workers.name},
                 settings.workers.policy,
+                settings.workers.policy.query or catalogs.workers_query(platform),
             ),
             "read-replicas": (
                 platform.database.namespace if platform.target == "kubernetes" else settings.namespace,
                 database.replica_target,
                 settings.read_replicas,
+                settings.read_replicas.query or catalogs.read_replicas_query(platform),
             ),
         }
         self.policies = [
@@ -150,10 +154,11 @@ class ScalingOperator(pulumi.ComponentResource):
                 namespace,
                 target,
                 defaults,
+                query,
                 cluster.provider,
                 created["crds"] + database.depends_on,
             )
-            for role, (namespace, target, defaults) in policies.items()
+            for role, (namespace, target, defaults, query) in policies.items()
         ]
         self.register_outputs({"policies": [f"{name}-{role}" for role in policies]})
 
@@ -188,6 +193,7 @@ class ScalingOperator(pulumi.ComponentResource):
         namespace: str,
         target: dict[str, str],
         defaults: config.PolicyDefaults,
+        query: str,
         provider: k8s.Provider,
         after: list[pulumi.Resource],
     ) -> k8s.apiextensions.CustomResource:
@@ -199,8 +205,8 @@ class ScalingOperator(pulumi.ComponentResource):
                 "metrics": [
                     {
                         "name": role.replace("-", "_"),
-                        "query": defaults.query,
-                        "target": {"value": defaults.target_value},
+                        "query": query,
+                        "target": {"type": "AverageValue", "value": defaults.target_value},
                     }
                 ],
             }

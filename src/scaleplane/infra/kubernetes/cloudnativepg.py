@@ -68,7 +68,9 @@ def build(
                 "podAntiAffinityType": "required" if platform.production else "preferred",
             },
             "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
-            "monitoring": {"enablePodMonitor": platform.monitoring.enabled},
+            # Our own PodMonitor (scaleplane.infra.exporters) adds the `role` label the policies select on;
+            # CloudNativePG deprecates its generated one (enablePodMonitor) in 1.26.
+            "monitoring": {"enablePodMonitor": False},
         },
         opts=backends.child(parent, provider=cluster.provider, depends_on=depends),
     )

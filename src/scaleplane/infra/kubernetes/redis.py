@@ -11,7 +11,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from scaleplane.infra import backends, config
+from scaleplane.infra import backends, config, exporters
 from scaleplane.infra.kubernetes import cluster as clusters
 
 PORT = 6379
@@ -71,7 +71,7 @@ def build(
                 "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}},
                 "pdb": {"create": True, "maxUnavailable": 1},
             },
-            "metrics": {"enabled": platform.monitoring.enabled},
+            "metrics": exporters.redis_sidecar_values(platform),
         },
         opts=backends.child(parent, provider=cluster.provider, depends_on=depends),
     )

@@ -1,0 +1,108 @@
+"""What the planned stacks deploy so the default policies' series exist, and the policies' arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+
+from scaleplane.infra import planning
+from scaleplane.scaling import decisions, recommending, specs
+from tests.support import planned_stacks
+
+POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+
+
+def _env(plan: planning.Plan, resource: str) -> dict[str, str]:
+    container = plan.named(resource).inputs["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item["value"] for item in container["env"] if "value" in item}
+
+
+def test_kubernetes_scrapes_cloudnative_pg_with_the_instance_role_as_a_label() -> None:
+    dev = planned_stacks.planned("k8s-dev")
+    (monitor,) = [
+        m for m in dev.by_type(POD_MONITOR) if m.inputs["metadata"]["name"] != "scaleplane-operator"
+    ]
+    assert monitor.inputs["metadata"]["namespace"] == "data"
+    assert monitor.inputs["spec"]["selector"] == {"matchLabels": {"cnpg.io/cluster": "app"}}
+    (endpoint,) = monitor.inputs["spec"]["podMetricsEndpoints"]
+    role = endpoint["relabelings"][0]
+    assert role == {
+        "sourceLabels": ["__meta_kubernetes_pod_label_cnpg_io_instanceRole"],
+        "targetLabel": "role",
+    }
+    (cluster,) = dev.by_type("kubernetes:postgresql.cnpg.io/v1:Cluster")
+    assert cluster.inputs["spec"]["monitoring"] == {"enablePodMonitor": False}  # ours, not a second one
+    (stack,) = [
+        r
+        for r in dev.by_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "kube-prometheus-stack"
+    ]
+    assert stack.inputs["values"]["kubeStateMetrics"] == {"enabled": True}
+    assert stack.inputs["values"]["kubelet"]["serviceMonitor"] == {"cAdvisor": True}
+
+
+def test_aws_runs_one_postgres_exporter_per_replica_and_one_redis_exporter() -> None:
+    prod = planned_stacks.planned("aws-prod")
+    exporters = [
+        d.inputs["metadata"]["name"]
+        for d in prod.by_type("kubernetes:apps/v1:Deployment")
+        if d.inputs["metadata"]["namespace"] == "monitoring"
+    ]
+    assert sorted(exporters) == [
+        "postgres-exporter-replica-1",
+        "postgres-exporter-replica-2",
+        "redis-exporter",
+    ]
+    env = _env(prod, "scaleplane-prod-exporters-postgres-exporter-replica-2")
+    assert env["DATA_SOURCE_URI"].startswith("scaleplane-prod-db-replica-2.")
+    assert env["DATA_SOURCE_URI"].endswith(":5432/app?sslmode=require")
+    assert {m.inputs["metadata"]["name"] for m in prod.by_type(POD_MONITOR)} == {
+        "postgres-exporter",
+        "redis-exporter",
+        "scaleplane-operator",  # the operator's own (docs/observability.md)
+    }
+
+
+def test_the_kubernetes_redis_sidecar_gets_the_same_queue_check() -> None:
+    dev = planned_stacks.planned("k8s-dev")
+    (chart,) = [r for r in dev.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "redis"]
+    sidecar = {item["name"]: item["value"] for item in chart.inputs["values"]["metrics"]["extraEnvVars"]}
+    prod = _env(planned_stacks.planned("aws-prod"), "scaleplane-prod-exporters-redis-exporter")
+    assert (
+        sidecar["REDIS_EXPORTER_CHECK_SINGLE_KEYS"]
+        == prod["REDIS_EXPORTER_CHECK_SINGLE_KEYS"]
+        == "db0=celery"
+    )
+    assert chart.inputs["values"]["metrics"]["serviceMonitor"]["enabled"] is True
+
+
+def test_a_stack_query_overrides_the_exporters_default() -> None:
+    plan = planned_stacks.planned(
+        "k8s-dev", {"operator": {"readReplicas": {"query": "sum(x)", "targetValue": 9}}}
+    )
+    (policy,) = [
+        p.inputs["spec"]
+        for p in plan.by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
+        if p.inputs["metadata"]["name"] == "read-replicas"
+    ]
+    assert policy["metrics"][0]["query"] == "sum(x)"
+
+
+@pytest.mark.parametrize("stack", ["aws-prod", "k8s-dev"])
+def test_three_replicas_at_twice_the_target_ask_for_six(stack: str) -> None:
+    """The sum over replicas against an AverageValue target: divided by the replicas once, not twice.
+
+    With the old `avg(rate(...))` each replica's 1000/s averaged to 1000, divided again by 3 ready
+    replicas: 333 per replica against 500, so the policy asked for 2 while every replica ran at twice
+    its target. The sum is 3000, 3000 / 3 = 1000 per replica, twice the target: 6.
+    """
+    (policy,) = [
+        p.inputs["spec"]
+        for p in planned_stacks.planned(stack).by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
+        if p.inputs["metadata"]["name"] == "read-replicas"
+    ]
+    spec = specs.parse_policy(policy)
+    assert spec.metrics[0].query.startswith("sum(rate(") and spec.metrics[0].target.type == "AverageValue"
+    per_replica = 2 * spec.metrics[0].target.value
+    sample = decisions.MetricSample(spec.metrics[0].name, 3 * per_replica, None)
+    recommendation = recommending.recommend(spec.metrics[0], sample, 3, 3, recommending.tolerances_of(spec))
+    assert recommendation.replicas == 6
