@@ -147,6 +147,25 @@ async def test_scales_only_when_the_count_changes_and_actuation_is_allowed():
     assert all(o.state.consecutive_failures == 1 for o in outcomes)  # the engine's new state is kept
 
 
+async def test_the_fence_is_asked_right_before_each_write_and_a_closed_fence_writes_nothing():
+    first, second = FakeTarget(current=1), FakeTarget(current=1)
+    asked: list[str] = []
+
+    def may_actuate() -> bool:
+        asked.append("asked")
+        return len(asked) == 1  # the Lease is lost after the first write
+
+    ctl = controller(FakeSource({"q": 3}), target_concurrency=1)
+    outcomes = await ctl.tick(
+        [managed("a", first, "q"), managed("b", second, "q")], 1.0, may_actuate=may_actuate
+    )
+    assert first.scales == [3] and second.scales == []
+    assert outcomes[0].scaled and not outcomes[1].scaled
+    assert "no longer holds the Lease" in outcomes[1].error
+    assert outcomes[1].state == managed("b", second, "q").state  # a write that did not happen is not counted
+    assert asked == ["asked", "asked"]  # once per write, not once per tick
+
+
 async def test_the_observation_carries_replicas_and_per_metric_errors():
     ctl = controller(FakeSource({"good": 4, "bad": "HTTP 500 from Prometheus: boom"}))
     [outcome] = await ctl.tick([managed("a", FakeTarget(current=2), "good", "bad")], 7.0)

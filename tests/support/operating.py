@@ -14,13 +14,16 @@ import asyncio
 import contextlib
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import kmock
 import kopf
+import yaml
 from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
@@ -76,6 +79,21 @@ async def cluster_api() -> AsyncIterator[tuple[KubernetesCluster, str]]:
         yield cluster, str(server.url).rstrip("/")
 
 
+def write_kubeconfig(path: Path, server: str, user: dict[str, Any] | None = None) -> Path:
+    """A kubeconfig for `server` whose user is `user` (kubeconfig `user:` fields; default a static token)."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+        "users": [{"name": "tester", "user": user or {"token": "tester-token"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}}],
+        "current-context": "kmock",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 _env_lock = threading.Lock()
 
 
@@ -90,14 +108,20 @@ async def running_operator(
 ) -> AsyncIterator[KopfRunner]:
     """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on.
 
-    Returns once the operator has started (its /healthz answers): it has read its settings by then,
-    so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
+    It reaches `api_url` through a kubeconfig, as a user's operator does (`env["KUBECONFIG"]` to give
+    your own, e.g. with a token file or an exec plugin: see `write_kubeconfig`).
+
+        Returns once the operator has started (its /healthz answers): it has read its settings by then,
+        so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
     """
     env = dict(env or {})
     env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{free_port()}")
     metrics_port = int(env["SCALEPLANE_METRICS_ADDR"].rpartition(":")[2])
+    if "KUBECONFIG" not in env:
+        env["KUBECONFIG"] = str(
+            write_kubeconfig(Path(tempfile.mkdtemp(prefix="sp-kube-")) / "config", api_url)
+        )
     values = {
-        "SCALEPLANE_KUBE_SERVER": api_url,
         "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
         "SCALEPLANE_TICK_SECONDS": str(tick),
         "SCALEPLANE_LEASE_NAMESPACE": namespace,

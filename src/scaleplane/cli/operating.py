@@ -57,6 +57,12 @@ def run(
         settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
     except settings.SettingsError as exc:
         raise fail(str(exc)) from None
+    from scaleplane.kube import credentials
+
+    try:
+        credentials.locate()  # no API server to reach: say where we looked, once, and stop
+    except credentials.NoCredentials as exc:
+        raise fail(str(exc), code=1) from None
 
     import kopf.cli
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import kopf
 
-from scaleplane.operator import functions, kubeapi, recording, runtime, settings, statuses
+from scaleplane.kube import clients
+from scaleplane.operator import functions, recording, runtime, statuses
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -29,10 +30,15 @@ def _runtime(memo: Any) -> runtime.Runtime:
 
 
 @kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Called at start and again after a 401: the credentials as of now (see operator.connecting)."""
+    from scaleplane.kube import credentials
     from scaleplane.operator import connecting
 
-    return connecting.connection_info(settings.from_env(), **kwargs)
+    try:
+        return connecting.connection_info(credentials.locate())
+    except credentials.NoCredentials as exc:
+        raise kopf.PermanentError(str(exc)) from None
 
 
 @kopf.on.startup()
@@ -47,7 +53,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, *
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="scaleplane.io", key="last-handled-configuration"
     )
-    built = await runtime.build(config, settings=settings, logger=logger)
+    built = await runtime.build(config)
     memo["scaleplane"] = built
     await runtime.start(built)
     logger.info(
@@ -95,7 +101,7 @@ async def policy_event(
     status = statuses.invalid(error, previous, generation=meta.get("generation"), at=time.time())
     try:
         await recording.patch_status(rt.api, namespace, name, status)
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         # Event handlers are not retried by kopf: forget the refusal, so the next event tries again.
         rt.registry.forget(namespace, name)
         rt.meters.errors.labels("status").inc()
@@ -126,13 +132,13 @@ async def ensure_function(
     api = _runtime(memo).api
     children = [
         (
-            kubeapi.resource_path("apps/v1", "deployments", namespace),
+            clients.resource_path("apps/v1", "deployments", namespace),
             functions.deployment(name, namespace, fn),
             functions.template_patch(name, fn),
         ),
-        (kubeapi.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
+        (clients.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
         (
-            kubeapi.resource_path("scaleplane.io/v1alpha1", "scalingpolicies", namespace),
+            clients.resource_path("scaleplane.io/v1alpha1", "scalingpolicies", namespace),
             functions.scaling_policy(name, namespace, fn),
             None,
         ),
@@ -154,13 +160,13 @@ async def ensure_function(
 
 
 async def _apply(
-    api: kubeapi.KubeApi, collection: str, child: dict[str, Any], update: dict[str, Any] | None
+    api: clients.KubeClient, collection: str, child: dict[str, Any], update: dict[str, Any] | None
 ) -> None:
     """Create the child; if it exists, patch it to match (all but what `update` leaves out)."""
     try:
         await api.create(collection, child)
         return
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         if exc.status != 409:
             raise kopf.TemporaryError(
                 f"cannot create {child['kind']} {child['metadata']['name']}: {exc}", delay=2
@@ -169,7 +175,7 @@ async def _apply(
     body = {**body, "metadata": {**child["metadata"], **(body.get("metadata") or {})}}
     try:
         await api.patch(f"{collection}/{child['metadata']['name']}", body)
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         raise kopf.TemporaryError(
             f"cannot update {child['kind']} {child['metadata']['name']}: {exc}", delay=2
         ) from exc

@@ -11,7 +11,7 @@ import datetime
 import logging
 from typing import Any
 
-from scaleplane.operator import kubeapi
+from scaleplane.kube import clients
 
 log = logging.getLogger(__name__)
 COMPONENT = "scaleplane-operator"
@@ -43,7 +43,7 @@ def event_body(ref: dict[str, Any], *, kind: str, reason: str, message: str, at:
 
 
 async def post(
-    api: kubeapi.KubeApi, ref: dict[str, Any], *, kind: str, reason: str, message: str, at: float
+    api: clients.KubeClient, ref: dict[str, Any], *, kind: str, reason: str, message: str, at: float
 ) -> bool:
     """Post one Event; False (logged) when the API refused it. Events are best effort, never retried."""
     namespace = (ref.get("metadata") or {}).get("namespace") or "default"
@@ -53,6 +53,6 @@ async def post(
             event_body(ref, kind=kind, reason=reason, message=message, at=at),
         )
         return True
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         log.warning("cannot post the %s event %s: %s", kind, reason, exc)
         return False

@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from scaleplane.control import policies
-from scaleplane.operator import hooking, instruments, kubeapi, posting, registering, statuses
+from scaleplane.kube import clients
+from scaleplane.operator import hooking, instruments, posting, registering, statuses
 from scaleplane.scaling import reasons
 
 log = logging.getLogger("scaleplane.operator.decisions")
@@ -32,7 +33,7 @@ def status_path(namespace: str, name: str) -> str:
 
 
 async def patch_status(
-    api: kubeapi.KubeApi,
+    api: clients.KubeClient,
     namespace: str,
     name: str,
     status: dict[str, Any],
@@ -46,7 +47,7 @@ async def patch_status(
         try:
             await api.patch(status_path(namespace, name), {"status": status})
             return
-        except kubeapi.ApiError as exc:
+        except clients.ApiError as exc:
             if not exc.retryable or attempt == retries:
                 raise
         await sleep(delay)
@@ -56,7 +57,7 @@ async def patch_status(
 class Recorder:
     def __init__(
         self,
-        api: kubeapi.KubeApi,
+        api: clients.KubeClient,
         registry: registering.Registry,
         meters: instruments.Instruments,
         hooks: hooking.HookDispatcher,
@@ -86,7 +87,7 @@ class Recorder:
             try:
                 await patch_status(self.api, key.namespace, key.name, status, sleep=self._sleep)
                 entry.status = status
-            except kubeapi.ApiError as exc:
+            except clients.ApiError as exc:
                 self.meters.errors.labels("status").inc()
                 log.warning("cannot write the status of %s: %s", key, exc)
         if outcome.decision is not None:

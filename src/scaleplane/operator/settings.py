@@ -14,8 +14,11 @@
     SCALEPLANE_LEASE_NAME        the coordination.k8s.io Lease's name      scaleplane-operator
     SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         default
     SCALEPLANE_LEASE_SECONDS     how long a holder's claim lasts           15
+    SCALEPLANE_RENEW_DEADLINE_SECONDS  a holder that could not renew     2/3 of the lease (10)
+                                 for this long stops actuating
+    SCALEPLANE_RETRY_SECONDS     how often a replica tries to acquire or   2/15 of the lease (2)
+                                 renew (operator.leasing)
     SCALEPLANE_IDENTITY          this replica's name in the Lease          POD_NAME or host-pid
-    SCALEPLANE_KUBE_SERVER       API server URL, no credentials (tests)    (kubeconfig / service account)
 
 A bad value stops the operator at start with a message naming the variable and the value.
 """
@@ -30,6 +33,8 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scaleplane.operator import leasing
 
 
 class SettingsError(ValueError):
@@ -62,8 +67,9 @@ class OperatorSettings(BaseModel):
     lease_name: str = "scaleplane-operator"
     lease_namespace: str = "default"
     lease_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
+    renew_deadline_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
+    retry_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     identity: Annotated[str, Field(min_length=1)] = Field(default_factory=lambda: default_identity())
-    kube_server: str | None = None
 
     @field_validator("metrics_addr")
     @classmethod
@@ -73,6 +79,14 @@ class OperatorSettings(BaseModel):
             if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
                 raise ValueError("must be host:port (port 0..65535) or empty")
         return value
+
+    def lease_timing(self) -> leasing.Timing:
+        """client-go's shape (15 s / 10 s / 2 s) scaled to the lease when the other two are not given."""
+        return leasing.Timing(
+            lease=self.lease_seconds,
+            renew_deadline=self.renew_deadline_seconds or self.lease_seconds * 2 / 3,
+            retry=self.retry_seconds or self.lease_seconds * 2 / 15,
+        )
 
     def metrics_host_port(self) -> tuple[str, int] | None:
         if not self.metrics_addr:
@@ -103,8 +117,9 @@ ENV = {
     "lease_name": "SCALEPLANE_LEASE_NAME",
     "lease_namespace": "SCALEPLANE_LEASE_NAMESPACE",
     "lease_seconds": "SCALEPLANE_LEASE_SECONDS",
+    "renew_deadline_seconds": "SCALEPLANE_RENEW_DEADLINE_SECONDS",
+    "retry_seconds": "SCALEPLANE_RETRY_SECONDS",
     "identity": "SCALEPLANE_IDENTITY",
-    "kube_server": "SCALEPLANE_KUBE_SERVER",
 }
 
 
@@ -124,7 +139,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
         except ValueError as exc:
             raise SettingsError(f"SCALEPLANE_HOOKS: not JSON ({exc}), was {values['hooks']!r}") from None
     try:
-        return OperatorSettings.model_validate(values)
+        config = OperatorSettings.model_validate(values)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -132,3 +147,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
             where = var + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
             problems.append(f"{where}: {err['msg']}, was {err.get('input')!r}")
         raise SettingsError("; ".join(problems)) from None
+    try:
+        config.lease_timing()
+    except ValueError as exc:
+        names = "SCALEPLANE_LEASE_SECONDS, SCALEPLANE_RENEW_DEADLINE_SECONDS, SCALEPLANE_RETRY_SECONDS"
+        raise SettingsError(f"{names}: {exc}") from None
+    return config
