@@ -27,3 +27,15 @@ def test_run_refuses_bad_input_clearly() -> None:
     result = runner.invoke(cli_app.app, ["operator", "run", "-n", "x"], env={"SCALEPLANE_TICK_SECONDS": "-1"})
     assert result.exit_code == 2 and "SCALEPLANE_TICK_SECONDS" in result.output
     assert "Traceback" not in result.output
+
+
+def test_run_without_credentials_says_where_it_looked_and_exits(tmp_path: Path) -> None:
+    env = {"KUBECONFIG": str(tmp_path / "nothing"), "HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": None}
+    result = runner.invoke(cli_app.app, ["operator", "run", "--all-namespaces"], env=env)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "error: no Kubernetes credentials: no service account (KUBERNETES_SERVICE_HOST unset, "
+        "/var/run/secrets/kubernetes.io/serviceaccount/token missing); "
+        f"no kubeconfig ($KUBECONFIG {tmp_path / 'nothing'} not found)"
+    ]
