@@ -28,6 +28,7 @@ from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from scaleplane.operator import handlers
 from tests.support.kmock_cluster import KubernetesCluster
 
 ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -105,6 +106,7 @@ async def running_operator(
     namespace: str,
     tick: float = 1.0,
     env: dict[str, str] | None = None,
+    functions: bool = True,
 ) -> AsyncIterator[KopfRunner]:
     """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on.
 
@@ -133,7 +135,10 @@ async def running_operator(
     # so it takes `--namespace` as an existing namespace (as it does when RBAC forbids listing them).
     kopf_settings = kopf.OperatorSettings()
     kopf_settings.scanning.disabled = True
-    runner = KopfRunner(args, timeout=30, settings=kopf_settings)
+    # A registry of its own: with or without the Function handlers, whatever earlier tests imported.
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, functions=functions)
+    runner = KopfRunner(args, timeout=30, settings=kopf_settings, registry=registry)
     # The operator reads its settings from the environment (at login and at start-up, both in its own
     # thread, at times of its choosing): keep them set for the whole run.
     with _patched_env(values):

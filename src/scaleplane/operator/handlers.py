@@ -7,11 +7,17 @@ goes on without it. Deleting a policy removes it from the registry and its serie
 Function: create/update/resume handlers make (or bring up to date) a Deployment, a Service and a
 ScalingPolicy named after the Function, owned by it (`kopf.adopt`), so Kubernetes' garbage collector
 deletes them with it. An update never touches the Deployment's replicas: the policy owns those.
+Registered only when Functions are enabled (SCALEPLANE_FUNCTIONS), so an operator without them never
+watches Functions and needs no rights on them (operator.permissions).
+
+`register(registry, functions=...)` puts them on a kopf registry (once per registry): importing
+`scaleplane.operator` does it for kopf's default registry; tests pass registries of their own.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 import kopf
@@ -29,7 +35,6 @@ def _runtime(memo: Any) -> runtime.Runtime:
     return found
 
 
-@kopf.on.login()
 def login(**_: Any) -> kopf.ConnectionInfo:
     """Called at start and again after a 401: the credentials as of now (see operator.connecting)."""
     from scaleplane.kube import credentials
@@ -41,7 +46,6 @@ def login(**_: Any) -> kopf.ConnectionInfo:
         raise kopf.PermanentError(str(exc)) from None
 
 
-@kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     from scaleplane.operator import settings as operator_settings
 
@@ -62,7 +66,6 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, *
     )
 
 
-@kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
     if "scaleplane" in memo:
         await _runtime(memo).stop()
@@ -78,7 +81,6 @@ def _worth_handling(event: kopf.RawEvent, meta: kopf.Meta, memo: kopf.Memo, **_:
     )
 
 
-@kopf.on.event(*POLICIES, when=_worth_handling)
 async def policy_event(
     event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
@@ -108,9 +110,6 @@ async def policy_event(
         logger.warning(f"cannot write the status of an invalid policy: {exc}")
 
 
-@kopf.on.resume(*FUNCTIONS)
-@kopf.on.create(*FUNCTIONS)
-@kopf.on.update(*FUNCTIONS)
 async def ensure_function(
     spec: kopf.Spec,
     name: str,
@@ -179,3 +178,20 @@ async def _apply(
         raise kopf.TemporaryError(
             f"cannot update {child['kind']} {child['metadata']['name']}: {exc}", delay=2
         ) from exc
+
+
+_registered: weakref.WeakSet[kopf.OperatorRegistry] = weakref.WeakSet()
+
+
+def register(registry: kopf.OperatorRegistry, *, functions: bool) -> None:
+    """Put the handlers on `registry` (a second call for the same registry does nothing)."""
+    if registry in _registered:
+        return
+    _registered.add(registry)
+    kopf.on.login(registry=registry)(login)
+    kopf.on.startup(registry=registry)(start)
+    kopf.on.cleanup(registry=registry)(stop)
+    kopf.on.event(*POLICIES, when=_worth_handling, registry=registry)(policy_event)
+    if functions:
+        for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+            on(*FUNCTIONS, registry=registry)(ensure_function)

@@ -7,6 +7,8 @@
                                  "false": one request per distinct query
     SCALEPLANE_TARGET_TIMEOUT    seconds one /scale call may take          10
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
+    SCALEPLANE_FUNCTIONS         "false": no Function resource (no         true
+                                 handlers, no RBAC for them: operator.permissions)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
     SCALEPLANE_HOOK_QUEUE        decisions waiting for hooks at most       1000
@@ -61,6 +63,7 @@ class OperatorSettings(BaseModel):
     batch_queries: bool = True
     target_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     metrics_addr: str = "0.0.0.0:9108"
+    functions: bool = True
     hooks: tuple[HookSettings, ...] = ()
     hook_queue: Annotated[int, Field(ge=1)] = 1000
     lease: bool = True
@@ -100,6 +103,11 @@ class OperatorSettings(BaseModel):
         return hook.secret.encode()
 
 
+def functions_enabled(environ: Mapping[str, str]) -> bool:
+    """SCALEPLANE_FUNCTIONS as the handlers read it at import (the CLI validates the value first)."""
+    return environ.get("SCALEPLANE_FUNCTIONS", "true").strip().lower() not in ("false", "0", "no", "off")
+
+
 def default_identity() -> str:
     """Host, pid and a random tail: unique even for two operators in one process (the tests)."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -111,6 +119,7 @@ ENV = {
     "batch_queries": "SCALEPLANE_BATCH_QUERIES",
     "target_timeout": "SCALEPLANE_TARGET_TIMEOUT",
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
+    "functions": "SCALEPLANE_FUNCTIONS",
     "hooks": "SCALEPLANE_HOOKS",
     "hook_queue": "SCALEPLANE_HOOK_QUEUE",
     "lease": "SCALEPLANE_LEASE",
