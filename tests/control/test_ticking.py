@@ -284,3 +284,41 @@ def test_backoff_delays_grow_and_are_capped():
 def test_bad_controller_settings_are_refused_with_the_value():
     with pytest.raises(ValueError, match="target_concurrency must be >= 1, was 0"):
         ticking.Controller(FakeSource({}), decide=fake_decide, target_concurrency=0)
+
+
+async def test_the_one_retry_mechanism_retries_what_it_is_told_and_raises_the_last_error():
+    attempts: list[int] = []
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    class Flaky(Exception):
+        retryable = True
+
+    async def call() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise Flaky("busy")
+        return "done"
+
+    backoff = retrying.Backoff(retries=3, initial=0.1, factor=2)
+    assert (
+        await retrying.run(call, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+        == "done"
+    )
+    assert slept == [0.1, 0.2]
+
+    async def refused() -> str:
+        raise ValueError("422")
+
+    with pytest.raises(ValueError, match="422"):
+        await retrying.run(refused, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+    assert slept == [0.1, 0.2]  # not retried
+
+    async def always() -> str:
+        raise Flaky("still busy")
+
+    with pytest.raises(Flaky, match="still busy"):
+        await retrying.run(always, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+    assert slept == [0.1, 0.2, 0.1, 0.2, 0.4]

@@ -2,15 +2,19 @@
 
 kopf's `kopf.info/warn` work only inside kopf's handlers (they need its event queue, set up per
 handler context); the loop is a task of ours, so it posts `v1` Events itself, in the same shape
-kopf and kubectl use (involvedObject, reason, message, type, source, timestamps).
+kopf and kubectl use (involvedObject, reason, message, type, source, timestamps), retried by
+`control.retrying` like every other write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
+from scaleplane.control import retrying
 from scaleplane.kube import clients
 
 log = logging.getLogger(__name__)
@@ -42,15 +46,30 @@ def event_body(ref: dict[str, Any], *, kind: str, reason: str, message: str, at:
     }
 
 
+# Events are best effort: fewer and shorter retries than status (0.2 s, 0.4 s), so a struggling API
+# server is not asked twice as hard for what only a person reads.
+BACKOFF = retrying.Backoff(retries=2, initial=0.2)
+
+
 async def post(
-    api: clients.KubeClient, ref: dict[str, Any], *, kind: str, reason: str, message: str, at: float
+    api: clients.KubeClient,
+    ref: dict[str, Any],
+    *,
+    kind: str,
+    reason: str,
+    message: str,
+    at: float,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> bool:
-    """Post one Event; False (logged) when the API refused it. Events are best effort, never retried."""
+    """Post one Event, retrying 429/5xx/timeouts briefly; False (logged) when it could not be posted."""
     namespace = (ref.get("metadata") or {}).get("namespace") or "default"
+    body = event_body(ref, kind=kind, reason=reason, message=message, at=at)
     try:
-        await api.create(
-            f"/api/v1/namespaces/{namespace}/events",
-            event_body(ref, kind=kind, reason=reason, message=message, at=at),
+        await retrying.run(
+            lambda: api.create(f"/api/v1/namespaces/{namespace}/events", body),
+            backoff=BACKOFF,
+            retryable=retrying.retryable_attribute,
+            sleep=sleep,
         )
         return True
     except clients.ApiError as exc:

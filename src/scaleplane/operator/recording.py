@@ -18,7 +18,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from scaleplane.control import policies
+from scaleplane.control import policies, retrying
 from scaleplane.kube import clients
 from scaleplane.operator import hooking, instruments, posting, registering, statuses
 from scaleplane.scaling import reasons
@@ -26,6 +26,7 @@ from scaleplane.scaling import reasons
 log = logging.getLogger("scaleplane.operator.decisions")
 METRIC_TROUBLE = (reasons.METRICS_UNAVAILABLE, reasons.METRIC_FAILED)
 Sleep = Callable[[float], Awaitable[None]]
+STATUS_BACKOFF = retrying.Backoff()  # 3 retries: 0.2 s, 0.4 s, 0.8 s (control.retrying)
 
 
 def status_path(namespace: str, name: str) -> str:
@@ -38,20 +39,16 @@ async def patch_status(
     name: str,
     status: dict[str, Any],
     *,
-    retries: int = 3,
+    backoff: retrying.Backoff = STATUS_BACKOFF,
     sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Merge-patch a policy's status, retrying what is worth retrying. Raises ApiError at the end."""
-    delay = 0.2
-    for attempt in range(retries + 1):
-        try:
-            await api.patch(status_path(namespace, name), {"status": status})
-            return
-        except clients.ApiError as exc:
-            if not exc.retryable or attempt == retries:
-                raise
-        await sleep(delay)
-        delay *= 2
+    await retrying.run(
+        lambda: api.patch(status_path(namespace, name), {"status": status}),
+        backoff=backoff,
+        retryable=retrying.retryable_attribute,
+        sleep=sleep,
+    )
 
 
 class Recorder:
@@ -145,5 +142,8 @@ class Recorder:
                 events.append(("Warning", "MetricsUnavailable", decision.message))
         entry.last_error = outcome.error
         for kind, reason, message in events:
-            if not await posting.post(self.api, entry.ref, kind=kind, reason=reason, message=message, at=at):
+            posted = await posting.post(
+                self.api, entry.ref, kind=kind, reason=reason, message=message, at=at, sleep=self._sleep
+            )
+            if not posted:
                 self.meters.errors.labels("event").inc()
