@@ -55,8 +55,11 @@ class KubeClient:
         self.credentials = found
         self.server = found.server
         verify: Any = kube_credentials.tls_context(found) if self.server.startswith("https") else False
+        # Keep every connection alive (httpx keeps 20 by default): more would be reopened per request.
         transport = httpx2.AsyncHTTPTransport(
-            verify=verify, limits=httpx2.Limits(max_connections=connections), trust_env=False
+            verify=verify,
+            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
+            trust_env=False,
         )
         self._http = httpx2.AsyncClient(
             base_url=self.server,
