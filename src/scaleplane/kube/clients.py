@@ -1,8 +1,10 @@
 """One async session on one API server, for every request outside kopf's handlers.
 
-Built on lightkube's credential layer and httpx2 (lightkube's transport): lightkube reads the
-kubeconfig and supplies the request auth that keeps credentials fresh (a `tokenFile` or the pod's
-projected token re-read on a 401, an exec plugin re-run on a 401, then the request sent once more);
+Built on lightkube's credential layer: lightkube reads the kubeconfig and supplies the request auth
+that keeps credentials fresh (a `tokenFile` or the pod's projected token re-read on a 401, an exec
+plugin re-run on a 401, then the request sent once more), as an `httpx.Auth` flow that this client
+drives; the requests themselves go over aiohttp (what kopf uses already), which costs about half the
+CPU per request of lightkube's httpx2 transport (docs/benchmarks.md, "Operator end to end").
 `kube.credentials` adds TLS built in memory. Requests go by API path with plain dicts in and out
 (`/apis/apps/v1/namespaces/NS/deployments/NAME/scale`): the loop scales any kind that has a /scale
 subresource and merge-patches status, and plain dicts take every shape an API server may answer
@@ -17,9 +19,11 @@ worth it (`control.retrying`). Resource plurals come from API discovery, cached 
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
+import ssl
 from typing import Any
 
+import aiohttp
 import httpx2
 from lightkube.config import client_adapter
 
@@ -28,8 +32,6 @@ from scaleplane.kube import credentials as kube_credentials
 MERGE = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 RETRYABLE = frozenset({409, 429, 500, 502, 503, 504})
-# httpx2 logs every request at INFO: at 10,000 policies that is tens of thousands of lines a tick.
-logging.getLogger("httpx2").setLevel(logging.WARNING)
 
 
 class ApiError(Exception):
@@ -54,26 +56,21 @@ class KubeClient:
     ) -> None:
         self.credentials = found
         self.server = found.server
-        verify: Any = kube_credentials.tls_context(found) if self.server.startswith("https") else False
-        # Keep every connection alive (httpx keeps 20 by default): more would be reopened per request.
-        transport = httpx2.AsyncHTTPTransport(
-            verify=verify,
-            limits=httpx2.Limits(max_connections=connections, max_keepalive_connections=connections),
-            trust_env=False,
+        tls: ssl.SSLContext | bool = (
+            kube_credentials.tls_context(found) if self.server.startswith("https") else False
         )
-        self._http = httpx2.AsyncClient(
-            base_url=self.server,
-            auth=client_adapter.user_auth(found.user),
-            transport=transport,
-            timeout=httpx2.Timeout(timeout),
-            trust_env=False,
+        self._auth = client_adapter.user_auth(found.user)
+        self._session = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=timeout),
+            connector=aiohttp.TCPConnector(limit=connections, ssl=tls),
+            json_serialize=json.dumps,
         )
         self._plurals: dict[tuple[str, str], str] = {}
         self._discovering: dict[str, asyncio.Lock] = {}
         self.requests = 0  # how many requests this client sent (benchmarks count them)
 
     async def close(self) -> None:
-        await self._http.aclose()
+        await self._session.close()
 
     async def request(
         self,
@@ -85,16 +82,50 @@ class KubeClient:
         params: dict[str, str] | None = None,
     ) -> Any:
         headers = {"Content-Type": content_type} if body is not None else {}
-        self.requests += 1
+        url = self.server + path
         try:
-            rsp = await self._http.request(method, path, json=body, headers=headers, params=params)
-        except (httpx2.HTTPError, OSError) as exc:
+            if self._auth is None:
+                status, data = await self._send(method, url, body, headers, params)
+            else:
+                status, data = await self._authenticated(method, url, body, headers, params)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ApiError(0, f"{method} {path}: {type(exc).__name__}: {exc}") from exc
+        except ApiError:
+            raise
         except Exception as exc:  # lightkube's auth raises ConfigError when a token file or plugin fails
             raise ApiError(401, f"{method} {path}: cannot authenticate: {exc}") from exc
-        if rsp.status_code >= 400:
-            raise ApiError(rsp.status_code, _message(rsp))
-        return rsp.json() if rsp.content else {}
+        if status >= 400:
+            raise ApiError(status, _message(data))
+        return data if data is not None else {}
+
+    async def _authenticated(
+        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+    ) -> tuple[int, Any]:
+        """Drive lightkube's auth flow: it sets Authorization, sees each answer's status, and on a 401
+        re-reads the token (or re-runs the plugin) and hands back the request to send once more."""
+        flow = self._auth.async_auth_flow(httpx2.Request(method, url))  # type: ignore[union-attr]
+        prepared = await flow.__anext__()
+        while True:
+            auth = prepared.headers.get("Authorization")
+            sent = {**headers, "Authorization": auth} if auth else headers
+            status, data = await self._send(method, url, body, sent, params)
+            try:
+                prepared = await flow.asend(httpx2.Response(status, request=prepared))
+            except StopAsyncIteration:
+                return status, data
+
+    async def _send(
+        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+    ) -> tuple[int, Any]:
+        self.requests += 1
+        async with self._session.request(method, url, json=body, headers=headers, params=params) as rsp:
+            raw = await rsp.read()
+            if not raw:
+                return rsp.status, None
+            try:
+                return rsp.status, json.loads(raw)
+            except ValueError:
+                return rsp.status, raw[:200].decode(errors="replace")
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
@@ -130,12 +161,10 @@ class KubeClient:
                 self._plurals.setdefault((api_version, str(resource["kind"])), name)
 
 
-def _message(rsp: httpx2.Response) -> str:
-    try:
-        data = rsp.json()
+def _message(data: Any) -> str:
+    if isinstance(data, dict):
         return str(data.get("message") or data.get("reason") or data)
-    except ValueError:
-        return rsp.text[:200]
+    return str(data)[:200]
 
 
 def api_base(api_version: str) -> str:
