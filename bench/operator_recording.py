@@ -52,10 +52,11 @@ def _free_port() -> int:
 
 
 async def _run(size: int, url: str, scaled_share: float = 1.0) -> dict[str, float]:
-    import kopf
+    from lightkube.config import kubeconfig
 
     from scaleplane.control import policies
-    from scaleplane.operator import hooking, instruments, kubeapi, recording, registering
+    from scaleplane.kube import clients, credentials
+    from scaleplane.operator import hooking, instruments, recording, registering
     from scaleplane.scaling import decisions
 
     class Target:
@@ -97,7 +98,9 @@ async def _run(size: int, url: str, scaled_share: float = 1.0) -> dict[str, floa
         scaled = i < size * scaled_share  # a scaled policy also posts an Event
         outcomes.append(policies.TickOutcome(key, decision, state, None, scaled, observation))
 
-    api = kubeapi.KubeApi(kopf.ConnectionInfo(server=url), connections=32)
+    config = kubeconfig.KubeConfig.from_server(url).get()
+    assert config is not None
+    api = clients.KubeClient(credentials.Credentials(config, "the bench's emulator"), connections=32)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher([], meters)
     # heartbeat=0: every round writes every status (bench/operator_status_load.py measures the heartbeat).

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry, Gauge, start_http_server
 from scaleplane.control import policies, ticking
 from scaleplane.metrics import prometheus as prometheus_source
 from scaleplane.scaling import decisions, specs
-from scaleplane.targets import kubernetes, registry
-from tests.support.kmock_cluster import KubernetesCluster
+from scaleplane.targets import registry
+from tests.support.kmock_cluster import KubernetesCluster, kube_client
 
 JOB = "control-loop-tests"
 DEPLOYMENTS = "apps/v1/deployments"
@@ -59,7 +59,7 @@ async def test_a_deployment_follows_the_metric_and_holds_when_data_is_missing(pr
                 "spec": {"replicas": 1},
             },
         )
-        targets = registry.for_cluster(kubernetes.new_api_client(server=str(server.url)))
+        targets = registry.for_cluster(kube_client(server.url), fresh_for=0.0)
         source = prometheus_source.PrometheusSource(prometheus.url)
         controller = ticking.Controller(source)
         spec = policy_spec(query)

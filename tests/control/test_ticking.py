@@ -147,6 +147,25 @@ async def test_scales_only_when_the_count_changes_and_actuation_is_allowed():
     assert all(o.state.consecutive_failures == 1 for o in outcomes)  # the engine's new state is kept
 
 
+async def test_the_fence_is_asked_right_before_each_write_and_a_closed_fence_writes_nothing():
+    first, second = FakeTarget(current=1), FakeTarget(current=1)
+    asked: list[str] = []
+
+    def may_actuate() -> bool:
+        asked.append("asked")
+        return len(asked) == 1  # the Lease is lost after the first write
+
+    ctl = controller(FakeSource({"q": 3}), target_concurrency=1)
+    outcomes = await ctl.tick(
+        [managed("a", first, "q"), managed("b", second, "q")], 1.0, may_actuate=may_actuate
+    )
+    assert first.scales == [3] and second.scales == []
+    assert outcomes[0].scaled and not outcomes[1].scaled
+    assert "no longer holds the Lease" in outcomes[1].error
+    assert outcomes[1].state == managed("b", second, "q").state  # a write that did not happen is not counted
+    assert asked == ["asked", "asked"]  # once per write, not once per tick
+
+
 async def test_the_observation_carries_replicas_and_per_metric_errors():
     ctl = controller(FakeSource({"good": 4, "bad": "HTTP 500 from Prometheus: boom"}))
     [outcome] = await ctl.tick([managed("a", FakeTarget(current=2), "good", "bad")], 7.0)
@@ -265,3 +284,41 @@ def test_backoff_delays_grow_and_are_capped():
 def test_bad_controller_settings_are_refused_with_the_value():
     with pytest.raises(ValueError, match="target_concurrency must be >= 1, was 0"):
         ticking.Controller(FakeSource({}), decide=fake_decide, target_concurrency=0)
+
+
+async def test_the_one_retry_mechanism_retries_what_it_is_told_and_raises_the_last_error():
+    attempts: list[int] = []
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    class Flaky(Exception):
+        retryable = True
+
+    async def call() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise Flaky("busy")
+        return "done"
+
+    backoff = retrying.Backoff(retries=3, initial=0.1, factor=2)
+    assert (
+        await retrying.run(call, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+        == "done"
+    )
+    assert slept == [0.1, 0.2]
+
+    async def refused() -> str:
+        raise ValueError("422")
+
+    with pytest.raises(ValueError, match="422"):
+        await retrying.run(refused, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+    assert slept == [0.1, 0.2]  # not retried
+
+    async def always() -> str:
+        raise Flaky("still busy")
+
+    with pytest.raises(Flaky, match="still busy"):
+        await retrying.run(always, backoff=backoff, retryable=retrying.retryable_attribute, sleep=sleep)
+    assert slept == [0.1, 0.2, 0.1, 0.2, 0.4]

@@ -1,26 +1,31 @@
-"""operator/rbac.yaml is least privilege: every request the running operator makes is allowed by it,
-and every rule in it is used (or is listed below as needed only on a real cluster).
+"""The operator's RBAC is least privilege in both install modes (operator.permissions): every request
+the running operator makes is allowed by the generated manifests, and every rule in them is used (or
+is listed below as needed only on a real cluster). The check evaluates Roles and ClusterRoles with
+their bindings, namespaces and resourceNames, as the API server's RBAC authorizer does.
 
-The operator runs against the API emulator with every kind of work it does: a Function (children,
-status, scaling), a Deployment, a StatefulSet and a CloudNativePG Cluster target, Events and the Lease.
+cluster-wide, Functions on:  a Function (children, status, scaling), StatefulSet and CloudNativePG targets
+namespaced, Functions off:   Deployment, StatefulSet and CloudNativePG targets; nothing about Functions
+Both run with the Lease in another namespace (the operator's own) than the policies.
 """
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from scaleplane.operator import functions
+from scaleplane.operator import functions, permissions
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 TEST_AGENT = "scaleplane-rbac-test"
 RBAC = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"
+OPERATOR_NS = "scaleplane-system"
 # Needed on a real cluster, not exercised against the emulator (kopf scans namespaces and CRDs there;
 # the tests disable namespace scanning because kmock cannot serve the cluster-wide namespace list).
 REAL_CLUSTER_ONLY = {
@@ -31,20 +36,55 @@ REAL_CLUSTER_ONLY = {
 }
 
 
-def allowed() -> set[tuple[str, str, str]]:
-    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
-    role = next(d for d in docs if d["kind"] == "ClusterRole")
-    return {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
+@dataclass(frozen=True)
+class Need:
+    """What one request needs from RBAC."""
+
+    group: str
+    resource: str
+    verb: str
+    namespace: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    scope: str | None  # None: everywhere (a ClusterRole bound by a ClusterRoleBinding)
+    group: str
+    resource: str
+    verb: str
+    names: tuple[str, ...]
+
+    def allows(self, need: Need) -> bool:
+        if (self.group, self.resource, self.verb) != (need.group, need.resource, need.verb):
+            return False
+        if self.scope is not None and need.namespace != self.scope:
+            return False
+        return not self.names or (need.name in self.names and need.verb not in ("list", "watch", "create"))
+
+
+def grants(docs: list[dict[str, Any]]) -> set[Grant]:
+    roles = {
+        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in docs if "rules" in d
     }
+    found = set()
+    for binding in (d for d in docs if d["kind"].endswith("Binding")):
+        ref = binding["roleRef"]
+        scope = binding["metadata"].get("namespace")
+        role = roles[(ref["kind"], scope if ref["kind"] == "Role" else None, ref["name"])]
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "scaleplane-operator", "namespace": OPERATOR_NS}
+        ]
+        for rule in role["rules"]:
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        found.add(Grant(scope, group, resource, verb, tuple(rule.get("resourceNames") or ())))
+    return found
 
 
-def verb_of(request: Any) -> tuple[str, str, str] | None:
-    """The RBAC (group, resource[/subresource], verb) an API request needs; None for discovery."""
+def need_of(request: Any) -> Need | None:
+    """What an API request needs from RBAC; None for discovery (allowed to every authenticated user)."""
     if request.resource is None or request.resource.plural is None:
         return None
     method = str(request.method.value).upper()
@@ -53,23 +93,59 @@ def verb_of(request: Any) -> tuple[str, str, str] | None:
         verb = "watch" if request.params.get("watch") == "true" else ("get" if request.name else "list")
     else:
         verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
-    return (request.resource.group or "", resource, verb)
+    return Need(request.resource.group or "", resource, verb, request.namespace, request.name)
 
 
-def test_rbac_manifest_binds_the_role_to_the_deployments_service_account() -> None:
-    docs = {d["kind"]: d for d in yaml.safe_load_all(RBAC.read_text()) if d}
+def check(cluster: Any, docs: list[dict[str, Any]]) -> None:
+    mine = [r for r in cluster if r.headers.get("User-Agent") != TEST_AGENT]
+    needs = {n for r in mine if (n := need_of(r)) is not None}
+    given = grants(docs)
+    refused = {n for n in needs if not any(g.allows(n) for g in given)}
+    assert refused == set(), f"requests the RBAC would refuse: {sorted(map(str, refused))}"
+    unused = {g for g in given if not any(g.allows(n) for n in needs)}
+    unused = {g for g in unused if (g.group, g.resource, g.verb) not in REAL_CLUSTER_ONLY}
+    assert unused == set(), f"rules nothing used (not least privilege): {sorted(map(str, unused))}"
+
+
+def test_the_shipped_rbac_is_the_generated_cluster_wide_mode_and_binds_the_deployments_account() -> None:
+    assert RBAC.read_text() == permissions.to_yaml(
+        permissions.manifests("cluster-wide"), permissions.header("cluster-wide", True)
+    ), "run `scaleplane operator rbac > operator/rbac.yaml`"
+    docs = [d for d in yaml.safe_load_all(RBAC.read_text()) if d]
     deployment = yaml.safe_load((RBAC.parent / "deployment.yaml").read_text())
-    account = deployment["spec"]["template"]["spec"]["serviceAccountName"]
-    assert docs["ServiceAccount"]["metadata"]["name"] == account
-    assert docs["ClusterRoleBinding"]["subjects"][0]["name"] == account
-    assert docs["ClusterRoleBinding"]["roleRef"]["name"] == docs["ClusterRole"]["metadata"]["name"]
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    pod = deployment["spec"]["template"]["spec"]
+    account = next(d for d in docs if d["kind"] == "ServiceAccount")
+    assert account["metadata"] == {
+        "name": pod["serviceAccountName"],
+        "namespace": deployment["metadata"]["namespace"],
+    }
+    container = pod["containers"][0]
     assert container["livenessProbe"] and container["readinessProbe"]
     assert container["resources"]["requests"]["cpu"] and container["resources"]["requests"]["memory"]
-    assert not any(verb in ("*",) for *_, verb in allowed())
+    assert not any(
+        "*" in rule["verbs"] or "*" in rule["resources"] for d in docs for rule in d.get("rules", [])
+    )
+    lease = next(d for d in docs if d["kind"] == "Role")  # Lease rights: only here, only by name
+    assert lease["metadata"]["namespace"] == OPERATOR_NS
+    assert [r.get("resourceNames") for r in lease["rules"]] == [["scaleplane-operator"], None]
+    assert all("leases" not in r["resources"] for d in docs if d["kind"] == "ClusterRole" for r in d["rules"])
 
 
-async def test_every_request_is_allowed_and_every_rule_is_used(prometheus: Any) -> None:
+def test_without_functions_no_rule_mentions_them_or_creates_anything_but_events_and_the_lease() -> None:
+    docs = permissions.manifests("namespaced", watched=("team-a", "team-b"), functions=False)
+    rules = [r for d in docs for r in d.get("rules", [])]
+    assert not any("functions" in res or "services" in res for r in rules for res in r["resources"])
+    assert {res for r in rules if "create" in r["verbs"] for res in r["resources"]} == {"events", "leases"}
+    assert sorted(d["metadata"].get("namespace") or "" for d in docs if d["kind"] == "Role") == [
+        OPERATOR_NS,
+        "team-a",
+        "team-b",
+    ]
+
+
+async def test_cluster_wide_with_functions_every_request_is_allowed_and_every_rule_is_used(
+    prometheus: Any,
+) -> None:
     ns, fn = "team-rbac", "thumbnail"
     exp = operating.Exporter(functions.INFLIGHT_METRIC, ("namespace", "function"))
     job = "op-rbac"
@@ -111,7 +187,8 @@ async def test_every_request_is_allowed_and_every_rule_is_used(prometheus: Any) 
                     "behavior": operating.fast_behavior(),
                 }
                 cluster.put_object(POLICY, operating.policy(name, ns, spec))
-            async with operating.running_operator(url, prometheus.url, namespace=ns):
+            lease_elsewhere = {"SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS}
+            async with operating.running_operator(url, prometheus.url, namespace=ns, env=lease_elsewhere):
                 await eventually(
                     lambda: (
                         (cluster.read_object(DEPLOYMENT, ns, fn) or {}).get("spec", {}).get("replicas") == 3
@@ -146,10 +223,59 @@ async def test_every_request_is_allowed_and_every_rule_is_used(prometheus: Any) 
         prometheus.remove_target(job, exp.address)
         exp.close()
 
-    # Requests from the operator only: the test seeds around the HTTP API, and marks its one PATCH.
-    mine = [r for r in cluster if r.headers.get("User-Agent") != TEST_AGENT]
-    used = {v for request in mine if (v := verb_of(request)) is not None}
-    rules = allowed()
-    assert used - rules == set(), f"requests the RBAC manifest would refuse: {sorted(used - rules)}"
-    unused = rules - used - REAL_CLUSTER_ONLY
-    assert unused == set(), f"rules nothing used (not least privilege): {sorted(unused)}"
+    check(cluster, permissions.manifests("cluster-wide"))
+
+
+async def test_namespaced_without_functions_every_request_is_allowed_and_every_rule_is_used(
+    prometheus: Any,
+) -> None:
+    ns = "team-rbac-ns"
+    exp = operating.Exporter("rbac_load")
+    job = "op-rbac-ns"
+    prometheus.add_target(job, exp.address)
+    try:
+        exp.set(25)
+        query = f'sum(rbac_load{{job="{job}"}})'
+        await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 25)
+        async with operating.cluster_api() as (cluster, url):
+            cluster.put_object(DEPLOYMENT, operating.deployment("web", ns, replicas=1))
+            statefulset = operating.deployment("cache", ns, replicas=1)
+            statefulset["kind"] = "StatefulSet"
+            cluster.put_object("apps/v1/statefulsets", statefulset)
+            cluster.put_object(
+                "postgresql.cnpg.io/v1/clusters",
+                {
+                    "apiVersion": "postgresql.cnpg.io/v1",
+                    "kind": "Cluster",
+                    "metadata": {"name": "db", "namespace": ns},
+                    "spec": {"instances": 1},
+                },
+            )
+            for name, kind, api_version in (
+                ("web", "Deployment", "apps/v1"),
+                ("cache", "StatefulSet", "apps/v1"),
+                ("db", "Cluster", "postgresql.cnpg.io/v1"),
+            ):
+                spec = {
+                    "targetRef": {"apiVersion": api_version, "kind": kind, "name": name},
+                    "maxReplicas": 5,
+                    "metrics": [{"name": "rps", "query": query, "target": {"value": 10}}],
+                    "behavior": operating.fast_behavior(),
+                }
+                cluster.put_object(POLICY, operating.policy(name, ns, spec))
+            env = {"SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS, "SCALEPLANE_FUNCTIONS": "false"}
+            async with operating.running_operator(
+                url, prometheus.url, namespace=ns, env=env, functions=False
+            ):
+                for resource, name, field in (
+                    (DEPLOYMENT, "web", "replicas"),
+                    ("apps/v1/statefulsets", "cache", "replicas"),
+                    ("postgresql.cnpg.io/v1/clusters", "db", "instances"),
+                ):
+                    await eventually(
+                        lambda r=resource, n=name, f=field: cluster.read_object(r, ns, n)["spec"][f] == 3
+                    )
+    finally:
+        prometheus.remove_target(job, exp.address)
+        exp.close()
+    check(cluster, permissions.manifests("namespaced", watched=(ns,), functions=False))

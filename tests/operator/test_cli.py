@@ -37,3 +37,39 @@ def test_run_refuses_a_hook_it_cannot_sign() -> None:
         "SCALEPLANE_HOOKS[0] (https://hooks.example/in): secretEnv SCALEPLANE_TEST_UNSET_SECRET is not set"
         in (" ".join(result.output.split()))
     )
+
+
+def test_run_without_credentials_says_where_it_looked_and_exits(tmp_path: Path) -> None:
+    env = {"KUBECONFIG": str(tmp_path / "nothing"), "HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": None}
+    result = runner.invoke(cli_app.app, ["operator", "run", "--all-namespaces"], env=env)
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        "error: no Kubernetes credentials: no service account (KUBERNETES_SERVICE_HOST unset, "
+        "/var/run/secrets/kubernetes.io/serviceaccount/token missing); "
+        f"no kubeconfig ($KUBECONFIG {tmp_path / 'nothing'} not found)"
+    ]
+
+
+def test_rbac_prints_the_namespaced_mode_and_checks_the_shipped_file(tmp_path: Path) -> None:
+    import yaml
+
+    result = runner.invoke(
+        cli_app.app, ["operator", "rbac", "-n", "team-a", "-n", "team-b", "--no-functions"]
+    )
+    assert result.exit_code == 0, result.output
+    docs = [d for d in yaml.safe_load_all(result.output) if d]
+    roles = sorted(
+        (d["kind"], d["metadata"].get("namespace", "")) for d in docs if d["kind"].endswith("Role")
+    )
+    assert roles == [
+        ("ClusterRole", ""),
+        ("Role", "scaleplane-system"),
+        ("Role", "team-a"),
+        ("Role", "team-b"),
+    ]
+    shipped = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"
+    assert runner.invoke(cli_app.app, ["operator", "rbac", "--check", str(shipped)]).exit_code == 0
+    (tmp_path / "rbac.yaml").write_text("edited\n")
+    stale = runner.invoke(cli_app.app, ["operator", "rbac", "--check", str(tmp_path / "rbac.yaml")])
+    assert stale.exit_code == 1 and "differs from the generated RBAC" in stale.output

@@ -37,14 +37,19 @@ class Controller:
     def __init__(self) -> None:
         self.seen: list[decisions.ScalingState] = []
 
-    async def tick(self, managed: list[policies.ManagedPolicy], now: float) -> list[policies.TickOutcome]:
+    async def tick(
+        self, managed: list[policies.ManagedPolicy], now: float, *, may_actuate: Any = None
+    ) -> list[policies.TickOutcome]:
         self.seen += [m.state for m in managed]
         return []
 
 
 class Recorder:
+    def __init__(self) -> None:
+        self.recorded = 0
+
     async def record(self, outcomes: Any, at: float) -> None:
-        pass
+        self.recorded += 1
 
 
 async def test_takeover_reloads_states_before_the_first_tick_as_leader() -> None:
@@ -87,3 +92,35 @@ async def test_takeover_reloads_states_before_the_first_tick_as_leader() -> None
     lease.is_leader = True
     await loop.tick()  # leadership regained: reload again
     assert calls.count("resync") == 3
+
+
+class LosingController(Controller):
+    """Loses the Lease in the middle of its tick (a renew that failed past its deadline)."""
+
+    def __init__(self, lease: Lease) -> None:
+        super().__init__()
+        self.lease = lease
+
+    async def tick(self, managed: Any, now: float, *, may_actuate: Any = None) -> list[policies.TickOutcome]:
+        assert may_actuate is not None and may_actuate()
+        self.lease.is_leader = False
+        assert not may_actuate()  # the fence the controller asks before each write says so at once
+        return []
+
+
+async def test_a_tick_that_lost_the_lease_midway_records_nothing() -> None:
+    registry = registering.Registry(make_target=lambda ns, ref: Target())
+    registry.observe(dict(POLICY))
+    lease = Lease()
+    lease.is_leader = True
+    recorder = Recorder()
+    loop = looping.OperatorLoop(
+        tick_seconds=1,
+        registry=registry,
+        controller=LosingController(lease),  # type: ignore[arg-type]
+        recorder=recorder,  # type: ignore[arg-type]
+        meters=instruments.Instruments(),
+        lease=lease,  # type: ignore[arg-type]
+    )
+    await loop.tick()
+    assert recorder.recorded == 0  # no status, Events or hooks from a replica that may no longer lead

@@ -1,4 +1,5 @@
-"""Events aggregated as Kubernetes does, against the kmock API: a repeat updates count and
+"""Events aggregated as Kubernetes does and retried by the one retry mechanism (control.retrying),
+against the kmock API: a repeat updates count and
 lastTimestamp (at most once per interval), an Event the API lost is posted anew with the repeats it
 had not written, and an API that forbids updates is said once while repeats are still counted."""
 
@@ -6,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import kopf
-
-from scaleplane.operator import kubeapi, posting
+from scaleplane.operator import posting, recording
 from tests.support import operating
+from tests.support.kmock_cluster import kube_client
 
 REF = {
     "apiVersion": "scaleplane.io/v1alpha1",
@@ -25,7 +25,7 @@ def _events(cluster: Any) -> list[dict[str, Any]]:
 
 async def test_repeats_count_up_one_event_at_most_once_per_interval() -> None:
     async with operating.cluster_api() as (cluster, url):
-        api = kubeapi.KubeApi(kopf.ConnectionInfo(server=url))
+        api = kube_client(url)
         poster = posting.EventPoster(api, interval=60)
         try:
             for tick in range(5):  # five ticks 15 s apart, the same error each time
@@ -47,7 +47,7 @@ async def test_repeats_count_up_one_event_at_most_once_per_interval() -> None:
 
 async def test_an_event_the_api_lost_is_posted_anew_and_a_forbidden_update_is_said_once() -> None:
     async with operating.cluster_api() as (cluster, url):
-        api = kubeapi.KubeApi(kopf.ConnectionInfo(server=url))
+        api = kube_client(url)
         poster = posting.EventPoster(api, interval=0)
         try:
             assert await poster.post(REF, kind="Normal", reason="Scaled", message="1 -> 2", at=T0)
@@ -65,3 +65,34 @@ async def test_an_event_the_api_lost_is_posted_anew_and_a_forbidden_update_is_sa
         finally:
             await api.close()
         assert [e["count"] for e in _events(cluster)] == [1]  # counted in memory, no more requests
+
+
+async def no_sleep(_: float) -> None:
+    return None
+
+
+async def test_an_event_refused_with_503_is_posted_on_the_retry_and_a_422_is_not_retried() -> None:
+    async with operating.cluster_api() as (cluster, url):
+        api = kube_client(url)
+        poster = posting.EventPoster(api, sleep=no_sleep)
+        try:
+            cluster.inject("POST", "/events", status=503, times=1)
+            assert await poster.post(REF, kind="Normal", reason="Scaled", message="1 -> 2", at=T0)
+            cluster.inject("POST", "/events", status=422, times=1)
+            assert not await poster.post(REF, kind="Normal", reason="Scaled", message="x", at=T0)
+            posts = [r for r in cluster if str(r.method.value).upper() == "POST"]
+            assert len(posts) == 3  # 503 then success; 422 once
+        finally:
+            await api.close()
+
+
+async def test_a_status_patch_rides_out_a_conflict() -> None:
+    async with operating.cluster_api() as (cluster, url):
+        cluster.put_object(operating.POLICY, {**REF, "spec": {}})
+        api = kube_client(url)
+        try:
+            cluster.inject("PATCH", "/scalingpolicies/p/status", status=409, times=2)
+            await recording.patch_status(api, "team", "p", {"observedGeneration": 1}, sleep=no_sleep)
+            assert cluster.read_object(operating.POLICY, "team", "p")["status"] == {"observedGeneration": 1}
+        finally:
+            await api.close()

@@ -20,13 +20,17 @@ What it adds to `kmock.KubernetesEmulator` (see /work/shared/ENVIRONMENT.md for 
   StatefulSet's replicas change, its status reports them all ready; a CNPG Cluster's `status.instances`
   and `readyInstances` follow `spec.instances`. Set `auto_ready=False` to drive status by hand.
 - Garbage collection: deleting an object deletes the objects whose `ownerReferences` name its uid.
+- Authentication, when asked: with `cluster.tokens = {"a"}` every request must carry
+  `Authorization: Bearer a` (any token of the set), else 401 Unauthorized, as a real server treats
+  an expired or rotated-out token. `None` (the default) accepts every request.
 - Faults on purpose: `cluster.inject(method, path_part, status=..., times=..., delay=...)` makes the next
   `times` matching requests answer `status` (409, 422, 500...) or stall for `delay` seconds first.
   Requests that fail this way change nothing.
 
 Use it as `async with KubernetesCluster() as cluster, kmock.Server(cluster) as server:`; `server.url`
-is the API's base URL. It runs on the test's event loop: while kopf runs in a KopfRunner thread, wait
-with `await asyncio.sleep(...)` (never `time.sleep`), or the API stops answering.
+is the API's base URL; `kube_client(server.url)` is the operator's own client aimed at it. It runs
+on the test's event loop: while kopf runs in a KopfRunner thread, wait with `await asyncio.sleep(...)`
+(never `time.sleep`), or the API stops answering.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ import attrs
 import jsonpatch
 import kmock
 from kmock._internal import enums, rendering
+from lightkube.config import kubeconfig
+
+from scaleplane.kube import clients, credentials
 
 # Resources whose /scale subresource reads and writes another field than spec.replicas.
 REPLICA_FIELDS: dict[tuple[str, str], tuple[str, str, str]] = {
@@ -57,6 +64,22 @@ SCALABLE = {
     ("apps", "replicasets"),
     ("postgresql.cnpg.io", "clusters"),
 }
+
+
+def kube_client(
+    url: Any, user: dict[str, Any] | None = None, cluster: dict[str, Any] | None = None, **kwargs: Any
+) -> clients.KubeClient:
+    """The operator's client for this emulator; `user` and `cluster` as in a kubeconfig (default: none)."""
+    config = kubeconfig.KubeConfig.from_dict(
+        {
+            "clusters": [{"name": "kmock", "cluster": {"server": str(url).rstrip("/"), **(cluster or {})}}],
+            "users": [{"name": "u", "user": user or {}}],
+            "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "u"}}],
+            "current-context": "kmock",
+        }
+    ).get()
+    assert config is not None
+    return clients.KubeClient(credentials.Credentials(config, "test kubeconfig"), **kwargs)
 
 
 @dataclass
@@ -89,6 +112,11 @@ def merge_patch(base: Any, patch: Any) -> Any:
 class KubernetesCluster(kmock.KubernetesEmulator):
     auto_ready: bool = True
     faults: list[Fault] = attrs.field(factory=list)
+    tokens: set[str] | None = None
+    refused: int = 0  # how many requests got 401
+    scalable: set[tuple[str, str]] = attrs.field(factory=lambda: set(SCALABLE))  # (group, plural)
+    _object_resources: set[Any] = attrs.field(factory=set, init=False)
+    _resources_at: int = attrs.field(default=-1, init=False)
     _versions: Any = attrs.field(factory=lambda: itertools.count(1000), init=False)
 
     def inject(
@@ -112,11 +140,32 @@ class KubernetesCluster(kmock.KubernetesEmulator):
         self._fill_metadata(meta, meta.get("namespace"))
         self._settle(kmock.resource(resource), body)
         self.objects[resource, meta.get("namespace"), meta["name"]] = body
+        self._stored(kmock.resource(resource))
         return body
+
+    def _get_resources(self) -> list[Any]:
+        # kmock rebuilds this list from every stored object on every request; at the 20,000 objects
+        # of bench/operator_e2e.py that scan is most of its time. Keep the stored objects' resources
+        # in a set instead, rescanned only when objects were added some other way than ours.
+        if len(self.objects) != self._resources_at:
+            self._object_resources = {key[0] for key in self.objects}
+        self._resources_at = len(self.objects)
+        declared = super(kmock.KubernetesEmulator, self)._get_resources()
+        return list(set(declared) | self._object_resources)
+
+    def _stored(self, resource: Any) -> None:
+        if len(self.objects) == self._resources_at + 1:
+            self._object_resources.add(resource)
+            self._resources_at += 1
 
     # -- request handling ------------------------------------------------------------------------
 
     async def _handle(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
+        if self.tokens is not None:
+            sent = request.headers.get("Authorization", "")
+            if not any(sent == f"Bearer {token}" for token in self.tokens):
+                self.refused += 1
+                raise _status(401, "Unauthorized", "the token is not (or no longer) valid")
         if request.resource is None:
             return await super()._handle(request)
         await self._apply_faults(request)
@@ -171,13 +220,14 @@ class KubernetesCluster(kmock.KubernetesEmulator):
                 self.objects[key].create(body)
             else:
                 self.objects[key] = body
+                self._stored(request.resource)
             await self._buses[request.resource].put({"type": "ADDED", "object": copy.deepcopy(body)})
         return aiohttp.web.json_response(body, status=201)
 
     async def _write(self, request: rendering.Request, *, replace: bool) -> aiohttp.web.StreamResponse:
         key = self._key(request)
         sub = request.subresource
-        if sub == "scale" and (request.resource.group, request.resource.plural) not in SCALABLE:
+        if sub == "scale" and (request.resource.group, request.resource.plural) not in self.scalable:
             raise _status(404, "NotFound", f"{request.resource.plural} has no /scale subresource")
         async with self._lock:
             if key not in self.objects or self.objects[key].deleted:
@@ -279,7 +329,7 @@ class KubernetesCluster(kmock.KubernetesEmulator):
                 await self._remove(other_key[0], other_key, copy.deepcopy(other.raw))
 
     async def _fetch_scale(self, request: rendering.Request) -> aiohttp.web.StreamResponse:
-        if (request.resource.group, request.resource.plural) not in SCALABLE:
+        if (request.resource.group, request.resource.plural) not in self.scalable:
             raise _status(404, "NotFound", f"{request.resource.plural} has no /scale subresource")
         key = self._key(request)
         obj = None if key not in self.objects or self.objects[key].deleted else self.objects[key].raw
@@ -309,7 +359,7 @@ class KubernetesCluster(kmock.KubernetesEmulator):
         }
 
     def _settle(self, resource: Any, obj: dict[str, Any]) -> None:
-        if not self.auto_ready or (resource.group, resource.plural) not in SCALABLE:
+        if not self.auto_ready or (resource.group, resource.plural) not in self.scalable:
             return
         spec_field, status_field, ready_field = self._fields(resource)
         wanted = (obj.get("spec") or {}).get(spec_field)

@@ -14,17 +14,21 @@ import asyncio
 import contextlib
 import os
 import socket
+import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import kmock
 import kopf
+import yaml
 from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
+from scaleplane.operator import handlers
 from tests.support.kmock_cluster import KubernetesCluster
 
 ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -76,6 +80,21 @@ async def cluster_api() -> AsyncIterator[tuple[KubernetesCluster, str]]:
         yield cluster, str(server.url).rstrip("/")
 
 
+def write_kubeconfig(path: Path, server: str, user: dict[str, Any] | None = None) -> Path:
+    """A kubeconfig for `server` whose user is `user` (kubeconfig `user:` fields; default a static token)."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
+        "users": [{"name": "tester", "user": user or {"token": "tester-token"}}],
+        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}}],
+        "current-context": "kmock",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
 _env_lock = threading.Lock()
 
 
@@ -87,17 +106,24 @@ async def running_operator(
     namespace: str,
     tick: float = 1.0,
     env: dict[str, str] | None = None,
+    functions: bool = True,
 ) -> AsyncIterator[KopfRunner]:
     """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on.
 
-    Returns once the operator has started (its /healthz answers): it has read its settings by then,
-    so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
+    It reaches `api_url` through a kubeconfig, as a user's operator does (`env["KUBECONFIG"]` to give
+    your own, e.g. with a token file or an exec plugin: see `write_kubeconfig`).
+
+        Returns once the operator has started (its /healthz answers): it has read its settings by then,
+        so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
     """
     env = dict(env or {})
     env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{free_port()}")
     metrics_port = int(env["SCALEPLANE_METRICS_ADDR"].rpartition(":")[2])
+    if "KUBECONFIG" not in env:
+        env["KUBECONFIG"] = str(
+            write_kubeconfig(Path(tempfile.mkdtemp(prefix="sp-kube-")) / "config", api_url)
+        )
     values = {
-        "SCALEPLANE_KUBE_SERVER": api_url,
         "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
         "SCALEPLANE_TICK_SECONDS": str(tick),
         "SCALEPLANE_LEASE_NAMESPACE": namespace,
@@ -109,7 +135,10 @@ async def running_operator(
     # so it takes `--namespace` as an existing namespace (as it does when RBAC forbids listing them).
     kopf_settings = kopf.OperatorSettings()
     kopf_settings.scanning.disabled = True
-    runner = KopfRunner(args, timeout=30, settings=kopf_settings)
+    # A registry of its own: with or without the Function handlers, whatever earlier tests imported.
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, functions=functions)
+    runner = KopfRunner(args, timeout=30, settings=kopf_settings, registry=registry)
     # The operator reads its settings from the environment (at login and at start-up, both in its own
     # thread, at times of its choosing): keep them set for the whole run.
     with _patched_env(values):

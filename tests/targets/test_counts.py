@@ -25,30 +25,32 @@ def scale(replicas=None, observed=None):
             {"kind": "WorkerPool", "status": {"phase": "Running"}},
             (5, 4),
         ),  # no readiness: observed
-        (
-            {"kind": "Deployment", "spec": {"replicas": 2}, "status": {"readyReplicas": 1}},
-            {"kind": "Deployment", "spec": {"replicas": 2}, "status": {"readyReplicas": 1}},
-            (2, 1),
-        ),
-        (
-            {"kind": "Cluster", "spec": {"instances": 3}, "status": {}},
-            {"kind": "Cluster", "spec": {"instances": 3}, "status": {}},
-            (3, 0),
-        ),
     ],
 )
 def test_counts(scale_answer, obj, expected):
     assert kubernetes.counts(scale_answer, obj) == protocol.ReplicaCount(*expected)
 
 
-def test_a_whole_object_without_a_replica_field_is_an_error():
-    obj = {"kind": "WorkerPool", "spec": {"size": 3}}
+def test_an_answer_that_is_not_a_scale_is_an_error():
+    obj = {"kind": "WorkerPool", "spec": {"replicas": 3}}
     with pytest.raises(
-        protocol.TargetError, match=r"WorkerPool has neither spec\.replicas nor spec\.instances"
+        protocol.TargetError, match=r"GET /scale answered a WorkerPool, not an autoscaling/v1 Scale"
     ):
         kubernetes.counts(obj, obj)
 
 
-def test_non_integer_counts_are_an_error():
-    with pytest.raises(protocol.TargetError, match="not integers"):
-        kubernetes.counts(scale("3", 3), {"kind": "Deployment", "status": {}})
+@pytest.mark.parametrize(
+    ("obj", "fields", "expected"),
+    [
+        ({"spec": {"replicas": 3}, "status": {"readyReplicas": 2}}, ("replicas", "readyReplicas"), (3, 2)),
+        ({"spec": {"replicas": 0}, "status": {}}, ("replicas", "readyReplicas"), (0, 0)),
+        ({"spec": {}, "status": {}}, ("replicas", "readyReplicas"), (1, 0)),  # the API's default: 1
+        (
+            {"spec": {"instances": 3}, "status": {"readyInstances": 3}},
+            ("instances", "readyInstances"),
+            (3, 3),
+        ),
+    ],
+)
+def test_counts_of_a_listed_object(obj, fields, expected):
+    assert kubernetes.counts_of(obj, fields) == protocol.ReplicaCount(*expected)

@@ -1,7 +1,10 @@
-"""The Kubernetes /scale target over real HTTP against kmock (tests/support/kmock_cluster.py)."""
+"""The Kubernetes /scale target over real HTTP against kmock (tests/support/kmock_cluster.py), through
+the operator's one client (`kube.clients.KubeClient`): plurals from discovery, one LIST per namespace
+and kind for the reads of a tick."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
@@ -9,14 +12,13 @@ from typing import Any
 
 import kmock
 import pytest
-from kubernetes.client import api_client, configuration
-from kubernetes.client.api import custom_objects_api
 
 from scaleplane.control import policies, retrying, ticking
+from scaleplane.kube import clients
 from scaleplane.metrics import sources
 from scaleplane.scaling import decisions, specs
 from scaleplane.targets import kubernetes, protocol, registry
-from tests.support.kmock_cluster import KubernetesCluster
+from tests.support.kmock_cluster import KubernetesCluster, kube_client
 
 pytestmark = pytest.mark.servers
 
@@ -27,25 +29,23 @@ RESOURCES = {
 }
 
 
-def api_for(url: str, **config: Any) -> custom_objects_api.CustomObjectsApi:
-    config.setdefault("retries", 0)  # the loop retries; the client must not hide slow answers
-    conf = configuration.Configuration(host=url.rstrip("/"), **config)
-    return custom_objects_api.CustomObjectsApi(api_client.ApiClient(conf))
-
-
 @contextlib.asynccontextmanager
-async def serving(cluster: kmock.KubernetesEmulator) -> AsyncIterator[custom_objects_api.CustomObjectsApi]:
+async def serving(cluster: KubernetesCluster, **client: Any) -> AsyncIterator[kubernetes.Listings]:
     async with cluster, kmock.Server(cluster) as server:
         for resource, info in RESOURCES.items():
-            cluster.resources[resource] = {"namespaced": True, "verbs": ["get", "patch"], **info}
-        yield api_for(str(server.url))
+            cluster.resources[resource] = {"namespaced": True, "verbs": ["get", "list", "patch"], **info}
+        api = kube_client(server.url, **client)
+        try:
+            yield kubernetes.Listings(api, fresh_for=0.0)
+        finally:
+            await api.close()
 
 
 @pytest.fixture
-async def cluster() -> AsyncIterator[tuple[KubernetesCluster, custom_objects_api.CustomObjectsApi]]:
+async def cluster() -> AsyncIterator[tuple[KubernetesCluster, kubernetes.Listings]]:
     cluster = KubernetesCluster(auto_ready=False)
-    async with serving(cluster) as api:
-        yield cluster, api
+    async with serving(cluster) as listings:
+        yield cluster, listings
 
 
 def workload(kind: str, name: str, namespace: str, replicas: int, ready: int | None) -> dict[str, Any]:
@@ -64,11 +64,11 @@ def workload(kind: str, name: str, namespace: str, replicas: int, ready: int | N
 
 
 def target(
-    api, kind: str, name: str = "web", namespace: str = "team-a", **kwargs
+    listings: kubernetes.Listings, kind: str, name: str = "web", namespace: str = "team-a"
 ) -> kubernetes.KubernetesScaleTarget:
     api_version = "postgresql.cnpg.io/v1" if kind == "Cluster" else "apps/v1"
     ref = specs.TargetRef(api_version=api_version, kind=kind, name=name)
-    return kubernetes.KubernetesScaleTarget(api, namespace, ref, **kwargs)
+    return kubernetes.KubernetesScaleTarget(listings.client, namespace, ref, listings=listings)
 
 
 RESOURCE_OF = {
@@ -102,17 +102,6 @@ async def test_nothing_ready_reads_as_zero_ready(cluster):
     assert await target(api, "Deployment").read() == protocol.ReplicaCount(current=4, ready=0)
 
 
-async def test_an_emulator_answering_scale_with_the_whole_object_is_read_too():
-    plain = kmock.KubernetesEmulator()  # kmock as it comes: GET .../scale returns the whole object
-    async with serving(plain) as api:
-        plain.objects["postgresql.cnpg.io/v1/clusters", "team-a", "db"] = workload(
-            "Cluster", "db", "team-a", 2, 1
-        )
-        plain.objects["apps/v1/deployments", "team-a", "web"] = workload("Deployment", "web", "team-a", 6, 6)
-        assert await target(api, "Cluster", "db").read() == protocol.ReplicaCount(current=2, ready=1)
-        assert await target(api, "Deployment").read() == protocol.ReplicaCount(current=6, ready=6)
-
-
 @pytest.mark.parametrize(
     ("status", "retryable", "words"),
     [
@@ -143,29 +132,33 @@ async def test_a_missing_object_is_not_retryable(cluster):
     assert not caught.value.retryable
 
 
-async def test_a_slow_api_times_out_as_retryable(cluster):
-    kmock_cluster, api = cluster
-    kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-a", 1, 1))
-    kmock_cluster.inject("GET", "/deployments/web/scale", delay=2.0)
-    with pytest.raises(protocol.TargetError, match="ReadTimeoutError") as caught:
-        await target(api, "Deployment", request_timeout=0.3).read()
-    assert caught.value.retryable
+async def test_a_slow_api_times_out_as_retryable():
+    kmock_cluster = KubernetesCluster(auto_ready=False)
+    async with serving(kmock_cluster, timeout=0.3) as listings:
+        kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-a", 1, 1))
+        kmock_cluster.inject("GET", "/deployments", delay=2.0)
+        with pytest.raises(protocol.TargetError, match="TimeoutError") as caught:
+            await target(listings, "Deployment").read()
+        assert caught.value.retryable
 
 
 async def test_a_refused_connection_is_retryable():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again at once: nothing listens there
-    api = api_for(f"http://127.0.0.1:{port}")
-    with pytest.raises(protocol.TargetError, match="NewConnectionError") as caught:
-        await target(api, "Deployment").read()
-    assert caught.value.retryable
+    api = kube_client(f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(protocol.TargetError, match="ClientConnectorError") as caught:
+            await target(kubernetes.Listings(api), "Deployment").read()
+        assert caught.value.retryable
+    finally:
+        await api.close()
 
 
 async def test_policies_reach_only_their_own_namespace(cluster):
     kmock_cluster, api = cluster
     kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "web", "team-b", 2, 2))
-    reg = registry.TargetRegistry(default=lambda ns, ref: kubernetes.KubernetesScaleTarget(api, ns, ref))
+    reg = registry.for_cluster(api.client, fresh_for=0.0)
     ref = specs.TargetRef(kind="Deployment", name="web")
     assert await reg.resolve("team-b", ref).read() == protocol.ReplicaCount(2, 2)
     with pytest.raises(protocol.TargetError, match="HTTP 404"):
@@ -180,16 +173,45 @@ async def test_core_group_kinds_are_refused_clearly(cluster):
     _, api = cluster
     with pytest.raises(protocol.TargetError, match=r"targetRef\.apiVersion: .* was 'v1'"):
         kubernetes.KubernetesScaleTarget(
-            api, "team-a", specs.TargetRef(api_version="v1", kind="Pod", name="p")
+            api.client, "team-a", specs.TargetRef(api_version="v1", kind="Pod", name="p"), listings=api
         )
 
 
-def test_plurals_follow_the_table_then_the_english_rule():
-    assert kubernetes.plural_of("postgresql.cnpg.io", "Cluster") == "clusters"
-    assert kubernetes.plural_of("example.com", "Proxy") == "proxies"
-    assert kubernetes.plural_of("example.com", "Gateway") == "gateways"
-    assert kubernetes.plural_of("example.com", "Ingress") == "ingresses"
-    assert kubernetes.plural_of("example.com", "Worker") == "workers"
+async def test_plurals_come_from_discovery_once_per_group_version(cluster):
+    kmock_cluster, listings = cluster
+    kmock_cluster.resources["example.com/v1/octopi"] = {"namespaced": True, "kind": "Octopus"}
+    assert await listings.client.plural("example.com/v1", "Octopus") == "octopi"  # no English rule
+    assert await listings.client.plural("apps/v1", "StatefulSet") == "statefulsets"
+    assert await listings.client.plural("apps/v1", "Deployment") == "deployments"
+    discovery = [str(r.url.path) for r in kmock_cluster if r.resource is None or r.resource.plural is None]
+    assert sorted(discovery) == ["/apis/apps/v1", "/apis/example.com/v1"]  # cached
+    with pytest.raises(clients.ApiError, match="no kind 'Nothing'"):
+        await listings.client.plural("apps/v1", "Nothing")
+
+
+async def test_the_reads_of_a_tick_share_one_list_per_namespace_and_kind(cluster):
+    kmock_cluster, listings = cluster
+    listings.fresh_for = 5.0
+    for i in range(20):
+        kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", f"w{i}", "team-a", i, i))
+    kmock_cluster.put_object(RESOURCE_OF["StatefulSet"], workload("StatefulSet", "s", "team-a", 2, 1))
+    kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", "w0", "team-b", 7, 7))
+    reads = [target(listings, "Deployment", f"w{i}").read() for i in range(20)]
+    reads += [
+        target(listings, "StatefulSet", "s").read(),
+        target(listings, "Deployment", "w0", "team-b").read(),
+    ]
+    counts = await asyncio.gather(*reads)
+    assert counts[:20] == [protocol.ReplicaCount(i, i) for i in range(20)]
+    assert counts[20:] == [protocol.ReplicaCount(2, 1), protocol.ReplicaCount(7, 7)]
+    gets = [str(r.url.path) for r in kmock_cluster if r.resource is not None and r.resource.plural]
+    assert sorted(gets) == [
+        "/apis/apps/v1/namespaces/team-a/deployments",
+        "/apis/apps/v1/namespaces/team-a/statefulsets",
+        "/apis/apps/v1/namespaces/team-b/deployments",
+    ]
+    await target(listings, "Deployment", "w3").scale(9)  # a write shows in the listing at once
+    assert await target(listings, "Deployment", "w3").read() == protocol.ReplicaCount(9, 3)
 
 
 class ConstantSource:
@@ -212,7 +234,7 @@ async def test_the_controller_rides_out_conflicts_and_a_broken_target_does_not_s
         kmock_cluster.put_object(RESOURCE_OF["Deployment"], workload("Deployment", name, "team-a", 1, 1))
     kmock_cluster.inject("PATCH", "/deployments/web/scale", status=409, times=2)
     kmock_cluster.inject("PATCH", "/deployments/worker/scale", status=500, times=10)
-    reg = registry.TargetRegistry(default=lambda ns, ref: kubernetes.KubernetesScaleTarget(api, ns, ref))
+    reg = registry.for_cluster(api.client, fresh_for=0.0)
 
     def managed(name: str) -> policies.ManagedPolicy:
         spec = specs.parse_policy(
@@ -242,21 +264,25 @@ async def test_the_controller_rides_out_conflicts_and_a_broken_target_does_not_s
 
 
 async def test_any_custom_resource_with_a_scale_subresource():
-    plain = kmock.KubernetesEmulator()
-    async with plain, kmock.Server(plain) as server:
+    plain = KubernetesCluster(auto_ready=False)
+    plain.scalable.add(("example.com", "workerpools"))
+    async with serving(plain) as listings:
         plain.resources["example.com/v1/workerpools"] = {"namespaced": True, "kind": "WorkerPool"}
-        plain.objects["example.com/v1/workerpools", "team-a", "pool"] = {
-            "apiVersion": "example.com/v1",
-            "kind": "WorkerPool",
-            "metadata": {"name": "pool", "namespace": "team-a"},
-            "spec": {"replicas": 2},
-            "status": {"readyReplicas": 1},
-        }
+        plain.put_object(
+            "example.com/v1/workerpools",
+            {
+                "apiVersion": "example.com/v1",
+                "kind": "WorkerPool",
+                "metadata": {"name": "pool", "namespace": "team-a"},
+                "spec": {"replicas": 2},
+                "status": {"readyReplicas": 1},
+            },
+        )
         ref = specs.TargetRef(api_version="example.com/v1", kind="WorkerPool", name="pool")
-        pool = kubernetes.KubernetesScaleTarget(api_for(str(server.url)), "team-a", ref)
+        pool = kubernetes.KubernetesScaleTarget(listings.client, "team-a", ref, listings=listings)
         assert await pool.read() == protocol.ReplicaCount(2, 1)
         await pool.scale(4)
-        assert plain.objects["example.com/v1/workerpools", "team-a", "pool"]["spec"] == {"replicas": 4}
+        assert plain.read_object("example.com/v1/workerpools", "team-a", "pool")["spec"] == {"replicas": 4}
         assert [str(r.url.path) for r in plain["patch"]] == [
             "/apis/example.com/v1/namespaces/team-a/workerpools/pool/scale"
         ]

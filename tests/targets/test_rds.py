@@ -108,10 +108,10 @@ async def test_an_unreachable_api_is_retryable():
 
 
 async def test_the_cluster_registry_routes_both_rds_kinds(rds_client):
-    from scaleplane.targets import kubernetes
+    from tests.support.kmock_cluster import kube_client
 
     make_source(rds_client)
-    reg = registry.for_cluster(kubernetes.new_api_client(server="http://127.0.0.1:1"), rds_client=rds_client)
+    reg = registry.for_cluster(kube_client("http://127.0.0.1:1"), rds_client=rds_client)
     for api_version, kind in (
         ("rds.services.k8s.aws/v1alpha1", "DBInstance"),
         ("scaleplane.io/v1alpha1", "RDSReadReplicas"),

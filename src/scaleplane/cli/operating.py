@@ -57,6 +57,12 @@ def run(
         settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
     except settings.SettingsError as exc:
         raise fail(str(exc)) from None
+    from scaleplane.kube import credentials
+
+    try:
+        credentials.locate()  # no API server to reach: say where we looked, once, and stop
+    except credentials.NoCredentials as exc:
+        raise fail(str(exc), code=1) from None
 
     import kopf.cli
 
@@ -97,3 +103,48 @@ def crds(
         return
     for path in crd_files.write(directory):
         typer.echo(f"wrote {path}")
+
+
+@operator_app.command("rbac")
+def rbac(
+    namespace: Annotated[
+        list[str] | None,
+        typer.Option("--namespace", "-n", help="A watched namespace: namespaced mode, one Role each."),
+    ] = None,
+    operator_namespace: Annotated[
+        str, typer.Option("--operator-namespace", help="Where the operator and its Lease live.")
+    ] = "scaleplane-system",
+    lease_name: Annotated[
+        str, typer.Option("--lease-name", help="SCALEPLANE_LEASE_NAME.")
+    ] = "scaleplane-operator",
+    functions: Annotated[
+        bool, typer.Option("--functions/--no-functions", help="Rights for Functions (SCALEPLANE_FUNCTIONS).")
+    ] = True,
+    check: Annotated[
+        Path | None, typer.Option("--check", help="Only check that this file matches what would be printed.")
+    ] = None,
+) -> None:
+    """Print the operator's least-privilege RBAC: cluster-wide, or namespaced with --namespace.
+
+    kubectl apply it: `scaleplane operator rbac -n team-a -n team-b | kubectl apply -f -`, then run the
+    operator with the same namespaces (`scaleplane operator run -n team-a -n team-b`).
+    """
+    from scaleplane.operator import permissions
+
+    mode: permissions.Mode = "namespaced" if namespace else "cluster-wide"
+    docs = permissions.manifests(
+        mode,
+        watched=tuple(namespace or ()),
+        operator_namespace=operator_namespace,
+        lease_name=lease_name,
+        functions=functions,
+    )
+    text = permissions.to_yaml(docs, permissions.header(mode, functions))
+    if check is not None:
+        if not check.is_file() or check.read_text() != text:
+            raise fail(
+                f"{check} differs from the generated RBAC; run `scaleplane operator rbac > {check}`", code=1
+            )
+        typer.echo(f"{check}: up to date")
+        return
+    typer.echo(text, nl=False)

@@ -1,4 +1,10 @@
-"""Bounded retries with exponential backoff around one target call.
+"""Bounded retries with exponential backoff: the project's ONE retry mechanism.
+
+`run(call, backoff=..., retryable=...)` is the general form, used for every API write of the
+operator (status patches and Events, through `kube.clients.ApiError.retryable`; hooks should use it
+too): an error `retryable` accepts is tried again after the next delay of `backoff`, anything else is
+raised at once, and the last error is raised when the delays run out. `call_with_retries` is the form
+the tick uses around target calls, with a timeout and a concurrency slot per attempt:
 
 A target call ends in one of three ways: it returns; it raises a `TargetError` that is retryable
 (409 conflict, 5xx, timeout, connection refused) and is tried again after a growing delay, at most
@@ -11,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from scaleplane.targets import protocol
 
@@ -46,6 +52,31 @@ class Backoff:
         for _ in range(self.retries):
             yield min(delay, self.cap)
             delay *= self.factor
+
+
+async def run(
+    call: Callable[[], Awaitable[T]],
+    *,
+    backoff: Backoff,
+    retryable: Callable[[Exception], bool],
+    sleep: Sleep = asyncio.sleep,
+) -> T:
+    """Run `call`; retry errors `retryable` accepts along `backoff`; raise the last error at the end."""
+    delays = backoff.delays()
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            delay = next(delays, None) if retryable(exc) else None
+            if delay is None:
+                raise
+        await sleep(delay)
+
+
+def retryable_attribute(exc: Exception) -> bool:
+    """For errors that say it themselves (`ApiError.retryable`, `TargetError.retryable`)."""
+    answer: Any = getattr(exc, "retryable", False)
+    return bool(answer)
 
 
 async def call_with_retries(

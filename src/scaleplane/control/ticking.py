@@ -3,7 +3,9 @@
 Per tick: every distinct query of every policy goes to the metrics source in ONE fetch (the source
 dedupes too and bounds its own concurrency); each target is read with bounded concurrency; `decide`
 runs per policy; a target is asked for a new count only when the decision says so (not under
-dryRun/paused) and the count differs. Per-policy failures become error outcomes, never exceptions.
+dryRun/paused) and the count differs, and only while `may_actuate()` says so, asked right before each
+write (the operator's Lease fence: a replica that lost the Lease mid-tick stops at its next write).
+Per-policy failures become error outcomes, never exceptions.
 """
 
 from __future__ import annotations
@@ -66,12 +68,19 @@ class Controller:
         self.backoff = backoff or retrying.Backoff()
         self._sleep = sleep
 
-    async def tick(self, managed: Sequence[policies.ManagedPolicy], now: float) -> list[policies.TickOutcome]:
+    async def tick(
+        self,
+        managed: Sequence[policies.ManagedPolicy],
+        now: float,
+        *,
+        may_actuate: Callable[[], bool] | None = None,
+    ) -> list[policies.TickOutcome]:
         """One tick for all `managed` policies at time `now`; one outcome per policy, in order."""
         queries = distinct_queries(managed)
         results = await self._fetch(queries)
         slots = asyncio.Semaphore(self.target_concurrency)
-        return list(await asyncio.gather(*(self._run_one(p, results, now, slots) for p in managed)))
+        allowed = may_actuate or _always
+        return list(await asyncio.gather(*(self._run_one(p, results, now, slots, allowed) for p in managed)))
 
     async def _fetch(self, queries: Collection[str]) -> Mapping[str, sources.QueryResult]:
         if not queries:
@@ -89,6 +98,7 @@ class Controller:
         results: Mapping[str, sources.QueryResult],
         now: float,
         slots: asyncio.Semaphore,
+        may_actuate: Callable[[], bool],
     ) -> policies.TickOutcome:
         key, spec, target = policy.key, policy.spec, policy.target
         ref = f"{spec.target_ref.kind} {key.namespace}/{spec.target_ref.name}"
@@ -112,8 +122,14 @@ class Controller:
 
         if not decision.actuate or decision.desired == count.current:
             return policies.TickOutcome(key, decision, state, None, False, observation)
+
+        async def scale() -> None:
+            if not may_actuate():  # asked per attempt, right before the write
+                raise protocol.TargetError("this replica no longer holds the Lease", retryable=False)
+            await target.scale(decision.desired)
+
         try:
-            await self._call(lambda: target.scale(decision.desired), slots)
+            await self._call(scale, slots)
         except protocol.TargetError as exc:
             error = f"cannot scale {ref} from {count.current} to {decision.desired}: {exc}"
             return policies.TickOutcome(key, decision, policy.state, error, False, observation)
@@ -127,6 +143,10 @@ class Controller:
             slots=slots,
             sleep=self._sleep,
         )
+
+
+def _always() -> bool:
+    return True
 
 
 def _sample(metric: specs.MetricSpec, results: Mapping[str, sources.QueryResult]) -> decisions.MetricSample:

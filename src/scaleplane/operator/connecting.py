@@ -1,24 +1,46 @@
-"""How the operator reaches the API server: one login for kopf and for the operator's own client.
+"""How the operator reaches the API server: one set of credentials for kopf and for our own client.
 
-In a cluster: the service account; outside: the current kubeconfig (what kubectl uses), both through
-the `kubernetes` client's loaders (exec plugins, certificates, tokens); the scale targets load the same
-way (`targets.kubernetes.new_api_client`). `SCALEPLANE_KUBE_SERVER` points all of them at a plain URL
-with no credentials: that is how the tests aim at kmock.
+`kube.credentials.locate` finds them (the pod's service account, else the kubeconfig); our client
+(`kube.clients.KubeClient`) keeps them fresh by itself. kopf gets the same credentials through its
+login handler, with the token as of now: kopf calls the handler again after a 401 (a rotated token
+file, an expired exec token), and at the `expiration` an exec plugin announced.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import base64
+import datetime
 
 import kopf
 
-from scaleplane.operator import settings
+from scaleplane.kube import credentials
 
 
-def connection_info(config: settings.OperatorSettings, **kwargs: Any) -> kopf.ConnectionInfo | None:
-    """kopf's login: the override URL, else whatever the kubernetes client would use."""
-    if config.kube_server:
-        return kopf.ConnectionInfo(server=config.kube_server, insecure=True)
-    kwargs.setdefault("logger", logging.getLogger("scaleplane.operator"))
-    return kopf.login_via_client(**kwargs)
+def connection_info(found: credentials.Credentials) -> kopf.ConnectionInfo:
+    cluster, user = found.config.cluster, found.user
+    token = credentials.current_token(found)
+    expiration = None
+    if token is not None and token.expires:
+        expiration = datetime.datetime.fromisoformat(token.expires.replace("Z", "+00:00"))
+    abs_file = found.config.abs_file
+    return kopf.ConnectionInfo(
+        server=found.server,
+        insecure=cluster.insecure or None,
+        ca_path=str(abs_file(cluster.certificate_auth)) if cluster.certificate_auth else None,
+        ca_data=_decoded(cluster.certificate_auth_data),
+        token=token.value if token else None,
+        username=user.username,
+        password=user.password,
+        certificate_path=str(abs_file(user.client_cert)) if user.client_cert else None,
+        certificate_data=_decoded(user.client_cert_data),
+        private_key_path=str(abs_file(user.client_key)) if user.client_key else None,
+        private_key_data=_decoded(user.client_key_data),
+        default_namespace=found.config.context.namespace,
+        expiration=expiration,
+    )
+
+
+def _decoded(data: str | None) -> bytes | None:
+    if not data:
+        return None
+    return data.encode() if "-----BEGIN" in data else base64.b64decode(data)

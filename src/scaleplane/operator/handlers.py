@@ -7,16 +7,23 @@ goes on without it. Deleting a policy removes it from the registry and its serie
 Function: create/update/resume handlers make (or bring up to date) a Deployment, a Service and a
 ScalingPolicy named after the Function, owned by it (`kopf.adopt`), so Kubernetes' garbage collector
 deletes them with it. An update never touches the Deployment's replicas: the policy owns those.
+Registered only when Functions are enabled (SCALEPLANE_FUNCTIONS), so an operator without them never
+watches Functions and needs no rights on them (operator.permissions).
+
+`register(registry, functions=...)` puts them on a kopf registry (once per registry): importing
+`scaleplane.operator` does it for kopf's default registry; tests pass registries of their own.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from typing import Any
 
 import kopf
 
-from scaleplane.operator import functions, kubeapi, recording, restoring, runtime, settings, statuses
+from scaleplane.kube import clients
+from scaleplane.operator import functions, recording, restoring, runtime, statuses, waking
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -28,14 +35,17 @@ def _runtime(memo: Any) -> runtime.Runtime:
     return found
 
 
-@kopf.on.login()
-def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+def login(**_: Any) -> kopf.ConnectionInfo:
+    """Called at start and again after a 401: the credentials as of now (see operator.connecting)."""
+    from scaleplane.kube import credentials
     from scaleplane.operator import connecting
 
-    return connecting.connection_info(settings.from_env(), **kwargs)
+    try:
+        return connecting.connection_info(credentials.locate())
+    except credentials.NoCredentials as exc:
+        raise kopf.PermanentError(str(exc)) from None
 
 
-@kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     from scaleplane.operator import settings as operator_settings
 
@@ -47,7 +57,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, *
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="scaleplane.io", key="last-handled-configuration"
     )
-    built = await runtime.build(config, settings=settings, logger=logger)
+    built = await runtime.build(config)
     memo["scaleplane"] = built
     await runtime.start(built)
     logger.info(
@@ -56,7 +66,6 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, *
     )
 
 
-@kopf.on.cleanup()
 async def stop(memo: kopf.Memo, **_: Any) -> None:
     if "scaleplane" in memo:
         await _runtime(memo).stop()
@@ -72,7 +81,6 @@ def _worth_handling(event: kopf.RawEvent, meta: kopf.Meta, memo: kopf.Memo, **_:
     )
 
 
-@kopf.on.event(*POLICIES, when=_worth_handling)
 async def policy_event(
     event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
 ) -> None:
@@ -96,16 +104,13 @@ async def policy_event(
     status = statuses.invalid(error, previous, generation=meta.get("generation"), at=time.time())
     try:
         await recording.patch_status(rt.api, namespace, name, status)
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         # Event handlers are not retried by kopf: forget the refusal, so the next event tries again.
         rt.registry.forget(namespace, name)
         rt.meters.errors.labels("status").inc()
         logger.warning(f"cannot write the status of an invalid policy: {exc}")
 
 
-@kopf.on.resume(*FUNCTIONS)
-@kopf.on.create(*FUNCTIONS)
-@kopf.on.update(*FUNCTIONS)
 async def ensure_function(
     spec: kopf.Spec,
     name: str,
@@ -127,13 +132,13 @@ async def ensure_function(
     api = _runtime(memo).api
     children = [
         (
-            kubeapi.resource_path("apps/v1", "deployments", namespace),
+            clients.resource_path("apps/v1", "deployments", namespace),
             functions.deployment(name, namespace, fn),
             functions.template_patch(name, fn),
         ),
-        (kubeapi.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
+        (clients.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
         (
-            kubeapi.resource_path("scaleplane.io/v1alpha1", "scalingpolicies", namespace),
+            clients.resource_path("scaleplane.io/v1alpha1", "scalingpolicies", namespace),
             functions.scaling_policy(name, namespace, fn),
             None,
         ),
@@ -155,13 +160,13 @@ async def ensure_function(
 
 
 async def _apply(
-    api: kubeapi.KubeApi, collection: str, child: dict[str, Any], update: dict[str, Any] | None
+    api: clients.KubeClient, collection: str, child: dict[str, Any], update: dict[str, Any] | None
 ) -> None:
     """Create the child; if it exists, patch it to match (all but what `update` leaves out)."""
     try:
         await api.create(collection, child)
         return
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         if exc.status != 409:
             raise kopf.TemporaryError(
                 f"cannot create {child['kind']} {child['metadata']['name']}: {exc}", delay=2
@@ -170,7 +175,26 @@ async def _apply(
     body = {**body, "metadata": {**child["metadata"], **(body.get("metadata") or {})}}
     try:
         await api.patch(f"{collection}/{child['metadata']['name']}", body)
-    except kubeapi.ApiError as exc:
+    except clients.ApiError as exc:
         raise kopf.TemporaryError(
             f"cannot update {child['kind']} {child['metadata']['name']}: {exc}", delay=2
         ) from exc
+
+
+_registered: weakref.WeakSet[kopf.OperatorRegistry] = weakref.WeakSet()
+
+
+def register(registry: kopf.OperatorRegistry, *, functions: bool) -> None:
+    """Put the handlers on `registry` (a second call for the same registry does nothing)."""
+    if registry in _registered:
+        return
+    _registered.add(registry)
+    kopf.on.login(registry=registry)(login)
+    kopf.on.startup(registry=registry)(start)
+    kopf.on.cleanup(registry=registry)(stop)
+    kopf.on.event(*POLICIES, when=_worth_handling, registry=registry)(policy_event)
+    if functions:
+        for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+            on(*FUNCTIONS, registry=registry)(ensure_function)
+        # The gateway's signal: a call waits for a Function at zero (docs/functions.md).
+        kopf.on.event(*FUNCTIONS, when=waking.wake_requested, registry=registry)(waking.wake)

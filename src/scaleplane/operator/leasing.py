@@ -1,17 +1,28 @@
-"""Only one replica actuates: a `coordination.k8s.io/v1` Lease, as client-go's leader election does.
+"""Only one replica actuates: a fenced `coordination.k8s.io/v1` Lease, in client-go's leader-election shape.
 
-Why a Lease and not kopf peering: kopf peering pauses kopf's own handlers, but the scaling loop is a
-task of ours, and what must be exclusive is the loop's actuation. Every replica keeps its registry of
-policies warm from kopf's watches (handlers are idempotent), so a standby takes over at its next tick.
+Why written here and not taken from a library: client-go's election is Go; the `kubernetes` Python
+client's `leaderelection` is synchronous, runs in threads on the sync client, and has no fence a caller
+can ask before each write; kopf's peering pauses kopf's handlers, while what must be exclusive is our
+loop's actuation. So this module is client-go's algorithm on the process's one async client.
 
-The rules, with `duration` = SCALEPLANE_LEASE_SECONDS:
-- a replica renews every duration/3; it counts itself leader only until `last successful renew +
-  duration` (its own clock), so a replica cut off from the API stops actuating before anyone else can
-  take over;
-- a Lease whose `renewTime + leaseDurationSeconds` has passed may be taken over, with the
-  `resourceVersion` it was read at: of two replicas racing, the API server lets one through and gives
-  the other 409 Conflict;
-- on shutdown the holder empties `holderIdentity`, so the standby takes over at once.
+The timing (`Timing`, from SCALEPLANE_LEASE_SECONDS / _RENEW_DEADLINE_SECONDS / _RETRY_SECONDS):
+
+    lease 15 s      how long a claim lasts for the others, written as `leaseDurationSeconds`
+    renew 10 s      the holder counts itself leader only until `start of its last successful renew +
+                    renew deadline`, on its own monotonic clock
+    retry 2 s       every replica tries to acquire or renew this often
+
+A standby never reads the holder's clock: it takes over only when the Lease record has not changed
+for `leaseDurationSeconds` as measured on ITS OWN monotonic clock since it saw the record change
+(client-go's `observedTime`). The change it saw was written after the holder's renew started, so the
+holder's leadership ends at least `lease - renew` (5 s) before any standby may take over; clock skew
+between nodes does not enter, and a holder that was paused (SIGSTOP, a long GC, a starved node) finds
+its deadline passed the moment it runs again. Writes go as PUT with the `resourceVersion` read: of
+two replicas racing, the API server lets one through and answers the other 409 Conflict.
+
+Callers ask `is_leader` right before each actuation (the loop passes it to the controller as its
+fence), not once per tick. On shutdown the holder empties `holderIdentity`, so a standby takes over
+at its next retry.
 """
 
 from __future__ import annotations
@@ -22,45 +33,64 @@ import datetime
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.operator import kubeapi
+from scaleplane.kube import clients
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Timing:
+    lease: float = 15.0
+    renew_deadline: float = 10.0
+    retry: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not self.lease > self.renew_deadline > self.retry > 0:
+            raise ValueError(
+                "the Lease timing needs lease > renew deadline > retry > 0, "
+                f"was {self.lease:g} s, {self.renew_deadline:g} s, {self.retry:g} s"
+            )
 
 
 def _micro_time(at: float) -> str:
     return datetime.datetime.fromtimestamp(at, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+def _record(lease: dict[str, Any]) -> tuple[Any, ...]:
+    """What a standby watches for change: every write changes the resourceVersion, whatever the clocks."""
+    spec = lease.get("spec") or {}
+    keys = ("holderIdentity", "renewTime", "acquireTime", "leaseDurationSeconds", "leaseTransitions")
+    return ((lease.get("metadata") or {}).get("resourceVersion"), *(spec.get(k) for k in keys))
 
 
 class LeaseKeeper:
     def __init__(
         self,
-        api: kubeapi.KubeApi,
+        api: clients.KubeClient,
         *,
         namespace: str,
         name: str,
         identity: str,
-        duration: float,
-        clock: Callable[[], float] = time.time,
+        timing: Timing,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self.namespace, self.name, self.identity = namespace, name, identity
-        self.duration = duration
-        self._clock = clock
-        self._held_until = 0.0
+        self.timing = timing
+        self._clock, self._wall = clock, wall
+        self._renewed_at: float | None = None  # start of the last successful acquire/renew (monotonic)
+        self._observed: tuple[Any, ...] | None = None
+        self._observed_at = 0.0
         self._task: asyncio.Task[None] | None = None
-        self.path = f"/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}"
+        self.path = clients.resource_path("coordination.k8s.io/v1", "leases", namespace, name)
 
     @property
     def is_leader(self) -> bool:
-        return self._clock() < self._held_until
+        return self._renewed_at is not None and self._clock() < self._renewed_at + self.timing.renew_deadline
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="scaleplane-lease")
@@ -75,70 +105,77 @@ class LeaseKeeper:
 
     async def _run(self) -> None:
         while True:
+            was = self.is_leader
             try:
                 await self.try_hold()
             except Exception:  # a lease round must never end the task: the next round retries
                 log.exception("lease round failed")
-            await asyncio.sleep(self.duration / 3)
+            if was and not self.is_leader:
+                log.warning(
+                    "lost the Lease %s/%s: not actuating until it is held again", self.namespace, self.name
+                )
+            await asyncio.sleep(self.timing.retry)
 
     async def try_hold(self) -> bool:
         """One round: create, renew or take over the Lease. True when this replica holds it now."""
         started = self._clock()
         try:
             lease = await self.api.get(self.path)
-        except kubeapi.ApiError as exc:
+        except clients.ApiError as exc:
             if exc.status != 404:
                 log.warning("cannot read Lease %s/%s: %s", self.namespace, self.name, exc)
                 return self.is_leader
             return await self._write(None, started)
+        record = _record(lease)
+        if record != self._observed:
+            self._observed, self._observed_at = record, started
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
-        renewed = _parse_time(spec.get("renewTime")) or 0.0
-        expired = renewed + float(spec.get("leaseDurationSeconds") or self.duration) < started
-        if holder == self.identity or not holder or expired:
-            return await self._write(lease, started)
-        self._held_until = 0.0
-        return False
+        duration = float(spec.get("leaseDurationSeconds") or self.timing.lease)
+        if holder and holder != self.identity and self._clock() < self._observed_at + duration:
+            self._renewed_at = None
+            return False
+        return await self._write(lease, started)
 
-    async def _write(self, lease: dict[str, Any] | None, at: float) -> bool:
-        spec = (lease or {}).get("spec") or {}
+    async def _write(self, lease: dict[str, Any] | None, started: float) -> bool:
+        spec = dict((lease or {}).get("spec") or {})
         mine = spec.get("holderIdentity") == self.identity
-        body: dict[str, Any] = {
-            "spec": {
-                "holderIdentity": self.identity,
-                "leaseDurationSeconds": round(self.duration),
-                "renewTime": _micro_time(at),
-            }
-        }
+        now = _micro_time(self._wall())
+        spec.update(
+            holderIdentity=self.identity, leaseDurationSeconds=round(self.timing.lease), renewTime=now
+        )
         if not mine:
-            body["spec"]["acquireTime"] = _micro_time(at)
-            body["spec"]["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if lease else 0)
+            spec["acquireTime"] = now
+            spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + (1 if lease else 0)
         try:
             if lease is None:
-                body.update(apiVersion="coordination.k8s.io/v1", kind="Lease")
-                body["metadata"] = {"name": self.name, "namespace": self.namespace}
-                await self.api.create(self.path.rsplit("/", 1)[0], body)
+                body = {
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": self.name, "namespace": self.namespace},
+                    "spec": spec,
+                }
+                written = await self.api.create(self.path.rsplit("/", 1)[0], body)
             else:
-                body["metadata"] = {"resourceVersion": lease["metadata"]["resourceVersion"]}
-                await self.api.patch(self.path, body)
-        except kubeapi.ApiError as exc:
+                written = await self.api.replace(self.path, {**lease, "spec": spec})
+        except clients.ApiError as exc:
             if exc.status not in (409, 422):
                 log.warning("cannot write Lease %s/%s: %s", self.namespace, self.name, exc)
-            return self.is_leader if mine else False
+            if not mine:
+                self._renewed_at = None
+            return self.is_leader
         if not mine:
             log.info("took the Lease %s/%s as %s", self.namespace, self.name, self.identity)
-        self._held_until = at + self.duration
+        self._renewed_at = started
+        self._observed, self._observed_at = _record(written or {"spec": spec}), started
         return True
 
     async def release(self) -> None:
+        self._renewed_at = None
         try:
             lease = await self.api.get(self.path)
             if (lease.get("spec") or {}).get("holderIdentity") == self.identity:
-                body = {
-                    "metadata": {"resourceVersion": lease["metadata"]["resourceVersion"]},
-                    "spec": {"holderIdentity": None, "renewTime": None},
-                }
-                await self.api.patch(self.path, body)
-        except kubeapi.ApiError as exc:
+                spec = {**lease["spec"], "holderIdentity": "", "leaseDurationSeconds": 1}
+                await self.api.replace(self.path, {**lease, "spec": spec})
+        except clients.ApiError as exc:
             log.warning("cannot release Lease %s/%s: %s", self.namespace, self.name, exc)
-        self._held_until = 0.0

@@ -3,6 +3,7 @@
 Not one task per policy: a tick fetches every distinct query once (control.Controller), decides for
 all policies, actuates, then records (operator.recording). A replica that does not hold the Lease
 ticks too but only to keep its gauges honest: it neither decides nor actuates nor writes status.
+The Lease is asked again right before every /scale write and before recording (operator.leasing).
 
 A replica that becomes the Lease holder first reloads every policy's engine state from the API
 (`resync`): the states it held were read when it first saw each policy, the old leader wrote newer ones.
@@ -68,6 +69,9 @@ class OperatorLoop:
         """True while this replica actuates (it ticked as the Lease holder and has not lost it)."""
         return self._leading
 
+    def _still_leader(self) -> bool:
+        return self.lease is None or self.lease.is_leader
+
     def _taking_over(self) -> bool:
         return not self._leading and self.lease is not None
 
@@ -92,7 +96,14 @@ class OperatorLoop:
         started = time.perf_counter()
         now = self._clock()
         managed = self.registry.managed()
-        outcomes = await self.controller.tick(managed, now)
+        outcomes = await self.controller.tick(managed, now, may_actuate=self._still_leader)
+        if not self._still_leader():
+            # Lost the Lease during the tick (a renew failed past its deadline, or this process was
+            # paused): another replica may lead by now, so this one writes no status, Events or hooks.
+            self._leading = False
+            self.meters.errors.labels("lease_lost").inc()
+            log.warning("lost the Lease during the tick: its outcomes are not recorded")
+            return outcomes
         await self.recorder.record(outcomes, now)
         self.meters.tick_duration.observe(time.perf_counter() - started)
         self.meters.tick_queries.set(len(ticking.distinct_queries(managed)))

@@ -2,7 +2,8 @@
 
 kopf's `kopf.info/warn` work only inside kopf's handlers (they need its event queue, set up per
 handler context); the loop is a task of ours, so it posts `v1` Events itself, in the same shape
-kopf and kubectl use (involvedObject, reason, message, type, source, timestamps).
+kopf and kubectl use (involvedObject, reason, message, type, source, timestamps), retried briefly by
+`control.retrying` like every other write.
 
 Aggregation, as client-go's event recorder does it: an Event that repeats (same object, type, reason
 and message) is not posted again; the existing Event's `count` and `lastTimestamp` are updated
@@ -20,10 +21,12 @@ import asyncio
 import datetime
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.operator import kubeapi
+from scaleplane.control import retrying
+from scaleplane.kube import clients
 
 log = logging.getLogger(__name__)
 COMPONENT = "scaleplane-operator"
@@ -60,6 +63,11 @@ def event_body(ref: dict[str, Any], *, kind: str, reason: str, message: str, at:
     }
 
 
+# Events are best effort: fewer and shorter retries than status (0.2 s, 0.4 s), so a struggling API
+# server is not asked twice as hard for what only a person reads.
+BACKOFF = retrying.Backoff(retries=2, initial=0.2)
+
+
 @dataclass
 class _Series:
     """One Event on the API server and the repeats it stands for."""
@@ -79,8 +87,16 @@ Key = tuple[str, str, str, str, str]
 class EventPoster:
     """Posts Events; repeats update the first one's count (see the module docstring)."""
 
-    def __init__(self, api: kubeapi.KubeApi, *, interval: float = 180.0, concurrency: int = 16) -> None:
+    def __init__(
+        self,
+        api: clients.KubeClient,
+        *,
+        interval: float = 180.0,
+        concurrency: int = 16,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.api = api
+        self._sleep = sleep
         self.interval = interval
         self._series: OrderedDict[Key, _Series] = OrderedDict()
         self._slots = asyncio.Semaphore(concurrency)
@@ -125,8 +141,10 @@ class EventPoster:
         body["count"] = count
         try:
             async with self._slots:
-                created = await self.api.create(f"/api/v1/namespaces/{key[0]}/events", body)
-        except kubeapi.ApiError as exc:
+                created = await self._retried(
+                    lambda: self.api.create(f"/api/v1/namespaces/{key[0]}/events", body)
+                )
+        except clients.ApiError as exc:
             log.warning("cannot post the %s event %s: %s", kind, reason, exc)
             return False
         name = (created or {}).get("metadata", {}).get("name") if isinstance(created, dict) else None
@@ -140,8 +158,9 @@ class EventPoster:
         path = f"/api/v1/namespaces/{series.namespace}/events/{series.name}"
         try:
             async with self._slots:
-                await self.api.patch(path, {"count": series.count, "lastTimestamp": _stamp(at)})
-        except kubeapi.ApiError as exc:
+                patch = {"count": series.count, "lastTimestamp": _stamp(at)}
+                await self._retried(lambda: self.api.patch(path, patch))
+        except clients.ApiError as exc:
             if exc.status == 403:  # said once: repeats are still counted, no longer written
                 self.can_update = False
                 log.warning("not allowed to update Events (RBAC needs `patch` on events): %s", exc)
@@ -157,3 +176,8 @@ class EventPoster:
             )
         series.written, series.written_at = series.count, at
         return True
+
+    async def _retried(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        return await retrying.run(
+            call, backoff=BACKOFF, retryable=retrying.retryable_attribute, sleep=self._sleep
+        )

@@ -29,13 +29,16 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from scaleplane.control import policies
-from scaleplane.operator import hooking, instruments, kubeapi, posting, registering, statuses
+from scaleplane.control import policies, retrying
+from scaleplane.kube import clients
+from scaleplane.operator import hooking, instruments, posting, registering, statuses
 from scaleplane.scaling import reasons
 
 log = logging.getLogger("scaleplane.operator.decisions")
 METRIC_TROUBLE = (reasons.METRICS_UNAVAILABLE, reasons.METRIC_FAILED)
 Sleep = Callable[[float], Awaitable[None]]
+STATUS_BACKOFF = retrying.Backoff()  # 3 retries: 0.2 s, 0.4 s, 0.8 s (control.retrying)
+NO_RETRY = retrying.Backoff(retries=0)  # a stopping leader saves what it can, at once
 
 
 def status_path(namespace: str, name: str) -> str:
@@ -43,31 +46,27 @@ def status_path(namespace: str, name: str) -> str:
 
 
 async def patch_status(
-    api: kubeapi.KubeApi,
+    api: clients.KubeClient,
     namespace: str,
     name: str,
     status: dict[str, Any],
     *,
-    retries: int = 3,
+    backoff: retrying.Backoff = STATUS_BACKOFF,
     sleep: Sleep = asyncio.sleep,
 ) -> None:
     """Merge-patch a policy's status, retrying what is worth retrying. Raises ApiError at the end."""
-    delay = 0.2
-    for attempt in range(retries + 1):
-        try:
-            await api.patch(status_path(namespace, name), {"status": status})
-            return
-        except kubeapi.ApiError as exc:
-            if not exc.retryable or attempt == retries:
-                raise
-        await sleep(delay)
-        delay *= 2
+    await retrying.run(
+        lambda: api.patch(status_path(namespace, name), {"status": status}),
+        backoff=backoff,
+        retryable=retrying.retryable_attribute,
+        sleep=sleep,
+    )
 
 
 class Recorder:
     def __init__(
         self,
-        api: kubeapi.KubeApi,
+        api: clients.KubeClient,
         registry: registering.Registry,
         meters: instruments.Instruments,
         hooks: hooking.HookDispatcher,
@@ -78,7 +77,7 @@ class Recorder:
     ) -> None:
         self.api = api
         self.heartbeat = heartbeat
-        self.events = posting.EventPoster(api, interval=heartbeat)
+        self.events = posting.EventPoster(api, interval=heartbeat, sleep=sleep)
         self.registry = registry
         self.meters = meters
         self.hooks = hooks
@@ -100,8 +99,10 @@ class Recorder:
             key = entry.managed.key
             async with self._slots:
                 try:
-                    await patch_status(self.api, key.namespace, key.name, {"engineState": state}, retries=0)
-                except kubeapi.ApiError as exc:
+                    await patch_status(
+                        self.api, key.namespace, key.name, {"engineState": state}, backoff=NO_RETRY
+                    )
+                except clients.ApiError as exc:
                     log.warning("cannot save the engine state of %s: %s", key, exc)
                     return False
             entry.status = {**entry.status, "engineState": state}
@@ -135,7 +136,7 @@ class Recorder:
                     await patch_status(self.api, key.namespace, key.name, status, sleep=self._sleep)
                     entry.status, entry.written_at = status, at
                     self.meters.status_writes.labels("written").inc()
-                except kubeapi.ApiError as exc:
+                except clients.ApiError as exc:
                     self.meters.errors.labels("status").inc()
                     log.warning("cannot write the status of %s: %s", key, exc)
         if changes and self.hooks.workers:  # hooks hear of changes, never of steady decisions

@@ -14,19 +14,17 @@ from typing import Any
 
 from scaleplane.control import meters as control_meters
 from scaleplane.control import ticking
+from scaleplane.kube import clients, credentials
 from scaleplane.metrics import prometheus
 from scaleplane.operator import (
-    connecting,
     hooking,
     instruments,
-    kubeapi,
     leasing,
     looping,
     recording,
     registering,
     settings,
 )
-from scaleplane.targets import kubernetes as k8s_targets
 from scaleplane.targets import registry as target_registry
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,7 @@ STATE_SAVE_SECONDS = 10.0  # at shutdown, within the pod's terminationGracePerio
 @dataclass
 class Runtime:
     config: settings.OperatorSettings
-    api: kubeapi.KubeApi
+    api: clients.KubeClient
     registry: registering.Registry
     meters: instruments.Instruments
     hooks: hooking.HookDispatcher
@@ -69,16 +67,15 @@ class Runtime:
                 closer.close()  # type: ignore[attr-defined]
 
 
-async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runtime:
-    """Build (not start) everything; `login_kwargs` are kopf's (settings, logger) for its login."""
-    info = connecting.connection_info(config, **login_kwargs)
-    if info is None:
-        raise settings.SettingsError("no Kubernetes credentials: no kubeconfig, no service account")
-    api = kubeapi.KubeApi(info)
-    api_client = k8s_targets.new_api_client(server=config.kube_server)
+async def build(config: settings.OperatorSettings) -> Runtime:
+    """Build (not start) everything. Raises credentials.NoCredentials when no API server can be found."""
+    found = credentials.locate()
+    log.info("reaching the API server %s with the %s", found.server, found.source)
+    api = clients.KubeClient(found)
     # Every kind through /scale, pinned to the policy's own namespace. RDS read replicas need AWS
     # credentials the operator does not load yet: such a targetRef is refused with a clear error.
-    targets = target_registry.for_cluster(api_client, request_timeout=config.target_timeout)
+    # One LIST per namespace and kind answers a tick's reads: fresh for at most half a tick.
+    targets = target_registry.for_cluster(api, fresh_for=min(2.0, config.tick_seconds / 2))
     registry = registering.Registry(make_target=targets.resolve)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
@@ -92,7 +89,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
             namespace=config.lease_namespace,
             name=config.lease_name,
             identity=config.identity,
-            duration=config.lease_seconds,
+            timing=config.lease_timing(),
         )
 
     async def resync() -> None:
@@ -118,7 +115,7 @@ async def build(config: settings.OperatorSettings, **login_kwargs: Any) -> Runti
     where = config.metrics_host_port()
     if where is not None:
         metrics_server = control_meters.MetricsServer(meters.registry, *where)
-    return Runtime(config, api, registry, meters, hooks, loop, lease, metrics_server, [source, api_client])
+    return Runtime(config, api, registry, meters, hooks, loop, lease, metrics_server, [source])
 
 
 async def start(runtime: Runtime) -> None:

@@ -7,6 +7,8 @@
                                  "false": one request per distinct query
     SCALEPLANE_TARGET_TIMEOUT    seconds one /scale call may take          10
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
+    SCALEPLANE_FUNCTIONS         "false": no Function resource (no         true
+                                 handlers, no RBAC for them: operator.permissions)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
                                  a hook whose secret is missing, empty, or whose secretEnv is unset
@@ -19,8 +21,11 @@
     SCALEPLANE_LEASE_NAME        the coordination.k8s.io Lease's name      scaleplane-operator
     SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         default
     SCALEPLANE_LEASE_SECONDS     how long a holder's claim lasts           15
+    SCALEPLANE_RENEW_DEADLINE_SECONDS  a holder that could not renew     2/3 of the lease (10)
+                                 for this long stops actuating
+    SCALEPLANE_RETRY_SECONDS     how often a replica tries to acquire or   2/15 of the lease (2)
+                                 renew (operator.leasing)
     SCALEPLANE_IDENTITY          this replica's name in the Lease          POD_NAME or host-pid
-    SCALEPLANE_KUBE_SERVER       API server URL, no credentials (tests)    (kubeconfig / service account)
 
 A bad value stops the operator at start with a message naming the variable and the value.
 """
@@ -35,6 +40,8 @@ from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from scaleplane.operator import leasing
 
 
 class SettingsError(ValueError):
@@ -61,6 +68,7 @@ class OperatorSettings(BaseModel):
     batch_queries: bool = True
     target_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
     metrics_addr: str = "0.0.0.0:9108"
+    functions: bool = True
     hooks: tuple[HookSettings, ...] = ()
     hook_queue: Annotated[int, Field(ge=1)] = 1000
     status_heartbeat_seconds: Annotated[float, Field(ge=0, le=3600)] = 180.0
@@ -68,8 +76,9 @@ class OperatorSettings(BaseModel):
     lease_name: str = "scaleplane-operator"
     lease_namespace: str = "default"
     lease_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
+    renew_deadline_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
+    retry_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     identity: Annotated[str, Field(min_length=1)] = Field(default_factory=lambda: default_identity())
-    kube_server: str | None = None
 
     @field_validator("metrics_addr")
     @classmethod
@@ -79,6 +88,14 @@ class OperatorSettings(BaseModel):
             if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
                 raise ValueError("must be host:port (port 0..65535) or empty")
         return value
+
+    def lease_timing(self) -> leasing.Timing:
+        """client-go's shape (15 s / 10 s / 2 s) scaled to the lease when the other two are not given."""
+        return leasing.Timing(
+            lease=self.lease_seconds,
+            renew_deadline=self.renew_deadline_seconds or self.lease_seconds * 2 / 3,
+            retry=self.retry_seconds or self.lease_seconds * 2 / 15,
+        )
 
     def metrics_host_port(self) -> tuple[str, int] | None:
         if not self.metrics_addr:
@@ -103,6 +120,11 @@ class OperatorSettings(BaseModel):
         return hook.secret.encode()
 
 
+def functions_enabled(environ: Mapping[str, str]) -> bool:
+    """SCALEPLANE_FUNCTIONS as the handlers read it at import (the CLI validates the value first)."""
+    return environ.get("SCALEPLANE_FUNCTIONS", "true").strip().lower() not in ("false", "0", "no", "off")
+
+
 def default_identity() -> str:
     """Host, pid and a random tail: unique even for two operators in one process (the tests)."""
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -114,6 +136,7 @@ ENV = {
     "batch_queries": "SCALEPLANE_BATCH_QUERIES",
     "target_timeout": "SCALEPLANE_TARGET_TIMEOUT",
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
+    "functions": "SCALEPLANE_FUNCTIONS",
     "hooks": "SCALEPLANE_HOOKS",
     "hook_queue": "SCALEPLANE_HOOK_QUEUE",
     "status_heartbeat_seconds": "SCALEPLANE_STATUS_HEARTBEAT_SECONDS",
@@ -121,8 +144,9 @@ ENV = {
     "lease_name": "SCALEPLANE_LEASE_NAME",
     "lease_namespace": "SCALEPLANE_LEASE_NAMESPACE",
     "lease_seconds": "SCALEPLANE_LEASE_SECONDS",
+    "renew_deadline_seconds": "SCALEPLANE_RENEW_DEADLINE_SECONDS",
+    "retry_seconds": "SCALEPLANE_RETRY_SECONDS",
     "identity": "SCALEPLANE_IDENTITY",
-    "kube_server": "SCALEPLANE_KUBE_SERVER",
 }
 
 
@@ -152,4 +176,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
         raise SettingsError("; ".join(problems)) from None
     for hook in config.hooks:  # refused here, at start, with the reason
         config.hook_secret(hook, env)
+    try:
+        config.lease_timing()
+    except ValueError as exc:
+        names = "SCALEPLANE_LEASE_SECONDS, SCALEPLANE_RENEW_DEADLINE_SECONDS, SCALEPLANE_RETRY_SECONDS"
+        raise SettingsError(f"{names}: {exc}") from None
     return config

@@ -35,11 +35,10 @@ FRESH_SECONDS = 60.0
 WOKEN_EVENT = "io.scaleplane.function.woken.v1"
 
 
-def _wake_requested(annotations: kopf.Annotations, **_: Any) -> bool:
+def wake_requested(annotations: kopf.Annotations, **_: Any) -> bool:
     return WAKE_ANNOTATION in annotations
 
 
-@kopf.on.event(*FUNCTIONS, when=_wake_requested)
 async def wake(event: kopf.RawEvent, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     if event.get("type") == "DELETED" or "scaleplane" not in memo:
         return

@@ -57,24 +57,19 @@ class TargetRegistry:
 RDS_KINDS = (("rds.services.k8s.aws", "DBInstance"), ("scaleplane.io", "RDSReadReplicas"))
 
 
-def for_cluster(
-    api_client: Any, *, rds_client: Any | None = None, request_timeout: float = 5.0
-) -> TargetRegistry:
+def for_cluster(client: Any, *, rds_client: Any | None = None, fresh_for: float = 2.0) -> TargetRegistry:
     """The operator's registry: every kind through /scale, plus RDS read replicas when `rds_client` is given.
 
-    api_client: a `kubernetes.client.ApiClient`, best from `targets.kubernetes.new_api_client()`
-                (in-cluster or kubeconfig, client-side retries off).
+    client:     the process's `kube.clients.KubeClient`.
     rds_client: a boto3 RDS client; without it a DBInstance targetRef is refused with a clear error.
+    fresh_for:  how long one LIST of a namespace and kind answers reads (keep it under the tick).
     """
-    # Imported here: the kubernetes client takes seconds to import and local mode never needs it.
-    from kubernetes.client.api import custom_objects_api
-
     from scaleplane.targets import kubernetes, rds
 
-    api = custom_objects_api.CustomObjectsApi(api_client)
+    listings = kubernetes.Listings(client, fresh_for=fresh_for)
 
     def kube_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
-        return kubernetes.KubernetesScaleTarget(api, namespace, ref, request_timeout=request_timeout)
+        return kubernetes.KubernetesScaleTarget(client, namespace, ref, listings=listings)
 
     registry = TargetRegistry(default=kube_target)
 
