@@ -107,6 +107,24 @@ def check(cluster: Any, docs: list[dict[str, Any]]) -> None:
     assert unused == set(), f"rules nothing used (not least privilege): {sorted(map(str, unused))}"
 
 
+def add_failing_policy(cluster: Any, ns: str, query: str) -> None:
+    """A policy whose Deployment does not exist: ScalingFailed every tick, so the repeat patches the
+    one Event's count (operator.posting) and the `patch` on events is used."""
+    spec = {
+        "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ghost"},
+        "maxReplicas": 5,
+        "metrics": [{"name": "rps", "query": query, "target": {"value": 10}}],
+    }
+    cluster.put_object(POLICY, operating.policy("ghost", ns, spec))
+
+
+def an_event_counted_twice(cluster: Any) -> bool:
+    return any(
+        res.plural == "events" and not o.deleted and (o.raw.get("count") or 0) >= 2
+        for (res, _, _), o in cluster.objects.items()
+    )
+
+
 def test_the_shipped_rbac_is_the_generated_cluster_wide_mode_and_binds_the_deployments_account() -> None:
     assert RBAC.read_text() == permissions.to_yaml(
         permissions.manifests("cluster-wide"), permissions.header("cluster-wide", True)
@@ -187,8 +205,13 @@ async def test_cluster_wide_with_functions_every_request_is_allowed_and_every_ru
                     "behavior": operating.fast_behavior(),
                 }
                 cluster.put_object(POLICY, operating.policy(name, ns, spec))
-            lease_elsewhere = {"SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS}
+            add_failing_policy(cluster, ns, query)
+            lease_elsewhere = {
+                "SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS,
+                "SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "0",
+            }
             async with operating.running_operator(url, prometheus.url, namespace=ns, env=lease_elsewhere):
+                await eventually(lambda: an_event_counted_twice(cluster))
                 await eventually(
                     lambda: (
                         (cluster.read_object(DEPLOYMENT, ns, fn) or {}).get("spec", {}).get("replicas") == 3
@@ -263,10 +286,16 @@ async def test_namespaced_without_functions_every_request_is_allowed_and_every_r
                     "behavior": operating.fast_behavior(),
                 }
                 cluster.put_object(POLICY, operating.policy(name, ns, spec))
-            env = {"SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS, "SCALEPLANE_FUNCTIONS": "false"}
+            add_failing_policy(cluster, ns, query)
+            env = {
+                "SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS,
+                "SCALEPLANE_FUNCTIONS": "false",
+                "SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "0",
+            }
             async with operating.running_operator(
                 url, prometheus.url, namespace=ns, env=env, functions=False
             ):
+                await eventually(lambda: an_event_counted_twice(cluster))
                 for resource, name, field in (
                     (DEPLOYMENT, "web", "replicas"),
                     ("apps/v1/statefulsets", "cache", "replicas"),
