@@ -141,7 +141,7 @@ def run_tests(directory: Path, *, timeout_seconds: float, memory_mb: int) -> tup
 
     def limits() -> None:
         cpu = max(1, int(timeout_seconds))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU at cpu s, SIGKILL 1 s later
         memory = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
@@ -155,6 +155,10 @@ def run_tests(directory: Path, *, timeout_seconds: float, memory_mb: int) -> tup
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
+        return [{"test": "(all)", "ok": False, "error": f"timed out after {timeout_seconds:g} s"}], sandbox
+    if process.returncode in (-signal.SIGXCPU, -signal.SIGKILL) and not out.strip():
+        # The CPU limit ended it before the wall clock did (a loaded machine gives a spinning test
+        # its CPU seconds before the same number of wall seconds pass): the same verdict.
         return [{"test": "(all)", "ok": False, "error": f"timed out after {timeout_seconds:g} s"}], sandbox
     try:
         results = json.loads(out.decode().strip().splitlines()[-1])
