@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -20,3 +22,17 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a clear error (never a traceback) and return the Exit to raise."""
     typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def read_text(path: Path, option: str) -> str:
+    """The text of a file the user named with `option`, or `error: ...` and exit 2 saying why not."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise fail(f"{option}: {path} does not exist") from None
+    except IsADirectoryError:
+        raise fail(f"{option}: {path} is a folder; give a file") from None
+    except UnicodeDecodeError:
+        raise fail(f"{option}: {path} is not a text file") from None
+    except OSError as exc:
+        raise fail(f"{option}: cannot read {path} ({exc.strerror or exc})") from None

@@ -15,12 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
     from scaleplane.scaling import simulation, specs
 
-API_VERSION = "scaleplane.io/v1alpha1"
 PROGRESS_FROM_TICKS = 2000  # shorter runs finish before a bar is worth drawing
 
 
@@ -186,33 +185,16 @@ def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:
 
 def _read_policy(path: Path) -> specs.ScalingPolicySpec:
     """A ScalingPolicy manifest (apiVersion, kind, metadata, spec) or a bare spec, from YAML."""
-    import yaml
+    from scaleplane.scaling import manifests
 
-    from scaleplane.scaling import specs
-
+    text = read_text(path, "--policy")
     try:
-        document = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise fail(f"--policy: {path} does not exist") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise fail(f"--policy: cannot read {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise fail(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise fail(f"{path}: a ScalingPolicy must be a mapping, was {type(document).__name__}")
-    root = "spec"
-    if {"apiVersion", "kind", "spec"} & document.keys():
-        if document.get("apiVersion") != API_VERSION:
-            raise fail(f"{path}: apiVersion must be {API_VERSION}, was {document.get('apiVersion')!r}")
-        if document.get("kind") != "ScalingPolicy":
-            raise fail(f"{path}: kind must be ScalingPolicy, was {document.get('kind')!r}")
-        document = document.get("spec")
-    try:
-        return specs.parse_policy(document, root=root)
-    except specs.PolicyError as exc:
-        for problem in exc.problems:
-            typer.secho(f"{path}: {problem}", err=True, fg=typer.colors.RED)
-        raise fail(f"{path}: invalid ScalingPolicy ({len(exc.problems)} problem(s) above)") from None
+        found = manifests.parse(text, str(path), bare_spec=True)
+    except manifests.ManifestError as exc:
+        raise fail(str(exc)) from None
+    if len(found) != 1:
+        raise fail(f"--policy: {path} holds {len(found)} ScalingPolicies; simulate replays exactly one")
+    return found[0].spec
 
 
 def _run_all(

@@ -74,7 +74,9 @@ def parse_function(data: Any) -> FunctionSpec:
     try:
         return FunctionSpec.model_validate(data)
     except ValidationError as exc:
-        raise specs.PolicyError([specs.describe_error("spec", err) for err in exc.errors()]) from None
+        raise specs.PolicyError(
+            [specs.describe_error("spec", err, FunctionSpec) for err in exc.errors()]
+        ) from None
 
 
 def labels(name: str, spec: FunctionSpec) -> dict[str, str]:

@@ -4,12 +4,12 @@ Two formats, told apart by the header row:
 
 - a demand series, `t,demand`: `t` in seconds, advancing by one fixed step; `demand` in work units per
   second, held over the step that starts at `t` (piecewise constant);
-- a request log, one row per request with a `TIMESTAMP` column (ISO 8601 date-time, or seconds as a
-  number), as in the Azure LLM inference traces. Requests are counted into buckets of `bucket_seconds`
-  from the first request; a bucket's demand is its work over its length. Each request is one unit of
-  work, or with `weight_columns` the sum of those columns (e.g. tokens). A trailing bucket covering less
-  than half its length is dropped, because dividing its few requests by the full length would invent a
-  fall in load that never happened.
+- a request log, one row per request with a `TIMESTAMP` column (seconds as a number, or a date-time
+  as ISO 8601, RFC 2822 or web servers' Common Log Format write it), as in the Azure LLM traces.
+  Requests are counted into buckets of `bucket_seconds` from the first request; a bucket's demand is
+  its work over its length. Each request is one unit of work, or with `weight_columns` the sum of
+  those columns (e.g. tokens). A trailing bucket covering less than half its length is dropped,
+  because dividing its few requests by the full length would invent a fall in load that never happened.
 
 Every problem raises `TraceError` naming the source, the line, the column and the value.
 """
@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import csv
 import datetime
+import email.utils
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
+SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,13 @@ def _number(text: str, source: str, line: int, column: str) -> float:
 
 
 def _timestamp(text: str, source: str, line: int, column: str) -> float:
-    """Seconds since the epoch (naive date-times read as UTC), or a plain number of seconds."""
+    """Seconds since the epoch from the formats logs and exports write, or a TraceError naming the form.
+
+    Understood: a number of seconds; ISO 8601 / RFC 3339 (`2024-05-10T12:00:00Z`, any fraction,
+    naive date-times read as UTC); RFC 2822 / HTTP dates (`Fri, 10 May 2024 12:00:00 GMT`); the Common
+    Log Format of web servers (`10/May/2024:12:00:00 +0000`). Refused by name: epoch milliseconds
+    (a number past the year 5000 as seconds) and numeric dates with slashes (day/month order unknown).
+    """
     stripped = text.strip()
     try:
         seconds = float(stripped)
@@ -174,16 +185,45 @@ def _timestamp(text: str, source: str, line: int, column: str) -> float:
     else:
         if not math.isfinite(seconds):
             raise TraceError(source, line, f"column {column!r}: must be finite, was {stripped!r}")
+        if abs(seconds) >= MILLISECONDS_FROM:
+            raise TraceError(
+                source,
+                line,
+                f"column {column!r}: {stripped!r} looks like milliseconds since the epoch; "
+                "write seconds (divide by 1000)",
+            )
         return seconds
-    try:
-        parsed = datetime.datetime.fromisoformat(stripped)
-    except ValueError:
+    parsed = _date_time(stripped)
+    if parsed is None:
+        hint = (
+            " (a numeric date with slashes leaves the day/month order unknown: write 2024-05-10T12:00:00Z)"
+            if SLASHED_DATE.match(stripped)
+            else ""
+        )
         raise TraceError(
-            source, line, f"column {column!r}: must be an ISO 8601 date-time or seconds, was {stripped!r}"
-        ) from None
+            source,
+            line,
+            f"column {column!r}: must be seconds, an ISO 8601 / RFC 3339, RFC 2822 or Common Log Format "
+            f"date-time, was {stripped!r}{hint}",
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
+
+
+def _date_time(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def resample(trace: DemandTrace, tick_seconds: float) -> list[float]:

@@ -1,0 +1,108 @@
+"""ScalingPolicy manifests read from YAML text: the custom resource's shape, checked as the API would.
+
+    apiVersion: scaleplane.io/v1alpha1
+    kind: ScalingPolicy
+    metadata: {name: workers}
+    spec: {...}
+
+Unknown keys are refused at every level, the top level and `metadata` included (a `metadat:` typo is
+an error, not a policy without a name). Every problem is one line that names the file, the line, the
+field path and the value: `workers.yaml:12: spec.maxReplicas: must be an integer, was '40' (...)`.
+The caller reads the file; this module only sees its text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scaleplane.inputs import documents, problems
+from scaleplane.scaling import specs
+
+API_VERSION = "scaleplane.io/v1alpha1"
+KIND = "ScalingPolicy"
+TOP_LEVEL = ("apiVersion", "kind", "metadata", "spec", "status")
+# ObjectMeta's fields as `kubectl get -o yaml` prints them: an exported object reads back unchanged.
+METADATA = (
+    "name",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "finalizers",
+    "ownerReferences",
+    "generateName",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used: `source:line: field.path: what is wrong, was VALUE`."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    spec: specs.ScalingPolicySpec
+    line: int  # where its document starts
+
+
+def parse(text: str, source: str, *, bare_spec: bool = False) -> list[Manifest]:
+    """Every ScalingPolicy in `text` (none for an empty file). With `bare_spec`, a document that is
+    only a spec (no apiVersion, kind or spec key) is one too, named "policy"."""
+    try:
+        found = documents.load(text, source)
+    except documents.DocumentError as exc:
+        raise ManifestError(str(exc)) from None
+    return [_one(document, source, bare_spec) for document in found]
+
+
+def _one(document: documents.Document, source: str, bare_spec: bool) -> Manifest:
+    data = document.data
+
+    def error(loc: tuple[int | str, ...], message: str) -> ManifestError:
+        path = problems.join("", loc) or "document"
+        return ManifestError(f"{source}:{document.line_of(loc)}: {path}: {message}")
+
+    if not isinstance(data, dict):
+        raise error((), f"a ScalingPolicy must be a mapping, was {problems.describe_value(data)}")
+    if bare_spec and not {"apiVersion", "kind", "spec"} & data.keys():
+        return Manifest("policy", _spec(data, document, source, root=""), document.node.start_mark.line + 1)
+    for key in data:
+        if key not in TOP_LEVEL:
+            raise error((key,), problems.unknown_key(str(key), TOP_LEVEL))
+    if data.get("apiVersion") != API_VERSION:
+        raise error(("apiVersion",), f"must be {API_VERSION}, was {data.get('apiVersion')!r}")
+    if data.get("kind") != KIND:
+        raise error(("kind",), f"must be {KIND}, was {data.get('kind')!r}")
+    metadata = data.get("metadata")
+    if not isinstance(metadata, dict):
+        raise error(("metadata",), f"must be a mapping with a name, was {problems.describe_value(metadata)}")
+    for key in metadata:
+        if key not in METADATA:
+            raise error(("metadata", key), problems.unknown_key(str(key), METADATA[:4]))
+    name = metadata.get("name")
+    if not isinstance(name, str) or not name:
+        raise error(("metadata", "name"), f"is required, was {name!r}")
+    if "spec" not in data:
+        raise error(("spec",), "is required (targetRef, maxReplicas and metrics at least)")
+    return Manifest(
+        name, _spec(data["spec"], document, source, root="spec"), document.node.start_mark.line + 1
+    )
+
+
+def _spec(data: Any, document: documents.Document, source: str, *, root: str) -> specs.ScalingPolicySpec:
+    prefix = (root,) if root else ()
+    try:
+        return specs.parse_policy(data, root=root or "spec")
+    except specs.PolicyError as exc:
+        lines = [
+            f"{source}:{document.line_of((*prefix, *loc))}: {problem}"
+            for problem, loc in zip(exc.problems, exc.locations, strict=True)
+        ]
+        raise ManifestError("\n".join(lines)) from None
