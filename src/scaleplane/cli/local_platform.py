@@ -35,6 +35,7 @@ StateDir = Annotated[
         "--state-dir",
         help="Where servers keep their data, PID files, logs, the decision log and engine state.",
         show_default=True,
+        file_okay=False,
     ),
 ]
 Policies = Annotated[
@@ -82,7 +83,9 @@ def demo(
     ] = "flash-crowd",
     report: Annotated[
         Path | None,
-        typer.Option("--report", help="Directory for the report (default: <state-dir>/report)."),
+        typer.Option(
+            "--report", help="Directory for the report (default: <state-dir>/report).", file_okay=False
+        ),
     ] = None,
     state_dir: StateDir = DEFAULT_STATE,
     policies: Policies = None,
@@ -130,8 +133,7 @@ def up(
     if holder is not None:
         raise fail(
             f"a local platform already runs from {config.state_dir} (controller pid {holder.pid}): "
-            "`scaleplane local status` shows it, `scaleplane local down` stops it",
-            code=1,
+            "`scaleplane local status` shows it, `scaleplane local down` stops it"
         )
     try:
         platform.load_policies(config.policies)  # fail here, not in the background process
@@ -149,7 +151,7 @@ def up(
             typer.echo(_summary(info))
             typer.echo("stop it with: scaleplane local down" + _state_flag(state_dir))
     except (platform.PlatformError, policyfiles.PolicyFileError) as exc:
-        raise fail(str(exc), code=1) from None
+        raise fail(str(exc)) from None
 
 
 def _state_flag(state_dir: Path) -> str:
@@ -195,7 +197,7 @@ def down(state_dir: StateDir = DEFAULT_STATE) -> None:
         typer.echo("ended leftovers: " + ", ".join(f"{r.name} ({r.pid})" for r in ended))
     live = runfiles.live_records(resolved)
     if live:
-        raise fail("still running: " + ", ".join(f"{r.name} ({r.pid})" for r in live), code=1)
+        raise fail("still running: " + ", ".join(f"{r.name} ({r.pid})" for r in live))
     typer.echo("stopped; no process of the platform is left" if holder or ended else "nothing was running")
 
 

@@ -54,9 +54,11 @@ def run(
     from scaleplane.operator import settings
 
     try:
-        settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
+        config = settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
     except settings.SettingsError as exc:
         raise fail(str(exc)) from None
+    if not config.kube_server:
+        _check_cluster_login()
 
     import kopf.cli
 
@@ -75,9 +77,32 @@ def run(
     kopf.cli.main(args=args, prog_name="scaleplane operator", standalone_mode=True)
 
 
+def _check_cluster_login() -> None:
+    """Without a cluster kopf would log a traceback every minute; say once what is missing instead."""
+    import os
+
+    from kubernetes import config as kube_config
+
+    try:
+        kube_config.load_incluster_config()  # type: ignore[no-untyped-call]
+        return
+    except kube_config.ConfigException:
+        pass
+    path = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0] or str(Path.home() / ".kube" / "config")
+    try:
+        kube_config.load_kube_config(config_file=path)  # type: ignore[no-untyped-call]
+    except (kube_config.ConfigException, OSError) as exc:
+        raise fail(
+            f"no cluster to serve: not in a cluster (no service account) and no usable kubeconfig at {path} "
+            f"({exc}); point KUBECONFIG at one, or SCALEPLANE_KUBE_SERVER at an API server"
+        ) from None
+
+
 @operator_app.command("crds")
 def crds(
-    directory: Annotated[Path, typer.Argument(help="Where to write the CRD files.")] = Path("operator/crds"),
+    directory: Annotated[Path, typer.Argument(help="Where to write the CRD files.", file_okay=False)] = Path(
+        "operator/crds"
+    ),
     check: Annotated[
         bool, typer.Option("--check", help="Only check that the files match the models.")
     ] = False,
@@ -86,6 +111,8 @@ def crds(
     from scaleplane.operator import crds as crd_files
 
     if check:
+        if not directory.is_dir():
+            raise fail(f"{directory}: no such folder; write the CRDs first with `scaleplane operator crds`")
         stale = crd_files.drift(directory)
         if stale:
             raise fail(

@@ -7,6 +7,7 @@ The command only opens files and prints: parsing, simulation and the oracle are 
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from enum import StrEnum
@@ -51,7 +52,10 @@ def simulate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write simulate.md and simulate.png into this folder.")
+        Path | None,
+        typer.Option(
+            "--report", help="Write simulate.md and simulate.png into this folder.", file_okay=False
+        ),
     ] = None,
     capacity: Annotated[float, typer.Option(help="Work units per second one ready replica serves.")] = 0.25,
     startup: Annotated[float, typer.Option(help="Seconds from requesting a replica to it serving.")] = 60.0,
@@ -60,8 +64,11 @@ def simulate(
     ] = False,
     tick: Annotated[float, typer.Option(help="Simulation tick and request-log bucket, seconds.")] = 15.0,
     rate_window: Annotated[
-        float, typer.Option(help="Window of the rate() the demand metric reads, s.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="Window of the rate() the demand metric reads, s (default: 60, or one tick if longer)."
+        ),
+    ] = None,
     weight: Annotated[
         list[str] | None,
         typer.Option(help="Request-log column(s) whose sum is a request's work (e.g. tokens); repeatable."),
@@ -117,15 +124,17 @@ def simulate(
 
 
 def _model(
-    capacity: float, startup: float, queueing: bool, tick: float, window: float
+    capacity: float, startup: float, queueing: bool, tick: float, window: float | None
 ) -> simulation.TargetModel:
     from scaleplane.scaling import simulation
 
+    if window is None:  # the default follows a long tick, so an unset option is never the one blamed
+        window = max(60.0, tick)
     checks = [
-        ("--capacity", capacity, capacity > 0, "must be > 0"),
+        ("--capacity", capacity, math.isfinite(capacity) and capacity > 0, "must be a finite number > 0"),
         ("--startup", startup, 0 <= startup <= 86400, "must be 0..86400 seconds"),
         ("--tick", tick, 1 <= tick <= 3600, "must be 1..3600 seconds"),
-        ("--rate-window", window, window >= tick, "must be at least one tick"),
+        ("--rate-window", window, math.isfinite(window) and window >= tick, "must be at least one tick"),
     ]
     for option, value, ok, message in checks:
         if not ok or value != value:  # NaN compares unequal to itself
