@@ -77,6 +77,14 @@ def simulate(
         list[str] | None,
         typer.Option(help="METRIC=demand|backlog: what a policy metric reads (default: by its name/query)."),
     ] = None,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline",
+            help="Write the per-tick series (demand, replicas, ready, backlog, the oracle's) as CSV.",
+            dir_okay=False,
+        ),
+    ] = None,
     min_replicas: Annotated[int, typer.Option(help="minReplicas of the default policy.")] = 1,
     max_replicas: Annotated[int, typer.Option(help="maxReplicas of the default policy.")] = 100,
 ) -> None:
@@ -117,6 +125,8 @@ def simulate(
         result["baseline"] = outcomes[1].summary()
     if report is not None:
         _write_report(report, outcomes, demand_trace, model, tick)
+    if timeline is not None:
+        _write_timeline(timeline, outcomes, tick)
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -277,16 +287,67 @@ def _write_report(
 
 def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], report: Path | None) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from scaleplane.reporting import simulations
 
-    table = Table(title=f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s")
-    for header in simulations.SHORT_HEADERS:
-        table.add_column(header, justify="left" if header == "run" else "right", no_wrap=header == "run")
-    for row in simulations.summary_rows(outcomes):
-        table.add_row(*(str(cell) for cell in row))
     console = Console()
-    console.print(table)
+    for line in summary_lines(result, outcomes, console.width):
+        console.print(line, highlight=False, soft_wrap=True)
     if report is not None:
         console.print(f"report: {report / simulations.MARKDOWN_NAME}")
+
+
+def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], width: int) -> list[str]:
+    """The summary as a table when it fits `width` (80 columns does), else one line per value.
+
+    A number is never cut or wrapped: the columns take their natural width, and a terminal too
+    narrow for them gets the same values listed instead of a table with cropped cells.
+    """
+    from scaleplane.reporting import simulations
+
+    headers = list(simulations.SHORT_HEADERS)
+    rows = [[str(cell) for cell in row] for row in simulations.summary_rows(outcomes)]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
+    title = f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s"
+    total = sum(widths) + 3 * (len(widths) - 1)
+    if total > width:
+        lines = [title]
+        for row in rows:
+            lines.append(f"{row[0]}:")
+            lines += [f"  {header}: {cell}" for header, cell in zip(headers[1:], row[1:], strict=True)]
+        return lines
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "   ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))])
+
+    return [title.center(total).rstrip(), line(headers), "-" * total, *(line(row) for row in rows)]
+
+
+def _write_timeline(path: Path, outcomes: list[simulation.Outcome], tick: float) -> None:
+    """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`)."""
+    import csv
+
+    try:
+        with path.open("w", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(
+                ["run", "t", "demand", "replicas", "ready", "backlog", "oracle_replicas", "oracle_ready"]
+            )
+            for outcome in outcomes:
+                line = outcome.timeline
+                for k, at in enumerate(line.at):
+                    writer.writerow(
+                        [
+                            outcome.name,
+                            f"{at:g}",
+                            f"{line.demand[k]:.6g}",
+                            line.replicas[k],
+                            line.ready[k],
+                            f"{line.backlog[k]:.6g}",
+                            outcome.oracle.billed[k] if k < len(outcome.oracle.billed) else "",
+                            outcome.oracle.ready[k] if k < len(outcome.oracle.ready) else "",
+                        ]
+                    )
+    except OSError as exc:
+        raise fail(f"--timeline: cannot write {path} ({exc.strerror or exc})") from None

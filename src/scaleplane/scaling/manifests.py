@@ -50,6 +50,10 @@ class Manifest:
     name: str
     spec: specs.ScalingPolicySpec
     line: int  # where its document starts
+    document: documents.Document | None = None  # where each field was written
+
+    def line_of(self, loc: tuple[int | str, ...]) -> int:
+        return self.document.line_of(loc) if self.document is not None else self.line
 
 
 def parse(text: str, source: str, *, bare_spec: bool = False) -> list[Manifest]:
@@ -72,7 +76,8 @@ def _one(document: documents.Document, source: str, bare_spec: bool) -> Manifest
     if not isinstance(data, dict):
         raise error((), f"a ScalingPolicy must be a mapping, was {problems.describe_value(data)}")
     if bare_spec and not {"apiVersion", "kind", "spec"} & data.keys():
-        return Manifest("policy", _spec(data, document, source, root=""), document.node.start_mark.line + 1)
+        spec = _spec(data, document, source, root="")
+        return Manifest("policy", spec, document.node.start_mark.line + 1, document)
     for key in data:
         if key not in TOP_LEVEL:
             raise error((key,), problems.unknown_key(str(key), TOP_LEVEL))
