@@ -157,3 +157,33 @@ def test_the_aws_keys_are_the_installed_providers() -> None:
 
     source = (Path(pulumi_aws.__file__).parent / "config" / "vars.py").read_text()
     assert set(config.AWS_KEYS) == set(re.findall(r"__config__\.get\w*\('(\w+)'\)", source))
+
+
+@pytest.mark.parametrize(
+    ("raw", "problem"),
+    [
+        ({"database": {"storageSize": "20GB"}}, "scaleplane:database.storageSize: not a Kubernetes quantity"),
+        ({"operator": {"workers": {"memoryRequest": "256mb"}}}, "for 'mb' write M or Mi"),
+        ({"monitoring": {"retention": "15 days"}}, "scaleplane:monitoring.retention: not a PromQL duration"),
+    ],
+)
+def test_quantities_and_durations_are_understood_or_refused(raw: dict[str, object], problem: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(raw)
+    assert problem in caught.value.problems[0], caught.value.problems
+    assert config.parse({"database": {"storageSize": "1.5Ti"}, "monitoring": {"retention": "2w"}})
+
+
+def test_the_program_refuses_keys_it_does_not_read() -> None:
+    import pulumi
+
+    pulumi.runtime.set_all_config({"scaleplane:target": "aws", "scaleplane:databse": "{}", "aws:regoin": "x"})
+    try:
+        with pytest.raises(config.ConfigError) as caught:
+            config.from_pulumi()
+    finally:
+        pulumi.runtime.set_all_config({})
+    assert [p.split(":")[0] + ":" + p.split(":")[1] for p in caught.value.problems] == [
+        "aws:regoin",
+        "scaleplane:databse",
+    ]

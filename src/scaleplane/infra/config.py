@@ -14,9 +14,10 @@ import json
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from scaleplane.inputs import durations, quantities
 from scaleplane.inputs import problems as input_problems
 
 NAMESPACE = "scaleplane"
@@ -37,6 +38,15 @@ class ConfigError(pulumi.RunError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+def _duration(text: str) -> str:
+    durations.seconds(text)  # a DurationError is a ValueError: pydantic reports it on the key
+    return text
+
+
+Quantity = Annotated[str, AfterValidator(quantities.check)]  # Kubernetes' `250m`, `256Mi`, `20Gi`
+PromDuration = Annotated[str, AfterValidator(_duration)]  # Prometheus' `15d`, `2w`, `1h30m`
 
 
 class ConfigModel(BaseModel):
@@ -94,7 +104,7 @@ class DatabaseConfig(ConfigModel):
     backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
     multi_az: bool | None = None  # None: on in production
     deletion_protection: bool | None = None  # None: on in production
-    storage_size: str = "20Gi"  # Kubernetes: each CloudNativePG instance's volume
+    storage_size: Quantity = "20Gi"  # Kubernetes: each CloudNativePG instance's volume
     operator_chart_version: str = "0.23.0"  # Kubernetes: the cloudnative-pg Helm chart
     namespace: str = "data"  # Kubernetes
 
@@ -122,7 +132,7 @@ class CacheConfig(ConfigModel):
 class MonitoringConfig(ConfigModel):
     enabled: bool = True
     chart_version: str = "65.1.0"  # kube-prometheus-stack
-    retention: str = "15d"
+    retention: PromDuration = "15d"
     grafana: bool = True
     dashboard_files: tuple[str, ...] = ()  # globs, relative to the project root
     rule_files: tuple[str, ...] = ()
@@ -141,8 +151,8 @@ class WorkersConfig(ConfigModel):
     name: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "workers"
     namespace: str = "default"
     image: str = ""  # set: the platform deploys the workers too; empty: they are deployed elsewhere
-    cpu_request: str = "250m"
-    memory_request: str = "256Mi"
+    cpu_request: Quantity = "250m"
+    memory_request: Quantity = "256Mi"
     policy: PolicyDefaults = PolicyDefaults(
         min_replicas=1, max_replicas=20, query='sum(celery_queue_length{queue="default"})', target_value=20
     )
