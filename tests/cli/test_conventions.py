@@ -120,7 +120,7 @@ def test_plan_fits_80_columns_and_never_cuts_a_value() -> None:
 
 
 def test_simulate_summary_fits_80_columns_or_lists_the_values(tmp_path: Path) -> None:
-    from scaleplane.cli import simulating
+    from scaleplane.cli import simulation_outputs
     from scaleplane.reporting import simulations
     from scaleplane.scaling import presets, simulation, traces
 
@@ -131,11 +131,11 @@ def test_simulate_summary_fits_80_columns_or_lists_the_values(tmp_path: Path) ->
     result = {"trace": "traces/synthetic-noisy.csv", "ticks": len(demand), "tick_seconds": 15.0}
     cells = [str(cell) for cell in simulations.summary_rows(outcomes)[0]]
     for width in (80, 40):
-        lines = simulating.summary_lines(result, outcomes, width)
+        lines = simulation_outputs.summary_lines(result, outcomes, width)
         assert all(len(line) <= width for line in lines[1:]), lines
         joined = "\n".join(lines)
         assert all(cell in joined for cell in cells)
-    assert any(line.startswith("run ") for line in simulating.summary_lines(result, outcomes, 80))
+    assert any(line.startswith("run ") for line in simulation_outputs.summary_lines(result, outcomes, 80))
 
 
 def test_timeline_holds_the_series_behind_the_numbers(tmp_path: Path) -> None:

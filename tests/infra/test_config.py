@@ -120,16 +120,16 @@ def test_missing_operator_manifests_name_the_file(tmp_path: Path) -> None:
         ("config:\n  scaleplane:environment: dev\n", "x.yaml: scaleplane:target is not set"),
         (
             "config:\n  scaleplane:target: aws\n  scaleplane:database: {readReplicas: '2'}\n",
-            "scaleplane:database.readReplicas: must be an integer, was '2' (write 2 without quotes)",
+            "x.yaml:3: scaleplane:database.readReplicas: must be an integer, was '2' (write 2 without",
         ),
         (
             "config:\n  scaleplane:target: aws\n  scaleplane:database: {storageEncrypted: 1}\n",
-            "scaleplane:database.storageEncrypted: must be true or false, was 1",
+            "x.yaml:3: scaleplane:database.storageEncrypted: must be true or false, was 1",
         ),
         (
             "config:\n  scaleplane:target: aws\n"
             "  scaleplane:cluster: {nodeGroups: [{maxSize: 10000000000}]}\n",
-            "scaleplane:cluster.nodeGroups[0].maxSize: must be at most 2147483647",
+            "x.yaml:3: scaleplane:cluster.nodeGroups[0].maxSize: must be at most 2147483647",
         ),
     ],
 )
@@ -141,6 +141,19 @@ def test_stack_files_are_read_strictly(tmp_path: Path, text: str, problem: str) 
     assert caught.value.problems[0].replace(str(tmp_path) + "/", "").startswith(problem), (
         caught.value.problems
     )
+
+
+def test_a_bad_value_deep_in_a_stack_file_is_pointed_at_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "config:\n  scaleplane:target: aws\n  scaleplane:cluster:\n    nodeGroups:\n"
+        "      - name: general\n        minSize: 'one'\n"
+    )
+    with pytest.raises(config.ConfigError) as caught:
+        planning.stack_config(ROOT, "x", path)
+    assert caught.value.problems == [
+        f"{path}:6: scaleplane:cluster.nodeGroups[0].minSize: must be an integer, was 'one'"
+    ]
 
 
 def test_a_binary_stack_file_is_named_as_such(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from scaleplane.cli import simulation_outputs
 from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
@@ -126,7 +127,10 @@ def simulate(
     if report is not None:
         _write_report(report, outcomes, demand_trace, model, tick)
     if timeline is not None:
-        _write_timeline(timeline, outcomes, tick)
+        try:
+            simulation_outputs.write_timeline(timeline, outcomes)
+        except OSError as exc:
+            raise fail(f"--timeline: cannot write {timeline} ({exc.strerror or exc})") from None
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -291,63 +295,7 @@ def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], rep
     from scaleplane.reporting import simulations
 
     console = Console()
-    for line in summary_lines(result, outcomes, console.width):
+    for line in simulation_outputs.summary_lines(result, outcomes, console.width):
         console.print(line, highlight=False, soft_wrap=True)
     if report is not None:
         console.print(f"report: {report / simulations.MARKDOWN_NAME}")
-
-
-def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], width: int) -> list[str]:
-    """The summary as a table when it fits `width` (80 columns does), else one line per value.
-
-    A number is never cut or wrapped: the columns take their natural width, and a terminal too
-    narrow for them gets the same values listed instead of a table with cropped cells.
-    """
-    from scaleplane.reporting import simulations
-
-    headers = list(simulations.SHORT_HEADERS)
-    rows = [[str(cell) for cell in row] for row in simulations.summary_rows(outcomes)]
-    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
-    title = f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s"
-    total = sum(widths) + 3 * (len(widths) - 1)
-    if total > width:
-        lines = [title]
-        for row in rows:
-            lines.append(f"{row[0]}:")
-            lines += [f"  {header}: {cell}" for header, cell in zip(headers[1:], row[1:], strict=True)]
-        return lines
-
-    def line(cells: list[str]) -> str:
-        first = cells[0].ljust(widths[0])
-        return "   ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))])
-
-    return [title.center(total).rstrip(), line(headers), "-" * total, *(line(row) for row in rows)]
-
-
-def _write_timeline(path: Path, outcomes: list[simulation.Outcome], tick: float) -> None:
-    """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`)."""
-    import csv
-
-    try:
-        with path.open("w", newline="") as out:
-            writer = csv.writer(out)
-            writer.writerow(
-                ["run", "t", "demand", "replicas", "ready", "backlog", "oracle_replicas", "oracle_ready"]
-            )
-            for outcome in outcomes:
-                line = outcome.timeline
-                for k, at in enumerate(line.at):
-                    writer.writerow(
-                        [
-                            outcome.name,
-                            f"{at:g}",
-                            f"{line.demand[k]:.6g}",
-                            line.replicas[k],
-                            line.ready[k],
-                            f"{line.backlog[k]:.6g}",
-                            outcome.oracle.billed[k] if k < len(outcome.oracle.billed) else "",
-                            outcome.oracle.ready[k] if k < len(outcome.oracle.ready) else "",
-                        ]
-                    )
-    except OSError as exc:
-        raise fail(f"--timeline: cannot write {path} ({exc.strerror or exc})") from None

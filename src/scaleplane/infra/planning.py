@@ -19,14 +19,12 @@ from pulumi.runtime import settings
 from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from scaleplane.infra import config, mocking
-from scaleplane.inputs import documents
+from scaleplane.infra import mocking, stackfiles
 
 PROGRAM = Path("stacks") / "__main__.py"
 
 
-class PlanError(Exception):
-    """The stack could not be planned; the message says why, without a traceback."""
+PlanError = stackfiles.PlanError
 
 
 @dataclass
@@ -47,41 +45,6 @@ class Plan:
         return matches[0]
 
 
-def _read_yaml(path: Path) -> tuple[dict[str, Any], documents.Document | None]:
-    try:
-        found = documents.load(path.read_text(), str(path))
-    except (UnicodeDecodeError, documents.DocumentError) as exc:
-        reason = exc if isinstance(exc, documents.DocumentError) else f"{path}: not a text file"
-        raise PlanError(f"{reason}") from None
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    if len(found) > 1:
-        raise PlanError(f"{path}: holds {len(found)} YAML documents; a stack file is one")
-    if not found:
-        return {}, None
-    if not isinstance(found[0].data, dict):
-        raise PlanError(f"{path}: expected a mapping at the top")
-    return found[0].data, found[0]
-
-
-def _check_stack_file(path: Path, stack_values: dict[str, Any], document: documents.Document | None) -> None:
-    """Refuse what Pulumi would let through silently: no target, or a key nothing reads."""
-    if not stack_values:
-        raise config.ConfigError(
-            [
-                f"{path}: has no config; set scaleplane:target (aws or kubernetes) at least, or every key "
-                "takes Pulumi.yaml's default whatever the stack's name says"
-            ]
-        )
-    unknown = config.unknown_keys([str(key) for key in stack_values])
-    if unknown:
-        key, problem = unknown[0]
-        line = f":{document.line_of(('config', key))}" if document else ""
-        raise config.ConfigError([f"{path}{line}: {problem}"])
-    if f"{config.NAMESPACE}:target" not in stack_values:
-        raise config.ConfigError([f"{path}: scaleplane:target is not set; set it to aws or kubernetes"])
-
-
 def stack_names(root: Path) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
 
@@ -91,7 +54,7 @@ def stack_config(root: Path, stack: str, stack_file: Path | None = None) -> tupl
     project_file = root / "Pulumi.yaml"
     if not project_file.is_file():
         raise PlanError(f"no Pulumi.yaml in {root}")
-    project, _ = _read_yaml(project_file)
+    project, _ = stackfiles.read_yaml(project_file)
     name = str(project.get("name", "scaleplane"))
     path = stack_file or root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -101,18 +64,7 @@ def stack_config(root: Path, stack: str, stack_file: Path | None = None) -> tupl
     for key, declaration in (project.get("config") or {}).items():
         if isinstance(declaration, dict) and "default" in declaration:
             values[key if ":" in key else f"{name}:{key}"] = declaration["default"]
-    top, document = _read_yaml(path)
-    unknown_top = sorted(
-        set(top) - {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
-    )
-    if unknown_top:
-        raise PlanError(
-            f"{path}: {unknown_top[0]}: unknown key (a stack file holds config:, and Pulumi's own keys)"
-        )
-    stack_values = top.get("config") or {}
-    if not isinstance(stack_values, dict):
-        raise PlanError(f"{path}: 'config' must be a mapping")
-    _check_stack_file(path, stack_values, document)
+    stack_values = stackfiles.read_stack(path, values)
     values.update(stack_values)
     return name, {key: _engine_text(value) for key, value in values.items()}
 
