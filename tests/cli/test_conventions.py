@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import importlib
+import io
 import json
+import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -154,3 +157,22 @@ def test_timeline_holds_the_series_behind_the_numbers(tmp_path: Path) -> None:
             summary["replica_hours"], abs=1e-3
         )
         assert max(replicas) == summary["peak_replicas"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_spinner_on_a_terminal_and_nothing_in_a_pipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setenv("TERM", "xterm")
+    with cli_app.spinner("planning aws-prod"):
+        time.sleep(0.3)
+    assert "planning aws-prod" in terminal.getvalue()
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    with cli_app.spinner("planning aws-prod"):
+        pass
+    assert pipe.getvalue() == ""

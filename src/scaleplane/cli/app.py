@@ -10,7 +10,10 @@ input, a fault, a bug), 130 interrupted. An error the command did not expect is 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -106,6 +109,19 @@ def root(
     ),
 ) -> None:
     """Autoscaling and infrastructure-as-code for platform teams."""
+
+
+@contextlib.contextmanager
+def spinner(what: str) -> Iterator[None]:
+    """A spinner on stderr around work that takes more than a second; nothing when stderr is not a
+    terminal (CI logs, pipes), so machine-readable stdout and captured logs stay clean."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield
 
 
 def read_text(path: Path, option: str) -> str:

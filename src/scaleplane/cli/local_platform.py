@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, spinner
 
 if TYPE_CHECKING:
     from scaleplane.local import platform
@@ -190,7 +190,9 @@ def down(state_dir: StateDir = DEFAULT_STATE) -> None:
     holder = runfiles.supervisor(resolved)
     if holder is not None:
         typer.echo(f"stopping the controller (pid {holder.pid}); pools drain first, this can take a minute")
-        if not runfiles.end_pid(holder.pid, grace=150):
+        with spinner("waiting for the pools to drain and the servers to stop"):
+            stopped = runfiles.end_pid(holder.pid, grace=150)
+        if not stopped:
             typer.echo("the controller did not stop in time and was killed; ending what it left")
     ended = runfiles.end_leftovers(resolved)
     if ended:

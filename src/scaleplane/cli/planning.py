@@ -7,19 +7,17 @@ functions the policy pack runs (scaleplane.guardrails).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import sys
 import textwrap
-from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, spinner
 
 if TYPE_CHECKING:
     from scaleplane.infra import planning as planning_
@@ -92,7 +90,7 @@ def _plan(stack: str, config_file: Path | None, project_dir: Path | None) -> pla
     if config_file is not None and not config_file.is_file():
         raise fail(f"--config-file: no such file: {config_file}")
     try:
-        with _spinner(f"planning {stack} under Pulumi's mocks"):
+        with spinner(f"planning {stack} under Pulumi's mocks"):
             return planning.plan(root, stack, config_file)
     except config.ConfigError as exc:
         raise fail("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
@@ -100,18 +98,6 @@ def _plan(stack: str, config_file: Path | None, project_dir: Path | None) -> pla
         raise fail(str(exc)) from None
     except Exception as exc:  # the program's own failure: report it, never a traceback
         raise fail(f"the Pulumi program failed under mocks: {type(exc).__name__}: {exc}") from None
-
-
-@contextlib.contextmanager
-def _spinner(what: str) -> Iterator[None]:
-    """A spinner on stderr while a plan runs (seconds); nothing when stderr is not a terminal."""
-    if not sys.stderr.isatty():
-        yield
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(what):
-        yield
 
 
 def _lookup(inputs: dict[str, Any], dotted: str) -> Any:
