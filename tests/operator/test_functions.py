@@ -29,3 +29,10 @@ def test_rate_functions_need_a_rate_target() -> None:
         functions.parse_function({"image": "img:1", "metric": "rate"})
     with pytest.raises(specs.PolicyError, match=r"spec.port: must be 1..65535, was 70000"):
         functions.parse_function({"image": "img:1", "port": 70000})
+
+
+def test_a_function_spec_is_read_as_strictly_as_a_policy() -> None:
+    with pytest.raises(specs.PolicyError, match=r"spec.port: must be an integer, was '8080' \(write 8080"):
+        functions.parse_function({"image": "img:1", "port": "8080"})
+    with pytest.raises(specs.PolicyError, match=r"spec.imgae: unknown key \(did you mean 'image'\?"):
+        functions.parse_function({"imgae": "img:1"})
