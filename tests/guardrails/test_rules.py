@@ -296,3 +296,13 @@ def test_the_shipped_policy_config_is_valid() -> None:
     config = running.load_config(shipped)
     retention = next(rule for rule in catalog.RULES if rule.id == "rds-backup-retention")
     assert running.overrides(retention, config)["minDays"] == 14
+
+
+def test_policy_config_problems_carry_their_line(tmp_path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text('{\n  "all": "advisory",\n  "rds-backup-retention": {\n    "minDays": -3\n  }\n}\n')
+    with pytest.raises(running.PolicyConfigError, match=r"policy.json:4: rds-backup-retention.minDays: -3"):
+        running.load_config(path)
+    path.write_text('{"all": "advisory", "all": "mandatory"}')
+    with pytest.raises(running.PolicyConfigError, match="'all' is written twice"):
+        running.load_config(path)
