@@ -212,10 +212,8 @@ def doctor(state_dir: StateDir = DEFAULT_STATE) -> None:
 
     results = checks.run(state_dir)
     table = Table(title="scaleplane local doctor", show_lines=False)
-    table.add_column("check")
-    table.add_column("")
-    table.add_column("detail")
-    table.add_column("fix")
+    for header in ("check", "", "detail", "fix"):  # fold, never "…": a port or a path stays whole
+        table.add_column(header, overflow="fold")
     for check in results:
         table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]FAIL[/]", check.detail, check.fix)
     Console().print(table)
