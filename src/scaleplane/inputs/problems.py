@@ -15,7 +15,7 @@ import typing
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 INT32_MAX = 2**31 - 1  # Kubernetes counts and seconds are int32 (the CRD's `format: int32`)
 TYPE_NAMES = {
@@ -163,10 +163,6 @@ def over_int32(data: Any, loc: tuple[int | str, ...] = ()) -> tuple[tuple[int | 
     return None
 
 
-def first_problem(exc: ValidationError) -> Any:
-    return root_causes(exc.errors())[0]
-
-
 def _field(model: type[BaseModel], key: str) -> Any:
     for name, field in model.model_fields.items():
         if key in (name, field.alias):
@@ -197,12 +193,8 @@ def _numeric(text: str) -> bool:
 
 
 def _bounds(ctx: dict[str, Any]) -> str | None:
-    lower = ctx.get("ge", ctx.get("gt"))
-    upper = ctx.get("le", ctx.get("lt"))
-    if lower is not None and upper is None:
-        return f"must be {'>=' if 'ge' in ctx else '>'} {lower}"
-    if upper is not None and lower is None:
-        return f"must be {'<=' if 'le' in ctx else '<'} {upper}"
-    if lower is not None and upper is not None:
-        return f"must be {lower}..{upper}"
-    return None
+    """`must be >= 0`, `must be > 0`, `must be >= 0 and < 1` from pydantic's ge/gt/le/lt context."""
+    parts = [
+        f"{op} {ctx[key]}" for key, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if key in ctx
+    ]
+    return f"must be {' and '.join(parts)}" if parts else None
