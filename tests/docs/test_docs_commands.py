@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,6 +106,14 @@ def _planned_resources(checkout: Path) -> str:
     return str(len(json.loads(out)["resources"]))
 
 
+def _real_trace_against_the_hpa(checkout: Path) -> tuple[str, ...]:
+    script = "uv run scaleplane simulate --trace traces/azure-llm-conv-2023.csv --baseline hpa --json"
+    result = json.loads(run(checkout, script).stdout)
+    hpa = result["baseline"]
+    values = (result["replica_hours"], hpa["replica_hours"], result["slo_violation_minutes"])
+    return tuple(f"{value:.2f}" for value in (*values, hpa["slo_violation_minutes"]))
+
+
 def _batching_default(checkout: Path) -> str:
     from scaleplane.operator import settings
 
@@ -112,16 +121,22 @@ def _batching_default(checkout: Path) -> str:
 
 
 # (doc, a regex whose first group is the figure the prose quotes, what the product says now)
-FIGURES: list[tuple[str, str, Callable[[Path], str]]] = [
+FIGURES: list[tuple[str, str, Callable[[Path], Any]]] = [
     ("docs/infrastructure.md", r"a plan of `aws-prod`\s+\((\d+) resources\)", _planned_resources),
     ("docs/control-loop.md", r"Batching is (on|off) by\s+default", _batching_default),
+    (
+        "docs/simulate.md",
+        r"HPA-default \((\d+\.\d+) against (\d+\.\d+)\) with\s+fewer SLO-violation minutes "
+        r"\((\d+\.\d+) against (\d+\.\d+)\)",
+        _real_trace_against_the_hpa,
+    ),
 ]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("doc", "pattern", "actual"), FIGURES, ids=[f"{d}:{p[:30]}" for d, p, _ in FIGURES])
 def test_quoted_figures_match_the_product(
-    checkout: Path, doc: str, pattern: str, actual: Callable[[Path], str]
+    checkout: Path, doc: str, pattern: str, actual: Callable[[Path], Any]
 ) -> None:
     quoted = re.findall(pattern, (REPO / doc).read_text())
     assert quoted, f"{doc} no longer quotes /{pattern}/: update FIGURES"
