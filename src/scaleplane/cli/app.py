@@ -51,6 +51,8 @@ class GuardedGroup(typer.core.TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except click_exceptions.NoArgsIsHelpError:
+            raise  # `scaleplane local` alone: the group's help, as before
         except click_exceptions.UsageError as exc:  # one line like every other error, not a panel
             where = exc.ctx.command_path if exc.ctx is not None else "scaleplane"
             raise fail(f"{exc.format_message()} (see `{where} --help`)") from None
