@@ -18,6 +18,7 @@ import importlib
 import json
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -216,4 +217,13 @@ def test_no_traceback_ever(workspace: Path, path: str, data: st.DataObject) -> N
     assert result.exception is None or isinstance(result.exception, SystemExit), shown
     assert "Traceback" not in result.stdout + result.stderr, shown
     assert "internal error" not in result.stderr, shown
+    assert not re.search(r"^error:\s*(\(|$)", result.stderr, re.M), shown  # an error that says nothing
     assert took < SECONDS_PER_RUN, shown
+
+
+def test_every_group_alone_shows_help_not_an_error() -> None:
+    groups = {path.rsplit(" ", 1)[0] for path in commands() if " " in path}
+    for group in sorted(groups):
+        result = CliRunner().invoke(cli_app.app, group.split())
+        assert result.exit_code in (0, 2) and "error:" not in result.stderr, (group, result.stderr)
+        assert f"Usage: scaleplane {group}" in result.stdout + result.stderr
