@@ -68,3 +68,12 @@ def test_a_bare_spec_when_allowed() -> None:
     assert manifests.parse(bare, "b.yaml", bare_spec=True)[0].spec.max_replicas == 2
     with pytest.raises(manifests.ManifestError, match=r"b\.yaml:1: targetRef: unknown key"):
         manifests.parse(bare, "b.yaml")
+
+
+def test_two_independent_problems_are_one_line_naming_the_first() -> None:
+    text = GOOD.replace("maxReplicas: 4", "maxReplicas: 0").replace("{value: 10}", "{value: -1}")
+    with pytest.raises(manifests.ManifestError) as caught:
+        manifests.parse(text, "p.yaml")
+    assert str(caught.value) == (
+        "p.yaml:6: spec.maxReplicas: must be >= 1, was 0 (and 1 more problem(s) in this document)"
+    )

@@ -110,4 +110,5 @@ def _spec(data: Any, document: documents.Document, source: str, *, root: str) ->
             f"{source}:{document.line_of((*prefix, *loc))}: {problem}"
             for problem, loc in zip(exc.problems, exc.locations, strict=True)
         ]
-        raise ManifestError("\n".join(lines)) from None
+        more = f" (and {len(lines) - 1} more problem(s) in this document)" if len(lines) > 1 else ""
+        raise ManifestError(lines[0] + more) from None
