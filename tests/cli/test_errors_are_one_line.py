@@ -33,7 +33,7 @@ def a_file(tmp_path: Path) -> Path:
 
 def test_an_infinite_capacity_is_refused() -> None:
     code, _, err = run("simulate", "--trace", TRACE, "--capacity", "inf")
-    assert code == 2 and "error: --capacity: must be a finite number > 0, was inf" in err
+    assert code == 2 and "error: --capacity: must be a finite number >= 1e-06, was inf" in err
 
 
 def test_a_long_tick_does_not_blame_an_option_never_set() -> None:
@@ -112,3 +112,25 @@ def test_a_group_alone_shows_its_help_and_a_typo_is_one_line() -> None:
     assert code == 2 and "error:" not in err and "Usage: scaleplane local" in out + err
     code, _, err = run("simulate", "--bogus")
     assert code == 2 and err.startswith("error: No such option: --bogus (see `scaleplane simulate --help`)")
+
+
+# Found by the fuzz test: inputs that overflowed or would have allocated gigabytes.
+def test_a_tiny_capacity_is_refused_not_overflowed() -> None:
+    code, _, err = run("simulate", "--trace", TRACE, "--capacity", "1e-308")
+    assert code == 2 and "--capacity: must be a finite number >= 1e-06, was 1e-308" in err
+
+
+def test_one_far_timestamp_in_a_request_log_is_named_not_allocated(tmp_path: Path) -> None:
+    log = tmp_path / "requests.csv"
+    log.write_text("TIMESTAMP\n2024-05-10T12:00:00Z\n0\n2024-05-10T12:00:10Z\n")
+    code, _, err = run("simulate", "--trace", str(log))
+    assert (
+        code == 2 and "the requests span 19,854 days (line 3 to line 4)" in err and "timestamp wrong" in err
+    )
+
+
+def test_a_series_in_milliseconds_is_named_not_allocated(tmp_path: Path) -> None:
+    series = tmp_path / "series.csv"
+    series.write_text("t,demand\n0,1\n60000000,2\n120000000,3\n")
+    code, _, err = run("simulate", "--trace", str(series))
+    assert code == 2 and "is column 't' in seconds?" in err

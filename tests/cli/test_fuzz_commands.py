@@ -7,8 +7,11 @@ field broken, truncated, binary noise, empty files, folders where files belong, 
 belong, huge and tiny numbers, wrong types. An "internal error" (an exception no command expected,
 caught by cli.app.GuardedGroup) fails the test too: it is a bug even though the user sees one line.
 
-Bounded for CI: SCALEPLANE_FUZZ_EXAMPLES (default 8) examples per command; a deeper run:
-`SCALEPLANE_FUZZ_EXAMPLES=300 uv run pytest tests/cli/test_fuzz_commands.py`.
+Each parameter of each command gets its own test in which it is the broken one and every other
+parameter is sensible (a valid file, the default, or left out), so an example reaches the code behind
+that parameter instead of stopping at the first bad option; one more test per command draws only
+sensible values. Bounded for CI: SCALEPLANE_FUZZ_EXAMPLES (default 3) examples per parameter; a
+deeper run: `SCALEPLANE_FUZZ_EXAMPLES=100 uv run pytest tests/cli/test_fuzz_commands.py`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import time
 from collections.abc import Iterator
@@ -36,14 +40,16 @@ import scaleplane.cli
 from scaleplane.cli import app as cli_app
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = int(os.environ.get("SCALEPLANE_FUZZ_EXAMPLES", "8"))
+EXAMPLES = int(os.environ.get("SCALEPLANE_FUZZ_EXAMPLES", "3"))  # per command and parameter
+MEMORY_BYTES = 6 * 2**30  # address space of the test process (Pulumi's SDKs take about 2 GB), or 3 GB more
 SECONDS_PER_RUN = 60  # a plan under mocks takes a few seconds on a shared machine; nothing takes a minute
 LONG_RUNNING = {
     "demo": "starts the whole platform for minutes (tests/e2e/test_demo.py runs it)",
     "local up": "starts servers that outlive the command (tests/e2e/test_local_platform_lifecycle.py)",
     "operator run": "runs the operator until stopped, against a cluster (tests/operator)",
 }
-NUMBERS = ["0", "-1", "1", "0.5", "1e308", "1e-308", "inf", "-inf", "nan", "2147483648", "10" * 30, "x", ""]
+# The first is what hypothesis tries first: the values most likely to break arithmetic lead.
+NUMBERS = ["inf", "1e-308", "nan", "-1", "0", "1e308", "2147483648", "-inf", "0.5", "10" * 30, "x", "", "1"]
 
 
 def commands() -> dict[str, Any]:
@@ -68,6 +74,23 @@ FUZZED = sorted(set(commands()) - set(LONG_RUNNING))
 def test_every_command_is_fuzzed_or_says_why_not() -> None:
     assert set(LONG_RUNNING) <= set(commands()), "LONG_RUNNING names a command that no longer exists"
     assert FUZZED, "no command found in the Typer app"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def bounded_memory() -> Iterator[None]:
+    """An input that makes a command allocate gigabytes fails here as a MemoryError (an internal error
+    naming the input) instead of swapping the shared machine: it happened, with one far timestamp."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    status = Path("/proc/self/status").read_text() if Path("/proc/self/status").exists() else ""
+    found = re.search(r"^VmSize:\s+(\d+) kB", status, re.M)
+    used = int(found.group(1)) * 1024 if found else 0  # what earlier tests of this process hold already
+    limit = max(MEMORY_BYTES, used + 3 * 2**30)
+    limit = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.fixture(scope="module")
@@ -133,13 +156,12 @@ def _break_csv(text: str, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _a_file(workspace: Path, draw: Any, name: str) -> str:
-    """A path for a file-ish option: a sample (often broken), noise, empty, a folder, or nothing there."""
+def _a_file(workspace: Path, draw: Any, name: str, hostile: bool) -> str:
+    """A path for a file option: a valid sample, or (hostile) one broken, noise, empty, a folder, nothing."""
     samples = workspace / "samples"
     rng = random.Random(draw(st.integers(0, 2**32)))
-    choice = draw(
-        st.sampled_from(["valid", "broken", "broken", "truncated", "noise", "empty", "folder", "missing"])
-    )
+    hostile_choices = ["broken", "broken", "broken", "truncated", "noise", "empty", "folder", "missing"]
+    choice = draw(st.sampled_from(hostile_choices)) if hostile else "valid"
     if choice == "folder":
         return str(samples / "a-folder")
     if choice == "missing":
@@ -171,44 +193,67 @@ def _a_file(workspace: Path, draw: Any, name: str) -> str:
     return str(target)
 
 
-def _a_value(workspace: Path, draw: Any, param: Any) -> list[str]:
+def _a_value(workspace: Path, draw: Any, param: Any, hostile: bool) -> list[str]:
+    """A value for `param`: a sensible one, or (hostile) what a user should never be punished for."""
     name = (param.opts or [param.name or "?"])[0]
     annotation = param.type_descriptor.annotation
     info = param.type_descriptor.parameter_info
     if annotation is Path:
         if getattr(info, "file_okay", True) is False or name in ("--state-dir", "--report", "directory"):
             fresh = str(workspace / "out" / str(draw(st.integers(0, 10**6))))
-            return [draw(st.sampled_from([fresh, fresh, _a_file(workspace, draw, name)]))]
-        return [_a_file(workspace, draw, name)]
+            return [_a_file(workspace, draw, name, hostile=True) if hostile else fresh]
+        return [_a_file(workspace, draw, name, hostile)]
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return [draw(st.sampled_from([*(member.value for member in annotation), "no-such-choice"]))]
+        members = [member.value for member in annotation]
+        return [draw(st.sampled_from(["no-such-choice", "", *members] if hostile else members))]
     if annotation in (int, float):
-        return [draw(st.sampled_from(NUMBERS) | st.floats(allow_nan=True).map(repr) | st.integers().map(str))]
+        if hostile:
+            return [
+                draw(st.sampled_from(NUMBERS) | st.floats(allow_nan=True).map(repr) | st.integers().map(str))
+            ]
+        return [str(param.default)]
     if name == "--stack":
-        return [draw(st.sampled_from(["aws-dev", "aws-prod", "k8s-dev", "no-such-stack", ""]))]
-    if name == "--signal":
-        return [draw(st.sampled_from(["demand=demand", "demand=backlog", "x=y", "=", "demand"]))]
+        stacks = ["aws-dev", "aws-prod", "k8s-dev"]
+        return [draw(st.sampled_from(["no-such-stack", "", "../x", *stacks] if hostile else stacks))]
+    if name == "--signal" and hostile:
+        return [draw(st.sampled_from(["demand=backlog", "x=y", "=", "demand", "demand=demand"]))]
+    if not hostile and isinstance(param.default, str):
+        return [param.default]
     return [
         draw(st.sampled_from(["", "x", "a=b", "-", "..", "\u00e9\u00e8", "x" * 500]) | st.text(max_size=20))
     ]
 
 
-@pytest.mark.parametrize("path", FUZZED)
+def _params(path: str) -> list[str]:
+    return [param.name for param in commands()[path].params if param.name != "help"]
+
+
+# One test per (command, parameter): that parameter is the one broken, every other is sensible, so
+# each example reaches the code behind the parameter instead of failing on the first bad one.
+CASES = [(path, name) for path in FUZZED for name in _params(path)] + [(path, None) for path in FUZZED]
+
+
+@pytest.mark.parametrize(
+    ("path", "victim"), CASES, ids=[f"{path}:{victim or 'defaults'}" for path, victim in CASES]
+)
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
-def test_no_traceback_ever(workspace: Path, path: str, data: st.DataObject) -> None:
+def test_no_traceback_ever(workspace: Path, path: str, victim: str | None, data: st.DataObject) -> None:
     command = commands()[path]
     args = path.split()
     for param in command.params:
-        if param.name in ("help",) or (not param.required and not data.draw(st.booleans())):
+        hostile = param.name == victim
+        if param.name == "help" or (not param.required and not hostile and not data.draw(st.booleans())):
             continue
+        if not hostile and not param.required and param.default is None:
+            continue  # an optional input left out is the sensible value: no file, no list, the default
         if type(param).__name__ == "TyperArgument":
-            args += _a_value(workspace, data.draw, param)
+            args += _a_value(workspace, data.draw, param, hostile)
         elif param.is_flag:
             use_secondary = param.secondary_opts and data.draw(st.booleans())
             args.append(param.secondary_opts[0] if use_secondary else param.opts[0])
         else:
-            args += [param.opts[0], *_a_value(workspace, data.draw, param)]
+            args += [param.opts[0], *_a_value(workspace, data.draw, param, hostile)]
     started = time.monotonic()
     result = CliRunner().invoke(cli_app.app, args)
     took = time.monotonic() - started

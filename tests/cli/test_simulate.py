@@ -146,7 +146,7 @@ def test_bad_policies_fail_with_the_problem_and_exit_2(tmp_path: Path, content: 
         (["--trace", "/nonexistent/t.csv"], "--trace: /nonexistent/t.csv does not exist"),
         (["--trace", "{noisy}", "--policy", "/nope.yaml"], "--policy: /nope.yaml does not exist"),
         (["--trace", "{repo}/traces"], "--trace: cannot read"),
-        (["--trace", "{noisy}", "--capacity", "0"], "--capacity: must be a finite number > 0, was 0.0"),
+        (["--trace", "{noisy}", "--capacity", "0"], "--capacity: must be a finite number >= 1e-06, was 0.0"),
         (["--trace", "{noisy}", "--signal", "x"], "--signal: expected METRIC=demand|backlog, was 'x'"),
         (["--trace", "{noisy}", "--signal", "demand=cpu"], "--signal: expected"),
         (["--trace", "{noisy}", "--tick", "0.5"], "--tick: must be 1..3600 seconds, was 0.5"),

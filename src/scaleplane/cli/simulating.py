@@ -94,7 +94,10 @@ def simulate(
     model = _model(capacity, startup, queueing, tick, rate_window)
     signals = _signals(signal or [])
     demand_trace = _read_trace(trace, tick, weight or [])
-    demand = traces.resample(demand_trace, tick)
+    try:
+        demand = traces.resample(demand_trace, tick)
+    except traces.TraceError as exc:
+        raise fail(str(exc)) from None
     if not demand:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
     if policy is None:
@@ -145,7 +148,13 @@ def _model(
     if window is None:  # the default follows a long tick, so an unset option is never the one blamed
         window = max(60.0, tick)
     checks = [
-        ("--capacity", capacity, math.isfinite(capacity) and capacity > 0, "must be a finite number > 0"),
+        # Below a millionth, demand / capacity overflows the replica counts of the oracle.
+        (
+            "--capacity",
+            capacity,
+            math.isfinite(capacity) and capacity >= 1e-6,
+            "must be a finite number >= 1e-06",
+        ),
         ("--startup", startup, 0 <= startup <= 86400, "must be 0..86400 seconds"),
         ("--tick", tick, 1 <= tick <= 3600, "must be 1..3600 seconds"),
         ("--rate-window", window, math.isfinite(window) and window >= tick, "must be at least one tick"),

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+MAX_TICKS = 5_000_000  # a year at 15 s is 2.1 million; more is a wrong timestamp, not a longer trace
 MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
 SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
@@ -120,7 +121,7 @@ def _parse_request_log(
         if name.lower() not in lowered:
             raise TraceError(source, 1, f"no weight column {name!r}; columns are {', '.join(columns)}")
         weight_indexes.append(lowered.index(name.lower()))
-    events: list[tuple[float, float]] = []
+    events: list[tuple[float, float, int]] = []
     for number, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
             continue
@@ -137,15 +138,23 @@ def _parse_request_log(
                         source, number, f"column {columns[index]!r}: must be >= 0, was {row[index].strip()!r}"
                     )
                 weight += part
-        events.append((at, weight))
+        events.append((at, weight, number))
     if not events:
         raise TraceError(source, None, "has a header but no requests")
-    start = min(at for at, _ in events)
-    span = max(at for at, _ in events) - start
+    first, last = min(events), max(events)
+    start = first[0]
+    span = last[0] - start
+    if span / bucket_seconds > MAX_TICKS:  # one stamp far from the rest would allocate that many buckets
+        raise TraceError(
+            source,
+            last[2],
+            f"the requests span {span / 86400:,.0f} days (line {first[2]} to line {last[2]}), more than "
+            f"{MAX_TICKS:,} buckets of {bucket_seconds:g} s: is one timestamp wrong?",
+        )
     full, rest = divmod(span, bucket_seconds)
     count = max(1, int(full) + (1 if rest >= bucket_seconds / 2 else 0))
     work = [0.0] * count
-    for at, weight in events:
+    for at, weight, _ in events:
         index = int((at - start) // bucket_seconds)
         if index < count:
             work[index] += weight
@@ -233,6 +242,13 @@ def resample(trace: DemandTrace, tick_seconds: float) -> list[float]:
     or over 1 s buckets): each tick's work is the integral of the demand over it.
     """
     step = trace.step_seconds
+    if trace.duration_seconds / tick_seconds > MAX_TICKS:
+        raise TraceError(
+            trace.name,
+            None,
+            f"lasts {trace.duration_seconds / 86400:,.0f} days, more than {MAX_TICKS:,} ticks of "
+            f"{tick_seconds:g} s (a step of {step:g} s between rows: is column 't' in seconds?)",
+        )
     ticks = int(trace.duration_seconds // tick_seconds + 1e-9)
     out: list[float] = []
     for k in range(ticks):
