@@ -40,6 +40,8 @@ if ! command -v uv >/dev/null 2>&1; then
   say "installing uv (the Python project manager) with pip"
   python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
   export PATH="$HOME/.local/bin:$PATH"
+  # ./run cannot change the caller's PATH: say how to reach uv (and `uv run scaleplane`) afterwards.
+  say "uv is $(command -v uv); in your shell: export PATH=\"$(dirname "$(command -v uv)"):\$PATH\""
 fi
 
 if [ -d .venv ]; then

@@ -11,8 +11,7 @@ from scaleplane.infra import config, platform
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-raw = {key: pulumi.Config(config.NAMESPACE).get(key) for key in config.TOP_LEVEL_KEYS}
-settings = config.parse({key: value for key, value in raw.items() if value is not None})
+settings = config.from_pulumi()
 built = platform.Platform(f"scaleplane-{settings.environment}", settings, PROJECT_ROOT)
 for name, value in built.outputs.items():
     pulumi.export(name, value)

@@ -111,18 +111,18 @@ def test_a_bare_spec_is_accepted_like_a_manifest(tmp_path: Path) -> None:
     ("content", "expected"),
     [
         ("spec: [unclosed", "not valid YAML"),
-        ("- a list", "a ScalingPolicy must be a mapping, was list"),
+        ("- a list", "a ScalingPolicy must be a mapping, was ['a list']"),
         (
             "apiVersion: v1\nkind: ScalingPolicy\nspec: {}\n",
-            "apiVersion must be scaleplane.io/v1alpha1, was 'v1'",
+            "p.yaml:1: apiVersion: must be scaleplane.io/v1alpha1, was 'v1'",
         ),
         (
             "apiVersion: scaleplane.io/v1alpha1\nkind: Pod\nspec: {}\n",
-            "kind must be ScalingPolicy, was 'Pod'",
+            "p.yaml:2: kind: must be ScalingPolicy, was 'Pod'",
         ),
         (
             "targetRef: {name: x}\nmaxReplicas: 0\nmetrics: []\n",
-            "spec.maxReplicas: must be >= 1, was 0",
+            "p.yaml:2: spec.maxReplicas: must be >= 1, was 0",
         ),
         (
             "targetRef: {name: x}\nmaxReplicas: 3\nmetrics: [{name: m, query: q, target: {value: 1}}]\n"
@@ -146,7 +146,7 @@ def test_bad_policies_fail_with_the_problem_and_exit_2(tmp_path: Path, content: 
         (["--trace", "/nonexistent/t.csv"], "--trace: /nonexistent/t.csv does not exist"),
         (["--trace", "{noisy}", "--policy", "/nope.yaml"], "--policy: /nope.yaml does not exist"),
         (["--trace", "{repo}/traces"], "--trace: cannot read"),
-        (["--trace", "{noisy}", "--capacity", "0"], "--capacity: must be > 0, was 0.0"),
+        (["--trace", "{noisy}", "--capacity", "0"], "--capacity: must be a finite number >= 1e-06, was 0.0"),
         (["--trace", "{noisy}", "--signal", "x"], "--signal: expected METRIC=demand|backlog, was 'x'"),
         (["--trace", "{noisy}", "--signal", "demand=cpu"], "--signal: expected"),
         (["--trace", "{noisy}", "--tick", "0.5"], "--tick: must be 1..3600 seconds, was 0.5"),

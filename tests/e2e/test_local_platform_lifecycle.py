@@ -82,7 +82,7 @@ def test_up_status_crash_and_down(workdir: Path) -> None:
     assert "workers: resumed at 3" in (state / "controller.log").read_text()
 
     again = scaleplane("local", "up", *flags)
-    assert again.returncode == 1
+    assert again.returncode == 2  # an error, not "a check found violations"
     assert "already runs" in again.stderr and "scaleplane local down" in again.stderr
 
     status = scaleplane("local", "status", "--state-dir", str(state), "--json")

@@ -292,3 +292,57 @@ def test_the_guardrails_page_documents_every_rule() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "guardrails.md").read_text()
     missing = [rule.id for rule in catalog.RULES if f"`{rule.id}`" not in page]
     assert not missing, f"docs/guardrails.md lacks: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            '{"rds-backup-retention": {"minDays": -1}}',
+            "rds-backup-retention.minDays: -1 is less than the minimum of 0",
+        ),
+        (
+            '{"rds-backup-retention": {"minDays": "14"}}',
+            "rds-backup-retention.minDays: '14' is not of type 'integer'",
+        ),
+        (
+            '{"rds-backup-retention": {"minDays": true}}',
+            "rds-backup-retention.minDays: True is not of type 'integer'",
+        ),
+        (
+            '{"rds-backup-retention": {"minDay": 14}}',
+            "rds-backup-retention.minDay: unknown key (did you mean 'minDays'?",
+        ),
+        ('{"rds-backup-retention": 14}', "rds-backup-retention: must be an enforcement level or an object"),
+        ('{"rds-backup-retention": {"minDays": 14,}}', "policy.json:1: not valid JSON"),
+        (
+            '{"rds-backup-retenton": "advisory"}',
+            "unknown rule 'rds-backup-retenton' (did you mean 'rds-backup-retention'?",
+        ),
+    ],
+)
+def test_policy_config_thresholds_are_checked_against_their_schema(tmp_path, text: str, problem: str) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text(text)
+    with pytest.raises(running.PolicyConfigError) as caught:
+        running.load_config(path)
+    assert problem in str(caught.value)
+
+
+def test_the_shipped_policy_config_is_valid() -> None:
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "policies" / "policy-config.json"
+    config = running.load_config(shipped)
+    retention = next(rule for rule in catalog.RULES if rule.id == "rds-backup-retention")
+    assert running.overrides(retention, config)["minDays"] == 14
+
+
+def test_policy_config_problems_carry_their_line(tmp_path) -> None:
+    path = tmp_path / "policy.json"
+    path.write_text('{\n  "all": "advisory",\n  "rds-backup-retention": {\n    "minDays": -3\n  }\n}\n')
+    with pytest.raises(running.PolicyConfigError, match=r"policy.json:4: rds-backup-retention.minDays: -3"):
+        running.load_config(path)
+    path.write_text('{"all": "advisory", "all": "mandatory"}')
+    with pytest.raises(running.PolicyConfigError, match="'all' is written twice"):
+        running.load_config(path)

@@ -47,12 +47,15 @@ def test_builtin_policies_load_and_name_local_kinds() -> None:
     [
         (
             POLICY.replace("maxReplicas: 4", "maxReplicas: 0"),
-            "bad.yaml#1: spec.maxReplicas: must be >= 1, was 0",
+            "bad.yaml:7: spec.maxReplicas: must be >= 1, was 0",
         ),
-        (POLICY.replace("kind: ScalingPolicy", "kind: Policy"), "kind must be ScalingPolicy, was 'Policy'"),
-        (POLICY.replace("metadata: {name: workers}", "metadata: {}"), "metadata.name is required, was None"),
+        (
+            POLICY.replace("kind: ScalingPolicy", "kind: Policy"),
+            "bad.yaml:3: kind: must be ScalingPolicy, was 'Policy'",
+        ),
+        (POLICY.replace("metadata: {name: workers}", "metadata: {}"), "metadata.name: is required, was None"),
         (POLICY + "---\n" + POLICY, "metadata.name must be unique, repeated: workers"),
-        ("a: [", "bad.yaml: not valid YAML"),
+        ("a: [", "bad.yaml:1: not valid YAML"),
     ],
 )
 def test_bad_policy_files_name_the_file_field_and_value(tmp_path: Path, text: str, message: str) -> None:

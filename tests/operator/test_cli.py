@@ -42,7 +42,7 @@ def test_run_refuses_a_hook_it_cannot_sign() -> None:
 def test_run_without_credentials_says_where_it_looked_and_exits(tmp_path: Path) -> None:
     env = {"KUBECONFIG": str(tmp_path / "nothing"), "HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": None}
     result = runner.invoke(cli_app.app, ["operator", "run", "--all-namespaces"], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an error, not "violations found" (docs/cli.md)
     lines = result.output.strip().splitlines()
     assert lines == [
         "error: no Kubernetes credentials: no service account (KUBERNETES_SERVICE_HOST unset, "

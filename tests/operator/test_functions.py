@@ -90,3 +90,10 @@ def test_the_source_functions_command_really_serves_the_handler(tmp_path: Path) 
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_function_spec_is_read_as_strictly_as_a_policy() -> None:
+    with pytest.raises(specs.PolicyError, match=r"spec.port: must be an integer, was '8080' \(write 8080"):
+        functions.parse_function({"image": "img:1", "port": "8080"})
+    with pytest.raises(specs.PolicyError, match=r"spec.imgae: unknown key \(did you mean 'image'\?"):
+        functions.parse_function({"imgae": "img:1"})

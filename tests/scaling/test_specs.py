@@ -50,15 +50,20 @@ def test_defaults_are_the_hpa_v2_defaults() -> None:
         ),
         (with_(minReplicas=5, maxReplicas=2), "spec: maxReplicas must be >= minReplicas, was 2 < 5"),
         (with_(metrics=[]), "spec.metrics: must have at least 1 item(s), was []"),
-        (with_(maxReplicas=None), "spec.maxReplicas: Input should be a valid integer, was None"),
+        (with_(maxReplicas=None), "spec.maxReplicas: must be an integer, was None"),
         (
             with_(metrics=[{"name": "q", "query": "x", "target": {"type": "Bogus", "value": 1}}]),
-            "spec.metrics[0].target.type: Input should be 'Value' or 'AverageValue', was 'Bogus'",
+            "spec.metrics[0].target.type: must be 'Value' or 'AverageValue', was 'Bogus'",
         ),
-        (with_(replicas=3), "spec.replicas: Extra inputs are not permitted, was 3"),
+        (
+            with_(replicas=3),
+            "spec.replicas: unknown key (did you mean 'minReplicas'? known: targetRef, minReplicas, "
+            "maxReplicas, metrics, behavior, cooldownSeconds, scaleFromZero, fallback, schedules, forecast, "
+            "dryRun, paused)",
+        ),
         (
             with_(fallback={"action": "replicas"}),
-            "spec.fallback: action 'replicas' needs fallback.replicas, was {'action': 'replicas'}",
+            "spec.fallback: action 'replicas' needs fallback.replicas",
         ),
     ],
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from scaleplane.scaling import traces
@@ -66,7 +68,7 @@ def test_resample_integrates_over_ticks_of_any_length() -> None:
         ("t,demand\n0,1\n0,1\n", {}, "t.csv:3: column 't': must advance by one fixed step > 0"),
         ("t,demand\n0,1\n", {}, "needs at least 2 rows"),
         ("t,demand\n0\n15,1\n", {}, "t.csv:2: expected 2 columns"),
-        ("TIMESTAMP,a\n0,1\nyesterday,2\n", {}, "t.csv:3: column 'TIMESTAMP': must be an ISO 8601"),
+        ("TIMESTAMP,a\n0,1\nyesterday,2\n", {}, "t.csv:3: column 'TIMESTAMP': must be seconds, an ISO 8601"),
         ("TIMESTAMP,a\n0,1\n1\n", {}, "t.csv:3: expected 2 columns, was 1"),
         ("TIMESTAMP\n", {}, "has a header but no requests"),
         ("TIMESTAMP,a\n0,1\n", {"weight_columns": ("b",)}, "t.csv:1: no weight column 'b'"),
@@ -81,3 +83,31 @@ def test_bad_traces_name_source_line_column_and_value(
     with pytest.raises(traces.TraceError) as caught:
         parse(text, **kwargs)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2024-05-10T12:00:00Z",
+        "2024-05-10 12:00:00.0000000",
+        "Fri, 10 May 2024 12:00:00 GMT",
+        "10/May/2024:12:00:00 +0000",
+        "1715342400",
+    ],
+)
+def test_common_timestamp_forms_are_understood(stamp: str) -> None:
+    lines = ["TIMESTAMP", f'"{stamp}"', f'"{stamp}"', "1715342460"]
+    assert traces.parse_trace(lines, source="t.csv", bucket_seconds=60).start == 1715342400
+
+
+@pytest.mark.parametrize(
+    ("stamp", "problem"),
+    [
+        ("1715342400000", "t.csv:2: column 'TIMESTAMP': '1715342400000' looks like milliseconds"),
+        ("10/05/2024 12:00", "day/month order unknown"),
+        ("yesterday", "must be seconds, an ISO 8601 / RFC 3339, RFC 2822 or Common Log Format date-time"),
+    ],
+)
+def test_other_timestamp_forms_are_refused_by_name(stamp: str, problem: str) -> None:
+    with pytest.raises(traces.TraceError, match=re.escape(problem)):
+        traces.parse_trace(["TIMESTAMP", stamp], source="t.csv")

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "functions",
     "function_generation",
     "importing",
+    "validating",
 )
 
 

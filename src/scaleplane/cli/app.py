@@ -1,14 +1,85 @@
-"""The root Typer application that every command module adds to."""
+"""The root Typer application that every command module adds to, and the one place errors are shaped.
+
+Whatever a command raises reaches the user as one `error: ...` line on stderr, never a traceback:
+`GuardedGroup` wraps every command (those added later too), so a command only has to
+`raise fail("...")` for the errors it expects. Exit codes: 0 done, 1 the check found violations
+(`check`, `operator crds --check`, `local status` with leftovers, `local doctor`), 2 an error (bad
+input, a fault, a bug), 130 interrupted. An error the command did not expect is named as a bug;
+`SCALEPLANE_DEBUG=1` lets its traceback through for the report.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
 import typer
+import typer.core
+from typer import exceptions as typer_exceptions
+from typer._click import exceptions as click_exceptions  # typer's own click; its UsageError
+
+DEBUG_ENV = "SCALEPLANE_DEBUG"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a clear error (never a traceback) and return the Exit to raise."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """`state/controller.pid: not a directory` rather than `[Errno 20] Not a directory: '...'`."""
+    where = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or str(exc)
+    hints = {
+        NotADirectoryError: " (a file is where a folder belongs)",
+        IsADirectoryError: " (a folder is where a file belongs)",
+        FileExistsError: " (something is already there)",
+        PermissionError: " (check the owner and mode)",
+    }
+    return f"{where}: {what.lower()}{hints.get(type(exc), '')}" if where else what
+
+
+class GuardedGroup(typer.core.TyperGroup):
+    """The root group: runs the chosen command and turns any exception it lets out into `error: ...`."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click_exceptions.NoArgsIsHelpError:
+            raise  # `scaleplane local` alone: the group's help, as before
+        except click_exceptions.UsageError as exc:  # one line like every other error, not a panel
+            where = exc.ctx.command_path if exc.ctx is not None else "scaleplane"
+            raise fail(f"{exc.format_message()} (see `{where} --help`)") from None
+        except (typer_exceptions.TyperException, typer_exceptions.Exit, typer_exceptions.Abort):
+            raise  # usage errors, `raise fail(...)`, Ctrl-C at a prompt: already shaped
+        except KeyboardInterrupt:
+            raise fail("interrupted", code=130) from None
+        except OSError as exc:  # a path the user gave that is not what it should be, a full disk...
+            if os.environ.get(DEBUG_ENV):
+                raise
+            raise fail(describe_os_error(exc)) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV):
+                raise
+            raise fail(
+                f"internal error: {type(exc).__name__}: {exc} (a bug in scaleplane; run again with "
+                f"{DEBUG_ENV}=1 for the traceback and report it)"
+            ) from None
+
 
 app = typer.Typer(
     name="scaleplane",
+    cls=GuardedGroup,
     help=(
         "Autoscaling and infrastructure-as-code for platform teams: workers, read replicas and "
-        "function containers under one policy language (ScalingPolicy)."
+        "function containers under one policy language (ScalingPolicy).\n\n"
+        "Exit codes: 0 done, 1 a check found violations, 2 an error (the message says which input)."
     ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -16,7 +87,54 @@ app = typer.Typer(
 )
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a clear error (never a traceback) and return the Exit to raise."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
+def version() -> str:
+    try:
+        return metadata.version("scaleplane")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scaleplane {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print scaleplane's version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Autoscaling and infrastructure-as-code for platform teams."""
+
+
+@contextlib.contextmanager
+def spinner(what: str) -> Iterator[None]:
+    """A spinner on stderr around work that takes more than a second; nothing when stderr is not a
+    terminal (CI logs, pipes), so machine-readable stdout and captured logs stay clean."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield
+
+
+def read_text(path: Path, option: str) -> str:
+    """The text of a file the user named with `option`, or `error: ...` and exit 2 saying why not."""
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise fail(f"{option}: {path} does not exist") from None
+    except IsADirectoryError:
+        raise fail(f"{option}: {path} is a folder; give a file") from None
+    except UnicodeDecodeError:
+        raise fail(f"{option}: {path} is not a text file") from None
+    except OSError as exc:
+        raise fail(f"{option}: cannot read {path} ({exc.strerror or exc})") from None

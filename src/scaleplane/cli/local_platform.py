@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, spinner
 
 if TYPE_CHECKING:
     from scaleplane.local import platform
@@ -35,6 +35,7 @@ StateDir = Annotated[
         "--state-dir",
         help="Where servers keep their data, PID files, logs, the decision log and engine state.",
         show_default=True,
+        file_okay=False,
     ),
 ]
 Policies = Annotated[
@@ -83,7 +84,9 @@ def demo(
     ] = "flash-crowd",
     report: Annotated[
         Path | None,
-        typer.Option("--report", help="Directory for the report (default: <state-dir>/report)."),
+        typer.Option(
+            "--report", help="Directory for the report (default: <state-dir>/report).", file_okay=False
+        ),
     ] = None,
     state_dir: StateDir = DEFAULT_STATE,
     policies: Policies = None,
@@ -131,8 +134,7 @@ def up(
     if holder is not None:
         raise fail(
             f"a local platform already runs from {config.state_dir} (controller pid {holder.pid}): "
-            "`scaleplane local status` shows it, `scaleplane local down` stops it",
-            code=1,
+            "`scaleplane local status` shows it, `scaleplane local down` stops it"
         )
     try:
         platform.load_policies(config.policies)  # fail here, not in the background process
@@ -150,7 +152,7 @@ def up(
             typer.echo(_summary(info))
             typer.echo("stop it with: scaleplane local down" + _state_flag(state_dir))
     except (platform.PlatformError, policyfiles.PolicyFileError) as exc:
-        raise fail(str(exc), code=1) from None
+        raise fail(str(exc)) from None
 
 
 def _state_flag(state_dir: Path) -> str:
@@ -189,14 +191,16 @@ def down(state_dir: StateDir = DEFAULT_STATE) -> None:
     holder = runfiles.supervisor(resolved)
     if holder is not None:
         typer.echo(f"stopping the controller (pid {holder.pid}); pools drain first, this can take a minute")
-        if not runfiles.end_pid(holder.pid, grace=150):
+        with spinner("waiting for the pools to drain and the servers to stop"):
+            stopped = runfiles.end_pid(holder.pid, grace=150)
+        if not stopped:
             typer.echo("the controller did not stop in time and was killed; ending what it left")
     ended = runfiles.end_leftovers(resolved)
     if ended:
         typer.echo("ended leftovers: " + ", ".join(f"{r.name} ({r.pid})" for r in ended))
     live = runfiles.live_records(resolved)
     if live:
-        raise fail("still running: " + ", ".join(f"{r.name} ({r.pid})" for r in live), code=1)
+        raise fail("still running: " + ", ".join(f"{r.name} ({r.pid})" for r in live))
     typer.echo("stopped; no process of the platform is left" if holder or ended else "nothing was running")
 
 
@@ -209,10 +213,8 @@ def doctor(state_dir: StateDir = DEFAULT_STATE) -> None:
 
     results = checks.run(state_dir)
     table = Table(title="scaleplane local doctor", show_lines=False)
-    table.add_column("check")
-    table.add_column("")
-    table.add_column("detail")
-    table.add_column("fix")
+    for header in ("check", "", "detail", "fix"):  # fold, never "…": a port or a path stays whole
+        table.add_column(header, overflow="fold")
     for check in results:
         table.add_row(check.name, "[green]ok[/]" if check.ok else "[red]FAIL[/]", check.detail, check.fix)
     Console().print(table)

@@ -62,7 +62,7 @@ def run(
     try:
         credentials.locate()  # no API server to reach: say where we looked, once, and stop
     except credentials.NoCredentials as exc:
-        raise fail(str(exc), code=1) from None
+        raise fail(str(exc)) from None
 
     import kopf.cli
 
@@ -83,7 +83,9 @@ def run(
 
 @operator_app.command("crds")
 def crds(
-    directory: Annotated[Path, typer.Argument(help="Where to write the CRD files.")] = Path("operator/crds"),
+    directory: Annotated[Path, typer.Argument(help="Where to write the CRD files.", file_okay=False)] = Path(
+        "operator/crds"
+    ),
     check: Annotated[
         bool, typer.Option("--check", help="Only check that the files match the models.")
     ] = False,
@@ -92,6 +94,8 @@ def crds(
     from scaleplane.operator import crds as crd_files
 
     if check:
+        if not directory.is_dir():
+            raise fail(f"{directory}: no such folder; write the CRDs first with `scaleplane operator crds`")
         stale = crd_files.drift(directory)
         if stale:
             raise fail(

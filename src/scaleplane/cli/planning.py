@@ -8,13 +8,16 @@ functions the policy pack runs (scaleplane.guardrails).
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import textwrap
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, spinner
 
 if TYPE_CHECKING:
     from scaleplane.infra import planning as planning_
@@ -87,7 +90,8 @@ def _plan(stack: str, config_file: Path | None, project_dir: Path | None) -> pla
     if config_file is not None and not config_file.is_file():
         raise fail(f"--config-file: no such file: {config_file}")
     try:
-        return planning.plan(root, stack, config_file)
+        with spinner(f"planning {stack} under Pulumi's mocks"):
+            return planning.plan(root, stack, config_file)
     except config.ConfigError as exc:
         raise fail("invalid stack config:\n  " + "\n  ".join(exc.problems)) from None
     except planning.PlanError as exc:
@@ -135,6 +139,7 @@ def _as_json(plan: planning_.Plan) -> dict[str, Any]:
             for r in plan.resources
         ],
         "outputs": {k: (SECRET if k in plan.secret_outputs else v) for k, v in plan.outputs.items()},
+        "summary": {"create": len(plan.resources), "byType": counts_by_type(plan)},
     }
 
 
@@ -151,23 +156,76 @@ def plan(
     if as_json:
         typer.echo(json.dumps(_as_json(result), indent=2, sort_keys=False))
         return
-    from rich.console import Console
-    from rich.table import Table
+    typer.echo("\n".join(plan_lines(result, shutil.get_terminal_size((80, 24)).columns)))
 
-    table = Table(title=f"{result.project}/{result.stack}: {len(result.resources)} resources (offline plan)")
-    for column in ("type", "name", "parent", "key inputs"):
-        table.add_column(column, overflow="fold")
+
+def plan_lines(result: planning_.Plan, width: int) -> list[str]:
+    """The plan as `pulumi preview` shows one: a tree of `+ type name`, key inputs under each, then the
+    outputs and the count by type. Lines wrap between values, so a value (a number) is never cut."""
+    names = {resource.name for resource in result.resources}
+    children: dict[str, list[Any]] = {}
     for resource in result.resources:
-        table.add_row(resource.type, resource.name, resource.parent_name, _summary(resource))
-    outputs = Table(title="stack outputs (cloud-computed values are mock placeholders)")
-    outputs.add_column("output")
-    outputs.add_column("value", overflow="fold")
+        parent = resource.parent_name if resource.parent_name in names else ""
+        children.setdefault(parent, []).append(resource)
+    lines = [f"{result.project}/{result.stack}: offline plan under Pulumi's mocks (nothing is created)", ""]
+
+    def walk(parent: str, depth: int) -> None:
+        for resource in children.get(parent, []):
+            indent = "  " * min(depth, 6)
+            lines.extend(_wrap(f"+ {resource.type}  {resource.name}", width, indent))
+            inputs = _summary(resource)
+            if inputs:
+                lines.extend(_wrap(inputs, width, indent + "      "))
+            if resource.name != parent:
+                walk(resource.name, depth + 1)
+
+    walk("", 0)
+    lines += ["", "Outputs (cloud-computed values are mock placeholders):"]
     for key, value in result.outputs.items():
         shown = SECRET if key in result.secret_outputs else json.dumps(value)
-        outputs.add_row(key, shown)
-    console = Console(width=max(Console().width, 160))
-    console.print(table)
-    console.print(outputs)
+        lines.extend(_wrap(f"{key}: {shown}", width, "    "))
+    return [*lines, "", *_by_type(result).splitlines()]
+
+
+def _wrap(text: str, width: int, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text,
+        width=max(width, len(indent) + 20),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent]
+
+
+def counts_by_type(result: planning_.Plan) -> dict[str, int]:
+    """{type: how many}, most first, as `pulumi preview` sums a preview up."""
+    counts: dict[str, int] = {}
+    for resource in result.resources:
+        counts[resource.type] = counts.get(resource.type, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _by_type(result: planning_.Plan) -> str:
+    counts = counts_by_type(result)
+    width = len(str(max(counts.values(), default=0)))
+    lines = [f"Resources:\n    +{len(result.resources)} to create"]
+    lines += [f"      {count:>{width}} {type_}" for type_, count in counts.items()]
+    return "\n".join(lines)
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+    junit = "junit"
+
+
+FormatOption = typer.Option(
+    Format.text,
+    "--format",
+    help="text for people; json, sarif (GitHub code scanning) or junit (CI test reports) for machines.",
+)
 
 
 @app.command("check", help="Run the guardrails over the offline plan; exit 1 on a mandatory violation.")
@@ -176,8 +234,10 @@ def check(
     config_file: Path | None = ConfigFileOption,
     policy_config: Path | None = PolicyConfigOption,
     project_dir: Path | None = ProjectOption,
+    output_format: Format = FormatOption,
 ) -> None:
-    from scaleplane.guardrails import rules, running
+    from scaleplane.cli.app import version
+    from scaleplane.guardrails import catalog, findings, rules, running
 
     settings: dict[str, Any] = {}
     if policy_config is not None:
@@ -196,13 +256,23 @@ def check(
         root = str(_project_root(project_dir))
         settings["alert-runbook-exists"] = {"projectRoot": root, **(runbooks or {})}
     violations = running.evaluate(resources, settings)
-    for violation in violations:
-        color = typer.colors.RED if violation.enforcement == "mandatory" else typer.colors.YELLOW
-        typer.secho(
-            f"{violation.enforcement.upper()} {violation.rule.id}: {violation.subject}", fg=color, bold=True
-        )
-        typer.echo(f"  {violation.message}\n  fix: {violation.rule.remediation}")
     blocking = running.mandatory(violations)
+    stack_file = str(config_file or f"Pulumi.{stack}.yaml")
+    if output_format is Format.json:
+        typer.echo(findings.as_json(result.stack, len(resources), violations))
+    elif output_format is Format.sarif:
+        typer.echo(findings.as_sarif(stack_file, catalog.RULES, violations, version()))
+    elif output_format is Format.junit:
+        typer.echo(findings.as_junit(result.stack, catalog.RULES, violations))
+    else:
+        for violation in violations:
+            color = typer.colors.RED if violation.enforcement == "mandatory" else typer.colors.YELLOW
+            typer.secho(
+                f"{violation.enforcement.upper()} {violation.rule.id}: {violation.subject}",
+                fg=color,
+                bold=True,
+            )
+            typer.echo(f"  {violation.message}\n  fix: {violation.rule.remediation}")
     summary = (
         f"{result.stack}: {len(resources)} resources, {len(violations)} violation(s), "
         f"{len(blocking)} mandatory"
@@ -210,7 +280,10 @@ def check(
     if blocking:
         typer.secho(f"FAILED {summary}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-    typer.secho(f"passed {summary}", fg=typer.colors.GREEN)
+    if output_format is Format.text:
+        typer.secho(f"passed {summary}", fg=typer.colors.GREEN)
+    else:
+        typer.secho(f"passed {summary}", fg=typer.colors.GREEN, err=True)
 
 
 def _with_budget(

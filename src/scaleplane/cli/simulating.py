@@ -7,6 +7,7 @@ The command only opens files and prints: parsing, simulation and the oracle are 
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 from enum import StrEnum
@@ -15,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli import simulation_outputs
+from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
     from scaleplane.scaling import simulation, specs
 
-API_VERSION = "scaleplane.io/v1alpha1"
 PROGRESS_FROM_TICKS = 2000  # shorter runs finish before a bar is worth drawing
 
 
@@ -54,7 +55,10 @@ def simulate(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object, nothing else.")] = False,
     report: Annotated[
-        Path | None, typer.Option("--report", help="Write simulate.md and simulate.png into this folder.")
+        Path | None,
+        typer.Option(
+            "--report", help="Write simulate.md and simulate.png into this folder.", file_okay=False
+        ),
     ] = None,
     capacity: Annotated[float, typer.Option(help="Work units per second one ready replica serves.")] = 0.25,
     startup: Annotated[float, typer.Option(help="Seconds from requesting a replica to it serving.")] = 60.0,
@@ -64,8 +68,11 @@ def simulate(
     ] = True,
     tick: Annotated[float, typer.Option(help="Simulation tick and request-log bucket, seconds.")] = 15.0,
     rate_window: Annotated[
-        float, typer.Option(help="Window of the rate() the demand metric reads, s.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="Window of the rate() the demand metric reads, s (default: 60, or one tick if longer)."
+        ),
+    ] = None,
     weight: Annotated[
         list[str] | None,
         typer.Option(help="Request-log column(s) whose sum is a request's work (e.g. tokens); repeatable."),
@@ -73,6 +80,14 @@ def simulate(
     signal: Annotated[
         list[str] | None,
         typer.Option(help="METRIC=demand|backlog: what a policy metric reads (default: by its name/query)."),
+    ] = None,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(
+            "--timeline",
+            help="Write the per-tick series (demand, replicas, ready, backlog, the oracle's) as CSV.",
+            dir_okay=False,
+        ),
     ] = None,
     min_replicas: Annotated[int, typer.Option(help="minReplicas of the default policy.")] = 1,
     max_replicas: Annotated[
@@ -115,7 +130,10 @@ def simulate(
     slo = _objective(slo_latency, slo_quantile, slo_window, service_time, tick)
     signals = _signals(signal or [])
     demand_trace = _read_trace(trace, tick, weight or [])
-    demand = traces.resample(demand_trace, tick)
+    try:
+        demand = traces.resample(demand_trace, tick)
+    except traces.TraceError as exc:
+        raise fail(str(exc)) from None
     if not demand:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
     if frontier:
@@ -170,6 +188,11 @@ def simulate(
         result["baseline"] = outcomes[1].summary()
     if report is not None:
         _write_report(report, outcomes, demand_trace, model, tick)
+    if timeline is not None:
+        try:
+            simulation_outputs.write_timeline(timeline, outcomes)
+        except OSError as exc:
+            raise fail(f"--timeline: cannot write {timeline} ({exc.strerror or exc})") from None
     if as_json:
         typer.echo(json.dumps(result))
     else:
@@ -177,15 +200,23 @@ def simulate(
 
 
 def _model(
-    capacity: float, startup: float, queueing: bool, tick: float, window: float
+    capacity: float, startup: float, queueing: bool, tick: float, window: float | None
 ) -> simulation.TargetModel:
     from scaleplane.scaling import simulation
 
+    if window is None:  # the default follows a long tick, so an unset option is never the one blamed
+        window = max(60.0, tick)
     checks = [
-        ("--capacity", capacity, capacity > 0, "must be > 0"),
+        # Below a millionth, demand / capacity overflows the replica counts of the oracle.
+        (
+            "--capacity",
+            capacity,
+            math.isfinite(capacity) and capacity >= 1e-6,
+            "must be a finite number >= 1e-06",
+        ),
         ("--startup", startup, 0 <= startup <= 86400, "must be 0..86400 seconds"),
         ("--tick", tick, 1 <= tick <= 3600, "must be 1..3600 seconds"),
-        ("--rate-window", window, window >= tick, "must be at least one tick"),
+        ("--rate-window", window, math.isfinite(window) and window >= tick, "must be at least one tick"),
     ]
     for option, value, ok, message in checks:
         if not ok or value != value:  # NaN compares unequal to itself
@@ -267,33 +298,16 @@ def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:
 
 def _read_policy(path: Path) -> specs.ScalingPolicySpec:
     """A ScalingPolicy manifest (apiVersion, kind, metadata, spec) or a bare spec, from YAML."""
-    import yaml
+    from scaleplane.scaling import manifests
 
-    from scaleplane.scaling import specs
-
+    text = read_text(path, "--policy")
     try:
-        document = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise fail(f"--policy: {path} does not exist") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise fail(f"--policy: cannot read {path}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise fail(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise fail(f"{path}: a ScalingPolicy must be a mapping, was {type(document).__name__}")
-    root = "spec"
-    if {"apiVersion", "kind", "spec"} & document.keys():
-        if document.get("apiVersion") != API_VERSION:
-            raise fail(f"{path}: apiVersion must be {API_VERSION}, was {document.get('apiVersion')!r}")
-        if document.get("kind") != "ScalingPolicy":
-            raise fail(f"{path}: kind must be ScalingPolicy, was {document.get('kind')!r}")
-        document = document.get("spec")
-    try:
-        return specs.parse_policy(document, root=root)
-    except specs.PolicyError as exc:
-        for problem in exc.problems:
-            typer.secho(f"{path}: {problem}", err=True, fg=typer.colors.RED)
-        raise fail(f"{path}: invalid ScalingPolicy ({len(exc.problems)} problem(s) above)") from None
+        found = manifests.parse(text, str(path), bare_spec=True)
+    except manifests.ManifestError as exc:
+        raise fail(str(exc)) from None
+    if len(found) != 1:
+        raise fail(f"--policy: {path} holds {len(found)} ScalingPolicies; simulate replays exactly one")
+    return found[0].spec
 
 
 def _run_all(
@@ -369,16 +383,11 @@ def _write_report(
 
 def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], report: Path | None) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from scaleplane.reporting import simulations
 
-    table = Table(title=f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s")
-    for header in simulations.SHORT_HEADERS:
-        table.add_column(header, justify="left" if header == "run" else "right", no_wrap=header == "run")
-    for row in simulations.summary_rows(outcomes):
-        table.add_row(*(str(cell) for cell in row))
-    console = Console(width=None if sys.stdout.isatty() else 120)  # a pipe gets every column
-    console.print(table)
+    console = Console()
+    for line in simulation_outputs.summary_lines(result, outcomes, console.width):
+        console.print(line, highlight=False, soft_wrap=True)
     if report is not None:
         console.print(f"report: {report / simulations.MARKDOWN_NAME}")

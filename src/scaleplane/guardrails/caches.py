@@ -76,7 +76,12 @@ RULES = (
         _backups,
         types=(GROUP, CLUSTER),
         thresholds={
-            "minDays": {"type": "integer", "default": 1, "description": "Minimum snapshot retention."}
+            "minDays": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 1,
+                "description": "Minimum snapshot retention.",
+            }
         },
     ),
     _rule(

@@ -96,7 +96,12 @@ RULES = (
         resource_types=(INSTANCE,),
         check=_backup_retention,
         thresholds={
-            "minDays": {"type": "integer", "default": 7, "description": "Minimum retention in days."}
+            "minDays": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 7,
+                "description": "Minimum retention in days.",
+            }
         },
     ),
     rules.Rule(
@@ -119,6 +124,7 @@ RULES = (
             **rules.PRODUCTION,
             "minReplicas": {
                 "type": "integer",
+                "minimum": 0,
                 "default": 1,
                 "description": "Minimum read replicas per primary.",
             },

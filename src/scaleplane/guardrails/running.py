@@ -12,7 +12,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from scaleplane.guardrails import catalog, rules
+from scaleplane.inputs import documents, problems
 
 LEVELS = ("mandatory", "advisory", "disabled")
 
@@ -22,20 +25,82 @@ class PolicyConfigError(ValueError):
 
 
 def load_config(path: Path) -> dict[str, Any]:
+    """Read and check a policy config: every rule id, level and threshold known and of its type.
+
+    Each rule's settings are held to the JSON schema its thresholds declare (the same schema the pack
+    gives Pulumi), with unknown settings refused: a typo'd threshold would otherwise leave the default on.
+    """
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise PolicyConfigError(f"{path}: cannot read the policy config ({exc})") from None
+        text = path.read_text()
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except FileNotFoundError:
+        raise PolicyConfigError(f"{path}: does not exist") from None
+    except IsADirectoryError:
+        raise PolicyConfigError(f"{path}: is a folder; give the policy config's JSON file") from None
+    except UnicodeDecodeError:
+        raise PolicyConfigError(f"{path}: not a text file; expected JSON") from None
+    except OSError as exc:
+        raise PolicyConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:  # a key written twice: JSON would keep the last one silently
+        raise PolicyConfigError(f"{path}: {exc}") from None
     if not isinstance(data, dict):
         raise PolicyConfigError(f"{path}: expected a JSON object of rule id -> settings")
-    known = {rule.id for rule in catalog.RULES} | {"all"}
+    by_id = {rule.id: rule for rule in catalog.RULES}
     for key, value in data.items():
-        if key not in known:
-            raise PolicyConfigError(f"{path}: unknown rule {key!r} (known: {', '.join(sorted(known))})")
-        level = value if isinstance(value, str) else (value or {}).get("enforcementLevel")
-        if level is not None and level not in LEVELS:
-            raise PolicyConfigError(f"{path}: {key}.enforcementLevel must be one of {LEVELS}, was {level!r}")
+        if key != "all" and key not in by_id:
+            hint = problems.unknown_key(key, ["all", *sorted(by_id)]).removeprefix("unknown key ")
+            raise PolicyConfigError(f"{path}{_line(text, (key,))}: unknown rule {key!r} {hint}")
+        found = _check_settings(key, value, by_id.get(key))
+        if found:
+            loc, problem = found
+            raise PolicyConfigError(f"{path}{_line(text, loc)}: {problem}")
     return data
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    repeated = sorted({key for key in keys if keys.count(key) > 1})
+    if repeated:
+        raise ValueError(f"{repeated[0]!r} is written twice (JSON keeps only the last one)")
+    return dict(pairs)
+
+
+def _line(text: str, loc: tuple[int | str, ...]) -> str:
+    """`:LINE` of the setting in the JSON text (read as YAML, which keeps marks), or nothing."""
+    try:
+        found = documents.load(text, "")
+    except documents.DocumentError:
+        return ""
+    return f":{found[0].line_of(loc)}" if found else ""
+
+
+def _check_settings(key: str, value: Any, rule: rules.Rule | None) -> tuple[tuple[str, ...], str] | None:
+    """(where, what is wrong) for a rule's settings, or None when they are fine."""
+    if isinstance(value, str) or value is None:
+        level = value
+    elif isinstance(value, dict):
+        level = value.get("enforcementLevel")
+    else:
+        return (key,), f"{key}: must be an enforcement level or an object of settings, was {value!r}"
+    if level is not None and level not in LEVELS:
+        where = (key, "enforcementLevel") if isinstance(value, dict) else (key,)
+        return where, f"{key}.enforcementLevel must be one of {LEVELS}, was {level!r}"
+    if not isinstance(value, dict):
+        return None
+    thresholds = dict(rule.thresholds) if rule else {}
+    properties: dict[str, Any] = {"enforcementLevel": {"enum": list(LEVELS)}, **thresholds}
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    error = jsonschema.exceptions.best_match(jsonschema.Draft7Validator(schema).iter_errors(value))
+    if error is None:
+        return None
+    if error.validator == "additionalProperties":
+        extra = sorted(set(value) - set(properties))
+        known = ["enforcementLevel", *thresholds]
+        return (key, extra[0]), f"{key}.{extra[0]}: {problems.unknown_key(extra[0], known)}"
+    loc = (key, *(str(part) for part in error.absolute_path))
+    return loc, f"{'.'.join(loc)}: {error.message}"
 
 
 def enforcement(rule: rules.Rule, config: Mapping[str, Any]) -> str:

@@ -126,6 +126,7 @@ RULES = (
         thresholds={
             "maxReplicasCeiling": {
                 "type": "integer",
+                "minimum": 1,
                 "default": 100,
                 "description": "Highest maxReplicas allowed.",
             }

@@ -14,9 +14,11 @@ import json
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from scaleplane.inputs import durations, quantities
+from scaleplane.inputs import problems as input_problems
 from scaleplane.observability import objectives
 
 NAMESPACE = "scaleplane"
@@ -37,6 +39,15 @@ class ConfigError(pulumi.RunError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+def _duration(text: str) -> str:
+    durations.seconds(text)  # a DurationError is a ValueError: pydantic reports it on the key
+    return text
+
+
+Quantity = Annotated[str, AfterValidator(quantities.check)]  # Kubernetes' `250m`, `256Mi`, `20Gi`
+PromDuration = Annotated[str, AfterValidator(_duration)]  # Prometheus' `15d`, `2w`, `1h30m`
 
 
 class ConfigModel(BaseModel):
@@ -94,7 +105,7 @@ class DatabaseConfig(ConfigModel):
     backup_retention_days: Annotated[int, Field(ge=0, le=35)] = 7
     multi_az: bool | None = None  # None: on in production
     deletion_protection: bool | None = None  # None: on in production
-    storage_size: str = "20Gi"  # Kubernetes: each CloudNativePG instance's volume
+    storage_size: Quantity = "20Gi"  # Kubernetes: each CloudNativePG instance's volume
     operator_chart_version: str = "0.23.0"  # Kubernetes: the cloudnative-pg Helm chart
     namespace: str = "data"  # Kubernetes
 
@@ -132,7 +143,7 @@ class AlertmanagerConfig(ConfigModel):
 class MonitoringConfig(ConfigModel):
     enabled: bool = True
     chart_version: str = "65.1.0"  # kube-prometheus-stack
-    retention: str = "15d"
+    retention: PromDuration = "15d"
     grafana: bool = True
     # Globs, relative to the project root: the generated dashboards and alert rules (dashboards/).
     dashboard_files: tuple[str, ...] = ("dashboards/*.json",)
@@ -162,8 +173,8 @@ class WorkersConfig(ConfigModel):
     name: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "workers"
     namespace: str = "default"
     image: str = ""  # set: the platform deploys the workers too; empty: they are deployed elsewhere
-    cpu_request: str = "250m"
-    memory_request: str = "256Mi"
+    cpu_request: Quantity = "250m"
+    memory_request: Quantity = "256Mi"
     # The Celery queue the workers drain: a Redis list of that name in the broker's database `brokerDb`.
     queue: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.:-]+$")] = "celery"
     broker_db: Annotated[int, Field(ge=0, le=15)] = 0
@@ -249,32 +260,70 @@ class PlatformConfig(ConfigModel):
 
 
 TOP_LEVEL_KEYS = tuple(field.alias or name for name, field in PlatformConfig.model_fields.items())
+# The AWS provider's own config keys (`aws:region`...), as pulumi_aws/config/vars.py reads them
+# (tests/infra/test_config.py holds this list equal to the installed provider's).
+AWS_KEYS = (
+    "accessKey", "allowedAccountIds", "assumeRoleWithWebIdentity", "assumeRoles", "customCaBundle",
+    "defaultTags", "ec2MetadataServiceEndpoint", "ec2MetadataServiceEndpointMode", "endpoints",
+    "forbiddenAccountIds", "httpProxy", "httpsProxy", "ignoreTags", "insecure", "maxRetries", "noProxy",
+    "profile", "region", "retryMode", "s3UsEast1RegionalEndpoint", "s3UsePathStyle", "secretKey",
+    "sharedConfigFiles", "sharedCredentialsFiles", "skipCredentialsValidation", "skipMetadataApiCheck",
+    "skipRegionValidation", "skipRequestingAccountId", "stsRegion", "tagPolicyCompliance", "token",
+    "tokenBucketRateLimiterCapacity", "useDualstackEndpoint", "useFipsEndpoint", "userAgents",
+)  # fmt: skip
+KNOWN_NAMESPACES = {NAMESPACE: TOP_LEVEL_KEYS, "aws": AWS_KEYS}
+
+
+def unknown_keys(keys: list[str]) -> list[tuple[str, str]]:
+    """(key, problem) for each stack-config key no one reads: `scaleplane:databse`, `aws:regoin`.
+
+    Pulumi hands a program only the keys it asks for, so a typo would otherwise plan the default.
+    Namespaces of other providers (`kubernetes:`...) are theirs to check.
+    """
+    found = []
+    for key in keys:
+        namespace, _, name = key.partition(":")
+        known = KNOWN_NAMESPACES.get(namespace)
+        if known is not None and name not in known:
+            found.append((key, f"{key}: {input_problems.unknown_key(name, known)}"))
+    return found
+
+
+def from_pulumi() -> PlatformConfig:
+    """The running program's config (under `pulumi up`, or the offline plan's mocks), every key checked."""
+    from pulumi.runtime import config as runtime_config
+
+    given = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    unknown = unknown_keys(sorted(given))
+    if unknown:
+        raise ConfigError([problem for _, problem in unknown])
+    raw = {key: pulumi.Config(NAMESPACE).get(key) for key in TOP_LEVEL_KEYS}
+    return parse({key: value for key, value in raw.items() if value is not None})
 
 
 def parse(raw: dict[str, Any]) -> PlatformConfig:
-    """Validate `{key: value}` (keys without the namespace; object values as dicts or JSON text)."""
+    """Validate `{key: value}` (keys without the namespace; object values as dicts or JSON text).
+
+    Strict as the rest of scaleplane's inputs: `readReplicas: "2"` or `true` is refused, not coerced.
+    """
     values: dict[str, Any] = {}
     problems: list[str] = []
     for key, value in raw.items():
         if key not in TOP_LEVEL_KEYS:
-            problems.append(f"{NAMESPACE}:{key}: unknown key (known: {', '.join(TOP_LEVEL_KEYS)})")
+            problems.append(f"{NAMESPACE}:{key}: {input_problems.unknown_key(key, TOP_LEVEL_KEYS)}")
             continue
         values[key] = _decode(key, value, problems)
     if problems:
         raise ConfigError(problems)
+    too_big = input_problems.over_int32(values)
+    if too_big is not None:
+        raise ConfigError([f"{NAMESPACE}:{input_problems.join('', too_big[0])}: must be at most "
+                           f"{input_problems.INT32_MAX}, was {too_big[1]}"])  # fmt: skip
     try:
-        return PlatformConfig.model_validate(values)
+        parsed: PlatformConfig = input_problems.strict_validate(PlatformConfig, values)
     except ValidationError as exc:
-        errors = exc.errors()
-        raise ConfigError([_describe(err) for err in errors if not _knock_on(err, errors)]) from None
-
-
-def _knock_on(err: Any, errors: list[Any]) -> bool:
-    """A list is 'too short' only because one of its items failed: that item's error says it all."""
-    loc = err["loc"]
-    return err["type"] == "too_short" and any(
-        other is not err and other["loc"][: len(loc)] == loc for other in errors
-    )
+        raise ConfigError([_describe(err) for err in input_problems.root_causes(exc.errors())]) from None
+    return parsed
 
 
 def _decode(key: str, value: Any, problems: list[str]) -> Any:
@@ -289,21 +338,10 @@ def _decode(key: str, value: Any, problems: list[str]) -> Any:
 
 def _describe(err: Any) -> str:
     loc = [part for part in err["loc"] if part != "function-after"]
-    path = ".".join(f"[{part}]" if isinstance(part, int) else str(part) for part in loc).replace(".[", "[")
-    message = str(err["msg"]).removeprefix("Value error, ")
-    ctx = err.get("ctx") or {}
-    if err["type"] == "extra_forbidden":
-        message = "unknown key"
-    if err["type"] == "missing":
-        return f"{NAMESPACE}:{path}: is required"
-    if err["type"] in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bound = next(iter(ctx.values()))
-        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
-        message = f"must be {op[err['type']]} {bound}"
+    path = input_problems.join("", loc)
+    message = input_problems.message(err, PlatformConfig)
     if err["type"] == "value_error" and ":" in message.split(" ")[0]:
         return f"{NAMESPACE}:{message}"  # a cross-field rule that names its own key path
     if err["type"] == "value_error" and not loc:
         return f"{NAMESPACE}: {message}"
-    if isinstance(err.get("input"), dict):  # a rule across one object's fields: the message has the values
-        return f"{NAMESPACE}:{path}: {message}"
-    return f"{NAMESPACE}:{path}: {message}, was {err.get('input')!r}"
+    return f"{NAMESPACE}:{path}: {message}"

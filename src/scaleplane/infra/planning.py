@@ -15,18 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from pulumi.runtime import settings
 from pulumi.runtime import stack as runtime_stack
 from pulumi.runtime.sync_await import _sync_await
 
-from scaleplane.infra import mocking
+from scaleplane.infra import mocking, stackfiles
 
 PROGRAM = Path("stacks") / "__main__.py"
 
 
-class PlanError(Exception):
-    """The stack could not be planned; the message says why, without a traceback."""
+PlanError = stackfiles.PlanError
 
 
 @dataclass
@@ -47,16 +45,6 @@ class Plan:
         return matches[0]
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise PlanError(f"{path}: not valid YAML ({exc})") from None
-    if not isinstance(data, dict):
-        raise PlanError(f"{path}: expected a mapping at the top")
-    return data
-
-
 def stack_names(root: Path) -> list[str]:
     return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in root.glob("Pulumi.*.yaml"))
 
@@ -66,7 +54,7 @@ def stack_config(root: Path, stack: str, stack_file: Path | None = None) -> tupl
     project_file = root / "Pulumi.yaml"
     if not project_file.is_file():
         raise PlanError(f"no Pulumi.yaml in {root}")
-    project = _read_yaml(project_file)
+    project, _ = stackfiles.read_yaml(project_file)
     name = str(project.get("name", "scaleplane"))
     path = stack_file or root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -76,9 +64,7 @@ def stack_config(root: Path, stack: str, stack_file: Path | None = None) -> tupl
     for key, declaration in (project.get("config") or {}).items():
         if isinstance(declaration, dict) and "default" in declaration:
             values[key if ":" in key else f"{name}:{key}"] = declaration["default"]
-    stack_values = _read_yaml(path).get("config") or {}
-    if not isinstance(stack_values, dict):
-        raise PlanError(f"{path}: 'config' must be a mapping")
+    stack_values = stackfiles.read_stack(path, values)
     values.update(stack_values)
     return name, {key: _engine_text(value) for key, value in values.items()}
 

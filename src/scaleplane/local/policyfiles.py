@@ -8,21 +8,21 @@ be applied to a cluster unchanged):
     metadata: {name: workers}
     spec: {targetRef: {kind: WorkerPool, name: workers}, minReplicas: 1, maxReplicas: 6, metrics: [...]}
 
-Errors name the file, the document and the field (`workers.yaml#1: spec.maxReplicas: is required`).
+Errors name the file, the line and the field (`workers.yaml:9: spec.maxReplicas: is required`); the
+parsing is `scaleplane.scaling.manifests`, shared with `simulate` and `validate`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from scaleplane.scaling import specs
+from scaleplane.scaling import manifests, specs
 
-API_VERSION = "scaleplane.io/v1alpha1"
-KIND = "ScalingPolicy"
+API_VERSION = manifests.API_VERSION
+KIND = manifests.KIND
 BUILTIN_DIR = Path(__file__).with_name("policies")
 # Other kinds that may sit in the same files; their own module reads them (Function: local.functionhome).
 OTHER_KINDS = frozenset({"Function"})
@@ -39,23 +39,9 @@ class PolicyFile:
     source: Path
 
 
-def _one(document: Any, where: str, source: Path) -> PolicyFile:
-    if not isinstance(document, dict):
-        raise PolicyFileError(f"{where}: a ScalingPolicy must be a mapping, was {type(document).__name__}")
-    if document.get("apiVersion") != API_VERSION:
-        raise PolicyFileError(
-            f"{where}: apiVersion must be {API_VERSION}, was {document.get('apiVersion')!r}"
-        )
-    if document.get("kind") != KIND:
-        raise PolicyFileError(f"{where}: kind must be {KIND}, was {document.get('kind')!r}")
-    name = (document.get("metadata") or {}).get("name")
-    if not isinstance(name, str) or not name:
-        raise PolicyFileError(f"{where}: metadata.name is required, was {name!r}")
-    try:
-        spec = specs.parse_policy(document.get("spec"))
-    except specs.PolicyError as exc:
-        raise PolicyFileError("; ".join(f"{where}: {problem}" for problem in exc.problems)) from None
-    return PolicyFile(name, spec, source)
+def _count_other_kinds(text: str) -> int:
+    """Documents of OTHER_KINDS in a file `manifests.parse` has read (so it is valid YAML)."""
+    return sum(1 for d in yaml.safe_load_all(text) if isinstance(d, dict) and d.get("kind") in OTHER_KINDS)
 
 
 def load(path: Path) -> list[PolicyFile]:
@@ -67,15 +53,17 @@ def load(path: Path) -> list[PolicyFile]:
     others = 0
     for file in files:
         try:
-            documents = [d for d in yaml.safe_load_all(file.read_text()) if d is not None]
-        except yaml.YAMLError as exc:
-            raise PolicyFileError(f"{file.name}: not valid YAML: {exc}") from None
-        others += sum(1 for d in documents if isinstance(d, dict) and d.get("kind") in OTHER_KINDS)
-        found += [
-            _one(d, f"{file.name}#{i + 1}", file)
-            for i, d in enumerate(documents)
-            if not (isinstance(d, dict) and d.get("kind") in OTHER_KINDS)
-        ]
+            text = file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicyFileError(f"{file.name}: cannot read it ({exc})") from None
+        try:
+            found += [
+                PolicyFile(m.name, m.spec, file)
+                for m in manifests.parse(text, file.name, other_kinds=OTHER_KINDS)
+            ]
+        except manifests.ManifestError as exc:
+            raise PolicyFileError(str(exc)) from None
+        others += _count_other_kinds(text)
     if not found and not others:
         raise PolicyFileError(f"policies: no ScalingPolicy found in {path}")
     names = [p.name for p in found]

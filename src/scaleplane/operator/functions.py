@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from scaleplane.inputs import problems as input_problems
 from scaleplane.scaling import specs
 
 GROUP_LABEL = "scaleplane.io/function-group"
@@ -95,10 +96,17 @@ class FunctionSpec(specs.SpecModel):
 
 def parse_function(data: Any) -> FunctionSpec:
     """Validate a Function's spec; errors name the field and the value, like `specs.parse_policy`."""
+    if not isinstance(data, dict):
+        raise specs.PolicyError([f"spec: must be a mapping, was {input_problems.describe_value(data)}"])
     try:
-        return FunctionSpec.model_validate(data)
+        spec: FunctionSpec = input_problems.strict_validate(FunctionSpec, data)
     except ValidationError as exc:
-        raise specs.PolicyError([specs.describe_error("spec", err) for err in exc.errors()]) from None
+        causes = input_problems.root_causes(exc.errors())
+        raise specs.PolicyError(
+            [specs.describe_error("spec", err, FunctionSpec) for err in causes],
+            [tuple(err["loc"]) for err in causes],
+        ) from None
+    return spec
 
 
 def labels(name: str, spec: FunctionSpec) -> dict[str, str]:

@@ -39,20 +39,18 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scaleplane.inputs import durations
 from scaleplane.scaling import decisions, engine, latencies, oracle, specs
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
     tuple[decisions.Decision, decisions.ScalingState],
 ]
-RANGE = re.compile(r"\[(\d+)(s|m|h)\]")
-UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600}
 BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
 SIGNALS = ("demand", "backlog")
 
@@ -134,8 +132,11 @@ def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
 
 def window_of(metric: specs.MetricSpec, default_seconds: float) -> float:
     """The range of the query's first range selector (`rate(x[2m])` -> 120 s), else the default."""
-    found = RANGE.search(metric.query)
-    return default_seconds if found is None else int(found.group(1)) * UNIT_SECONDS[found.group(2)]
+    try:
+        found = durations.first_range(metric.query)
+    except durations.DurationError as exc:  # refused by name, never read as the default window
+        raise ValueError(f"metric {metric.name!r}: {exc}") from None
+    return default_seconds if found is None else found
 
 
 def simulate(

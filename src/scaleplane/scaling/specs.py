@@ -32,6 +32,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
+from scaleplane.inputs import problems as input_problems
+
 MAX_PERIOD_SECONDS = 1800  # the HPA's bound on a scaling policy's periodSeconds
 MAX_STABILIZATION_SECONDS = 3600  # the HPA's bound on stabilizationWindowSeconds
 
@@ -224,6 +226,12 @@ class Forecast(SpecModel):
         | None
     ) = None
 
+    @model_validator(mode="after")
+    def _season_for_holt_winters(self) -> Forecast:
+        if self.model == "holt-winters" and self.season_seconds is None:
+            raise ValueError("model 'holt-winters' needs seasonSeconds (e.g. 86400 for a daily cycle)")
+        return self
+
 
 class Sizing(SpecModel):
     """Size for a quantile of recent demand, not for its latest mean: `value + z(quantile) x stdev`.
@@ -288,41 +296,39 @@ class ScalingPolicySpec(SpecModel):
 
 
 class PolicyError(ValueError):
-    """An invalid policy. `problems` holds one line per bad field: `path: what is wrong, was VALUE`."""
+    """An invalid policy. `problems` holds one line per root cause: `path: what is wrong, was VALUE`;
+    `locations` the matching field paths (as tuples), so a file reader can add the line."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], locations: list[tuple[int | str, ...]] | None = None) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.locations = locations or [() for _ in problems]
 
 
 def parse_policy(data: Any, *, root: str = "spec") -> ScalingPolicySpec:
-    """Validate a policy spec (the CR's `spec`, or the `spec` of a YAML file) into a typed object."""
+    """Validate a policy spec (the CR's `spec`, or the `spec` of a YAML file) into a typed object.
+
+    Held to what the Kubernetes API accepts: JSON types without coercion (`maxReplicas: "40"` is
+    refused), int32 counts, unknown keys refused; only root causes are reported, not their cascade.
+    """
+    if data is None:
+        raise PolicyError([f"{root}: is required (targetRef, maxReplicas and metrics at least)"])
+    if not isinstance(data, dict):
+        raise PolicyError([f"{root}: must be a mapping, was {input_problems.describe_value(data)}"])
+    too_big = input_problems.over_int32(data)
+    if too_big is not None:
+        loc, value = too_big
+        path = input_problems.join(root, loc)
+        raise PolicyError([f"{path}: must be at most {input_problems.INT32_MAX} (int32), was {value}"], [loc])
     try:
-        return ScalingPolicySpec.model_validate(data)
+        spec: ScalingPolicySpec = input_problems.strict_validate(ScalingPolicySpec, data)
     except ValidationError as exc:
-        raise PolicyError([describe_error(root, err) for err in exc.errors()]) from None
+        causes = input_problems.root_causes(exc.errors())
+        raise PolicyError(
+            [describe_error(root, err) for err in causes], [tuple(err["loc"]) for err in causes]
+        ) from None
+    return spec
 
 
-def describe_error(root: str, err: Any) -> str:
-    path = root
-    for part in err["loc"]:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    message = _bounds_message(err) or str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "missing":
-        return f"{path}: is required"
-    if err["type"] == "too_short":
-        message = f"must have at least {err['ctx']['min_length']} item(s)"
-    if not err["loc"]:  # a rule across fields: its message already carries the values
-        return f"{path}: {message}"
-    return f"{path}: {message}, was {err.get('input')!r}"
-
-
-def _bounds_message(err: Any) -> str | None:
-    ctx = err.get("ctx") or {}
-    lower = ctx.get("ge", ctx.get("gt"))
-    upper = ctx.get("le", ctx.get("lt"))
-    if lower is not None and upper is None:
-        return f"must be {'>=' if 'ge' in ctx else '>'} {lower}"
-    if upper is not None and lower is None:
-        return f"must be {'<=' if 'le' in ctx else '<'} {upper}"
-    return None
+def describe_error(root: str, err: Any, model: type[BaseModel] = ScalingPolicySpec) -> str:
+    return f"{input_problems.join(root, err['loc'])}: {input_problems.message(err, model)}"

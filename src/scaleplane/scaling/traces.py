@@ -4,12 +4,12 @@ Two formats, told apart by the header row:
 
 - a demand series, `t,demand`: `t` in seconds, advancing by one fixed step; `demand` in work units per
   second, held over the step that starts at `t` (piecewise constant);
-- a request log, one row per request with a `TIMESTAMP` column (ISO 8601 date-time, or seconds as a
-  number), as in the Azure LLM inference traces. Requests are counted into buckets of `bucket_seconds`
-  from the first request; a bucket's demand is its work over its length. Each request is one unit of
-  work, or with `weight_columns` the sum of those columns (e.g. tokens). A trailing bucket covering less
-  than half its length is dropped, because dividing its few requests by the full length would invent a
-  fall in load that never happened.
+- a request log, one row per request with a `TIMESTAMP` column (seconds as a number, or a date-time
+  as ISO 8601, RFC 2822 or web servers' Common Log Format write it), as in the Azure LLM traces.
+  Requests are counted into buckets of `bucket_seconds` from the first request; a bucket's demand is
+  its work over its length. Each request is one unit of work, or with `weight_columns` the sum of
+  those columns (e.g. tokens). A trailing bucket covering less than half its length is dropped,
+  because dividing its few requests by the full length would invent a fall in load that never happened.
 
 Every problem raises `TraceError` naming the source, the line, the column and the value.
 """
@@ -18,9 +18,15 @@ from __future__ import annotations
 
 import csv
 import datetime
+import email.utils
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+MAX_TICKS = 5_000_000  # a year at 15 s is 2.1 million; more is a wrong timestamp, not a longer trace
+MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
+SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ def _parse_request_log(
         if name.lower() not in lowered:
             raise TraceError(source, 1, f"no weight column {name!r}; columns are {', '.join(columns)}")
         weight_indexes.append(lowered.index(name.lower()))
-    events: list[tuple[float, float]] = []
+    events: list[tuple[float, float, int]] = []
     for number, row in enumerate(reader, start=2):
         if not row or not "".join(row).strip():
             continue
@@ -132,15 +138,23 @@ def _parse_request_log(
                         source, number, f"column {columns[index]!r}: must be >= 0, was {row[index].strip()!r}"
                     )
                 weight += part
-        events.append((at, weight))
+        events.append((at, weight, number))
     if not events:
         raise TraceError(source, None, "has a header but no requests")
-    start = min(at for at, _ in events)
-    span = max(at for at, _ in events) - start
+    first, last = min(events), max(events)
+    start = first[0]
+    span = last[0] - start
+    if span / bucket_seconds > MAX_TICKS:  # one stamp far from the rest would allocate that many buckets
+        raise TraceError(
+            source,
+            last[2],
+            f"the requests span {span / 86400:,.0f} days (line {first[2]} to line {last[2]}), more than "
+            f"{MAX_TICKS:,} buckets of {bucket_seconds:g} s: is one timestamp wrong?",
+        )
     full, rest = divmod(span, bucket_seconds)
     count = max(1, int(full) + (1 if rest >= bucket_seconds / 2 else 0))
     work = [0.0] * count
-    for at, weight in events:
+    for at, weight, _ in events:
         index = int((at - start) // bucket_seconds)
         if index < count:
             work[index] += weight
@@ -165,7 +179,13 @@ def _number(text: str, source: str, line: int, column: str) -> float:
 
 
 def _timestamp(text: str, source: str, line: int, column: str) -> float:
-    """Seconds since the epoch (naive date-times read as UTC), or a plain number of seconds."""
+    """Seconds since the epoch from the formats logs and exports write, or a TraceError naming the form.
+
+    Understood: a number of seconds; ISO 8601 / RFC 3339 (`2024-05-10T12:00:00Z`, any fraction,
+    naive date-times read as UTC); RFC 2822 / HTTP dates (`Fri, 10 May 2024 12:00:00 GMT`); the Common
+    Log Format of web servers (`10/May/2024:12:00:00 +0000`). Refused by name: epoch milliseconds
+    (a number past the year 5000 as seconds) and numeric dates with slashes (day/month order unknown).
+    """
     stripped = text.strip()
     try:
         seconds = float(stripped)
@@ -174,16 +194,45 @@ def _timestamp(text: str, source: str, line: int, column: str) -> float:
     else:
         if not math.isfinite(seconds):
             raise TraceError(source, line, f"column {column!r}: must be finite, was {stripped!r}")
+        if abs(seconds) >= MILLISECONDS_FROM:
+            raise TraceError(
+                source,
+                line,
+                f"column {column!r}: {stripped!r} looks like milliseconds since the epoch; "
+                "write seconds (divide by 1000)",
+            )
         return seconds
-    try:
-        parsed = datetime.datetime.fromisoformat(stripped)
-    except ValueError:
+    parsed = _date_time(stripped)
+    if parsed is None:
+        hint = (
+            " (a numeric date with slashes leaves the day/month order unknown: write 2024-05-10T12:00:00Z)"
+            if SLASHED_DATE.match(stripped)
+            else ""
+        )
         raise TraceError(
-            source, line, f"column {column!r}: must be an ISO 8601 date-time or seconds, was {stripped!r}"
-        ) from None
+            source,
+            line,
+            f"column {column!r}: must be seconds, an ISO 8601 / RFC 3339, RFC 2822 or Common Log Format "
+            f"date-time, was {stripped!r}{hint}",
+        )
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
+
+
+def _date_time(text: str) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return datetime.datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
+    except ValueError:
+        pass
+    try:
+        return email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
 
 
 def resample(trace: DemandTrace, tick_seconds: float) -> list[float]:
@@ -193,6 +242,13 @@ def resample(trace: DemandTrace, tick_seconds: float) -> list[float]:
     or over 1 s buckets): each tick's work is the integral of the demand over it.
     """
     step = trace.step_seconds
+    if trace.duration_seconds / tick_seconds > MAX_TICKS:
+        raise TraceError(
+            trace.name,
+            None,
+            f"lasts {trace.duration_seconds / 86400:,.0f} days, more than {MAX_TICKS:,} ticks of "
+            f"{tick_seconds:g} s (a step of {step:g} s between rows: is column 't' in seconds?)",
+        )
     ticks = int(trace.duration_seconds // tick_seconds + 1e-9)
     out: list[float] = []
     for k in range(ticks):

@@ -1,0 +1,66 @@
+"""What `scaleplane simulate` prints and writes besides JSON: the summary table and the timeline CSV.
+
+The table is laid out by hand rather than with rich: rich crops the cells of a table wider than the
+terminal, and a cropped number reads as a different number. Here columns take their natural width
+and, on a terminal too narrow for them, the same values are listed one per line.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scaleplane.scaling import simulation
+
+
+def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], width: int) -> list[str]:
+    """The summary as a table when it fits `width` (80 columns does), else one line per value.
+
+    A number is never cut or wrapped: the columns take their natural width, and a terminal too
+    narrow for them gets the same values listed instead of a table with cropped cells.
+    """
+    from scaleplane.reporting import simulations
+
+    headers = list(simulations.SHORT_HEADERS)
+    rows = [[str(cell) for cell in row] for row in simulations.summary_rows(outcomes)]
+    widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
+    title = f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s"
+    total = sum(widths) + 3 * (len(widths) - 1)
+    if total > width:
+        lines = [title]
+        for row in rows:
+            lines.append(f"{row[0]}:")
+            lines += [f"  {header}: {cell}" for header, cell in zip(headers[1:], row[1:], strict=True)]
+        return lines
+
+    def line(cells: list[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "   ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))])
+
+    return [title.center(total).rstrip(), line(headers), "-" * total, *(line(row) for row in rows)]
+
+
+def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
+    """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`)."""
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["run", "t", "demand", "replicas", "ready", "backlog", "oracle_replicas", "oracle_ready"]
+        )
+        for outcome in outcomes:
+            line = outcome.timeline
+            for k, at in enumerate(line.at):
+                writer.writerow(
+                    [
+                        outcome.name,
+                        f"{at:g}",
+                        f"{line.demand[k]:.6g}",
+                        line.replicas[k],
+                        line.ready[k],
+                        f"{line.backlog[k]:.6g}",
+                        outcome.oracle.billed[k] if k < len(outcome.oracle.billed) else "",
+                        outcome.oracle.ready[k] if k < len(outcome.oracle.ready) else "",
+                    ]
+                )

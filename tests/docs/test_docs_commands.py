@@ -1,0 +1,143 @@
+"""Docs that run: every ```bash block of README.md and docs/*.md, on a fresh copy of the checkout.
+
+The convention (docs/cli.md, "Commands in the docs"): a block fenced ```bash is run from the repository
+root with `bash -e` (with uv on PATH) and must exit 0 within BLOCK_SECONDS; a block fenced
+```bash no-run is shown, not run (a cloud, a cluster, root, long-running servers). FIGURES lists the
+numbers the prose quotes about a command's result; each is compared with what the command prints now.
+
+The copy holds the tracked files only (what a fresh clone has), so a doc naming a file nobody ships
+fails here. Commands run against the project's .venv (UV_PROJECT_ENVIRONMENT, UV_NO_SYNC): the copy's
+code is the same as the venv's, and a second virtualenv would cost a minute of installing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DOCS = sorted([REPO / "README.md", *(REPO / "docs").glob("*.md")])
+FENCE = re.compile(r"^([ \t]*)```(\S*)([^\n]*)\n(.*?)^\1```[ \t]*$", re.S | re.M)
+BLOCK_SECONDS = 180  # a block of several offline plans on a shared 2-core machine
+UV_DIRS = [str(Path.home() / ".local" / "bin"), "/usr/local/bin"]
+
+
+def blocks() -> list[tuple[str, int, str, str]]:
+    """(doc, line, info string, body) of every fenced block whose language is bash or sh."""
+    found = []
+    for doc in DOCS:
+        text = doc.read_text()
+        for match in FENCE.finditer(text):
+            language, rest, body = match.group(2), match.group(3), match.group(4)
+            if language in ("bash", "sh", "shell", "console"):
+                line = text.count("\n", 0, match.start()) + 1
+                indent = match.group(1)
+                body = "\n".join(row.removeprefix(indent) for row in body.splitlines())
+                found.append((doc.relative_to(REPO).as_posix(), line, f"{language}{rest}".strip(), body))
+    return found
+
+
+RUNNABLE = [(f"{doc}:{line}", body) for doc, line, info, body in blocks() if "no-run" not in info]
+
+
+def test_every_shell_block_is_bash_run_or_marked_no_run() -> None:
+    wrong = [f"{doc}:{line} ```{info}" for doc, line, info, _ in blocks() if not info.startswith("bash")]
+    assert not wrong, f"fence shell commands as ```bash or ```bash no-run: {wrong}"
+    assert RUNNABLE, "no runnable block found: the extraction is broken"
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    root = tmp_path_factory.mktemp("checkout")
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    yield root
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([*UV_DIRS, env.get("PATH", "")])
+    env["UV_PROJECT_ENVIRONMENT"] = str(REPO / ".venv")
+    env["UV_NO_SYNC"] = "1"
+    env["UV_FROZEN"] = "1"
+    env.pop("VIRTUAL_ENV", None)
+    return env
+
+
+def run(checkout: Path, script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", script],
+        cwd=checkout,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_SECONDS,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("where", "script"), RUNNABLE, ids=[where for where, _ in RUNNABLE])
+def test_the_block_runs(checkout: Path, where: str, script: str) -> None:
+    result = run(checkout, script)
+    assert result.returncode == 0, (
+        f"{where} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+
+
+def _planned_resources(checkout: Path) -> str:
+    out = run(checkout, "uv run scaleplane plan --stack aws-prod --json").stdout
+    return str(len(json.loads(out)["resources"]))
+
+
+def _real_trace_against_the_hpa(checkout: Path) -> tuple[str, ...]:
+    script = "uv run scaleplane simulate --trace traces/azure-llm-conv-2023.csv --baseline hpa --json"
+    result = json.loads(run(checkout, script).stdout)
+    hpa = result["baseline"]
+    values = (result["replica_hours"], hpa["replica_hours"], result["slo_violation_minutes"])
+    return tuple(f"{value:.2f}" for value in (*values, hpa["slo_violation_minutes"]))
+
+
+def _batching_default(checkout: Path) -> str:
+    from scaleplane.operator import settings
+
+    return "on" if settings.OperatorSettings().batch_queries else "off"
+
+
+# (doc, a regex whose first group is the figure the prose quotes, what the product says now)
+FIGURES: list[tuple[str, str, Callable[[Path], Any]]] = [
+    ("docs/infrastructure.md", r"a plan of `aws-prod`\s+\((\d+) resources\)", _planned_resources),
+    ("docs/control-loop.md", r"Batching is (on|off) by\s+default", _batching_default),
+    (
+        "docs/simulate.md",
+        r"HPA-default \((\d+\.\d+) against (\d+\.\d+)\) with\s+fewer SLO-violation minutes "
+        r"\((\d+\.\d+) against (\d+\.\d+)\)",
+        _real_trace_against_the_hpa,
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("doc", "pattern", "actual"), FIGURES, ids=[f"{d}:{p[:30]}" for d, p, _ in FIGURES])
+def test_quoted_figures_match_the_product(
+    checkout: Path, doc: str, pattern: str, actual: Callable[[Path], Any]
+) -> None:
+    quoted = re.findall(pattern, (REPO / doc).read_text())
+    assert quoted, f"{doc} no longer quotes /{pattern}/: update FIGURES"
+    assert set(quoted) == {actual(checkout)}, f"{doc} quotes {quoted}, the product says {actual(checkout)}"
