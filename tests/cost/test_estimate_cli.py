@@ -139,7 +139,7 @@ def test_bad_input_is_one_error_line_and_exit_2(tmp_path: Path, args: tuple[str,
 def test_the_example_usage_file_prices_every_usage_based_part_and_the_report_has_its_chart(
     tmp_path: Path,
 ) -> None:
-    usage = planned_stacks.ROOT / "examples" / "cost-usage.aws-prod.yml"
+    usage = planned_stacks.ROOT / "examples" / "cost" / "usage.aws-prod.yml"
     code, out, err = _prod("--json", "--usage", str(usage), "--report", str(tmp_path))
     assert code == 0, err
     document = json.loads(out)
