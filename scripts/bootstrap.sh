@@ -13,6 +13,9 @@ need_debian_packages() {
   command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+  # DR drills (scaleplane drill): PostgreSQL under Patroni with etcd
+  command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
 }
 

@@ -11,7 +11,7 @@ import importlib
 from scaleplane.cli import app as _app
 
 # Each module registers its commands on import; listed here so the order of `--help` is deliberate.
-COMMAND_MODULES = ("simulating", "planning", "operating", "local_platform")
+COMMAND_MODULES = ("simulating", "planning", "operating", "local_platform", "drilling")
 
 
 def main() -> None:
