@@ -21,15 +21,15 @@ from scaleplane.local.ha import drillfiles, patroni
 SCENARIOS = ("db-primary-loss", "db-replica-loss")
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
 COMMANDS = {
-    "start-cluster": ["patroni servers/pg1/patroni.yml   # one per member, as the postgres user"],
+    "start-cluster": ["runuser -u postgres -- patroni servers/pgN/patroni.yml   # one per member"],
     "detect-primary-down": ["patronictl -c servers/pg1/patroni.yml list"],
     "detect-replica-down": ["patronictl -c servers/pg1/patroni.yml list"],
     "decide-failover-candidate": ["curl -s http://127.0.0.1:API_PORT/cluster   # role: sync_standby"],
     "decide-keep-primary": ["curl -s http://127.0.0.1:API_PORT/cluster   # role: leader"],
-    "await-promotion": ["patronictl -c servers/pg2/patroni.yml list   # a new Leader"],
+    "await-promotion": ["patronictl -c servers/pg1/patroni.yml list   # a new Leader, on a new TL"],
     "await-new-sync-standby": ["patronictl -c servers/pg1/patroni.yml list   # a new Sync Standby"],
-    "kill-primary": ["kill -9 PATRONI_PID; kill -9 -POSTMASTER_PID   # the whole member"],
-    "kill-sync-standby": ["kill -9 PATRONI_PID; kill -9 -POSTMASTER_PID   # the whole member"],
+    "kill-primary": ["kill -KILL PATRONI_PID -POSTMASTER_PID   # the whole member (servers/pgN*.pid)"],
+    "kill-sync-standby": ["kill -KILL PATRONI_PID -POSTMASTER_PID   # the whole member (servers/pgN*.pid)"],
     "verify-writes-resume": [
         "psql 'postgresql://postgres@H1:P1,H2:P2,H3:P3/postgres?target_session_attrs=read-write' "
         "-c 'SELECT 1'"
@@ -41,10 +41,8 @@ COMMANDS = {
     "verify-acknowledged-commits": [
         "psql '...target_session_attrs=read-write' -c 'SELECT count(*) FROM scaleplane_drill_probe'"
     ],
-    "rejoin-old-primary": [
-        "patroni servers/pg1/patroni.yml   # as the postgres user; pg_rewind runs by itself"
-    ],
-    "rejoin-lost-replica": ["patroni servers/pg2/patroni.yml   # as the postgres user"],
+    "rejoin-old-primary": ["runuser -u postgres -- patroni servers/pgN/patroni.yml   # pg_rewind: by itself"],
+    "rejoin-lost-replica": ["runuser -u postgres -- patroni servers/pgN/patroni.yml"],
     "stop-cluster": ["scaleplane drill recover   # also ends what a killed drill left"],
 }
 
