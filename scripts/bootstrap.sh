@@ -16,6 +16,7 @@ need_debian_packages() {
   # DR drills (scaleplane drill): PostgreSQL under Patroni with etcd
   command -v patroni >/dev/null 2>&1 || missing+=(patroni)
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
 }
 

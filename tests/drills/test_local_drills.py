@@ -132,3 +132,17 @@ def test_a_drill_killed_half_way_is_cleaned_up_by_recover(drill_dir: Path) -> No
     assert "etcd (" in done.stdout and "-postmaster (" in done.stdout, done.stdout
     assert wait_until(lambda: processes_under(drill_dir) == [], 10), processes_under(drill_dir)
     assert not (state / "servers").exists()
+
+
+def test_cache_primary_loss_is_a_sentinel_failover_with_no_replicated_write_lost(drill_dir: Path) -> None:
+    backend = drilling.LocalBackend(scenario="cache-primary-loss", state_dir=drill_dir / "state")
+    result = running.run(scenarios.CACHE_PRIMARY_LOSS, backend, clocks.WallClock(), execute=True)
+    observed = {r.step.id: r.observed for r in result.results}
+    assert result.verdict == "PolicyMet", (result.breaches, observed)
+    assert re.fullmatch(r"redis[23] promoted by the sentinels", observed["await-sentinel-failover"])
+    assert re.fullmatch(r"redis1 is a replica of redis[23] again", observed["rejoin-old-cache-primary"])
+    m = result.measurement
+    assert m is not None and m.rpo_commits_lost == 0 and m.writes_acknowledged >= 45
+    # Sentinel's down-after-milliseconds is 1 s: a failover faster than that was not one
+    assert m.rto_seconds is not None and 1.0 < m.rto_seconds < 10
+    assert processes_under(drill_dir) == []

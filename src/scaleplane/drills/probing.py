@@ -1,12 +1,14 @@
-"""The SQL probes: a writer that commits a numbered sequence and a reader, each in its own thread,
+"""The probes: a writer that commits a numbered sequence and a reader, each in its own thread,
 recording every attempt with the drill's clock; and the data check after recovery.
 
-The writer connects through the application's DSN (multi-host, `target_session_attrs=read-write`), so
-finding the new primary is libpq's job, as in the application. Each number is tried once: after a
-failure the next attempt uses the next number, so a COMMIT whose answer was lost can never be mistaken
-for a later, acknowledged one. No `statement_timeout`: a commit waiting for a synchronous standby that
-gets cancelled comes back *successful* with a warning (committed locally only), which would count an
-unreplicated write as acknowledged.
+`Probe` runs the loops; what a write, a read and the check are is a `Store` (`SqlStore`, and
+`RedisStore` in `cacheprobing`). Each number is tried once: after a failure the next attempt uses the
+next number, so an answer that was lost can never be mistaken for a later, acknowledged one.
+
+SQL: the writer connects through the application's DSN (multi-host, `target_session_attrs=read-write`),
+so finding the new primary is libpq's job, as in the application. No `statement_timeout`: a commit
+waiting for a synchronous standby that gets cancelled comes back *successful* with a warning (committed
+locally only), which would count an unreplicated write as acknowledged.
 
 Load is bounded: one write every `interval` seconds, one read every `interval` seconds, until `stop`.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import psycopg
@@ -22,6 +25,7 @@ import psycopg
 from scaleplane.drills import probes
 
 TABLE = "scaleplane_drill_probe"
+ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
 
 
 class Clock(Protocol):
@@ -30,15 +34,73 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
-class SqlProbe:
-    def __init__(
-        self, write_dsn: str, read_dsn: str, clock: Clock, *, interval: float = 0.02, connect_timeout: int = 1
-    ) -> None:
+class Store(Protocol):
+    """One connection per loop: `connect(kind)` returns a handle; `write`/`read` answer (value, served_by)
+    or raise one of `errors`; `check()` returns every number found after recovery."""
+
+    errors: tuple[type[BaseException], ...]
+
+    def prepare(self) -> None: ...
+
+    def connect(self, kind: str) -> Any: ...
+
+    def write(self, handle: Any, seq: int) -> str: ...
+
+    def read(self, handle: Any) -> tuple[int, str]: ...
+
+    def close(self, handle: Any) -> None: ...
+
+    def check(self) -> frozenset[int]: ...
+
+
+class SqlStore:
+    errors = ERRORS
+
+    def __init__(self, write_dsn: str, read_dsn: str, connect_timeout: int = 1) -> None:
         self.write_dsn = write_dsn
         self.read_dsn = read_dsn
+        self.connect_timeout = connect_timeout
+
+    def _connect(self, dsn: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            dsn, autocommit=True, connect_timeout=self.connect_timeout, application_name="scaleplane-drill"
+        )
+
+    def prepare(self) -> None:
+        with self._connect(self.write_dsn) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            conn.execute(
+                f"CREATE TABLE {TABLE} (seq bigint PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())"
+            )
+
+    def connect(self, kind: str) -> psycopg.Connection[Any]:
+        return self._connect(self.write_dsn if kind == "write" else self.read_dsn)
+
+    def write(self, handle: psycopg.Connection[Any], seq: int) -> str:
+        row = handle.execute(
+            f"INSERT INTO {TABLE} (seq) VALUES (%s) RETURNING inet_server_port()", (seq,)
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def read(self, handle: psycopg.Connection[Any]) -> tuple[int, str]:
+        row = handle.execute(f"SELECT coalesce(max(seq), 0), inet_server_port() FROM {TABLE}").fetchone()
+        assert row is not None
+        return int(row[0]), str(row[1])
+
+    def close(self, handle: psycopg.Connection[Any]) -> None:
+        handle.close()
+
+    def check(self) -> frozenset[int]:
+        with self._connect(self.write_dsn) as conn:
+            rows = conn.execute(f"SELECT seq FROM {TABLE}").fetchall()
+        return frozenset(int(row[0]) for row in rows)
+
+
+class Probe:
+    def __init__(self, store: Store, clock: Clock, *, interval: float = 0.02) -> None:
+        self.store = store
         self.clock = clock
         self.interval = interval
-        self.connect_timeout = connect_timeout
         self._attempts: list[probes.Attempt] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -46,22 +108,15 @@ class SqlProbe:
         self._surviving: frozenset[int] = frozenset()
         self._checked = False
 
-    def _connect(self, dsn: str) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            dsn, autocommit=True, connect_timeout=self.connect_timeout, application_name="scaleplane-drill"
-        )
-
     def create_table(self) -> None:
-        with self._connect(self.write_dsn) as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-            conn.execute(
-                f"CREATE TABLE {TABLE} (seq bigint PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())"
-            )
+        self.store.prepare()
 
     def start(self) -> None:
         self._stop.clear()
-        for name, loop in (("writer", self._write_loop), ("reader", self._read_loop)):
-            thread = threading.Thread(target=loop, name=f"drill-probe-{name}", daemon=True)
+        for kind in ("write", "read"):
+            thread = threading.Thread(
+                target=self._loop, args=(kind,), name=f"drill-probe-{kind}", daemon=True
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -76,54 +131,42 @@ class SqlProbe:
         with self._lock:
             self._attempts.append(attempt)
 
-    def _loop(self, kind: str, dsn: str, sql: str, params: Any) -> None:
-        conn: psycopg.Connection[Any] | None = None
+    def _once(self, kind: str, handle: Any, seq: int) -> tuple[int, str]:
+        if kind == "write":
+            return seq, self.store.write(handle, seq)
+        return self.store.read(handle)
+
+    def _loop(self, kind: str) -> None:
+        handle: Any = None
         seq = 0
+        close: Callable[[Any], None] = self.store.close
         try:
             while not self._stop.is_set():
                 seq += 1
                 started = self.clock.now()
                 try:
-                    if conn is None:
-                        conn = self._connect(dsn)
-                    row = conn.execute(sql, params(seq)).fetchone()
-                    assert row is not None
-                    value = seq if kind == "write" else row[0]
-                    self._record(probes.Attempt(kind, started, self.clock.now(), True, value, str(row[1])))
-                except (psycopg.Error, OSError) as error:
-                    failed = probes.Attempt(
-                        kind,
-                        started,
-                        self.clock.now(),
-                        False,
-                        seq if kind == "write" else None,
-                        "",
-                        _short(error),
+                    if handle is None:
+                        handle = self.store.connect(kind)
+                    value, served_by = self._once(kind, handle, seq)
+                    self._record(probes.Attempt(kind, started, self.clock.now(), True, value, served_by))
+                except self.store.errors as error:
+                    number = seq if kind == "write" else None
+                    self._record(
+                        probes.Attempt(kind, started, self.clock.now(), False, number, "", _short(error))
                     )
-                    self._record(failed)
-                    if conn is not None:
+                    if handle is not None:
                         with contextlib.suppress(Exception):
-                            conn.close()
-                    conn = None
+                            close(handle)
+                    handle = None
                 self.clock.sleep(self.interval)
         finally:
-            if conn is not None:
+            if handle is not None:
                 with contextlib.suppress(Exception):
-                    conn.close()
-
-    def _write_loop(self) -> None:
-        sql = f"INSERT INTO {TABLE} (seq) VALUES (%s) RETURNING seq, inet_server_port()"
-        self._loop("write", self.write_dsn, sql, lambda seq: (seq,))
-
-    def _read_loop(self) -> None:
-        sql = f"SELECT coalesce(max(seq), 0), inet_server_port() FROM {TABLE}"
-        self._loop("read", self.read_dsn, sql, lambda _seq: ())
+                    close(handle)
 
     def check(self) -> frozenset[int]:
         """Read every number back from the current primary (after recovery): the data check."""
-        with self._connect(self.write_dsn) as conn:
-            rows = conn.execute(f"SELECT seq FROM {TABLE}").fetchall()
-        self._surviving = frozenset(int(row[0]) for row in rows)
+        self._surviving = self.store.check()
         self._checked = True
         return self._surviving
 

@@ -154,7 +154,89 @@ DB_REPLICA_LOSS = Scenario(
     objectives=Objectives(rto_seconds=15, rpo_seconds=0, rpo_commits=0),
 )
 
-SCENARIOS = {s.name: s for s in (DB_PRIMARY_LOSS, DB_REPLICA_LOSS)}
+CACHE_PRIMARY_LOSS = Scenario(
+    name="cache-primary-loss",
+    summary="The Redis primary dies at once (SIGKILL); the sentinels agree it is down and promote a replica.",
+    steps=(
+        Step(
+            "start-cache",
+            Phase.PREPARE,
+            "Start a Redis primary, two replicas and three sentinels (quorum 2).",
+            "Both replicas are linked and every sentinel names the same primary.",
+            60,
+        ),
+        Step(
+            "start-cache-probes",
+            Phase.PREPARE,
+            "Start the probe writer (numbered RPUSH, acknowledged once WAIT 1 confirms a replica has it) and "
+            "reader, both through redis-py's Sentinel client.",
+            "Writes are acknowledged and reads are served.",
+            30,
+        ),
+        Step("kill-cache-primary", Phase.INJECT, "SIGKILL the Redis primary.", "Its process is gone.", 10),
+        Step(
+            "detect-cache-primary-down",
+            Phase.DETECT,
+            "Watch the writer and the primary's port.",
+            "The primary does not answer and writes fail.",
+            15,
+        ),
+        Step(
+            "decide-sentinel-quorum",
+            Phase.DECIDE,
+            "Check that a quorum of sentinels is alive: the failover is theirs, not yours.",
+            "At least 2 of 3 sentinels answer.",
+            10,
+        ),
+        Step(
+            "await-sentinel-failover",
+            Phase.ACT,
+            "Let the sentinels elect a leader among themselves and promote the best replica.",
+            "Every sentinel names a new primary, one of the former replicas.",
+            60,
+        ),
+        Step(
+            "verify-writes-resume",
+            Phase.VERIFY,
+            "Watch the probe writer: the Sentinel client asks the sentinels for the new primary.",
+            "A write started after the fault is acknowledged (and replicated).",
+            60,
+        ),
+        Step(
+            "verify-reads-resume",
+            Phase.VERIFY,
+            "Watch the probe reader.",
+            "A read started after the fault is served.",
+            60,
+        ),
+        Step(
+            "verify-acknowledged-writes",
+            Phase.VERIFY,
+            "Stop the probes and read the whole list back from the new primary.",
+            "The data check ran; acknowledged writes missing are counted against the RPO objective.",
+            30,
+        ),
+        Step(
+            "rejoin-old-cache-primary",
+            Phase.FAIL_BACK,
+            "Start the lost node again (empty, as a primary): Sentinel turns it into a replica.",
+            "It is a replica of the new primary, linked.",
+            60,
+        ),
+    ),
+    rollback=(
+        Step(
+            "stop-cache",
+            Phase.ROLLBACK,
+            "Stop the probes, the sentinels and every Redis node.",
+            "No process of the drill remains.",
+            60,
+        ),
+    ),
+    objectives=Objectives(rto_seconds=10, rpo_seconds=0, rpo_commits=0),
+)
+
+SCENARIOS = {s.name: s for s in (DB_PRIMARY_LOSS, DB_REPLICA_LOSS, CACHE_PRIMARY_LOSS)}
 
 
 def get(name: str) -> Scenario:

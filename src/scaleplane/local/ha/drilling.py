@@ -16,9 +16,9 @@ from typing import Any
 
 from scaleplane.drills import backends, clocks, probes, probing
 from scaleplane.local import processes, runfiles, watchdog
-from scaleplane.local.ha import drillfiles, patroni
+from scaleplane.local.ha import cachedrilling, drillfiles, patroni
 
-SCENARIOS = ("db-primary-loss", "db-replica-loss")
+SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss")
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
 COMMANDS = {
     "start-cluster": ["runuser -u postgres -- patroni servers/pgN/patroni.yml   # one per member"],
@@ -65,7 +65,7 @@ class LocalBackend:
         self.clock = clock or clocks.WallClock()
         self.members = members
         self.cluster: patroni.PatroniCluster | None = None
-        self.probe: probing.SqlProbe | None = None
+        self.probe: probing.Probe | None = None
         self.watchdog: processes.SupervisedProcess | None = None
         self.before: dict[str, str | None] = {}
         self.victim: str | None = None
@@ -84,11 +84,13 @@ class LocalBackend:
             "await-new-sync-standby": self._await_new_sync,
             "verify-writes-resume": lambda t: self._await_probe("write", t),
             "verify-reads-resume": lambda t: self._await_probe("read", t),
-            "verify-acknowledged-commits": self._check_data,
+            "verify-acknowledged-commits": self.check_data,
             "rejoin-old-primary": self._rejoin,
             "rejoin-lost-replica": self._rejoin,
-            "stop-cluster": self._stop_cluster,
+            "stop-cluster": self.stop_everything,
         }
+        self.cache = cachedrilling.CacheSteps(self)
+        self.actions.update(self.cache.actions())
 
     # --- the Backend protocol -------------------------------------------------------------------------
     def supports(self, scenario: str) -> bool:
@@ -96,7 +98,8 @@ class LocalBackend:
 
     def commands(self, step_id: str) -> list[str]:
         servers = f"{runfiles.servers_dir(self.state_dir)}/"
-        return [command.replace("servers/", servers) for command in COMMANDS.get(step_id, [])]
+        table = cachedrilling.COMMANDS if self.scenario == "cache-primary-loss" else COMMANDS
+        return [command.replace("servers/", servers) for command in table.get(step_id, [])]
 
     def perform(self, step_id: str, timeout: float) -> backends.Outcome:
         action = self.actions.get(step_id)
@@ -112,7 +115,7 @@ class LocalBackend:
         assert self.cluster is not None, "start-cluster did not run"
         return self.cluster
 
-    def _until(self, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
+    def until(self, check: Callable[[], Any], timeout: float, interval: float = 0.1) -> Any:
         """Poll `check` on the drill's clock until it returns something truthy; None on timeout."""
         deadline = self.clock.now() + timeout
         while True:
@@ -130,7 +133,8 @@ class LocalBackend:
                     self.cluster.track_postmaster(member)
 
     # --- actions ---------------------------------------------------------------------------------------
-    def _start_cluster(self, timeout: float) -> backends.Outcome:
+    def claim(self) -> None:
+        """Own the state directory (refusing a busy or unclean one) and start the watchdog."""
         drillfiles.check_free(self.state_dir)
         self.claimed = True
         shutil.rmtree(runfiles.servers_dir(self.state_dir), ignore_errors=True)
@@ -139,6 +143,9 @@ class LocalBackend:
             json.dumps({"scenario": self.scenario, "pid": record.pid, "started": self.clock.now()})
         )
         self._start_watchdog(record)
+
+    def _start_cluster(self, timeout: float) -> backends.Outcome:
+        self.claim()
         self.cluster = patroni.PatroniCluster(
             runfiles.servers_dir(self.state_dir), size=self.members, synchronous=self.synchronous
         )
@@ -169,12 +176,14 @@ class LocalBackend:
         read_dsn = cluster.dsn.replace(
             "target_session_attrs=read-write", "target_session_attrs=prefer-standby"
         )
-        self.probe = probing.SqlProbe(cluster.dsn, read_dsn, self.clock)
-        self.probe.create_table()
+        return self.start_probe(probing.Probe(probing.SqlStore(cluster.dsn, read_dsn), self.clock), timeout)
+
+    def start_probe(self, probe: probing.Probe, timeout: float) -> backends.Outcome:
+        self.probe = probe
+        probe.create_table()
         since = self.clock.now()
-        self.probe.start()
-        probe = self.probe
-        ok = self._until(
+        probe.start()
+        ok = self.until(
             lambda: (
                 probe.count("write", ok=True, since=since) >= 20 and probe.count("read", ok=True, since=since)
             ),
@@ -208,7 +217,7 @@ class LocalBackend:
                 return probe.count("write", ok=False, since=since) > 0
             return False
 
-        ok = self._until(seen, timeout)
+        ok = self.until(seen, timeout)
         failed = probe.count("write", ok=False, since=since)
         return backends.Outcome(
             bool(ok), f"{failed} writes failed since the fault", {"detected": self.clock.now()}
@@ -224,22 +233,22 @@ class LocalBackend:
                 return True
             return False
 
-        ok = self._until(down, timeout)
+        ok = self.until(down, timeout)
         return backends.Outcome(bool(ok), f"{self.victim} does not answer", {"detected": self.clock.now()})
 
     def _decide_candidate(self, timeout: float) -> backends.Outcome:
         cluster, candidate = self._cluster(), self.before.get("sync_standby")
         member = cluster.members.get(candidate or "")
-        ok = self._until(lambda: member is not None and member.status().get("state") == "running", timeout)
+        ok = self.until(lambda: member is not None and member.status().get("state") == "running", timeout)
         return backends.Outcome(bool(ok), f"synchronous standby {candidate} is alive and will be promoted")
 
     def _decide_keep_primary(self, timeout: float) -> backends.Outcome:
-        leader = self._until(self._cluster().leader, timeout)
+        leader = self.until(self._cluster().leader, timeout)
         return backends.Outcome(leader == self.before.get("leader"), f"leader is {leader}")
 
     def _await_promotion(self, timeout: float) -> backends.Outcome:
         cluster = self._cluster()
-        leader = self._until(
+        leader = self.until(
             lambda: (lambda name: name if name != self.victim else None)(cluster.leader()), timeout
         )
         if not leader:
@@ -254,7 +263,7 @@ class LocalBackend:
 
     def _await_new_sync(self, timeout: float) -> backends.Outcome:
         cluster = self._cluster()
-        sync = self._until(
+        sync = self.until(
             lambda: (lambda name: name if name != self.victim else None)(cluster.sync_standby()), timeout
         )
         return backends.Outcome(
@@ -266,7 +275,7 @@ class LocalBackend:
         assert probe is not None and self.fault_at is not None
         since = self.fault_at
         # Recovery is a steady flow, not one lucky answer: wait for STEADY of them after the fault.
-        ok = self._until(lambda: probe.count(kind, ok=True, since=since) >= STEADY, timeout, interval=0.05)
+        ok = self.until(lambda: probe.count(kind, ok=True, since=since) >= STEADY, timeout, interval=0.05)
         done = [a.finished for a in probe.log().attempts if a.kind == kind and a.ok and a.started >= since]
         first = min(done, default=None)
         marks = {f"first {kind}": first} if first is not None else {}
@@ -275,11 +284,11 @@ class LocalBackend:
             return backends.Outcome(False, f"no {kind} {what} since the fault")
         return backends.Outcome(bool(ok), f"first {kind} {what} {first - since:.2f} s after the fault", marks)
 
-    def _check_data(self, timeout: float) -> backends.Outcome:
+    def check_data(self, timeout: float) -> backends.Outcome:
         probe = self.probe
         assert probe is not None
         probe.stop(timeout=min(timeout, 10))
-        surviving = self._until(probe.check, timeout)
+        surviving = self.until(probe.check, timeout)
         log = probe.log()
         lost = [a.seq for a in log.acknowledged() if a.seq not in log.surviving]
         return backends.Outcome(
@@ -305,14 +314,14 @@ class LocalBackend:
                 and (cluster.sync_standby() is not None or not self.synchronous)
             )
 
-        ok = self._until(rejoined, timeout, interval=0.25)
+        ok = self.until(rejoined, timeout, interval=0.25)
         return backends.Outcome(
             bool(ok),
             f"{self.victim} follows {cluster.leader()}; sync standby {cluster.sync_standby()}",
             {"fail back": self.clock.now()},
         )
 
-    def _stop_cluster(self, timeout: float) -> backends.Outcome:
+    def stop_everything(self, timeout: float) -> backends.Outcome:
         if not self.claimed:
             return backends.Outcome(True, "nothing was started")
         if self.probe is not None:
@@ -321,6 +330,8 @@ class LocalBackend:
             self.watchdog.stop()
         if self.cluster is not None:
             self.cluster.stop()
+        if self.cache.group is not None:
+            self.cache.group.stop()
         ended, postmasters = drillfiles.recover(self.state_dir)
         runfiles.release(self.state_dir)
         left = drillfiles.leftovers(self.state_dir)
