@@ -146,3 +146,19 @@ def test_cache_primary_loss_is_a_sentinel_failover_with_no_replicated_write_lost
     # Sentinel's down-after-milliseconds is 1 s: a failover faster than that was not one
     assert m.rto_seconds is not None and 1.0 < m.rto_seconds < 10
     assert processes_under(drill_dir) == []
+
+
+def test_restore_to_point_in_time_brings_back_every_commit_before_the_mistake(drill_dir: Path) -> None:
+    backend = drilling.LocalBackend(scenario="restore-to-point-in-time", state_dir=drill_dir / "state")
+    result = running.run(scenarios.RESTORE_TO_POINT_IN_TIME, backend, clocks.WallClock(), execute=True)
+    observed = {r.step.id: r.observed for r in result.results}
+    assert result.verdict == "PolicyMet", (result.breaches, observed)
+    m = result.measurement
+    assert m is not None and m.rpo_commits_lost == 0 and m.rto_seconds is not None
+    log = result.probe_log
+    before = [a.seq for a in log.acknowledged() if result.fault_at and a.finished < result.fault_at]
+    after = [a.seq for a in log.acknowledged() if result.fault_at and a.started > result.fault_at]
+    assert len(before) >= 20 and set(before) <= log.surviving, "every commit before the DROP came back"
+    assert after and set(after) <= log.surviving, "and the restored server takes writes"
+    assert observed["take-backup-after-restore"] == "full backup taken (2 in the repository)"
+    assert processes_under(drill_dir) == []

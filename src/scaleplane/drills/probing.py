@@ -54,12 +54,19 @@ class Store(Protocol):
 
 
 class SqlStore:
+    """`write_dsn` may be a function: a restored server can come back at a new address (as an RDS
+    point-in-time restore does), and the application is pointed at it."""
+
     errors = ERRORS
 
-    def __init__(self, write_dsn: str, read_dsn: str, connect_timeout: int = 1) -> None:
-        self.write_dsn = write_dsn
+    def __init__(self, write_dsn: str | Callable[[], str], read_dsn: str, connect_timeout: int = 1) -> None:
+        self._write_dsn = write_dsn
         self.read_dsn = read_dsn
         self.connect_timeout = connect_timeout
+
+    @property
+    def write_dsn(self) -> str:
+        return self._write_dsn() if callable(self._write_dsn) else self._write_dsn
 
     def _connect(self, dsn: str) -> psycopg.Connection[Any]:
         return psycopg.connect(
@@ -111,9 +118,9 @@ class Probe:
     def create_table(self) -> None:
         self.store.prepare()
 
-    def start(self) -> None:
+    def start(self, kinds: tuple[str, ...] = ("write", "read")) -> None:
         self._stop.clear()
-        for kind in ("write", "read"):
+        for kind in kinds:
             thread = threading.Thread(
                 target=self._loop, args=(kind,), name=f"drill-probe-{kind}", daemon=True
             )

@@ -16,9 +16,9 @@ from typing import Any
 
 from scaleplane.drills import backends, clocks, probes, probing
 from scaleplane.local import processes, runfiles, watchdog
-from scaleplane.local.ha import cachedrilling, drillfiles, patroni
+from scaleplane.local.ha import cachedrilling, drillfiles, patroni, restoredrilling
 
-SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss")
+SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss", "restore-to-point-in-time")
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
 COMMANDS = {
     "start-cluster": ["runuser -u postgres -- patroni servers/pgN/patroni.yml   # one per member"],
@@ -90,7 +90,9 @@ class LocalBackend:
             "stop-cluster": self.stop_everything,
         }
         self.cache = cachedrilling.CacheSteps(self)
+        self.restore = restoredrilling.RestoreSteps(self)
         self.actions.update(self.cache.actions())
+        self.actions.update(self.restore.actions())
 
     # --- the Backend protocol -------------------------------------------------------------------------
     def supports(self, scenario: str) -> bool:
@@ -98,7 +100,10 @@ class LocalBackend:
 
     def commands(self, step_id: str) -> list[str]:
         servers = f"{runfiles.servers_dir(self.state_dir)}/"
-        table = cachedrilling.COMMANDS if self.scenario == "cache-primary-loss" else COMMANDS
+        table = {
+            "cache-primary-loss": cachedrilling.COMMANDS,
+            "restore-to-point-in-time": restoredrilling.COMMANDS,
+        }.get(self.scenario, COMMANDS)
         return [command.replace("servers/", servers) for command in table.get(step_id, [])]
 
     def perform(self, step_id: str, timeout: float) -> backends.Outcome:
@@ -178,17 +183,17 @@ class LocalBackend:
         )
         return self.start_probe(probing.Probe(probing.SqlStore(cluster.dsn, read_dsn), self.clock), timeout)
 
-    def start_probe(self, probe: probing.Probe, timeout: float) -> backends.Outcome:
+    def start_probe(self, probe: probing.Probe, timeout: float, *, reads: bool = True) -> backends.Outcome:
         self.probe = probe
         probe.create_table()
         since = self.clock.now()
-        probe.start()
-        ok = self.until(
-            lambda: (
-                probe.count("write", ok=True, since=since) >= 20 and probe.count("read", ok=True, since=since)
-            ),
-            timeout,
-        )
+        probe.start(("write", "read") if reads else ("write",))
+
+        def flowing() -> bool:
+            writes = probe.count("write", ok=True, since=since) >= 20
+            return writes and (not reads or probe.count("read", ok=True, since=since) > 0)
+
+        ok = self.until(flowing, timeout)
         return backends.Outcome(bool(ok), f"{probe.count('write', ok=True, since=since)} writes acknowledged")
 
     def _kill(self, role: str) -> backends.Outcome:
@@ -332,6 +337,8 @@ class LocalBackend:
             self.cluster.stop()
         if self.cache.group is not None:
             self.cache.group.stop()
+        if self.restore.server is not None:
+            self.restore.server.stop()
         ended, postmasters = drillfiles.recover(self.state_dir)
         runfiles.release(self.state_dir)
         left = drillfiles.leftovers(self.state_dir)
