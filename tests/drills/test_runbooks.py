@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.drills import scenarios, steps
+from scaleplane.drills import aws, scenarios, steps
 from scaleplane.local.ha import drilling
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
@@ -45,15 +45,22 @@ def test_runbook_steps_map_to_drill_steps_and_back(scenario: steps.Scenario) -> 
     assert ids == [s.id for s in scenario.all_steps]
 
 
+BACKENDS = [drilling.LocalBackend, aws.AwsBackend]
+
+
 @pytest.mark.parametrize("scenario", list(scenarios.SCENARIOS.values()), ids=lambda s: s.name)
-def test_runbook_shows_the_commands_the_local_plan_prints(scenario: steps.Scenario) -> None:
-    backend = drilling.LocalBackend(scenario=scenario.name)
-    bodies = {
-        step_id: body for _, step_id, body in runbook_steps((RUNBOOKS / f"{scenario.name}.md").read_text())
-    }
-    for step in scenario.all_steps:
-        for command in backend.commands(step.id):
-            assert command in bodies[step.id], f"{scenario.name} {step.id}: runbook lacks `{command}`"
+def test_runbook_shows_the_commands_every_backend_plans(scenario: steps.Scenario) -> None:
+    text = (RUNBOOKS / f"{scenario.name}.md").read_text()
+    bodies = {step_id: body for _, step_id, body in runbook_steps(text)}
+    for make in BACKENDS:
+        backend = make(scenario=scenario.name)
+        if not backend.supports(scenario.name):
+            continue
+        for step in scenario.all_steps:
+            for command in backend.commands(step.id):
+                assert command in bodies[step.id], (
+                    f"{scenario.name} {step.id}: runbook lacks the {backend.target} command `{command}`"
+                )
 
 
 def test_a_heading_that_is_no_step_is_caught() -> None:

@@ -34,18 +34,26 @@ app.add_typer(drill)
 
 DEFAULT_STATE = Path(".scaleplane/drills/local")
 DEFAULT_REPORTS = Path(".scaleplane/drills")
-Target = Annotated[str, typer.Option("--target", help="Where the drill runs: local (this machine).")]
+Target = Annotated[
+    str,
+    typer.Option(
+        "--target",
+        help="Where the drill runs: local (this machine: real Patroni, Sentinel, pgBackRest) or aws (an "
+        "Aurora cluster: needs --cluster, --stop-alarm, --role-arn).",
+    ),
+]
 StateDir = Annotated[
     Path, typer.Option("--state-dir", help="The drill's servers, PID records and logs (local target).")
 ]
 
 
 def registry() -> backends.Registry:
-    from scaleplane.drills import backends
+    from scaleplane.drills import aws, backends
     from scaleplane.local.ha import drilling
 
     found = backends.Registry()
     found.register("local", drilling.LocalBackend)
+    found.register("aws", aws.AwsBackend)
     return found
 
 
@@ -160,15 +168,57 @@ def run(
         Path, typer.Option("--reports-dir", help="Where reports and history.jsonl go.")
     ] = DEFAULT_REPORTS,
     replication: Annotated[
-        str, typer.Option("--replication", help="sync (Patroni synchronous_mode: RPO must be 0) or async.")
+        str,
+        typer.Option("--replication", help="local: sync (Patroni synchronous_mode: RPO must be 0) or async."),
     ] = "sync",
+    cluster: Annotated[str, typer.Option("--cluster", help="aws: the Aurora DB cluster identifier.")] = "",
+    stop_alarm: Annotated[
+        str, typer.Option("--stop-alarm", help="aws: the CloudWatch alarm that stops the FIS experiment.")
+    ] = "",
+    role_arn: Annotated[
+        str, typer.Option("--role-arn", help="aws: the IAM role FIS runs the experiment as.")
+    ] = "",
+    region: Annotated[str, typer.Option("--region", help="aws: the region.")] = "us-east-1",
+    endpoint_url: Annotated[
+        str | None, typer.Option("--endpoint-url", help="aws: another API endpoint (e.g. moto_server).")
+    ] = None,
+    dsn: Annotated[
+        str | None,
+        typer.Option("--dsn", help="aws: the cluster's DSN for the probes (else RTO/RPO unmeasured)."),
+    ] = None,
+    fault: Annotated[
+        str, typer.Option("--fault", help="aws: fis (an FIS experiment) or api (a bare failover_db_cluster).")
+    ] = "fis",
+    confirm: Annotated[
+        str | None, typer.Option("--confirm", help="aws: the cluster's name, typed, to allow --execute.")
+    ] = None,
 ) -> None:
     from scaleplane.drills import clocks, reports, running, timelines
 
     chosen = _scenario(scenario)
     if replication not in ("sync", "async"):
         raise fail(f"--replication: must be sync or async, was {replication!r}")
-    backend = _backend(target, chosen, state_dir=state_dir, synchronous=replication == "sync")
+    if fault not in ("fis", "api"):
+        raise fail(f"--fault: must be fis or api, was {fault!r}")
+    if target == "aws":
+        for name, value in (("--cluster", cluster), ("--stop-alarm", stop_alarm), ("--role-arn", role_arn)):
+            if not value:
+                raise fail(f"{name}: required with --target aws")
+        options: dict[str, Any] = {
+            "cluster": cluster, "stop_alarm": stop_alarm, "role_arn": role_arn, "region": region,
+            "endpoint_url": endpoint_url, "dsn": dsn, "fault": fault,
+        }  # fmt: skip
+    else:
+        options = {"state_dir": state_dir, "synchronous": replication == "sync"}
+    backend = _backend(target, chosen, **options)
+    if execute and target == "aws":
+        typed = (
+            confirm
+            if confirm is not None
+            else typer.prompt(f"type the cluster's name ({cluster}) to fail it over")
+        )
+        if typed != cluster:
+            raise fail(f"--confirm: {typed!r} is not the cluster's name {cluster!r}: nothing was touched")
     if not execute:
         result = running.plan(chosen, backend, clocks.WallClock())
         if as_json:

@@ -73,7 +73,9 @@ def breaches(m: Measurement, objectives: steps.Objectives, measures_writes: bool
     a drill that could not show its RTO has not shown that it meets it."""
     found = []
     if measures_writes:
-        if m.rto_seconds is None:
+        if m.writes_acknowledged + m.writes_failed == 0:
+            found.append("RTO not measured: no probe wrote anything (no data-plane probe on this target)")
+        elif m.rto_seconds is None:
             found.append("no acknowledged write after the fault: RTO not reached")
         elif m.rto_seconds > objectives.rto_seconds:
             found.append(f"RTO {m.rto_seconds:.2f} s > objective {objectives.rto_seconds:g} s")
