@@ -32,6 +32,13 @@ def nearest_rank(values: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
+def _p50_p95(values: list[float]) -> str:
+    """The two table cells, or "n/a" for a scenario without that probe (a restore has no reader)."""
+    if not values:
+        return "n/a | n/a"
+    return f"{statistics.median(values):.2f} | {nearest_rank(values, 0.95):.2f}"
+
+
 def run_once(name: str, root: Path) -> running.DrillResult:
     state = root / "state"
     backend = drilling.LocalBackend(scenario=name, state_dir=state)
@@ -70,7 +77,7 @@ def main() -> None:
             objective = scenarios.get(name).objectives.rto_seconds
             rows.append(
                 f"| {name} | {len(wall)} | {statistics.median(rto):.2f} | {nearest_rank(rto, 0.95):.2f} | "
-                f"{objective:g} | {statistics.median(rto_read):.2f} | {nearest_rank(rto_read, 0.95):.2f} | "
+                f"{objective:g} | {_p50_p95(rto_read)} | "
                 f"{max(lost)} | {verdicts.count('PolicyMet')}/{len(verdicts)} | "
                 f"{statistics.median(wall):.0f} |"
             )

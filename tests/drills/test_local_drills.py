@@ -24,16 +24,18 @@ SCALEPLANE = [sys.executable, "-c", "from scaleplane.cli import main; main()"]
 
 
 def processes_under(path: Path) -> list[str]:
-    """Live processes whose command line names `path` (Patroni, postmasters, etcd, the watchdog)."""
+    """Live processes whose command line or working directory is under `path`."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
         except OSError:
             continue
-        if str(path) in argv and processes.start_ticks(int(entry.name)) is not None:
+        inside = str(path) in argv or cwd.startswith(str(path))  # Redis retitles itself: its cwd tells
+        if inside and processes.start_ticks(int(entry.name)) is not None:
             found.append(f"{entry.name}: {argv[:120]}")
     return found
 
@@ -162,3 +164,24 @@ def test_restore_to_point_in_time_brings_back_every_commit_before_the_mistake(dr
     assert after and set(after) <= log.surviving, "and the restored server takes writes"
     assert observed["take-backup-after-restore"] == "full backup taken (2 in the repository)"
     assert processes_under(drill_dir) == []
+
+
+def test_a_drill_killed_half_way_leaves_no_process_its_watchdog_ends_them(drill_dir: Path) -> None:
+    state = drill_dir / "state"
+    argv = [*SCALEPLANE, "drill", "run", "cache-primary-loss", "--execute", "--state-dir", str(state),
+            "--reports-dir", str(drill_dir / "reports")]  # fmt: skip
+    log_path = drill_dir / "drill.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            assert wait_until(lambda: "start-cache-probes: ok" in log_path.read_text(), 90), (
+                log_path.read_text()
+            )
+            assert len(processes_under(drill_dir)) >= 7  # 3 Redis, 3 sentinels, the watchdog
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert wait_until(lambda: processes_under(drill_dir) == [], 20), processes_under(drill_dir)
+    assert "controller" in (state / "servers" / "watchdog.log").read_text()

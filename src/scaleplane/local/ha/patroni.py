@@ -22,7 +22,7 @@ import os
 import pwd
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -30,102 +30,9 @@ import requests
 import yaml
 
 from scaleplane.local import binaries, ports, postgres, processes
-from scaleplane.local.ha import etcd
+from scaleplane.local.ha import etcd, patronimembers
 
 PATRONI = binaries.Binary("patroni", Path("/usr/bin/patroni"), "patroni")
-SCOPE = "scaleplane"
-
-
-@dataclass(frozen=True)
-class Timings:
-    ttl: int = 10
-    loop_wait: int = 1
-    retry_timeout: int = 3
-
-
-@dataclass
-class Member:
-    name: str
-    home: Path
-    pg_port: int
-    api_port: int
-    process: processes.SupervisedProcess | None = field(default=None, repr=False)
-
-    @property
-    def data_dir(self) -> Path:
-        return self.home / "data"
-
-    @property
-    def api(self) -> str:
-        return f"http://{ports.HOST}:{self.api_port}"
-
-    @property
-    def dsn(self) -> str:
-        return f"postgresql://{postgres.SUPERUSER}@{ports.HOST}:{self.pg_port}/postgres"
-
-    @property
-    def postmaster_pid_file(self) -> Path:
-        return self.home.parent / f"{self.name}-postmaster.pid"
-
-    def status(self) -> dict[str, Any]:
-        """Patroni's own view of this member (GET /patroni): role, state, timeline; raises if down."""
-        response = requests.get(f"{self.api}/patroni", timeout=1)
-        data: dict[str, Any] = response.json()
-        return data
-
-
-def member_config(
-    member: Member, etcd_url: str, bin_dir: Path, timings: Timings, sync: bool
-) -> dict[str, Any]:
-    hba = ["host all all 127.0.0.1/32 trust", "host replication all 127.0.0.1/32 trust"]
-    return {
-        "scope": SCOPE,
-        "name": member.name,
-        "log": {"level": "INFO"},
-        "restapi": {
-            "listen": f"{ports.HOST}:{member.api_port}",
-            "connect_address": f"{ports.HOST}:{member.api_port}",
-        },
-        "etcd3": {"hosts": [etcd_url.removeprefix("http://")]},
-        "watchdog": {"mode": "off"},
-        "bootstrap": {
-            "dcs": {
-                **asdict(timings),
-                "maximum_lag_on_failover": 1048576,
-                "synchronous_mode": sync,
-                "postgresql": {
-                    "use_pg_rewind": True,
-                    "use_slots": True,
-                    "parameters": {
-                        "wal_level": "replica",
-                        "wal_log_hints": "on",  # pg_rewind of a failed primary needs it
-                        "hot_standby": "on",
-                        "max_wal_senders": 10,
-                        "max_replication_slots": 10,
-                        "wal_keep_size": "128MB",
-                        "max_connections": 60,
-                    },
-                },
-            },
-            "initdb": [{"encoding": "UTF8"}, {"auth": "trust"}],
-        },
-        "postgresql": {
-            "listen": f"{ports.HOST}:{member.pg_port}",
-            "connect_address": f"{ports.HOST}:{member.pg_port}",
-            "data_dir": str(member.data_dir),
-            "bin_dir": str(bin_dir),
-            "pgpass": str(member.home / "pgpass"),
-            "authentication": {
-                "superuser": {"username": postgres.SUPERUSER},
-                "replication": {"username": postgres.SUPERUSER},
-                "rewind": {"username": postgres.SUPERUSER},
-            },
-            "parameters": {"unix_socket_directories": "", "shared_buffers": "32MB"},
-            "pg_hba": hba,
-            "remove_data_directory_on_rewind_failure": True,
-            "remove_data_directory_on_diverged_timelines": True,
-        },
-    }
 
 
 def postmaster_pid(data_dir: Path) -> int | None:
@@ -151,14 +58,19 @@ class PatroniCluster:
     """etcd plus `size` Patroni members in `home`; the first bootstraps, the others join as replicas."""
 
     def __init__(
-        self, home: Path, *, size: int = 3, synchronous: bool = True, timings: Timings | None = None
+        self,
+        home: Path,
+        *,
+        size: int = 3,
+        synchronous: bool = True,
+        timings: patronimembers.Timings | None = None,
     ) -> None:
         self.home = home
         self.size = size
         self.synchronous = synchronous
-        self.timings = timings or Timings()
+        self.timings = timings or patronimembers.Timings()
         self.etcd = etcd.EtcdServer(home / "etcd", run_dir=home)
-        self.members: dict[str, Member] = {}
+        self.members: dict[str, patronimembers.Member] = {}
 
     @property
     def dsn(self) -> str:
@@ -180,7 +92,7 @@ class PatroniCluster:
         self.etcd.start()
         for index in range(1, self.size + 1):
             name = f"pg{index}"
-            member = Member(name, self.home / name, ports.free_port(), ports.free_port())
+            member = patronimembers.Member(name, self.home / name, ports.free_port(), ports.free_port())
             self.members[name] = member
             self._launch(member, bin_dir)
             # The first member bootstraps alone: a second one started meanwhile could race it to init.
@@ -189,7 +101,7 @@ class PatroniCluster:
             self.wait_for(lambda: self.sync_standby() is not None, timeout, "a synchronous standby")
         return self
 
-    def _launch(self, member: Member, bin_dir: Path | None = None) -> None:
+    def _launch(self, member: patronimembers.Member, bin_dir: Path | None = None) -> None:
         bin_dir = bin_dir or binaries.postgres_bin_dir()
         member.home.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
@@ -198,7 +110,9 @@ class PatroniCluster:
         member.home.chmod(0o700)
         config = member.home / "patroni.yml"
         config.write_text(
-            yaml.safe_dump(member_config(member, self.etcd.url, bin_dir, self.timings, self.synchronous))
+            yaml.safe_dump(
+                patronimembers.member_config(member, self.etcd.url, bin_dir, self.timings, self.synchronous)
+            )
         )
         config.chmod(0o644)
         member.process = processes.SupervisedProcess(
@@ -217,7 +131,7 @@ class PatroniCluster:
         )
         member.process.start()
 
-    def _running(self, member: Member) -> bool:
+    def _running(self, member: patronimembers.Member) -> bool:
         if member.process is not None and member.process.exit_code() is not None:
             raise processes.ProcessFailed(f"patroni {member.name} exited", member.process.log_tail())
         running = member.status().get("state") == "running"
@@ -225,7 +139,7 @@ class PatroniCluster:
             self.track_postmaster(member)
         return running
 
-    def track_postmaster(self, member: Member) -> None:
+    def track_postmaster(self, member: patronimembers.Member) -> None:
         pid = postmaster_pid(member.data_dir)
         if pid is not None:
             _record(member.postmaster_pid_file, f"{member.name}-postmaster", pid)
@@ -325,7 +239,7 @@ class PatroniCluster:
             list(pool.map(self._stop_member, self.members.values()))
         self.etcd.stop()
 
-    def _stop_member(self, member: Member) -> None:
+    def _stop_member(self, member: patronimembers.Member) -> None:
         if member.process is not None:
             member.process.stop()
         postmaster = processes.read_record(member.postmaster_pid_file)
