@@ -25,7 +25,7 @@ def test_list_names_every_scenario_with_objectives_and_targets() -> None:
     code, out, _ = drill("list", "--json")
     assert code == 0
     rows = {row["scenario"]: row for row in json.loads(out)["scenarios"]}
-    assert rows["db-primary-loss"]["targets"] == ["local", "aws"]
+    assert rows["db-primary-loss"]["targets"] == ["local", "kubernetes", "aws"]
     assert rows["cache-primary-loss"]["targets"] == ["local"]
     assert rows["db-primary-loss"]["objectives"] == {"rto_seconds": 30, "rpo_seconds": 0, "rpo_commits": 0}
     assert "db-replica-loss" in rows

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.drills import aws, scenarios, steps
+from scaleplane.drills import aws, kubernetes, scenarios, steps
 from scaleplane.local.ha import drilling
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
@@ -45,7 +45,7 @@ def test_runbook_steps_map_to_drill_steps_and_back(scenario: steps.Scenario) -> 
     assert ids == [s.id for s in scenario.all_steps]
 
 
-BACKENDS = [drilling.LocalBackend, aws.AwsBackend]
+BACKENDS = [drilling.LocalBackend, kubernetes.KubernetesBackend, aws.AwsBackend]
 
 
 @pytest.mark.parametrize("scenario", list(scenarios.SCENARIOS.values()), ids=lambda s: s.name)

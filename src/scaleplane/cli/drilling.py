@@ -38,8 +38,9 @@ Target = Annotated[
     str,
     typer.Option(
         "--target",
-        help="Where the drill runs: local (this machine: real Patroni, Sentinel, pgBackRest) or aws (an "
-        "Aurora cluster: needs --cluster, --stop-alarm, --role-arn).",
+        help="Where the drill runs: local (this machine: real Patroni, Sentinel, pgBackRest), kubernetes (a "
+        "CloudNativePG Cluster of the current kubeconfig: needs --cluster, --namespace) or aws (an Aurora "
+        "cluster: needs --cluster, --stop-alarm, --role-arn).",
     ),
 ]
 StateDir = Annotated[
@@ -48,11 +49,12 @@ StateDir = Annotated[
 
 
 def registry() -> backends.Registry:
-    from scaleplane.drills import aws, backends
+    from scaleplane.drills import aws, backends, kubernetes
     from scaleplane.local.ha import drilling
 
     found = backends.Registry()
     found.register("local", drilling.LocalBackend)
+    found.register("kubernetes", kubernetes.KubernetesBackend)
     found.register("aws", aws.AwsBackend)
     return found
 
@@ -171,7 +173,15 @@ def run(
         str,
         typer.Option("--replication", help="local: sync (Patroni synchronous_mode: RPO must be 0) or async."),
     ] = "sync",
-    cluster: Annotated[str, typer.Option("--cluster", help="aws: the Aurora DB cluster identifier.")] = "",
+    cluster: Annotated[
+        str,
+        typer.Option(
+            "--cluster", help="kubernetes: the CNPG Cluster; aws: the Aurora DB cluster identifier."
+        ),
+    ] = "",
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="kubernetes: the Cluster's namespace.")
+    ] = "default",
     stop_alarm: Annotated[
         str, typer.Option("--stop-alarm", help="aws: the CloudWatch alarm that stops the FIS experiment.")
     ] = "",
@@ -190,7 +200,8 @@ def run(
         str, typer.Option("--fault", help="aws: fis (an FIS experiment) or api (a bare failover_db_cluster).")
     ] = "fis",
     confirm: Annotated[
-        str | None, typer.Option("--confirm", help="aws: the cluster's name, typed, to allow --execute.")
+        str | None,
+        typer.Option("--confirm", help="kubernetes, aws: the cluster's name, typed, to allow --execute."),
     ] = None,
 ) -> None:
     from scaleplane.drills import clocks, reports, running, timelines
@@ -208,10 +219,14 @@ def run(
             "cluster": cluster, "stop_alarm": stop_alarm, "role_arn": role_arn, "region": region,
             "endpoint_url": endpoint_url, "dsn": dsn, "fault": fault,
         }  # fmt: skip
+    elif target == "kubernetes":
+        if not cluster:
+            raise fail("--cluster: required with --target kubernetes")
+        options = {"cluster": cluster, "namespace": namespace, "dsn": dsn}
     else:
         options = {"state_dir": state_dir, "synchronous": replication == "sync"}
     backend = _backend(target, chosen, **options)
-    if execute and target == "aws":
+    if execute and target in ("aws", "kubernetes"):
         typed = (
             confirm
             if confirm is not None

@@ -56,8 +56,8 @@ STOP_CLUSTER = Step(
 
 DB_PRIMARY_LOSS = Scenario(
     name="db-primary-loss",
-    summary="The primary PostgreSQL member dies at once (SIGKILL to Patroni and PostgreSQL); Patroni "
-    "promotes the synchronous standby.",
+    summary="The primary database dies at once (local: SIGKILL to Patroni and PostgreSQL; kubernetes: its "
+    "Pod deleted; aws: an FIS failover); the HA system promotes a standby, the synchronous one if any.",
     steps=(
         START_CLUSTER,
         START_PROBES,
