@@ -185,3 +185,21 @@ def test_a_drill_killed_half_way_leaves_no_process_its_watchdog_ends_them(drill_
                 proc.kill()
     assert wait_until(lambda: processes_under(drill_dir) == [], 20), processes_under(drill_dir)
     assert "controller" in (state / "servers" / "watchdog.log").read_text()
+
+
+def test_asynchronous_replication_reports_what_it_lost_whatever_it_is(drill_dir: Path) -> None:
+    backend = drilling.LocalBackend(
+        scenario="db-primary-loss", state_dir=drill_dir / "state", synchronous=False
+    )
+    result = running.run(scenarios.DB_PRIMARY_LOSS, backend, clocks.WallClock(), execute=True)
+    observed = {r.step.id: r.observed for r in result.results}
+    assert all(r.ok for r in result.results), observed
+    assert observed["start-cluster"].endswith("sync standby None (asynchronous)")
+    assert observed["decide-failover-candidate"].startswith(
+        "asynchronous: Patroni promotes the least lagging of"
+    )
+    m = result.measurement
+    # Not asserted to be 0: without a synchronous standby a loss is possible, and the drill must count it.
+    assert m is not None and m.rpo_commits_lost is not None and m.rpo_commits_lost == len(m.lost)
+    assert result.verdict == ("PolicyMet" if m.rpo_commits_lost == 0 else "PolicyBreached")
+    assert processes_under(drill_dir) == []

@@ -143,6 +143,21 @@ class PatroniSteps:
 
     def _decide_candidate(self, timeout: float) -> backends.Outcome:
         cluster, candidate = self._cluster(), self.before.get("sync_standby")
+        if not self.backend.synchronous:
+            # Asynchronous: Patroni promotes the healthiest replica within maximum_lag_on_failover, and
+            # what it had not received is lost: the data check says how much.
+            alive = self.backend.until(
+                lambda: [
+                    m
+                    for n, m in cluster.members.items()
+                    if n != self.backend.victim and m.status().get("state") == "running"
+                ],
+                timeout,
+            )
+            names = ", ".join(m.name for m in alive or [])
+            return backends.Outcome(
+                bool(alive), f"asynchronous: Patroni promotes the least lagging of {names}"
+            )
         member = cluster.members.get(candidate or "")
         ok = self.backend.until(
             lambda: member is not None and member.status().get("state") == "running", timeout
