@@ -72,8 +72,12 @@ def main() -> None:
                     rto_read.append(m.rto_read_seconds)
                 lost.append(m.rpo_commits_lost if m.rpo_commits_lost is not None else -1)
                 wall.append(result.finished - result.started)
-                print(f"{name} run {index + 1}: RTO {m.rto_seconds} s, read {m.rto_read_seconds} s, "
-                      f"lost {m.rpo_commits_lost}, {result.verdict}", flush=True)  # fmt: skip
+                failed = [f"{r.step.id}: {r.observed}" for r in result.results if not r.ok and not r.skipped]
+                print(
+                    f"{name} run {index + 1}: RTO {m.rto_seconds} s, read {m.rto_read_seconds} s, "
+                    f"lost {m.rpo_commits_lost}, {result.verdict} {'; '.join(failed)}",
+                    flush=True,
+                )
             objective = scenarios.get(name).objectives.rto_seconds
             rows.append(
                 f"| {name} | {len(wall)} | {statistics.median(rto):.2f} | {nearest_rank(rto, 0.95):.2f} | "

@@ -60,8 +60,11 @@ class CacheSteps:
         self.group = sentinels.SentinelGroup(runfiles.servers_dir(self.backend.state_dir))
         self.group.start(timeout=timeout)
         self.primary = self.group.nodes[0].name
-        return backends.Outcome(True, f"primary {self.primary}, {len(self.group.nodes) - 1} replicas linked, "
-                                f"{len(self.group.sentinels)} sentinels agree")  # fmt: skip
+        return backends.Outcome(
+            True,
+            f"primary {self.primary}, {len(self.group.nodes) - 1} replicas linked, "
+            f"{len(self.group.sentinels)} sentinels agree",
+        )
 
     def _start_probes(self, timeout: float) -> backends.Outcome:
         store = cacheprobing.RedisStore(self._group().sentinel_addresses)
@@ -87,8 +90,9 @@ class CacheSteps:
             return False
 
         ok = self.backend.until(down, timeout)
-        return backends.Outcome(bool(ok), f"{self.primary} does not answer; writes fail",
-                                {"detected": self.backend.clock.now()})  # fmt: skip
+        return backends.Outcome(
+            bool(ok), f"{self.primary} does not answer; writes fail", {"detected": self.backend.clock.now()}
+        )
 
     def _decide(self, timeout: float) -> backends.Outcome:
         def quorum() -> int:
@@ -104,17 +108,30 @@ class CacheSteps:
         port = self.backend.until(lambda: (p := group.sentinels_agree()) not in (None, old) and p, timeout)
         if not port:
             return backends.Outcome(False, f"the sentinels named no new primary within {timeout:g} s")
-        return backends.Outcome(True, f"{group.name_of(port)} promoted by the sentinels",
-                                {"failover": self.backend.clock.now()})  # fmt: skip
+        return backends.Outcome(
+            True, f"{group.name_of(port)} promoted by the sentinels", {"failover": self.backend.clock.now()}
+        )
 
     def _rejoin(self, timeout: float) -> backends.Outcome:
         group = self._group()
         assert self.primary is not None
         group.restart(self.primary)
-        new = group.sentinels_agree()
-        ok = self.backend.until(
-            lambda: group.role(self.primary or "") == "slave" and new and group.linked_replicas(new) == 2,
-            timeout,
+
+        def rejoined() -> int | None:
+            # Asked again each time: right after the restart the sentinels may not all agree yet.
+            new = group.sentinels_agree()
+            linked = new is not None and group.linked_replicas(new) == len(group.nodes) - 1
+            return new if linked and group.role(self.primary or "") == "slave" else None
+
+        new = self.backend.until(rejoined, timeout)
+        if not new:
+            return backends.Outcome(
+                False,
+                f"{self.primary} is not a linked replica within {timeout:g} s "
+                f"(role {group.role(self.primary)})",
+            )
+        return backends.Outcome(
+            True,
+            f"{self.primary} is a replica of {group.name_of(new)} again",
+            {"fail back": self.backend.clock.now()},
         )
-        return backends.Outcome(bool(ok), f"{self.primary} is a replica of {group.name_of(new or 0)} again",
-                                {"fail back": self.backend.clock.now()})  # fmt: skip
