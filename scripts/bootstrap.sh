@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything scaleplane needs on a fresh Debian machine: uv, the project's virtualenv, and the
-# Debian packages of the real servers (Prometheus, Redis, PostgreSQL). Idempotent: a second run is fast.
+# Debian packages of the real servers (Prometheus, Redis, PostgreSQL, and for drills Patroni, etcd,
+# Sentinel, pgBackRest). Idempotent: a second run is fast.
 # As root it installs the packages itself; otherwise it stops and prints the exact command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,11 @@ need_debian_packages() {
   command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
   # libfaketime: the operator's fencing test runs one replica with its clock an hour ahead.
   compgen -G "/usr/lib/*/faketime/libfaketime.so.1" >/dev/null || missing+=(faketime)
+  # DR drills (scaleplane drill): Patroni with etcd, Redis Sentinel, pgBackRest
+  command -v patroni >/dev/null 2>&1 || missing+=(patroni)
+  command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
+  command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true
 }
 

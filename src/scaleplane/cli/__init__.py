@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "function_generation",
     "importing",
     "validating",
+    "drilling",
 )
 
 

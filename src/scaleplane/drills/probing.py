@@ -1,0 +1,192 @@
+"""The probes: a writer that commits a numbered sequence and a reader, each in its own thread,
+recording every attempt with the drill's clock; and the data check after recovery.
+
+`Probe` runs the loops; what a write, a read and the check are is a `Store` (`SqlStore`, and
+`RedisStore` in `cacheprobing`). Each number is tried once: after a failure the next attempt uses the
+next number, so an answer that was lost can never be mistaken for a later, acknowledged one.
+
+SQL: the writer connects through the application's DSN (multi-host, `target_session_attrs=read-write`),
+so finding the new primary is libpq's job, as in the application. No `statement_timeout`: a commit
+waiting for a synchronous standby that gets cancelled comes back *successful* with a warning (committed
+locally only), which would count an unreplicated write as acknowledged.
+
+Load is bounded: one write every `interval` seconds, one read every `interval` seconds, until `stop`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import psycopg
+
+from scaleplane.drills import probes
+
+TABLE = "scaleplane_drill_probe"
+ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class Store(Protocol):
+    """One connection per loop: `connect(kind)` returns a handle; `write`/`read` answer (value, served_by)
+    or raise one of `errors`; `check()` returns every number found after recovery."""
+
+    errors: tuple[type[BaseException], ...]
+
+    def prepare(self) -> None: ...
+
+    def connect(self, kind: str) -> Any: ...
+
+    def write(self, handle: Any, seq: int) -> str: ...
+
+    def read(self, handle: Any) -> tuple[int, str]: ...
+
+    def close(self, handle: Any) -> None: ...
+
+    def check(self) -> frozenset[int]: ...
+
+
+class SqlStore:
+    """`write_dsn` may be a function: a restored server can come back at a new address (as an RDS
+    point-in-time restore does), and the application is pointed at it."""
+
+    errors = ERRORS
+
+    def __init__(self, write_dsn: str | Callable[[], str], read_dsn: str, connect_timeout: int = 1) -> None:
+        self._write_dsn = write_dsn
+        self.read_dsn = read_dsn
+        self.connect_timeout = connect_timeout
+
+    @property
+    def write_dsn(self) -> str:
+        return self._write_dsn() if callable(self._write_dsn) else self._write_dsn
+
+    def _connect(self, dsn: str) -> psycopg.Connection[Any]:
+        return psycopg.connect(
+            dsn, autocommit=True, connect_timeout=self.connect_timeout, application_name="scaleplane-drill"
+        )
+
+    def prepare(self) -> None:
+        with self._connect(self.write_dsn) as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            conn.execute(
+                f"CREATE TABLE {TABLE} (seq bigint PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())"
+            )
+
+    def connect(self, kind: str) -> psycopg.Connection[Any]:
+        return self._connect(self.write_dsn if kind == "write" else self.read_dsn)
+
+    def write(self, handle: psycopg.Connection[Any], seq: int) -> str:
+        row = handle.execute(
+            f"INSERT INTO {TABLE} (seq) VALUES (%s) RETURNING inet_server_port()", (seq,)
+        ).fetchone()
+        return str(row[0]) if row else ""
+
+    def read(self, handle: psycopg.Connection[Any]) -> tuple[int, str]:
+        row = handle.execute(f"SELECT coalesce(max(seq), 0), inet_server_port() FROM {TABLE}").fetchone()
+        assert row is not None
+        return int(row[0]), str(row[1])
+
+    def close(self, handle: psycopg.Connection[Any]) -> None:
+        handle.close()
+
+    def check(self) -> frozenset[int]:
+        with self._connect(self.write_dsn) as conn:
+            rows = conn.execute(f"SELECT seq FROM {TABLE}").fetchall()
+        return frozenset(int(row[0]) for row in rows)
+
+
+class Probe:
+    def __init__(self, store: Store, clock: Clock, *, interval: float = 0.02) -> None:
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self._attempts: list[probes.Attempt] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._surviving: frozenset[int] = frozenset()
+        self._checked = False
+
+    def create_table(self) -> None:
+        self.store.prepare()
+
+    def start(self, kinds: tuple[str, ...] = ("write", "read")) -> None:
+        self._stop.clear()
+        for kind in kinds:
+            thread = threading.Thread(
+                target=self._loop, args=(kind,), name=f"drill-probe-{kind}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop both loops; a writer blocked in a commit is left to finish on its own (a daemon thread)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
+
+    def _record(self, attempt: probes.Attempt) -> None:
+        with self._lock:
+            self._attempts.append(attempt)
+
+    def _once(self, kind: str, handle: Any, seq: int) -> tuple[int, str]:
+        if kind == "write":
+            return seq, self.store.write(handle, seq)
+        return self.store.read(handle)
+
+    def _loop(self, kind: str) -> None:
+        handle: Any = None
+        seq = 0
+        close: Callable[[Any], None] = self.store.close
+        try:
+            while not self._stop.is_set():
+                seq += 1
+                started = self.clock.now()
+                try:
+                    if handle is None:
+                        handle = self.store.connect(kind)
+                    value, served_by = self._once(kind, handle, seq)
+                    self._record(probes.Attempt(kind, started, self.clock.now(), True, value, served_by))
+                except self.store.errors as error:
+                    number = seq if kind == "write" else None
+                    self._record(
+                        probes.Attempt(kind, started, self.clock.now(), False, number, "", _short(error))
+                    )
+                    if handle is not None:
+                        with contextlib.suppress(Exception):
+                            close(handle)
+                    handle = None
+                self.clock.sleep(self.interval)
+        finally:
+            if handle is not None:
+                with contextlib.suppress(Exception):
+                    close(handle)
+
+    def check(self) -> frozenset[int]:
+        """Read every number back from the current primary (after recovery): the data check."""
+        self._surviving = self.store.check()
+        self._checked = True
+        return self._surviving
+
+    def log(self) -> probes.ProbeLog:
+        with self._lock:
+            attempts = tuple(self._attempts)
+        return probes.ProbeLog(attempts, self._surviving, self._checked)
+
+    def count(self, kind: str, *, ok: bool, since: float) -> int:
+        with self._lock:
+            return sum(a.kind == kind and a.ok == ok and a.started >= since for a in self._attempts)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:200]

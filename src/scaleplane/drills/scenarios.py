@@ -1,0 +1,23 @@
+"""The scenario catalog: each one a drill definition (in `failovers` and `restores`), with a runbook of
+the same name in runbooks/."""
+
+from __future__ import annotations
+
+from scaleplane.drills import failovers, restores
+from scaleplane.drills.steps import Scenario
+
+DB_PRIMARY_LOSS = failovers.DB_PRIMARY_LOSS
+DB_REPLICA_LOSS = failovers.DB_REPLICA_LOSS
+CACHE_PRIMARY_LOSS = failovers.CACHE_PRIMARY_LOSS
+RESTORE_TO_POINT_IN_TIME = restores.RESTORE_TO_POINT_IN_TIME
+
+SCENARIOS = {
+    s.name: s for s in (DB_PRIMARY_LOSS, DB_REPLICA_LOSS, CACHE_PRIMARY_LOSS, RESTORE_TO_POINT_IN_TIME)
+}
+
+
+def get(name: str) -> Scenario:
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})") from None
