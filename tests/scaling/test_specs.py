@@ -59,7 +59,7 @@ def test_defaults_are_the_hpa_v2_defaults() -> None:
             with_(replicas=3),
             "spec.replicas: unknown key (did you mean 'minReplicas'? known: targetRef, minReplicas, "
             "maxReplicas, metrics, behavior, cooldownSeconds, scaleFromZero, fallback, schedules, forecast, "
-            "dryRun, paused)",
+            "sizing, burst, dryRun, paused)",
         ),
         (
             with_(fallback={"action": "replicas"}),
