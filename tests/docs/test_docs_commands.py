@@ -133,7 +133,8 @@ FIGURES: list[tuple[str, str, Callable[[Path], Any]]] = [
     (
         "docs/simulate.md",
         r"(?s)Azure LLM conversations.*?at the HPA default's level \((\d+) SLO-violation minutes,\s+"
-        r"(\d+\.\d+) replica-hours\).*?the recommended\s+preset \((\d+\.\d+) replica-hours, (\d+) SLO minutes\)",
+        r"(\d+\.\d+) replica-hours\).*?the recommended\s+preset "
+        r"\((\d+\.\d+) replica-hours, (\d+) SLO minutes\)",
         _real_trace_against_the_hpa,
     ),
 ]
