@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from scaleplane.cli import options
 from scaleplane.cli import planning as planning_cli
 from scaleplane.cli.app import fail
 from scaleplane.cli.costing import build_estimate, cost_app
@@ -69,6 +70,8 @@ def actual(
     from scaleplane.infra import planning
 
     days, grouping = _days(since), _group(group_by)
+    if endpoint_url is not None:
+        options.http_url("--endpoint-url", endpoint_url)
     estimate = build_estimate(stack, project_dir=project_dir, prices=prices) if stack else None
     config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=20)
     client = boto3.client("ce", region_name="us-east-1", endpoint_url=endpoint_url, config=config)

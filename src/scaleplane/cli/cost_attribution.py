@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from scaleplane.cli.app import fail
+from scaleplane.cli import options
+from scaleplane.cli.app import fail, read_text
 from scaleplane.cli.costing import cost_app, load_catalog
 
 REPORT_HELP = """What autoscaling spent and saved, from the operator's own series in Prometheus.
@@ -57,18 +58,27 @@ def _policies(path: Path | None) -> dict[str, tuple[Any, dict[str, str]]]:
     found = {}
     for file in files:
         try:
-            documents = list(yaml.safe_load_all(file.read_text()))
-        except (OSError, yaml.YAMLError) as exc:
-            raise fail(f"{file}: cannot read it as YAML: {exc}") from None
+            documents = list(yaml.safe_load_all(read_text(file, "--policies")))
+        except yaml.YAMLError as exc:
+            raise fail(f"--policies: {file}: cannot read it as YAML: {exc}") from None
         for document in documents:
             if not isinstance(document, dict) or document.get("kind") != "ScalingPolicy":
                 continue
             metadata = document.get("metadata") or {}
+            annotations = metadata.get("annotations") if isinstance(metadata, dict) else None
+            if not isinstance(metadata, dict) or not isinstance(annotations or {}, dict):
+                raise fail(
+                    f"--policies: {file}: metadata must be a mapping with a mapping of annotations, "
+                    f"was {metadata!r}"
+                )
             try:
                 spec = specs.parse_policy(document.get("spec"))
             except specs.PolicyError as exc:
                 raise fail(f"{file}: " + "; ".join(exc.problems)) from None
-            found[str(metadata.get("name"))] = (spec, dict(metadata.get("annotations") or {}))
+            found[str(metadata.get("name"))] = (
+                spec,
+                {str(k): str(v) for k, v in (annotations or {}).items()},
+            )
     return found
 
 
@@ -129,6 +139,7 @@ def report_command(
 
     from scaleplane.cost import attributing, unitprices
 
+    options.positive_finite("--timeout", timeout)
     span, wanted = _duration_seconds(since, "--since"), _duration_seconds(step, "--step")
     given, capacities, node = (
         _pairs(unit_price, "--unit-price"),
@@ -136,6 +147,7 @@ def report_command(
         _node_price(node_price),
     )
     known, catalog = _policies(policies), load_catalog(prices)
+    options.http_url("--prometheus", prometheus)
     seconds = attributing.step_for(span, wanted)
     end = float(int(time.time() // seconds * seconds))
     # Retries (urllib3's, with backoff) cover a Prometheus restarting (5xx, 429, refused); a read that

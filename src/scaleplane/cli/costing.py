@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from scaleplane.cli import options
 from scaleplane.cli import planning as planning_cli
 from scaleplane.cli.app import app, fail
 
@@ -51,6 +52,8 @@ def load_catalog(prices: Path | None) -> catalogs.Catalog:
         return catalog
     try:
         return catalog.overlaid(catalogs.parse(prices.read_text(), str(prices)))
+    except UnicodeDecodeError:
+        raise fail(f"--prices: {prices} is not a text file (expected a JSON catalog)") from None
     except OSError as exc:
         raise fail(f"--prices: cannot read {prices}: {exc.strerror or exc}") from None
     except catalogs.CatalogError as exc:
@@ -66,6 +69,8 @@ def _usage(path: Path | None) -> Any:
         return usages.Usage()
     try:
         data = yaml.safe_load(path.read_text())
+    except UnicodeDecodeError:
+        raise fail(f"--usage: {path} is not a text file (expected a YAML usage file)") from None
     except OSError as exc:
         raise fail(f"--usage: cannot read {path}: {exc.strerror or exc}") from None
     except yaml.YAMLError as exc:
@@ -160,6 +165,8 @@ def _past(compare: str, prices: Path | None, usage: Path | None, project_dir: Pa
     if path.suffix == ".json" or path.is_file():
         try:
             document = json.loads(path.read_text())
+        except UnicodeDecodeError:
+            raise fail(f"--compare: {path} is not a text file (expected Infracost JSON)") from None
         except OSError as exc:
             raise fail(f"--compare: cannot read {path}: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
@@ -284,6 +291,9 @@ def prices_refresh(
 
     from scaleplane.cost import catalogs, refreshing
 
+    options.positive_finite("--timeout", timeout)
+    if endpoint_url is not None:
+        options.http_url("--endpoint-url", endpoint_url)
     bundled = catalogs.bundled()
     unknown = sorted(set(region or ()) - set(bundled.regions))
     if unknown:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
     from scaleplane.functions import catalog, definitions
@@ -76,11 +76,16 @@ def _definition(path: Path) -> definitions.FunctionDefinition:
             f"{descriptor}: no such file (a function directory holds {DESCRIPTOR}; `scaleplane fn new`)"
         )
     try:
-        document = yaml.safe_load(descriptor.read_text())
+        document = yaml.safe_load(read_text(descriptor, "PATH"))
     except yaml.YAMLError as exc:
         raise fail(f"{descriptor}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or document.get("kind") != definitions.KIND:
-        raise fail(f"{descriptor}: kind must be {definitions.KIND}, was {(document or {}).get('kind')!r}")
+    if not isinstance(document, dict):
+        raise fail(
+            f"PATH: {descriptor}: expected a {definitions.KIND} mapping (kind, metadata, spec), "
+            f"was {type(document).__name__}"
+        )
+    if document.get("kind") != definitions.KIND:
+        raise fail(f"{descriptor}: kind must be {definitions.KIND}, was {document.get('kind')!r}")
     try:
         return definitions.parse(document, descriptor.name, descriptor)
     except definitions.DefinitionError as exc:
@@ -104,9 +109,12 @@ def test(
     definition = _definition(path)
     if params is not None:
         try:
-            cases = [testing.Case({"params": json.loads(params)}, 1)]
+            parsed = json.loads(params)
         except ValueError as exc:
             raise fail(f"--params: not JSON: {exc}") from None
+        if not isinstance(parsed, dict):
+            raise fail(f"--params: must be a JSON object, was {params!r}")
+        cases = [testing.Case({"params": parsed}, 1)]
     else:
         mock_path = mock or definition.source.parent / "mock.json"
         try:
@@ -168,7 +176,7 @@ def deploy(
     if not source.is_file():
         raise fail(f"{definition.source}: spec.handler: {source} does not exist")
     version = _catalog(state_dir).deploy(
-        definition.key, definition.spec, source.name, source.read_text(), note
+        definition.key, definition.spec, source.name, read_text(source, "spec.handler"), note
     )
     typer.echo(f"deployed {definition.key} v{version.version}; the platform runs it within a second")
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from scaleplane.cli import options
 from scaleplane.cli.app import app, fail
 
 observability_app = typer.Typer(
@@ -78,9 +79,13 @@ def render(
     from scaleplane.observability import generating
     from scaleplane.reporting import dashboards as drawn
 
+    options.positive_finite("--minutes", minutes, unit="minutes")
+    options.positive_finite("--step", step)
     models = {name.removesuffix(".json"): model for name, model in generating.dashboards().items()}
     if dashboard not in models:
         raise fail(f"--dashboard: no dashboard {dashboard!r} (known: {', '.join(sorted(models))})")
+    if minutes * 60 / step > 11_000:  # Prometheus' own limit on the points of one range query
+        raise fail(f"--minutes {minutes} over --step {step}: more than 11,000 points; raise --step")
     end = time.time()
     start = end - minutes * 60
     grid = [start + i * step for i in range(int((end - start) // step) + 1)]
@@ -111,6 +116,7 @@ def render(
             expr = expr.replace(name, value)
         return expr.replace("$service", ".*")
 
+    options.http_url("--prometheus", prometheus)
     out.parent.mkdir(parents=True, exist_ok=True)
     at = [t - grid[0] for t in grid]
     try:
