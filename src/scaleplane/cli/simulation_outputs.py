@@ -27,7 +27,7 @@ def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], wi
     rows = [[str(cell) for cell in row] for row in simulations.summary_rows(outcomes)]
     widths = [max(len(headers[i]), *(len(row[i]) for row in rows)) for i in range(len(headers))]
     title = f"{result['trace']}: {result['ticks']} ticks of {result['tick_seconds']:g} s"
-    total = sum(widths) + 3 * (len(widths) - 1)
+    total = sum(widths) + 2 * (len(widths) - 1)
     if total > width:
         lines = [title]
         for row in rows:
@@ -37,7 +37,7 @@ def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], wi
 
     def line(cells: list[str]) -> str:
         first = cells[0].ljust(widths[0])
-        return "   ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))])
+        return "  ".join([first, *(cell.rjust(w) for cell, w in zip(cells[1:], widths[1:], strict=True))])
 
     return [title.center(total).rstrip(), line(headers), "-" * total, *(line(row) for row in rows)]
 

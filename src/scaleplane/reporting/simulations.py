@@ -55,7 +55,7 @@ SHORT_HEADERS = (
     "oracle-h",
     "ratio",
     "SLO min",
-    "short min",
+    "short",  # shortfall minutes (docs/simulate.md): short, so the table fits 80 columns
     "events",
     "peak",
     "overload",
