@@ -102,8 +102,13 @@ def simulate(
     ] = 0.1,
     slo_quantile: Annotated[float, typer.Option(help="SLO quantile of the latency (0.95: p95).")] = 0.95,
     slo_window: Annotated[
-        float, typer.Option(help="SLO window, s: each one meets the objective or not.")
-    ] = 60.0,
+        float | None,
+        typer.Option(
+            help="SLO window, s: each one meets the objective or not. "
+            "[default: 60, or one tick when --tick is longer]",
+            show_default=False,
+        ),
+    ] = None,
     service_time: Annotated[
         float, typer.Option(help="Seconds one work unit takes on a replica, before any wait in the queue.")
     ] = 0.05,
@@ -226,9 +231,11 @@ def _model(
     )
 
 
-def _objective(latency: float, quantile: float, window: float, service: float, tick: float) -> Any:
+def _objective(latency: float, quantile: float, window: float | None, service: float, tick: float) -> Any:
     from scaleplane.scaling import latencies
 
+    if window is None:  # the default follows the tick, so a long --tick never blames an unset option
+        window = max(60.0, tick)
     checks = [
         ("--slo-latency", latency, 0 < latency <= 3600, "must be in (0, 3600] seconds"),
         ("--slo-quantile", quantile, 0 < quantile < 1, "must be in (0, 1)"),
