@@ -132,3 +132,12 @@ def test_cost_estimate_of_a_binary_file(binary: Path, option: str) -> None:
     code, err = run("cost", "estimate", "--stack", "aws-dev", option, str(binary))
     assert_names(code, err, option)
     assert "not a text file" in err
+
+
+@pytest.mark.parametrize("jobs", ["-1", "65", "2147483648"])
+def test_frontier_jobs_are_bounded(jobs: str) -> None:
+    """Found by the fuzz test in CI: an unbounded --jobs forked thousands of workers (each a whole copy
+    of the process) until the machine ran out of memory."""
+    trace = str(Path(__file__).resolve().parents[2] / "traces" / "synthetic-noisy.csv")
+    code, err = run("simulate", "--trace", trace, "--frontier", "--jobs", jobs)
+    assert_names(code, err, "--jobs")

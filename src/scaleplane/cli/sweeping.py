@@ -108,7 +108,8 @@ def frontier_of(
     runs = [(f, t) for f in frontiers.FAMILIES for t in grid]
     if not any(abs(t - hpa_target) < 1e-9 for t in grid):
         runs.append(("hpa", hpa_target))
-    points = _sweep(runs, shared, jobs or os.cpu_count() or 1, show=show)
+    # Never more workers than runs: each is a forked copy of this process.
+    points = _sweep(runs, shared, min(jobs or os.cpu_count() or 1, len(runs)), show=show)
     comparison = frontiers.compare(
         points, oracle_replica_hours=oracles[max(1, min_replicas)].replica_hours, hpa_target=hpa_target
     )
@@ -132,8 +133,8 @@ def run_frontier(
     as_json: bool,
 ) -> None:
     grid = parse_targets(targets, hpa_target)
-    if jobs < 0:
-        raise fail(f"--jobs: must be >= 0, was {jobs}")
+    if not 0 <= jobs <= MAX_JOBS:
+        raise fail(f"--jobs: must be 0 (one per CPU) to {MAX_JOBS}, was {jobs}")
     highest = max_replicas or frontiers.sweep_bound(demand, model.capacity_per_replica, grid)
     if not 0 <= min_replicas <= highest:
         raise fail(f"--min-replicas: need 0 <= min <= max ({highest}), was {min_replicas}")
@@ -190,10 +191,13 @@ def run_frontier(
         _print(comparison, trace, len(demand), report)
 
 
+MAX_JOBS = 64  # worker processes; a sweep has 48 runs by default, and each worker is a whole process
+
+
 def _sweep(
     runs: list[tuple[str, float]], shared: dict[str, Any], workers: int, *, show: bool
 ) -> list[frontiers.Point]:
-    if workers == 1:
+    if workers <= 1:
         _share(shared)
         return [_run(f, t) for f, t in runs]
     with ProcessPoolExecutor(max_workers=workers, initializer=_share, initargs=(shared,)) as pool:
