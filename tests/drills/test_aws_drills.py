@@ -4,11 +4,6 @@ moto cannot show (its FIS runs no action; it has no database, so RTO and RPO sta
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +13,8 @@ import pytest
 import requests
 
 from scaleplane.drills import aws, running, scenarios
-from scaleplane.local import ports
 from tests.drills.test_cli import drill
+from tests.support import moto
 
 pytestmark = pytest.mark.servers
 CLUSTER, ALARM, ROLE = "orders", "orders-write-errors", "arn:aws:iam::123456789012:role/fis-drills"
@@ -40,27 +35,8 @@ class FastClock:
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = ports.free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/moto-api/", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline and process.poll() is None, "moto_server did not start"
-                time.sleep(0.1)
+    with moto.running_server(start_timeout=30) as url:
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(10)
 
 
 @pytest.fixture

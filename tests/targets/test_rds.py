@@ -92,7 +92,7 @@ async def test_a_missing_source_is_not_retryable(rds_client):
 
 
 async def test_an_unreachable_api_is_retryable():
-    from tests.targets.conftest import free_port
+    from tests.support.operating import free_port
 
     client = boto3.client(
         "rds",
