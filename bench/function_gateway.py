@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
 from scaleplane.functions import definitions, routes
-from scaleplane.local import functionhome
+from scaleplane.local.pools import functionhome
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = routes.FunctionKey("bench", "hello")

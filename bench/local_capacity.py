@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.local import functions, pools, postgres, prometheus, redis, replicas, workers
+from scaleplane.local.pools import functions, members, replicas, workers
+from scaleplane.local.servers import postgres, prometheus, redis
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -38,7 +39,7 @@ async def timed(action: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - began
 
 
-async def pool_cycle(pool: pools.Pool, base: int, repeats: int) -> tuple[list[float], list[float]]:
+async def pool_cycle(pool: members.Pool, base: int, repeats: int) -> tuple[list[float], list[float]]:
     """`repeats` times: base -> base+1 (until ready), then back to base (until the member stopped)."""
     await pool.open(base)
     await pool.wait_ready(base, timeout=120)

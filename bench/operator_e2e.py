@@ -230,7 +230,7 @@ def main() -> None:
 
     from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-    from scaleplane.local import prometheus as local_prometheus
+    from scaleplane.local.servers import prometheus as local_prometheus
 
     largest = max(args.sizes)
     registry = CollectorRegistry()

@@ -4,7 +4,7 @@
     uv run python bench/operator_loop.py --sizes 100 1000 --no-record
 
 What runs, all real except the target:
-- a real Prometheus (the Debian binary, via scaleplane.local.prometheus) scraping a real exporter
+- a real Prometheus (the Debian binary, via scaleplane.local.servers.prometheus) scraping a real exporter
   (prometheus_client) every 5 s. The exporter serves one `bench_queue_depth{queue="qNNNNN"}` series
   per queue (10,000 queues, the largest size) plus its process metrics.
 - N ScalingPolicies, each with two metrics, the way teams write them: its own queue's depth
@@ -181,7 +181,7 @@ def main() -> None:
 
     from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-    from scaleplane.local import prometheus as local_prometheus
+    from scaleplane.local.servers import prometheus as local_prometheus
 
     registry = CollectorRegistry()
     depth = Gauge("bench_queue_depth", "jobs waiting, per queue", ["queue"], registry=registry)

@@ -40,7 +40,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.local import loadgen, platform, statefiles, targetkinds
+from scaleplane.local import platform, statefiles
+from scaleplane.local.demo import loadgen
+from scaleplane.local.pools import targetkinds
 
 KEDA_POLLING, HPA_SYNC = 30.0, 15.0
 POLICIES = {

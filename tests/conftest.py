@@ -2,7 +2,8 @@
 
 Any test that uses one of them is marked `servers` automatically.
 
-`prometheus` (session): a `scaleplane.local.prometheus.PrometheusServer`, scrape and evaluation every 1 s.
+`prometheus` (session): a `scaleplane.local.servers.prometheus.PrometheusServer`,
+scrape and evaluation every 1 s.
     prometheus.url                          "http://127.0.0.1:PORT"
     prometheus.add_target(job, "127.0.0.1:PORT")   file SD, atomic; `remove_target`, `set_targets` too
     prometheus.query(promql) -> float | None       None = no data yet; several series = an error
@@ -11,13 +12,13 @@ Any test that uses one of them is marked `servers` automatically.
     The first scrape of a new target lands 1-5 s after `add_target`: always `wait_for`, never sleep.
     Jobs are shared by the whole session: use a job name unique to your test.
 
-`redis_server` (session): a `scaleplane.local.redis.RedisServer` (no persistence).
+`redis_server` (session): a `scaleplane.local.servers.redis.RedisServer` (no persistence).
     redis_server.url ("redis://127.0.0.1:PORT/0"), .port, .client() -> redis.Redis
     Shared: use your own key prefix, or `redis_db` for an empty database of your own.
 
 `redis_db` (function): a URL of a fresh logical database (1..15) of that Redis, flushed before the test.
 
-`postgres_primary` (session): a `scaleplane.local.postgres.PostgresServer` set up for streaming
+`postgres_primary` (session): a `scaleplane.local.servers.postgres.PostgresServer` set up for streaming
     replication (wal_level replica, max_wal_senders, hot_standby, pg_hba replication trust on 127.0.0.1).
     postgres_primary.dsn ("postgresql://postgres@127.0.0.1:PORT/postgres"), .port, .dsn_for(database),
     .connect(database="postgres") -> psycopg.Connection (autocommit), .fetch_one(sql, params)
@@ -40,9 +41,9 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import postgres
-from scaleplane.local import prometheus as local_prometheus
-from scaleplane.local import redis as local_redis
+from scaleplane.local.servers import postgres
+from scaleplane.local.servers import prometheus as local_prometheus
+from scaleplane.local.servers import redis as local_redis
 
 SERVER_FIXTURES = {"prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica"}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from scaleplane.control import policies
-from scaleplane.local import demoreport, policyfiles, profiles, recording
 from scaleplane.local import platform as local_platform
+from scaleplane.local import policyfiles
+from scaleplane.local.demo import demoreport, profiles, recording
 from scaleplane.scaling import decisions
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from scaleplane.drills import clocks, running, scenarios
-from scaleplane.local import processes
 from scaleplane.local.ha import drillfiles, drilling
+from scaleplane.local.servers import processes
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SCALEPLANE = [sys.executable, "-c", "from scaleplane.cli import main; main()"]

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import processes, runfiles
+from scaleplane.local import runfiles
+from scaleplane.local.servers import processes
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(240)]
 

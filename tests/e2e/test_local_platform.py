@@ -21,7 +21,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from scaleplane.local import loadgen, platform, processes, runfiles, statefiles, targetkinds
+from scaleplane.local import platform, runfiles, statefiles
+from scaleplane.local.demo import loadgen
+from scaleplane.local.pools import targetkinds
+from scaleplane.local.servers import processes
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(400)]
 

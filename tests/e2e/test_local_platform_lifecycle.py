@@ -21,7 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import processes, runfiles, statefiles, targetkinds
+from scaleplane.local import runfiles, statefiles
+from scaleplane.local.pools import targetkinds
+from scaleplane.local.servers import processes
 from scaleplane.scaling import decisions
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]

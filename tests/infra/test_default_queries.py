@@ -29,9 +29,9 @@ import requests
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from scaleplane.infra import exporter_catalogs, planning
-from scaleplane.local import postgres
-from scaleplane.local import prometheus as local_prometheus
-from scaleplane.local import redis as local_redis
+from scaleplane.local.servers import postgres
+from scaleplane.local.servers import prometheus as local_prometheus
+from scaleplane.local.servers import redis as local_redis
 from tests.support import operating, planned_stacks
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]

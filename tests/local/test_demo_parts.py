@@ -10,17 +10,9 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 
-from scaleplane.local import (
-    binaries,
-    checks,
-    liveview,
-    loadgen,
-    policyfiles,
-    processes,
-    profiles,
-    runfiles,
-    statefiles,
-)
+from scaleplane.local import checks, policyfiles, runfiles, statefiles
+from scaleplane.local.demo import liveview, loadgen, profiles
+from scaleplane.local.servers import binaries, processes
 from scaleplane.scaling import decisions
 
 POLICY = """
@@ -188,8 +180,8 @@ def test_live_view_renders_load_targets_and_decisions() -> None:
 
 def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(tmp_path: Path) -> None:
     from scaleplane.control import policies
-    from scaleplane.local import demoreport, recording
     from scaleplane.local import platform as local_platform
+    from scaleplane.local.demo import demoreport, recording
 
     running = local_platform.Platform(local_platform.PlatformConfig(state_dir=tmp_path / "state"))
     spec = policyfiles.load(policyfiles.BUILTIN_DIR)[1].spec  # workers, 1..6

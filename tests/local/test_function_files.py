@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import functionhome, platform, policyfiles
+from scaleplane.local import platform, policyfiles
+from scaleplane.local.pools import functionhome
 
 FUNCTION = """
 apiVersion: scaleplane.io/v1alpha1

@@ -13,8 +13,9 @@ import prometheus_client as prom
 import pytest
 import yaml
 
-from scaleplane.local import alerting, alertlog, ports
-from scaleplane.local import prometheus as local_prometheus
+from scaleplane.local.demo import alertlog
+from scaleplane.local.servers import alerting, ports
+from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.observability import generating
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]

@@ -8,8 +8,10 @@ from pathlib import Path
 import psycopg
 import redis
 
-from scaleplane.local import exporters, postgres, processes, replicas
-from scaleplane.local import prometheus as local_prometheus
+from scaleplane.local import exporters
+from scaleplane.local.pools import replicas
+from scaleplane.local.servers import postgres, processes
+from scaleplane.local.servers import prometheus as local_prometheus
 
 DATABASE = "exporter_tests"
 

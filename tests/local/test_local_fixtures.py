@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from scaleplane.local import postgres
-from scaleplane.local import prometheus as local_prometheus
-from scaleplane.local import redis as local_redis
+from scaleplane.local.servers import postgres
+from scaleplane.local.servers import prometheus as local_prometheus
+from scaleplane.local.servers import redis as local_redis
 
 
 def test_prometheus_scrapes_a_target_added_at_run_time(prometheus: local_prometheus.PrometheusServer) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from scaleplane.local import functions, processes
+from scaleplane.local.pools import functions
+from scaleplane.local.servers import processes
 
 
 def handler_command(root: Path) -> list[str]:

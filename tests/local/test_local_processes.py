@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import binaries, ports, postgres, processes, prometheus, redis
+from scaleplane.local.servers import binaries, ports, postgres, processes, prometheus, redis
 
 SHELL_WITH_CHILDREN = ["sh", "-c", "sleep 300 & sleep 300 & echo started; wait"]
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.local import postgres, replicas, replication
 from scaleplane.local.app import readpool
+from scaleplane.local.pools import replicas
+from scaleplane.local.servers import postgres, replication
 
 DATABASE = "replica_pool_tests"
 

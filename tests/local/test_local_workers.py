@@ -11,7 +11,7 @@ import pytest
 import redis
 from celery import Celery
 
-from scaleplane.local import workers
+from scaleplane.local.pools import workers
 from scaleplane.targets import protocol
 
 TASK = "scaleplane.sample.process"  # the sample app's job (scaleplane.local.app.jobs)

@@ -11,8 +11,8 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp import test_utils
 
-from scaleplane.local import postgres
 from scaleplane.local.app import api, jobs, readpool
+from scaleplane.local.servers import postgres
 
 
 def replica_reads(server: postgres.PostgresServer) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from scaleplane.local import prometheus as local_prometheus
+from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.migrating import queries
 
 MIB = 1024 * 1024

@@ -25,10 +25,10 @@ import aiohttp
 import pytest
 import requests
 
-from scaleplane.local import ports, postgres, processes, stockexporters
-from scaleplane.local import prometheus as local_prometheus
-from scaleplane.local import redis as local_redis
 from scaleplane.local.app import readpool
+from scaleplane.local.servers import ports, postgres, processes, stockexporters
+from scaleplane.local.servers import prometheus as local_prometheus
+from scaleplane.local.servers import redis as local_redis
 from scaleplane.observability import boards, generating
 from scaleplane.reporting import dashboards as drawn
 from tests.support import operating

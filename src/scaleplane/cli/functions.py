@@ -144,7 +144,7 @@ def _platform(state_dir: Path) -> dict[str, Any]:
 
 def _catalog(state_dir: Path) -> catalog.Catalog:
     from scaleplane.functions import catalog
-    from scaleplane.local import functionhome
+    from scaleplane.local.pools import functionhome
 
     redis_url = str(_platform(state_dir)["redis"]).rsplit("/", 1)[0]
     return catalog.Catalog(f"{redis_url}/{functionhome.CATALOG_DB}")

@@ -95,8 +95,9 @@ def demo(
         bool, typer.Option("--live/--no-live", help="Live terminal view (off: one line per tick).")
     ] = True,
 ) -> None:
-    from scaleplane.local import demo as running_demo
-    from scaleplane.local import platform, policyfiles, profiles
+    from scaleplane.local import platform, policyfiles
+    from scaleplane.local.demo import profiles
+    from scaleplane.local.demo import running as running_demo
 
     try:
         load = profiles.get(profile)

@@ -13,7 +13,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from scaleplane.local import binaries, ports, postgres, runfiles
+from scaleplane.local import runfiles
+from scaleplane.local.servers import binaries, ports, postgres
 
 PYTHON_MODULES = ("celery", "aiohttp", "psycopg", "psycopg_pool", "redis", "prometheus_client", "rich")
 

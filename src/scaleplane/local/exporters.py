@@ -39,8 +39,9 @@ import redis as redis_client
 import requests
 from prometheus_client import core, registry
 
-from scaleplane.local import pools, ports, processes, replication
 from scaleplane.local.app import readpool
+from scaleplane.local.pools import members
+from scaleplane.local.servers import ports, processes, replication
 
 P = "scaleplane_local_"
 
@@ -147,7 +148,7 @@ class PlatformCollector(registry.Collector):
         sizes = core.GaugeMetricFamily(
             P + "pool_replicas", "Members per pool", labels=["pool", "kind", "state"]
         )
-        for state in pools.read_pool_states(self.sources.state_dir):
+        for state in members.read_pool_states(self.sources.state_dir):
             for key in ("desired", "ready"):
                 sizes.add_metric([str(state["name"]), str(state["kind"]), key], float(state[key]))
         yield sizes

@@ -6,7 +6,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from scaleplane.local import pools, runfiles, statefiles
+from scaleplane.local import runfiles, statefiles
+from scaleplane.local.pools import members
 
 
 def collect(state_dir: Path, last: int = 8) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def collect(state_dir: Path, last: int = 8) -> dict[str, Any]:
         "stateDir": str(state_dir),
         "controllerPid": holder.pid if holder else None,
         "platform": info,
-        "pools": pools.read_pool_states(runfiles.servers_dir(state_dir)) if holder else [],
+        "pools": members.read_pool_states(runfiles.servers_dir(state_dir)) if holder else [],
         "processes": [{"name": r.name, "pid": r.pid} for r in live],
         "decisions": statefiles.read_decisions(state_dir / "decisions.jsonl")[-last:],
     }

@@ -40,21 +40,9 @@ import requests
 
 from scaleplane.control import meters, policies, ticking
 from scaleplane.functions import announcing
-from scaleplane.local import (
-    alerting,
-    functioncatalog,
-    functionhome,
-    policyfiles,
-    ports,
-    postgres,
-    processes,
-    prometheus,
-    redis,
-    runfiles,
-    statefiles,
-    targetkinds,
-    watchdog,
-)
+from scaleplane.local import policyfiles, runfiles, statefiles
+from scaleplane.local.pools import functioncatalog, functionhome, targetkinds
+from scaleplane.local.servers import alerting, ports, postgres, processes, prometheus, redis, watchdog
 from scaleplane.metrics import prometheus as prometheus_source
 from scaleplane.scaling import activation, decisions
 
@@ -363,7 +351,7 @@ class Platform:
         record = processes.read_record(runfiles.controller_pid_file(self.state_dir))
         assert record is not None
         argv = [
-            sys.executable, "-m", "scaleplane.local.watchdog", "--state-dir", str(self.state_dir),
+            sys.executable, "-m", "scaleplane.local.servers.watchdog", "--state-dir", str(self.state_dir),
             "--pid", str(record.pid), "--start-ticks", str(record.start_ticks),
         ]  # fmt: skip
         self.servers.watchdog = processes.SupervisedProcess(

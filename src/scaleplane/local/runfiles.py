@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from scaleplane.local import processes
+from scaleplane.local.servers import processes
 
 DEFAULT_STATE_DIR = Path(".scaleplane/local")
 CONTROLLER = "controller"

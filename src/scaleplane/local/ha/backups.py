@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from scaleplane.local import binaries, postgres
+from scaleplane.local.servers import binaries, postgres
 
 PGBACKREST = binaries.Binary("pgbackrest", Path("/usr/bin/pgbackrest"), "pgbackrest")
 STANZA = "scaleplane"

@@ -5,10 +5,11 @@
       drill.json                 which scenario runs, since when
       servers/                   etcd, the Patroni members, their PID records and logs, the watchdog
 
-Every process a drill starts leaves a PID record under servers/ (`scaleplane.local.processes`), and each
-member's postmaster gets one too (Patroni starts it outside its own process group). A drill also runs the
-platform's watchdog (`scaleplane.local.watchdog`): if the drill process is killed half way, the watchdog
-ends every recorded process; what a crash of both leaves behind, `recover` ends.
+Every process a drill starts leaves a PID record under servers/
+(`scaleplane.local.servers.processes`), and each member's postmaster gets one too (Patroni starts it
+outside its own process group). A drill also runs the platform's watchdog
+(`scaleplane.local.servers.watchdog`): if the drill process is killed half way, the watchdog ends every
+recorded process; what a crash of both leaves behind, `recover` ends.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ import os
 import shutil
 from pathlib import Path
 
-from scaleplane.local import processes, runfiles
+from scaleplane.local import runfiles
 from scaleplane.local.ha import patroni
+from scaleplane.local.servers import processes
 
 DEFAULT_STATE_DIR = Path(".scaleplane/drills/local")
 

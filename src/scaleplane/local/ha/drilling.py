@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from scaleplane.drills import backends, clocks, probes, probing
-from scaleplane.local import processes, runfiles, watchdog
+from scaleplane.local import runfiles
 from scaleplane.local.ha import cachedrilling, drillfiles, patronidrilling, restoredrilling
+from scaleplane.local.servers import processes, watchdog
 
 SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss", "restore-to-point-in-time")
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
@@ -111,7 +112,7 @@ class LocalBackend:
         argv = [
             sys.executable,
             "-m",
-            "scaleplane.local.watchdog",
+            "scaleplane.local.servers.watchdog",
             "--state-dir",
             str(self.state_dir),
             "--pid",

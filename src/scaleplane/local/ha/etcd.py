@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 ETCD = binaries.Binary("etcd", Path("/usr/bin/etcd"), "etcd-server")
 

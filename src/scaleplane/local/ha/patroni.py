@@ -29,8 +29,8 @@ from typing import Any
 import requests
 import yaml
 
-from scaleplane.local import binaries, ports, postgres, processes
 from scaleplane.local.ha import etcd, patronimembers
+from scaleplane.local.servers import binaries, ports, postgres, processes
 
 PATRONI = binaries.Binary("patroni", Path("/usr/bin/patroni"), "patroni")
 

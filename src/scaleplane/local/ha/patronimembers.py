@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import ports, postgres, processes
+from scaleplane.local.servers import ports, postgres, processes
 
 SCOPE = "scaleplane"
 

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from scaleplane.drills import backends, probing
-from scaleplane.local import ports, postgres, runfiles
+from scaleplane.local import runfiles
 from scaleplane.local.ha import backups
+from scaleplane.local.servers import ports, postgres
 
 if TYPE_CHECKING:
     from scaleplane.local.ha.drilling import LocalBackend

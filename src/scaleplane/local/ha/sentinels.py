@@ -15,7 +15,7 @@ from pathlib import Path
 
 import redis as redis_client
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 SENTINEL = binaries.Binary("redis-sentinel", Path("/usr/bin/redis-sentinel"), "redis-sentinel")
 SERVICE = "scaleplane"

@@ -22,7 +22,8 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import pools, ports, processes
+from scaleplane.local.pools import members
+from scaleplane.local.servers import ports, processes
 
 START_TIMEOUT = 30.0
 
@@ -37,7 +38,7 @@ class Instance:
         return f"http://{ports.HOST}:{self.port}"
 
 
-class FunctionPool(pools.Pool):
+class FunctionPool(members.Pool):
     kind = "FunctionPool"
 
     def __init__(
@@ -73,7 +74,7 @@ class FunctionPool(pools.Pool):
                 return True
         return requests.get(f"http://{ports.HOST}:{port}{self.health_path}", timeout=1).status_code < 500
 
-    def _start(self, member: pools.Member) -> None:
+    def _start(self, member: members.Member) -> None:
         def launch(port: int) -> None:
             process = processes.SupervisedProcess(
                 member.name,
@@ -93,7 +94,7 @@ class FunctionPool(pools.Pool):
 
         ports.launch_on_port(member.name, None, launch, processes.failure_log)
 
-    async def _bring_up(self, member: pools.Member) -> None:
+    async def _bring_up(self, member: members.Member) -> None:
         await self._thread(member, self._start, member)
 
     def _membership_changed(self) -> None:
@@ -104,16 +105,16 @@ class FunctionPool(pools.Pool):
         tmp.write_text(json.dumps(payload, indent=1))
         tmp.replace(self.endpoints_file)
 
-    async def _take_down(self, member: pools.Member) -> None:
+    async def _take_down(self, member: members.Member) -> None:
         if member.served:
             await asyncio.sleep(self.grace)
         await self._stop(member)
 
-    def _alive(self, member: pools.Member) -> bool:
+    def _alive(self, member: members.Member) -> bool:
         instance: Instance | None = member.handle
         return instance is not None and instance.process.running()
 
-    async def _stop(self, member: pools.Member) -> None:
+    async def _stop(self, member: members.Member) -> None:
         instance: Instance | None = member.handle
         if instance is not None:
             await asyncio.to_thread(instance.process.stop)
@@ -121,7 +122,7 @@ class FunctionPool(pools.Pool):
     async def _cleanup_leftovers(self) -> None:
         self._membership_changed()
 
-    def _describe(self, member: pools.Member) -> dict[str, Any]:
+    def _describe(self, member: members.Member) -> dict[str, Any]:
         instance: Instance | None = member.handle
         if instance is None:
             return {}

@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scaleplane.local import pools, ports, postgres, replication
 from scaleplane.local.app import readpool
+from scaleplane.local.pools import members
+from scaleplane.local.servers import ports, postgres, replication
 
 log = logging.getLogger(__name__)
 CATCH_UP_TIMEOUT = 60.0
 
 
-class ReadReplicaPool(pools.Pool):
+class ReadReplicaPool(members.Pool):
     kind = "ReadReplicaPool"
 
     def __init__(
@@ -63,7 +64,7 @@ class ReadReplicaPool(pools.Pool):
         ready = sorted((m for m in self.members.values() if m.ready and not m.leaving), key=lambda m: m.index)
         return [m.handle for m in ready]
 
-    async def _bring_up(self, member: pools.Member) -> None:
+    async def _bring_up(self, member: members.Member) -> None:
         data_dir = self.run_dir / member.name
         replica: postgres.PostgresServer = await self._thread(
             member, self.primary.create_replica, data_dir, name=member.name, start=False, run_dir=self.run_dir
@@ -91,7 +92,7 @@ class ReadReplicaPool(pools.Pool):
         self.read_pool_file.parent.mkdir(parents=True, exist_ok=True)
         readpool.write_members(self.read_pool_file, members)
 
-    async def _take_down(self, member: pools.Member) -> None:
+    async def _take_down(self, member: members.Member) -> None:
         replica: postgres.PostgresServer | None = member.handle
         if replica is not None and member.served and self._alive(member):
             await asyncio.sleep(self.grace)
@@ -108,11 +109,11 @@ class ReadReplicaPool(pools.Pool):
                             self.drain_timeout)  # fmt: skip
         await self._stop(member)
 
-    def _alive(self, member: pools.Member) -> bool:
+    def _alive(self, member: members.Member) -> bool:
         replica: postgres.PostgresServer | None = member.handle
         return replica is not None and replica.process is not None and replica.process.running()
 
-    async def _stop(self, member: pools.Member) -> None:
+    async def _stop(self, member: members.Member) -> None:
         replica: postgres.PostgresServer | None = member.handle
         if replica is not None:
             await asyncio.to_thread(replica.destroy)
@@ -126,6 +127,6 @@ class ReadReplicaPool(pools.Pool):
                 await asyncio.to_thread(shutil.rmtree, data_dir, True)
         self._membership_changed()
 
-    def _describe(self, member: pools.Member) -> dict[str, Any]:
+    def _describe(self, member: members.Member) -> dict[str, Any]:
         replica: postgres.PostgresServer | None = member.handle
         return {"port": replica.port if replica else None, "dsn": self.dsn(replica) if replica else None}

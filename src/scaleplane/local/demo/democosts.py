@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from scaleplane.cost import attributing
 from scaleplane.local import platform as local_platform
-from scaleplane.local import recording
+from scaleplane.local.demo import recording
 from scaleplane.reporting import markdown
 
 STARTUP_SECONDS = 5.0

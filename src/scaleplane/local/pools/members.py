@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from scaleplane.local import processes
+from scaleplane.local.servers import processes
 from scaleplane.targets import protocol
 
 log = logging.getLogger(__name__)

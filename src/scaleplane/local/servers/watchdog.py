@@ -5,7 +5,7 @@ polls the controller's PID and kernel start time twice a second; when that proce
 SIGKILL, crashed in native code, its terminal closed) it ends every process recorded under the state
 directory, by process group, then exits. A controller that stops normally stops the watchdog first.
 
-    python -m scaleplane.local.watchdog --state-dir DIR --pid PID --start-ticks TICKS
+    python -m scaleplane.local.servers.watchdog --state-dir DIR --pid PID --start-ticks TICKS
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-from scaleplane.local import processes, runfiles
+from scaleplane.local import runfiles
+from scaleplane.local.servers import processes
 
 POLL_SECONDS = 0.5
 NAME = "watchdog"  # its PID record: <servers dir>/watchdog.pid
@@ -33,7 +34,7 @@ def watch(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scaleplane.local.watchdog", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scaleplane.local.servers.watchdog", description=__doc__)
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--pid", type=int, required=True)
     parser.add_argument("--start-ticks", type=int, required=True)

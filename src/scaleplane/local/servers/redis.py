@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis as redis_client
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 
 class RedisServer:

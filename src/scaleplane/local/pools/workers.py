@@ -20,14 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scaleplane.local import pools, processes, workerhooks
+from scaleplane.local.pools import members, workerhooks
+from scaleplane.local.servers import processes
 
 DEFAULT_APP = "scaleplane.local.app.jobs"
 DEFAULT_QUEUE = "jobs"  # scaleplane.local.app.jobs.QUEUE (not imported: that would import Celery here)
 START_TIMEOUT = 60.0
 
 
-class WorkerPool(pools.Pool):
+class WorkerPool(members.Pool):
     kind = "WorkerPool"
 
     def __init__(
@@ -49,7 +50,7 @@ class WorkerPool(pools.Pool):
         self.drain_timeout = drain_timeout
         self.extra_env = extra_env or {}
 
-    def ready_file(self, member: pools.Member) -> Path:
+    def ready_file(self, member: members.Member) -> Path:
         return self.run_dir / f"{member.name}.ready"
 
     def done_file(self, member_name: str) -> Path:
@@ -59,7 +60,7 @@ class WorkerPool(pools.Pool):
         """Jobs finished per worker (members past and present of this run), from the workers' own records."""
         return {path.stem: len(path.read_text().splitlines()) for path in sorted(self.run_dir.glob("*.done"))}
 
-    def _process(self, member: pools.Member) -> processes.SupervisedProcess:
+    def _process(self, member: members.Member) -> processes.SupervisedProcess:
         env = {
             **os.environ,
             "SCALEPLANE_BROKER_URL": self.broker_url,
@@ -83,7 +84,7 @@ class WorkerPool(pools.Pool):
             stop_timeout=self.drain_timeout,
         )
 
-    async def _bring_up(self, member: pools.Member) -> None:
+    async def _bring_up(self, member: members.Member) -> None:
         ready_file = self.ready_file(member)
         ready_file.unlink(missing_ok=True)
         process = self._process(member)
@@ -102,11 +103,11 @@ class WorkerPool(pools.Pool):
                 )
             await asyncio.sleep(0.1)
 
-    def _alive(self, member: pools.Member) -> bool:
+    def _alive(self, member: members.Member) -> bool:
         process: processes.SupervisedProcess | None = member.handle
         return process is not None and process.running()
 
-    async def _stop(self, member: pools.Member) -> None:
+    async def _stop(self, member: members.Member) -> None:
         process: processes.SupervisedProcess | None = member.handle
         if process is not None:
             await asyncio.to_thread(process.stop)
@@ -116,6 +117,6 @@ class WorkerPool(pools.Pool):
         for stale in [*self.run_dir.glob("*.ready"), *self.run_dir.glob("*.done")]:
             stale.unlink(missing_ok=True)
 
-    def _describe(self, member: pools.Member) -> dict[str, Any]:
+    def _describe(self, member: members.Member) -> dict[str, Any]:
         process: processes.SupervisedProcess | None = member.handle
         return {"pid": process.pid if process else None}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from scaleplane.local import platform as local_platform
-from scaleplane.local import recording
+from scaleplane.local.demo import recording
 from scaleplane.reporting import plots
 
 Series = dict[str, list[tuple[float, float]]]

@@ -22,7 +22,7 @@ from typing import Any
 
 import psycopg
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 OWNER = "postgres"
 SUPERUSER = "postgres"

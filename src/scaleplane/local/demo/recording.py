@@ -11,8 +11,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from scaleplane.local import loadgen
 from scaleplane.local import platform as local_platform
+from scaleplane.local.demo import loadgen
 
 
 @dataclass

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from scaleplane.control import policies
 from scaleplane.functions import announcing, catalog, definitions, routes
-from scaleplane.local import functionhome, functions
+from scaleplane.local.pools import functionhome, functions
 from scaleplane.scaling import decisions, specs
 
 log = logging.getLogger(__name__)

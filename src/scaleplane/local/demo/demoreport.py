@@ -18,17 +18,11 @@ from typing import Any
 
 import requests
 
-from scaleplane.local import (
-    alerting,
-    alertlog,
-    democosts,
-    demoplots,
-    loadgen,
-    recording,
-    statefiles,
-    targetkinds,
-)
 from scaleplane.local import platform as local_platform
+from scaleplane.local import statefiles
+from scaleplane.local.demo import alertlog, democosts, demoplots, loadgen, recording
+from scaleplane.local.pools import targetkinds
+from scaleplane.local.servers import alerting
 from scaleplane.reporting import markdown
 
 Series = demoplots.Series

@@ -15,8 +15,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.live import Live
 
-from scaleplane.local import demoreport, liveview, loadgen, recording, serving, targetkinds
 from scaleplane.local import platform as local_platform
+from scaleplane.local import serving
+from scaleplane.local.demo import demoreport, liveview, loadgen, recording
+from scaleplane.local.pools import targetkinds
 
 
 class Interrupted(Exception):

@@ -22,7 +22,7 @@ from typing import Any
 import requests
 import yaml
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 
 class PrometheusQueryError(RuntimeError):

@@ -24,8 +24,8 @@ import requests
 import yaml
 from aiohttp import web
 
-from scaleplane.local import binaries, ports, processes
-from scaleplane.local import prometheus as local_prometheus
+from scaleplane.local.servers import binaries, ports, processes
+from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.observability import generating, routes
 
 ALERTMANAGER = binaries.ALERTMANAGER

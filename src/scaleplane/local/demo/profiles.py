@@ -8,7 +8,7 @@ the backlog is gone, to remove them again.
 
 from __future__ import annotations
 
-from scaleplane.local import loadgen
+from scaleplane.local.demo import loadgen
 
 PROFILES: dict[str, loadgen.Profile] = {
     "flash-crowd": loadgen.Profile(

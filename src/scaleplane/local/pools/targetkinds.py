@@ -19,8 +19,10 @@ from typing import Protocol
 
 from scaleplane.functions import definitions
 from scaleplane.local import exporters as exporters_module
-from scaleplane.local import functionhome, policyfiles, postgres, prometheus, workers
-from scaleplane.local import replicas as replica_pools
+from scaleplane.local import policyfiles
+from scaleplane.local.pools import functionhome, workers
+from scaleplane.local.pools import replicas as replica_pools
+from scaleplane.local.servers import postgres, prometheus
 from scaleplane.targets import protocol
 
 KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from scaleplane.local import binaries, ports, processes
+from scaleplane.local.servers import binaries, ports, processes
 
 POSTGRES_EXPORTER = binaries.Binary(
     "prometheus-postgres-exporter",

@@ -35,7 +35,9 @@ import yaml
 from aiohttp import web
 
 from scaleplane.functions import announcing, definitions, routes
-from scaleplane.local import functions, policyfiles, ports, processes
+from scaleplane.local import policyfiles
+from scaleplane.local.pools import functions
+from scaleplane.local.servers import ports, processes
 
 log = logging.getLogger(__name__)
 JOURNAL_DB = 2  # the platform's Redis: 0 Celery, 1 the app's cache, 2 the gateway's journal, 3 the catalog
