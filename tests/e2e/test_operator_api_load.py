@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,29 +16,6 @@ from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 TICK, HEARTBEAT = 0.5, 2.0
-
-
-@pytest.fixture
-def exporter(prometheus: Any) -> Iterator[tuple[operating.Exporter, str]]:
-    job = "op-api-load"
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
-
-
-def _spec(target: str, query: str) -> dict[str, Any]:
-    return {
-        "targetRef": {"kind": "Deployment", "name": target},
-        "minReplicas": 1,
-        "maxReplicas": 8,
-        "cooldownSeconds": 0,
-        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
-        "behavior": operating.fast_behavior(),
-    }
 
 
 def _status_writes(cluster: Any, ns: str, name: str) -> int:
@@ -71,8 +47,10 @@ async def test_steady_status_and_repeated_events_cost_little(prometheus: Any, ex
     await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
     async with operating.cluster_api() as (cluster, url):
         cluster.put_object(DEPLOYMENT, operating.deployment("steady", ns, replicas=1))
-        cluster.put_object(POLICY, operating.policy("steady", ns, _spec("steady", query)))
-        cluster.put_object(POLICY, operating.policy("ghost", ns, _spec("no-such-deployment", query)))
+        cluster.put_object(POLICY, operating.policy("steady", ns, operating.load_spec("steady", query)))
+        cluster.put_object(
+            POLICY, operating.policy("ghost", ns, operating.load_spec("no-such-deployment", query))
+        )
         env = {"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": str(HEARTBEAT)}
         async with operating.running_operator(url, prometheus.url, namespace=ns, tick=TICK, env=env):
             # Scaled to 5; the next tick sees 5 running, which the status says (a change: written).
@@ -105,7 +83,7 @@ async def test_a_stopping_leader_saves_the_engine_states_the_heartbeat_held_back
     await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
     async with operating.cluster_api() as (cluster, url):
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=5))
-        spec = {**_spec("worker", query), "behavior": operating.fast_behavior(down_window=60)}
+        spec = {**operating.load_spec("worker", query), "behavior": operating.fast_behavior(down_window=60)}
         cluster.put_object(POLICY, operating.policy("worker", ns, spec))
         env = {"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "600"}
         async with operating.running_operator(url, prometheus.url, namespace=ns, tick=TICK, env=env):

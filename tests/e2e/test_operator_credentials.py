@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,6 @@ runs.write_text(str(int(runs.read_text() or 0) + 1) if runs.exists() else "1")
 print(json.dumps({"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
                   "status": {"token": token}}))
 """
-
-
-@pytest.fixture
-def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[operating.Exporter, str]]:
-    job = f"op-{request.node.name}"[:60].replace("[", "-").replace("]", "")
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
 
 
 def _user(kind: str, tmp_path: Path, token_file: Path) -> dict[str, Any]:

@@ -21,13 +21,8 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 @pytest.fixture
 def exporter(prometheus: Any) -> Iterator[tuple[operating.Exporter, str]]:
     job = "op-faults"
-    exp = operating.Exporter("load", ("series",))
-    prometheus.add_target(job, exp.address)
-    try:
+    with operating.scraped_exporter(prometheus, job, ("series",)) as exp:
         yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
 
 
 def _spec(target: str, query: str, **extra: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import contextlib
 import glob
 import os
 import signal
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +29,6 @@ pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SCALEPLANE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "scaleplane"
 LEASES = "coordination.k8s.io/v1/leases"
 NS = "team-fence"
-
-
-@pytest.fixture
-def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[operating.Exporter, str]]:
-    job = f"op-{request.node.name}"[:60]
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
 
 
 @contextlib.asynccontextmanager

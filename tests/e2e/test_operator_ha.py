@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -19,18 +18,6 @@ from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
-
-
-@pytest.fixture
-def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[operating.Exporter, str]]:
-    job = f"op-{request.node.name}"[:60]
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
 
 
 def _spec(query: str, down_window: int) -> dict[str, Any]:

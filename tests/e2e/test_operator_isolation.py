@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -25,29 +24,6 @@ from tests.support.operating import DEPLOYMENT, POLICY, eventually
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 LEASES = "coordination.k8s.io/v1/leases"
 GOOD = 100
-
-
-@pytest.fixture
-def exporter(prometheus: Any) -> Iterator[tuple[operating.Exporter, str]]:
-    job = "op-isolation"
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
-
-
-def _spec(target: str, query: str) -> dict[str, Any]:
-    return {
-        "targetRef": {"kind": "Deployment", "name": target},
-        "minReplicas": 1,
-        "maxReplicas": 8,
-        "cooldownSeconds": 0,
-        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
-        "behavior": operating.fast_behavior(),
-    }
 
 
 def _condition(cluster: Any, ns: str, name: str, kind: str) -> tuple[str, str] | None:
@@ -113,7 +89,7 @@ async def test_malformed_engine_states_among_100_good_policies(prometheus: Any, 
         )
         for name in names:
             cluster.put_object(DEPLOYMENT, operating.deployment(name, ns, replicas=1))
-            body = operating.policy(name, ns, _spec(name, query))
+            body = operating.policy(name, ns, operating.load_spec(name, query))
             if name == "broken-at-start":
                 body["status"] = {"engineState": {"recommendations": [["soon", 3]]}, "conditions": "all good"}
             cluster.put_object(POLICY, body)
@@ -170,7 +146,7 @@ async def test_policies_whose_queries_vary_in_a_keyword_label_scale(prometheus: 
         async with operating.cluster_api() as (cluster, url):
             for name, query in queries.items():
                 cluster.put_object(DEPLOYMENT, operating.deployment(name, ns, replicas=1))
-                cluster.put_object(POLICY, operating.policy(name, ns, _spec(name, query)))
+                cluster.put_object(POLICY, operating.policy(name, ns, operating.load_spec(name, query)))
             async with operating.running_operator(url, prometheus.url, namespace=ns):
                 expected = {"wa": 5, "wb": 3, "na": 5, "nb": 3}
                 await eventually(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -20,18 +19,6 @@ from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 CNPG = "postgresql.cnpg.io/v1/clusters"
-
-
-@pytest.fixture
-def exporter(prometheus: Any, request: pytest.FixtureRequest) -> Iterator[tuple[operating.Exporter, str]]:
-    job = f"op-{request.node.name}"[:60]
-    exp = operating.Exporter("load")
-    prometheus.add_target(job, exp.address)
-    try:
-        yield exp, job
-    finally:
-        prometheus.remove_target(job, exp.address)
-        exp.close()
 
 
 def _spec(

@@ -301,3 +301,32 @@ class HookReceiver:
         self.received.append((dict(request.headers), body))
         self.received_at.append(asyncio.get_running_loop().time())
         return web.Response(status=204)
+
+
+@contextlib.contextmanager
+def scraped_exporter(prometheus: Any, job: str, labels: tuple[str, ...] = ()) -> Iterator[Exporter]:
+    """A `load` gauge exporter that `prometheus` scrapes as `job`, removed again however the test ends."""
+    exp = Exporter("load", labels)
+    prometheus.add_target(job, exp.address)
+    try:
+        yield exp
+    finally:
+        prometheus.remove_target(job, exp.address)
+        exp.close()
+
+
+def job_name(request: Any) -> str:
+    """A scrape job name per test: its node name, cut to 60 characters, without parametrize brackets."""
+    return f"op-{request.node.name}"[:60].replace("[", "-").replace("]", "")
+
+
+def load_spec(target: str, query: str, max_replicas: int = 8) -> dict[str, Any]:
+    """A Deployment policy on `query` at 10 a replica, with no cooldown and the fast behavior."""
+    return {
+        "targetRef": {"kind": "Deployment", "name": target},
+        "minReplicas": 1,
+        "maxReplicas": max_replicas,
+        "cooldownSeconds": 0,
+        "metrics": [{"name": "load", "query": query, "target": {"type": "AverageValue", "value": 10}}],
+        "behavior": fast_behavior(),
+    }
