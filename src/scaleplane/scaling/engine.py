@@ -26,6 +26,7 @@ from scaleplane.scaling import (
     reasons,
     recommending,
     remembering,
+    resources,
     scheduling,
     sizing,
     specs,
@@ -55,9 +56,12 @@ def decide(
     ready = max(0, observation.ready_replicas)
     tolerances = recommending.tolerances_of(spec)
     recs = tuple(
-        recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
+        resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
+        if metric.is_resource
+        else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
         for metric in spec.metrics
     )
+    observation = resources.resolved(observation, recs)
     if spec.forecast is not None and spec.forecast.enabled:
         recs = forecasting.raise_recommendations(spec, recs, state, current, ready, tolerances, now)
     if spec.sizing is not None:

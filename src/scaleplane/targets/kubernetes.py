@@ -169,7 +169,25 @@ def counts_of(obj: dict[str, Any], fields: tuple[str, str]) -> protocol.ReplicaC
         raise protocol.TargetError(
             f"replica counts are not integers: {current!r}, {ready!r}", retryable=False
         )
-    return protocol.ReplicaCount(current=current, ready=ready)
+    selector = (obj.get("spec") or {}).get("selector")
+    return protocol.ReplicaCount(
+        current=current, ready=ready, selector=formatted(selector) if isinstance(selector, dict) else None
+    )
+
+
+def formatted(selector: dict[str, Any]) -> str:
+    """A LabelSelector (`matchLabels`, `matchExpressions`) in its string form, as the Scale's
+    `status.selector` carries it (apimachinery's FormatLabelSelector)."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, op = expression.get("key"), expression.get("operator")
+        values = ",".join(sorted(str(v) for v in expression.get("values") or []))
+        parts.append(
+            {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key)}.get(
+                str(op), f"!{key}"
+            )
+        )
+    return ",".join(parts)
 
 
 def counts(scale: dict[str, Any], obj: dict[str, Any]) -> protocol.ReplicaCount:
@@ -189,7 +207,10 @@ def counts(scale: dict[str, Any], obj: dict[str, Any]) -> protocol.ReplicaCount:
         raise protocol.TargetError(
             f"replica counts are not integers: {current!r}, {ready!r}", retryable=False
         )
-    return protocol.ReplicaCount(current=current, ready=ready)
+    selector = (scale.get("status") or {}).get("selector")
+    return protocol.ReplicaCount(
+        current=current, ready=ready, selector=selector if isinstance(selector, str) else None
+    )
 
 
 def api_error(exc: clients.ApiError, what: str) -> protocol.TargetError:
