@@ -36,7 +36,7 @@ def distinct_queries(managed: Sequence[policies.ManagedPolicy]) -> set[str]:
     return {metric.query for policy in managed for metric in policy.spec.metrics if metric.query is not None}
 
 
-def pod_queries(managed: Sequence[policies.ManagedPolicy]) -> dict[str, str]:
+def pod_queries(managed: Sequence[policies.ManagedPolicy], cpu_rate_seconds: int = 60) -> dict[str, str]:
     """The per-pod queries of the Resource metrics: one set for every namespace and policy together."""
     namespaces, resources = set(), set()
     for policy in managed:
@@ -44,7 +44,7 @@ def pod_queries(managed: Sequence[policies.ManagedPolicy]) -> dict[str, str]:
             if metric.resource is not None:
                 namespaces.add(policy.key.namespace)
                 resources.add(metric.resource.name)
-    return pods.queries(namespaces, resources)
+    return pods.queries(namespaces, resources, cpu_rate_seconds)
 
 
 class Controller:
@@ -56,6 +56,7 @@ class Controller:
     target_timeout:     seconds one target call may take before it counts as a (retryable) failure.
     backoff:            retry schedule for retryable target errors (see control.retrying).
     sleep:              the backoff's sleep; a test hook.
+    cpu_rate_seconds:   the window of the CPU usage rate Resource cpu metrics read (metrics.pods).
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class Controller:
         target_timeout: float = 10.0,
         backoff: retrying.Backoff | None = None,
         sleep: retrying.Sleep = asyncio.sleep,
+        cpu_rate_seconds: int = 60,
     ) -> None:
         if target_concurrency < 1:
             raise ValueError(f"target_concurrency must be >= 1, was {target_concurrency}")
@@ -80,6 +82,7 @@ class Controller:
         self.target_timeout = target_timeout
         self.backoff = backoff or retrying.Backoff()
         self._sleep = sleep
+        self.cpu_rate_seconds = cpu_rate_seconds
 
     async def tick(
         self,
@@ -90,9 +93,9 @@ class Controller:
     ) -> list[policies.TickOutcome]:
         """One tick for all `managed` policies at time `now`; one outcome per policy, in order."""
         queries = distinct_queries(managed)
-        asked = pod_queries(managed)
+        asked = pod_queries(managed, self.cpu_rate_seconds)
         results, series = await asyncio.gather(self._fetch(queries), self._fetch_series(asked.values()))
-        table = pods.table(asked, series, now)
+        table = pods.table(asked, series, now, self.cpu_rate_seconds)
         slots = asyncio.Semaphore(self.target_concurrency)
         allowed = may_actuate or _always
         return list(

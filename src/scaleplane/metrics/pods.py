@@ -41,15 +41,17 @@ from dataclasses import dataclass, field
 from scaleplane.metrics import selectors, sources
 from scaleplane.scaling import utilization
 
-RATE_WINDOW = "1m"  # the cAdvisor rate's window: two 30 s scrapes, about metrics-server's own window
-WINDOW_SECONDS = 60.0
+# The cAdvisor rate's default window: two 30 s scrapes, about metrics-server's own window.
+RATE_SECONDS = 60
 ALLOWLIST_HINT = (
     "kube-state-metrics publishes a pod label only when --metric-labels-allowlist names it "
     "(pods=[*] for all; the stacks set it)"
 )
 
 
-def queries(namespaces: Collection[str], resources: Collection[str]) -> dict[str, str]:
+def queries(
+    namespaces: Collection[str], resources: Collection[str], rate_seconds: int = RATE_SECONDS
+) -> dict[str, str]:
     """key -> PromQL for the namespaces and resources (cpu, memory) the tick's policies need."""
     if not namespaces:
         return {}
@@ -70,7 +72,9 @@ def queries(namespaces: Collection[str], resources: Collection[str]) -> dict[str
             f'kube_pod_container_resource_requests{{{where},resource="{resource}"}}'
         )
     if "cpu" in resources:
-        found["usage_cpu"] = f"{by} (rate(container_cpu_usage_seconds_total{{{containers}}}[{RATE_WINDOW}]))"
+        found["usage_cpu"] = (
+            f"{by} (rate(container_cpu_usage_seconds_total{{{containers}}}[{rate_seconds}s]))"
+        )
     if "memory" in resources:
         found["usage_memory"] = f"{by} (container_memory_working_set_bytes{{{containers}}})"
     return found
@@ -85,6 +89,7 @@ class PodTable:
 
     error: str | None = None
     at: float = 0.0
+    window: float = float(RATE_SECONDS)
     labels: dict[Pod, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[Pod, float]] = field(default_factory=lambda: defaultdict(dict))
     phases: dict[Pod, str] = field(default_factory=dict)
@@ -148,16 +153,21 @@ class PodTable:
             request=request,
             usage=value,
             sampled_at=self.at,
-            window=WINDOW_SECONDS,
+            window=self.window,
         )
 
 
 PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
 
 
-def table(asked: Mapping[str, str], answers: Mapping[str, sources.SeriesResult], at: float) -> PodTable:
+def table(
+    asked: Mapping[str, str],
+    answers: Mapping[str, sources.SeriesResult],
+    at: float,
+    rate_seconds: int = RATE_SECONDS,
+) -> PodTable:
     """Read the answers to `queries(...)` (key -> PromQL) into a PodTable."""
-    result = PodTable(at=at)
+    result = PodTable(at=at, window=float(rate_seconds))
     for key, query in asked.items():
         answer = answers.get(query)
         if answer is None or answer.error is not None:

@@ -13,6 +13,10 @@ its new count into the listing, so a later read in the same tick sees it. Any ot
 one by one: GET /scale for the asked-for count (a CRD maps it from its own field) and the object for
 readiness, if it reports any.
 
+A read also gives the pods' label selector (Resource metrics pick their pods by it): a listed kind's
+`spec.selector` in its string form, or the Scale's `status.selector` (what the HPA reads); a kind
+with neither (a CloudNativePG Cluster) has none, and a Resource metric on it fails saying so.
+
 Scaling: PATCH /scale with a merge patch `{"spec": {"replicas": N}}` (a PUT would need the current
 resourceVersion, and a conflict on it buys nothing here).
 
