@@ -121,6 +121,7 @@ REDIS_EXPORTER = Catalog(
         "redis_connected_clients",
         "redis_memory_used_bytes",
         "redis_commands_processed_total",
+        "redis_commands_total",  # per command (`cmd`, from INFO commandstats): lpush is Celery's publish
         "redis_db_keys",
         "redis_connected_slaves",
         "redis_keyspace_hits_total",
