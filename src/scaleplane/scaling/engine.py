@@ -2,8 +2,9 @@
 
 The pipeline (docs/engine.md has it as a table, with every knob's arithmetic):
 
-    1. per metric: the HPA's replica calculator (recommending), raised by the forecast, quantile
-       sizing and a burst when those are set (forecasting, sizing)
+    1. per metric: the HPA's replica calculator (recommending; for a Resource metric its per-pod
+       calculator, resources), raised by the forecast, quantile sizing and a burst when those are
+       set (forecasting, sizing)
     2. failures: count consecutive failing ticks; past fallback.failureThreshold, hold or substitute
     3. where the count stands:  0 -> KEDA activation;  above max / below min -> straight to the bound
     4. 1..N: scale to zero after cooldown (minReplicas 0), else max over metrics ->

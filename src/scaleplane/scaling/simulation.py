@@ -9,9 +9,12 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
      range (`[30s]`, `[5m]`: its first range selector), else `rate_window_seconds`;
    - `backlog`: the queue length (work units waiting) at the tick's start, a gauge.
    A metric reads `backlog` when its name or query mentions queue, backlog, depth, lag or pending,
-   else `demand`; `signals={"metric": "backlog"}` overrides. With target type `AverageValue` the engine
-   asks for `ceil(value / target)` replicas, as the HPA does for an External metric (only its tolerance
-   check divides by the replica count); `Value` scales the ready count by `value / target`.
+   else `demand`; `signals={"metric": "backlog"}` overrides. A Resource metric (cpu, memory) reads
+   modelled pods instead: each ready pod busy (its share of the work over the window, capped at 1)
+   times its request, pods still starting Pending (docs/simulate.md); O(replicas) per sync.
+   With target type `AverageValue` the engine asks for `ceil(value / target)` replicas, as the HPA
+   does for an External metric (only its tolerance check divides by the replica count); `Value`
+   scales the ready count by `value / target`.
 2. The decision applies at once: new replicas are billed now and ready `ceil(startup / tick)` ticks
    later; removals take not-ready replicas first (as a ReplicaSet does), and billing stops at once.
 3. The tick is served by the replicas ready at its start: capacity = ready * capacity_per_replica * tick.
