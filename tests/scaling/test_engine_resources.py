@@ -112,6 +112,7 @@ def test_utilization_scales_as_the_hpa_formula_says() -> None:
     )
     assert (decision.desired, decision.reason) == (5, reasons.SCALE_UP)
     assert decision.recommendations[0].value == 90 and decision.recommendations[0].target == 60
+    assert "cpu is 90 % of the pods' requests against a target of 60 %, asking for 5" in decision.message
 
 
 def test_missing_and_unready_pods_follow_the_calculator_and_show_in_the_note() -> None:
