@@ -34,7 +34,7 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_passes_every_shipped_policy() -> None:
     code, out, _ = run("validate", str(REPO / "examples"), str(REPO / "src/scaleplane/local/policies"))
     assert code == 0, out
-    assert out.count("\nok ") + out.startswith("ok ") == 7
+    assert out.count("\nok ") + out.startswith("ok ") == 8
 
 
 def test_validate_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:

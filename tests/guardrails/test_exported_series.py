@@ -81,3 +81,34 @@ def test_check_command_fails_on_the_fixture_and_passes_on_k8s_dev() -> None:
         app.app, ["check", "--stack", "k8s-dev", "--config-file", str(planned_stacks.stack_file("k8s-dev"))]
     )
     assert good.exit_code == 0, good.stdout
+
+
+def test_a_resource_metric_needs_kube_state_metrics_and_cadvisor_in_the_stack() -> None:
+    cpu = {
+        "name": "cpu",
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}},
+    }
+    policy = rules.Resource(
+        type=exported_series.POLICY,
+        name="web-cpu",
+        props={"metadata": {"name": "web"}, "spec": {"metrics": [cpu]}},
+    )
+
+    def catalog(*catalogs: exporter_catalogs.Catalog) -> rules.Resource:
+        labels = {exported_series.CATALOG_LABEL: "x"}
+        series = "\n".join(name for c in catalogs for name in c.series)
+        return rules.Resource(
+            type=exported_series.CONFIGMAP,
+            name="c",
+            props={"metadata": {"labels": labels}, "data": {"series": series}},
+        )
+
+    both = catalog(exporter_catalogs.KUBE_STATE_METRICS, exporter_catalogs.CADVISOR)
+    assert running.evaluate([policy, both], ruleset=exported_series.RULES) == []
+    (violation,) = running.evaluate(
+        [policy, catalog(exporter_catalogs.CADVISOR)], ruleset=exported_series.RULES
+    )
+    assert "ScalingPolicy 'web', metric 'cpu': a Resource cpu metric reads kube_pod_container_info" in (
+        violation.message
+    )

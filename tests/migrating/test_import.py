@@ -17,6 +17,7 @@ from scaleplane import migrating
 from scaleplane.cli import app as cli_app
 from scaleplane.guardrails import exported_series
 from scaleplane.infra import exporter_catalogs
+from scaleplane.metrics import pods
 from scaleplane.scaling import specs
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -50,18 +51,26 @@ def test_every_docs_example_converts_and_simulates(fixture: str, tmp_path: Path)
     assert result["replica_hours"] > 0 and "slo_violation_minutes" in result
 
 
-def test_php_apache_cpu_utilization_becomes_pod_percent_over_the_stacks_series() -> None:
+def test_php_apache_cpu_utilization_becomes_a_resource_metric() -> None:
     (policy,), notes = imported("hpa-php-apache.yaml")
     spec = policy["spec"]
     assert spec["targetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "php-apache"}
     assert (spec["minReplicas"], spec["maxReplicas"]) == (1, 10)
     (metric,) = spec["metrics"]
-    assert metric["target"] == {"type": "AverageValue", "value": 50.0}
-    assert metric["query"].startswith("100 * sum(rate(container_cpu_usage_seconds_total{")
-    assert "replica calculator is approximated" in notes
-    # What the query reads is what kube-prometheus-stack exports in the stacks (the guardrail passes).
+    assert metric == {
+        "name": "cpu",
+        "type": "Resource",
+        "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}},
+    }
+    assert "computed by the HPA's replica calculator" in notes
+    # What the operator reads for it is what kube-prometheus-stack exports in the stacks.
     exported = {*exporter_catalogs.CADVISOR.series, *exporter_catalogs.KUBE_STATE_METRICS.series}
-    assert exported_series.metric_names(metric["query"]) <= exported
+    assert {name for name, _ in _pod_series()} <= exported
+
+
+def _pod_series() -> list[tuple[str, str]]:
+    asked = pods.queries({"default"}, {"cpu", "memory"})
+    return [(exported_series.metric_names(query).pop(), key) for key, query in asked.items()]
 
 
 def test_multiple_metrics_keep_their_target_types_and_quantities() -> None:
@@ -93,13 +102,15 @@ def test_keda_activation_threshold_kept_authentication_and_other_kinds_named() -
 
 
 def test_keda_cpu_of_one_container_and_memory_cannot_sleep_at_zero() -> None:
-    (cpu,), _ = imported("keda-cpu-container.yaml")
+    (cpu,), notes = imported("keda-cpu-container.yaml")
     (metric,) = cpu["spec"]["metrics"]
-    assert 'container="foo"' in metric["query"] and metric["name"] == "cpu_foo"
+    assert metric["name"] == "cpu_foo" and metric["resource"]["container"] == "foo"
+    assert metric["resource"]["target"] == {"type": "Utilization", "averageUtilization": 50}
+    assert "activationValue: not carried over" in notes
     (memory,), notes = imported("keda-memory.yaml")
     assert memory["spec"]["minReplicas"] == 1  # KEDA cannot scale to zero on cpu/memory alone
     assert "cannot wake from zero" in notes
-    assert memory["spec"]["metrics"][0]["query"].startswith("100 * sum(container_memory_working_set_bytes{")
+    assert memory["spec"]["metrics"][0]["resource"]["name"] == "memory"
 
 
 def _hpa(**spec: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,28 @@ def test_a_hundred_million_replica_bound_costs_what_a_small_one_does() -> None:
     outcome = simulation.simulate(policy(1, 100_000_000), demand, model=model)
     assert outcome.peak_replicas > 10_000_000  # what the 60 s rate() reads of the swings
     assert outcome.oracle.replica_hours > 0 and max(outcome.oracle.ready) == 30_000_000
+
+
+def test_a_cpu_utilization_policy_holds_the_modelled_pods_at_its_target() -> None:
+    """Resource metrics on a trace: each ready pod is busy (work / ready capacity) of its request, so a
+    steady 3 units/s on pods serving 0.25 each at a 60 % target settles at ceil(3 / 0.25 / 0.6) = 20,
+    and a pod saturated at 100 % grows the count by at most 1 / 0.6 per sync."""
+    spec = specs.parse_policy(
+        {
+            "targetRef": {"name": "web"},
+            "maxReplicas": 100,
+            "metrics": [
+                {
+                    "name": "cpu",
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}},
+                }
+            ],
+        }
+    )
+    model = simulation.TargetModel(capacity_per_replica=0.25, startup_seconds=15)
+    steady = simulation.simulate(spec, [3.0] * 200, model=model)
+    assert steady.timeline.replicas[-1] == 20
+    burst = simulation.simulate(spec, [0.25] * 4 + [25.0] * 40, model=model)
+    grown = burst.timeline.replicas
+    assert all(b <= -(-a * 5 // 3) for a, b in itertools.pairwise(grown) if b > a)

@@ -48,7 +48,7 @@ def validate(
             ]
             for metric in manifest.spec.metrics:
                 try:
-                    durations.first_range(metric.query)
+                    durations.first_range(metric.query or "")
                 except durations.DurationError as exc:
                     problems.append(
                         f"{path}:{manifest.line_of(('spec', 'metrics'))}: metric {metric.name!r}: {exc}"

@@ -97,7 +97,7 @@ class LoopMeters:
                 else:
                     self.errors.labels("metrics").inc()
         for metric in metrics:
-            self.metric_target.labels(ns, name, metric.name).set(metric.target.value)
+            self.metric_target.labels(ns, name, metric.name).set(metric.level.value)
         decision = outcome.decision
         if decision is None:
             return

@@ -159,13 +159,15 @@ def _replays(
     if len(spec.metrics) != 1:
         return None, None, f"the HPA replay needs one metric, the policy has {len(spec.metrics)}"
     metric = spec.metrics[0]
+    if metric.is_resource:
+        return None, None, f"metric {metric.name!r} is a Resource metric (per-pod usage): not replayable"
     if simulation.signal_for(metric, {}) != "demand":
         return None, None, f"metric {metric.name!r} reads a backlog, not a demand rate: not replayable"
     values = recorded.metrics.get(metric.name)
     if not values or any(v is None for v in values):
         return None, None, f"metric {metric.name!r} has no recorded values at every step"
     demand = [float(v or 0.0) for v in values]
-    per_replica = capacity or metric.target.value
+    per_replica = capacity or metric.level.value
     model = simulation.TargetModel(
         capacity_per_replica=per_replica, startup_seconds=startup, rate_window_seconds=step
     )

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from scaleplane.guardrails import rules
+from scaleplane.metrics import pods
 
 POLICY = "kubernetes:scaleplane.io/v1alpha1:ScalingPolicy"
 CONFIGMAP = "kubernetes:core/v1:ConfigMap"
@@ -79,6 +80,20 @@ def _policies_read_exported_series(
     for policy in (resource for resource in resources if resource.type == POLICY):
         name = (policy.get("metadata") or {}).get("name") or policy.name
         for metric in (policy.get("spec") or {}).get("metrics") or []:
+            resource = (
+                (metric.get("resource") or {}).get("name") if metric.get("type") == "Resource" else None
+            )
+            if resource in ("cpu", "memory"):  # no query: the per-pod series the operator reads for it
+                needed = {n for q in pods.queries({"any"}, {str(resource)}).values() for n in metric_names(q)}
+                if needed - available:
+                    missing = ", ".join(sorted(needed - available))
+                    yield (
+                        policy,
+                        f"ScalingPolicy {name!r}, metric {metric.get('name')!r}: a Resource {resource} "
+                        f"metric reads {missing} (kube-state-metrics and cAdvisor), which nothing in this "
+                        "stack exports",
+                    )
+                continue
             query = metric.get("query")
             if not isinstance(query, str) or query == rules.COMPUTED:
                 continue

@@ -129,6 +129,9 @@ def _values(platform: config.PlatformConfig) -> dict[str, Any]:
         },
         # What the Utilization policies and the catalogs rely on, explicit rather than the chart's defaults.
         "kubeStateMetrics": {"enabled": True},
+        # Resource metrics pick a target's pods by its selector from kube_pod_labels, which carries only
+        # the pod labels this allowlist names (metrics.selectors).
+        "kube-state-metrics": {"metricLabelsAllowlist": ["pods=[*]"]},
         "kubelet": {"enabled": True, "serviceMonitor": {"cAdvisor": True}},
         "grafana": {
             "enabled": settings.grafana,

@@ -9,6 +9,7 @@ after a plan that looked fine, so they are refused here with the nearest spellin
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 _QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 _NEAR = {
@@ -29,3 +30,22 @@ def check(text: str) -> str:
     unit = re.sub(r"^[+-]?[\d.]+", "", text).lower()
     hint = f"; for {unit!r} write {_NEAR[unit]}" if unit in _NEAR else ""
     raise ValueError(f"not a Kubernetes quantity (e.g. 250m, 256Mi, 20Gi){hint}")
+
+
+_SUFFIX = {
+    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{s: Decimal(10) ** e for s, e in (("n", -9), ("u", -6), ("m", -3), ("k", 3), ("M", 6), ("G", 9))},
+    **{s: Decimal(10) ** e for s, e in (("T", 12), ("P", 15), ("E", 18))},
+}
+
+
+def value_of(quantity: int | float | str) -> float:
+    """A quantity's value as a float (`500m` -> 0.5, `512Mi` -> 536870912.0). Written here, not taken
+    from the Kubernetes client's parser, because this layer is pure and imports no client package."""
+    if not isinstance(quantity, str):
+        return float(quantity)
+    text = check(quantity)
+    for suffix in sorted(_SUFFIX, key=len, reverse=True):
+        if text.endswith(suffix):
+            return float(Decimal(text[: -len(suffix)]) * _SUFFIX[suffix])
+    return float(Decimal(text))

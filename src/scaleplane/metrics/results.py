@@ -95,3 +95,15 @@ def _labels(series: Any) -> str:
 def _short(value: Any, limit: int = 80) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def series(result: Any) -> sources.SeriesResult:
+    """Every series of an instant vector, with a finite value (NaN and infinities are left out)."""
+    if not isinstance(result, list) or any(not isinstance(s, dict) or "value" not in s for s in result):
+        return sources.SeriesResult((), f"not an instant vector: {_short(result)}")
+    found = []
+    for one in result:
+        number = _number(one["value"])
+        if number.value is not None:
+            found.append((dict(one.get("metric") or {}), number.value))
+    return sources.SeriesResult(tuple(found))

@@ -24,3 +24,17 @@ class MetricsSource(Protocol):
     async def fetch(self, queries: Collection[str]) -> Mapping[str, QueryResult]:
         """Answer every query (already deduplicated by the caller or not: the source dedupes too)."""
         ...
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    """One query's answer as every series it returned: (labels, value) pairs, or `error`."""
+
+    series: tuple[tuple[Mapping[str, str], float], ...] = ()
+    error: str | None = None
+
+
+class SeriesSource(Protocol):
+    async def fetch_series(self, queries: Collection[str]) -> Mapping[str, SeriesResult]:
+        """Answer every query with all of its series (the per-pod reads of Resource metrics)."""
+        ...

@@ -4,8 +4,8 @@
 |---|---|
 | scaleTargetRef, minReplicas (default 1), maxReplicas | the same fields |
 | behavior (scaleUp/scaleDown: windows, selectPolicy, policies, tolerance) | `behavior`, as it is |
-| (Container)Resource cpu/memory, Utilization | `100 * usage / request per pod`, AverageValue (queries.py) |
-| (Container)Resource, AverageValue | total usage, AverageValue `averageValue` |
+| Resource cpu/memory, Utilization or AverageValue | `type: Resource`, the same `resource` |
+| ContainerResource cpu/memory | `type: Resource` with `resource.container` |
 | Pods metric M, AverageValue | `sum(M{namespace, pod=~target's pods, selector})`, AverageValue |
 | Object metric M of object O, Value/AverageValue | `sum(M{namespace, <kind>="<O>", selector})`, same type |
 | External metric M, Value or AverageValue | `sum(M{selector})`, the same target type |
@@ -23,9 +23,10 @@ from typing import Any
 from scaleplane.migrating import conversions, queries
 
 API_VERSIONS = ("autoscaling/v2", "autoscaling/v2beta2")
-APPROXIMATE = (
-    "{what}: the HPA's replica calculator is approximated (no missing-pod, unready-pod or CPU "
-    "initialization handling; pods matched by name: {pods})"
+CONTROLLER_FLAGS = (
+    "{what}: computed by the HPA's replica calculator from kube-state-metrics and cAdvisor series, with "
+    "the HPA controller's default flags (tolerance 0.1, CPU initialization period 300 s, readiness "
+    "delay 30 s); pods picked by the target's selector"
 )
 
 
@@ -136,23 +137,39 @@ def resource_metric(
     taken: set[str],
     notes: list[str],
 ) -> dict[str, Any]:
+    """An HPA (Container)Resource metric, or a KEDA cpu/memory trigger, as a `type: Resource` metric."""
+    del namespace, target  # the operator reads the pods of the policy's own target, in its namespace
     resource = str(body.get("name") or "")
+    if resource not in ("cpu", "memory"):
+        raise conversions.ConversionError(f"{where}: only cpu and memory can be converted, was {resource!r}")
     goal = conversions.mapping(body.get("target"), f"{where}.target")
-    label = f"{where} ({resource}{f' of container {container}' if container else ''})"
-    notes.append(APPROXIMATE.format(what=label, pods=queries.pod_pattern(target)))
+    notes.append(
+        CONTROLLER_FLAGS.format(
+            what=f"{where} ({resource}{f' of container {container}' if container else ''})"
+        )
+    )
     if goal.get("type") == "Utilization" and "averageUtilization" in goal:
-        query = queries.resource_utilization(resource, namespace, target, container)
-        value = conversions.number(goal["averageUtilization"], f"{where}.target.averageUtilization")
+        percent = conversions.number(goal["averageUtilization"], f"{where}.target.averageUtilization")
+        if percent != int(percent) or percent < 1:
+            raise conversions.ConversionError(
+                f"{where}.target.averageUtilization: must be a whole percentage >= 1, "
+                f"was {goal['averageUtilization']!r}"
+            )
+        level: dict[str, Any] = {"type": "Utilization", "averageUtilization": int(percent)}
     elif goal.get("type") == "AverageValue" and "averageValue" in goal:
-        query = queries.resource_usage(resource, namespace, target, container)
-        value = conversions.number(goal["averageValue"], f"{where}.target.averageValue")
+        raw = goal["averageValue"]
+        conversions.number(raw, f"{where}.target.averageValue")  # a quantity, or an error naming it
+        level = {"type": "AverageValue", "averageValue": raw if isinstance(raw, int) else str(raw)}
     else:
         raise conversions.ConversionError(
             f"{where}.target: needs Utilization with averageUtilization or AverageValue with averageValue, "
             f"was {goal!r}"
         )
+    source: dict[str, Any] = {"name": resource, "target": level}
+    if container:
+        source["container"] = str(container)
     return {
         "name": conversions.metric_name(f"{resource}_{container}" if container else resource, taken),
-        "query": query,
-        "target": {"type": "AverageValue", "value": value},
+        "type": "Resource",
+        "resource": source,
     }

@@ -1,14 +1,7 @@
-"""PromQL for what the HPA and KEDA read through the metrics APIs, over the series the stacks export.
+"""PromQL for what the HPA reads through a metrics adapter (Pods, Object and External metrics).
 
-CPU and memory come from cAdvisor (`container_cpu_usage_seconds_total`, `container_memory_working_set_bytes`)
-and kube-state-metrics (`kube_pod_container_resource_requests`), both deployed by kube-prometheus-stack.
-
-Utilization is expressed in "pod-percent": 100 × total usage / the average request of one pod. Held at
-`averageUtilization` as an AverageValue target, the engine's ceil(value / target) is then the HPA's
-ceil(pods × utilization / target). What this does not reproduce of the HPA's replica calculator
-(kubernetes pkg/controller/podautoscaler/replica_calculator.go): pods without metrics counted at 0 or
-100 %, unready pods and the CPU initialization period, the integer rounding of utilization. Every
-conversion says so in its notes.
+CPU and memory are not queries any more: they become `type: Resource` metrics (hpas.resource_metric),
+which the operator computes with the HPA's own replica calculator from kube-state-metrics and cAdvisor.
 """
 
 from __future__ import annotations
@@ -16,9 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from scaleplane.migrating import conversions
-
-RATE_WINDOW = "2m"
-USAGE = {"cpu": "container_cpu_usage_seconds_total", "memory": "container_memory_working_set_bytes"}
 
 
 def pod_pattern(target: dict[str, str]) -> str:
@@ -29,30 +19,6 @@ def pod_pattern(target: dict[str, str]) -> str:
     if target["kind"] == "StatefulSet":
         return f"{name}-[0-9]+"
     return f"{name}-.*"
-
-
-def _pods(namespace: str, target: dict[str, str]) -> str:
-    return f'namespace="{namespace}",pod=~"{pod_pattern(target)}"'
-
-
-def resource_usage(resource: str, namespace: str, target: dict[str, str], container: str | None) -> str:
-    """Total usage of the target's pods: CPU in cores, memory in bytes."""
-    if resource not in USAGE:
-        raise conversions.ConversionError(f"resource: only cpu and memory can be converted, was {resource!r}")
-    only = f'container="{container}"' if container else 'container!="",container!="POD"'
-    selector = f"{{{_pods(namespace, target)},{only}}}"
-    if resource == "cpu":
-        return f"sum(rate({USAGE['cpu']}{selector}[{RATE_WINDOW}]))"
-    return f"sum({USAGE['memory']}{selector})"
-
-
-def resource_utilization(resource: str, namespace: str, target: dict[str, str], container: str | None) -> str:
-    only = f',container="{container}"' if container else ""
-    requests = (
-        f'kube_pod_container_resource_requests{{{_pods(namespace, target)},resource="{resource}"{only}}}'
-    )
-    per_pod = f"(sum({requests}) / count(count by (pod) ({requests})))"
-    return f"100 * {resource_usage(resource, namespace, target, container)} / {per_pod}"
 
 
 def series_name(raw: str) -> str:

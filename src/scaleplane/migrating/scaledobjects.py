@@ -8,7 +8,7 @@
 | fallback {failureThreshold, replicas} | fallback {failureThreshold, action: replicas, replicas} |
 | advanced.horizontalPodAutoscalerConfig.behavior | behavior, field for field |
 | prometheus: query, threshold, activationThreshold, metricType | query, target, activationThreshold |
-| cpu / memory: metricType Utilization or AverageValue, value, containerName | as the HPA's (hpas.py) |
+| cpu / memory: metricType, value, containerName | `type: Resource`, as the HPA's (hpas.py) |
 
 Not carried, and named in the notes when present: serverAddress and the Prometheus connection options
 (the operator reads the Prometheus it is configured with), authenticationRef, pollingInterval (one tick
@@ -136,7 +136,7 @@ def _trigger(
         if "activationValue" in meta:
             notes.append(
                 f"{where}.metadata.activationValue: not carried over "
-                "(KEDA compares it with the average, the query is a total)"
+                "(a Resource metric has no activation: cpu and memory never wake a target)"
             )
         goal = {
             "type": metric_type,

@@ -29,6 +29,22 @@ POLICY_RULES = {
             "message": "maxReplicas must be >= minReplicas",
         },
     ],
+    "MetricSpec": [
+        {
+            "rule": "has(self.type) && self.type == 'Resource' ? "
+            "(has(self.resource) && !has(self.query) && !has(self.target)) : "
+            "(has(self.query) && has(self.target) && !has(self.resource))",
+            "message": "a metric has query and target, or type Resource and resource",
+        }
+    ],
+    "ResourceTarget": [
+        {
+            "rule": "self.type == 'Utilization' ? "
+            "(has(self.averageUtilization) && !has(self.averageValue)) : "
+            "(has(self.averageValue) && !has(self.averageUtilization))",
+            "message": "Utilization takes averageUtilization, AverageValue takes averageValue",
+        }
+    ],
     "Fallback": [
         {
             "rule": "!has(self.action) || self.action != 'replicas' || has(self.replicas)",

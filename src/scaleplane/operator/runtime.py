@@ -80,7 +80,9 @@ async def build(config: settings.OperatorSettings) -> Runtime:
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)
     source = prometheus.PrometheusSource(config.prometheus_url, batch=config.batch_queries)
-    controller = ticking.Controller(source, target_timeout=config.target_timeout)
+    controller = ticking.Controller(
+        source, target_timeout=config.target_timeout, cpu_rate_seconds=config.cpu_rate_seconds
+    )
     recorder = recording.Recorder(api, registry, meters, hooks, heartbeat=config.status_heartbeat_seconds)
     lease = None
     if config.lease:

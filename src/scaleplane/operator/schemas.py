@@ -80,7 +80,9 @@ def missing_types(schema: Any, path: str = "") -> list[str]:
     problems: list[str] = []
     if not isinstance(schema, dict):
         return problems
-    if "type" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+    # An int-or-string node (a quantity) has no type, by its definition.
+    untyped = schema.get("x-kubernetes-preserve-unknown-fields") or schema.get("x-kubernetes-int-or-string")
+    if "type" not in schema and not untyped:
         problems.append(path or "<root>")
     for prop, sub in (schema.get("properties") or {}).items():
         problems += missing_types(sub, f"{path}.{prop}")

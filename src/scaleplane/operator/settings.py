@@ -6,6 +6,8 @@
                                  Prometheus as one exact `sum by (label)` query (docs/control-loop.md);
                                  "false": one request per distinct query
     SCALEPLANE_TARGET_TIMEOUT    seconds one /scale call may take          10
+    SCALEPLANE_CPU_RATE_SECONDS  window of the cAdvisor CPU rate that       60
+                                 Resource cpu metrics read (metrics.pods)
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_FUNCTIONS         "false": no Function resource (no         true
                                  handlers, no RBAC for them: operator.permissions)
@@ -67,6 +69,7 @@ class OperatorSettings(BaseModel):
     # (docs/benchmarks.md, "Operator loop at scale"); batching only merges shapes whose answer is exact.
     batch_queries: bool = True
     target_timeout: Annotated[float, Field(gt=0, le=300)] = 10.0
+    cpu_rate_seconds: Annotated[int, Field(ge=2, le=3600)] = 60
     metrics_addr: str = "0.0.0.0:9108"
     functions: bool = True
     hooks: tuple[HookSettings, ...] = ()
@@ -135,6 +138,7 @@ ENV = {
     "tick_seconds": "SCALEPLANE_TICK_SECONDS",
     "batch_queries": "SCALEPLANE_BATCH_QUERIES",
     "target_timeout": "SCALEPLANE_TARGET_TIMEOUT",
+    "cpu_rate_seconds": "SCALEPLANE_CPU_RATE_SECONDS",
     "metrics_addr": "SCALEPLANE_METRICS_ADDR",
     "functions": "SCALEPLANE_FUNCTIONS",
     "hooks": "SCALEPLANE_HOOKS",

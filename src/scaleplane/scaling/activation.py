@@ -25,6 +25,8 @@ from scaleplane.scaling import decisions, specs
 def is_active(spec: specs.ScalingPolicySpec, observation: decisions.Observation) -> bool:
     """KEDA's IsActive: some metric read fine and is strictly above its activation threshold."""
     for metric in spec.metrics:
+        if metric.is_resource:  # no pods at zero to read; as in KEDA, cpu and memory never activate
+            continue
         sample = observation.sample(metric.name)
         value = sample.value if sample is not None and sample.ok else None
         if value is not None and value > metric.activation_threshold:

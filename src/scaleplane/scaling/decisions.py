@@ -11,14 +11,21 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from scaleplane.scaling import utilization
+
 
 @dataclass(frozen=True)
 class MetricSample:
-    """One metric's value at a tick; `value` is None and `error` says why when the read failed."""
+    """One metric's value at a tick; `value` is None and `error` says why when the read failed.
+
+    A Resource metric arrives as `pods` (one sample per pod the target's selector lists, `value`
+    None); the engine computes its value, the utilization, with the HPA's replica calculator.
+    """
 
     name: str
     value: float | None
     error: str | None = None
+    pods: tuple[utilization.PodSample, ...] | None = None
 
     @property
     def ok(self) -> bool:

@@ -2,8 +2,9 @@
 
 The pipeline (docs/engine.md has it as a table, with every knob's arithmetic):
 
-    1. per metric: the HPA's replica calculator (recommending), raised by the forecast, quantile
-       sizing and a burst when those are set (forecasting, sizing)
+    1. per metric: the HPA's replica calculator (recommending; for a Resource metric its per-pod
+       calculator, resources), raised by the forecast, quantile sizing and a burst when those are
+       set (forecasting, sizing)
     2. failures: count consecutive failing ticks; past fallback.failureThreshold, hold or substitute
     3. where the count stands:  0 -> KEDA activation;  above max / below min -> straight to the bound
     4. 1..N: scale to zero after cooldown (minReplicas 0), else max over metrics ->
@@ -26,6 +27,7 @@ from scaleplane.scaling import (
     reasons,
     recommending,
     remembering,
+    resources,
     scheduling,
     sizing,
     specs,
@@ -55,9 +57,12 @@ def decide(
     ready = max(0, observation.ready_replicas)
     tolerances = recommending.tolerances_of(spec)
     recs = tuple(
-        recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
+        resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
+        if metric.is_resource
+        else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
         for metric in spec.metrics
     )
+    observation = resources.resolved(observation, recs)
     if spec.forecast is not None and spec.forecast.enabled:
         recs = forecasting.raise_recommendations(spec, recs, state, current, ready, tolerances, now)
     if spec.sizing is not None:

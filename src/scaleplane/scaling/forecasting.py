@@ -161,7 +161,7 @@ def multiplier(metric: specs.MetricSpec, current: int, ready: int) -> float:
     readings, keeps the history comparable when the count changes: a utilisation that halves because
     the replicas doubled is not a falling trend.
     """
-    if metric.target.type == "AverageValue":
+    if metric.level.type == "AverageValue":
         return 1.0
     return float(ready if ready > 0 else max(current, 1))
 

@@ -57,7 +57,8 @@ def keda_default(spec: specs.ScalingPolicySpec) -> Preset:
     """The same metrics and targets under a ScaledObject's defaults (scale to zero, 300 s cooldown)."""
     baseline = specs.ScalingPolicySpec(
         target_ref=spec.target_ref,
-        min_replicas=0,
+        # KEDA scales to zero, except on cpu/memory alone (no pods to read at zero: it refuses too)
+        min_replicas=0 if any(not m.is_resource for m in spec.metrics) else max(1, spec.min_replicas),
         max_replicas=spec.max_replicas,
         metrics=spec.metrics,
         cooldown_seconds=KEDA_COOLDOWN_SECONDS,

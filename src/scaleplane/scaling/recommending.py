@@ -55,9 +55,9 @@ def replicas_for(
     metric: specs.MetricSpec, value: float, current: int, ready: int, tolerances: Tolerances
 ) -> tuple[int, bool]:
     """(replicas, whether the tolerance band changed the count) for one metric's finite value."""
-    target = metric.target.value
+    target = metric.level.value
     value = max(value, 0.0)  # a negative level (a derivative, a gauge gone wrong) means no demand
-    if metric.target.type == "Value":
+    if metric.level.type == "Value":
         ratio = value / target
         if current == 0:
             return ceil_replicas(ratio), False
@@ -89,8 +89,8 @@ def recommend(
         return decisions.MetricRecommendation(
             metric=metric.name,
             value=None,
-            target=metric.target.value,
-            target_type=metric.target.type,
+            target=metric.level.value,
+            target_type=metric.level.type,
             replicas=None,
             note=f"failed: {why}",
         )
@@ -99,8 +99,8 @@ def recommend(
     return decisions.MetricRecommendation(
         metric=metric.name,
         value=sample.value,
-        target=metric.target.value,
-        target_type=metric.target.type,
+        target=metric.level.value,
+        target_type=metric.level.type,
         replicas=replicas,
         note="tolerance" if held else "",
     )

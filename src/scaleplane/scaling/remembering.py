@@ -128,6 +128,8 @@ def explain(
         if driving.forecast_value is not None:
             seen += f" (forecast {driving.forecast_value:g})"
         per = " per replica" if driving.target_type == "AverageValue" else ""
+        if driving.target_type == "Utilization":  # a Resource metric: percent of the pods' requests
+            seen, per = f"{seen} % of the pods' requests", " %"
         parts.append(f"{seen} against a target of {driving.target:g}{per}, asking for {raw}")
     failed = [r.metric for r in recommendations if r.value is None]
     if failed:

@@ -9,9 +9,12 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
      range (`[30s]`, `[5m]`: its first range selector), else `rate_window_seconds`;
    - `backlog`: the queue length (work units waiting) at the tick's start, a gauge.
    A metric reads `backlog` when its name or query mentions queue, backlog, depth, lag or pending,
-   else `demand`; `signals={"metric": "backlog"}` overrides. With target type `AverageValue` the engine
-   asks for `ceil(value / target)` replicas, as the HPA does for an External metric (only its tolerance
-   check divides by the replica count); `Value` scales the ready count by `value / target`.
+   else `demand`; `signals={"metric": "backlog"}` overrides. A Resource metric (cpu, memory) reads
+   modelled pods instead: each ready pod busy (its share of the work over the window, capped at 1)
+   times its request, pods still starting Pending (docs/simulate.md); O(replicas) per sync.
+   With target type `AverageValue` the engine asks for `ceil(value / target)` replicas, as the HPA
+   does for an External metric (only its tolerance check divides by the replica count); `Value`
+   scales the ready count by `value / target`.
 2. The decision applies at once: new replicas are billed now and ready `ceil(startup / tick)` ticks
    later; removals take not-ready replicas first (as a ReplicaSet does), and billing stops at once.
 3. The tick is served by the replicas ready at its start: capacity = ready * capacity_per_replica * tick.
@@ -45,14 +48,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaleplane.inputs import durations
-from scaleplane.scaling import decisions, engine, latencies, oracle, specs
+from scaleplane.scaling import decisions, engine, latencies, oracle, specs, utilization
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
     tuple[decisions.Decision, decisions.ScalingState],
 ]
 BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
-SIGNALS = ("demand", "backlog")
+SIGNALS = ("demand", "backlog", "resource")
+# A modelled pod's requests: Utilization does not depend on them; AverageValue targets are read against
+# them (a pod busy half the time uses 500m of CPU, or 512Mi of memory).
+REQUESTS = {"cpu": 1.0, "memory": float(2**30)}
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class Outcome:
 
 
 def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
+    if metric.is_resource:
+        return "resource"
     if metric.name in signals:
         return signals[metric.name]
     text = f"{metric.name} {metric.query}".lower()
@@ -132,6 +140,8 @@ def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
 
 def window_of(metric: specs.MetricSpec, default_seconds: float) -> float:
     """The range of the query's first range selector (`rate(x[2m])` -> 120 s), else the default."""
+    if metric.query is None:  # a Resource metric: the pods' usage is read over the model's window
+        return default_seconds
     try:
         found = durations.first_range(metric.query)
     except durations.DurationError as exc:  # refused by name, never read as the default window
@@ -163,6 +173,12 @@ def simulate(
         raise ValueError("the demand series is empty: nothing to simulate")
     wiring = {m.name: signal_for(m, signals or {}) for m in spec.metrics}
     unknown = sorted(f"{k}={v}" for k, v in wiring.items() if v not in SIGNALS)
+    forced = sorted(name for name in signals or {} if wiring.get(name) == "resource")
+    if forced:
+        raise ValueError(
+            f"metric(s) {', '.join(forced)}: a Resource metric reads the modelled pods' utilization, "
+            "not a demand or backlog signal"
+        )
     if unknown:
         raise ValueError(f"unknown signal(s) {', '.join(unknown)}: expected one of {', '.join(SIGNALS)}")
     lag = model.startup_ticks(tick_seconds)
@@ -176,6 +192,15 @@ def simulate(
 
     sync_every = max(1, round(sync_seconds / tick_seconds))
     capacity_per_tick = model.capacity_per_replica * tick_seconds
+    busy: list[float] = []  # per tick: the share of the ready pods' capacity the tick's work used
+
+    def busy_over(k: int, window: int) -> float:
+        if not busy:  # before the first tick: the first tick's share, a system in steady state
+            ready_capacity = max(1, initial) * capacity_per_tick
+            return min(1.0, demand[0] * tick_seconds / ready_capacity)
+        recent = busy[max(0, k - window) : k]
+        return sum(recent) / len(recent)
+
     first = oracle.needed(demand[0], model.capacity_per_replica)
     initial = min(spec.max_replicas, max(spec.min_replicas, first))
     fleet = Fleet(ready=initial)
@@ -191,11 +216,13 @@ def simulate(
     for k, arriving_rate in enumerate(demand):
         fleet.advance(k)
         if k % sync_every == 0:
+            now = start + k * tick_seconds
             samples = tuple(
-                decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
+                _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
+                if s == "resource"
+                else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
                 for n, s in wiring.items()
             )
-            now = start + k * tick_seconds
             observed = decisions.Observation(now, fleet.billed, fleet.ready, samples)
             decision, state = decide(spec, observed, state, now)
             reasons[decision.reason] += 1
@@ -211,6 +238,7 @@ def simulate(
         if work > capacity * (1 + oracle.EPSILON) + oracle.EPSILON:
             violated += 1
         overload += max(0.0, arriving - capacity)
+        busy.append(min(1.0, work / capacity) if capacity > 0 else 0.0)
         backlog = max(0.0, work - capacity) if model.queueing else 0.0
         replicas.append(fleet.billed)
         ready_counts.append(fleet.ready)
@@ -265,6 +293,34 @@ def simulate(
         ),
         reasons=dict(reasons),
     )
+
+
+def _pod_samples(
+    spec: specs.ScalingPolicySpec, name: str, fleet: Fleet, busy: float, now: float, window: float
+) -> decisions.MetricSample:
+    """The modelled pods of a Resource metric: every ready pod uses `busy` of its request (the work
+    is spread evenly), settled long ago; pods still starting are Pending (set aside)."""
+    metric = next(m for m in spec.metrics if m.name == name)
+    assert metric.resource is not None  # only Resource metrics are wired to "resource"
+    request = REQUESTS[metric.resource.name]
+    settled = now - 3600.0
+    ready = [
+        utilization.PodSample(
+            f"pod-{i}",
+            ready_since=settled,
+            started_at=settled,
+            request=request,
+            usage=busy * request,
+            sampled_at=now,
+            window=window,
+        )
+        for i in range(fleet.ready)
+    ]
+    starting = [
+        utilization.PodSample(f"starting-{i}", phase="Pending", request=request, started_at=now)
+        for i in range(fleet.billed - fleet.ready)
+    ]
+    return decisions.MetricSample(name, None, None, tuple(ready + starting))
 
 
 def oracle_backlog(arrivals: Sequence[float], ready: Sequence[int], capacity_per_tick: float) -> list[float]:

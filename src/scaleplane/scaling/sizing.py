@@ -118,7 +118,7 @@ def burst(
         if rec.value is None or rec.replicas is None:
             continue
         metric = by_name[rec.metric]
-        held = metric.target.value * (max(ready, 1) if metric.target.type == "AverageValue" else 1)
+        held = metric.level.value * (max(ready, 1) if metric.level.type == "AverageValue" else 1)
         if current > 0 and rec.value >= settings.threshold * held:
             bursting = True
             peak = max(peak, rec.replicas)

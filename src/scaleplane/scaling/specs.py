@@ -13,6 +13,7 @@ path and the bad value (`spec.behavior.scaleDown.policies[0].periodSeconds: must
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -27,12 +28,14 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 from pydantic_core import core_schema
 
 from scaleplane.inputs import problems as input_problems
+from scaleplane.inputs import quantities as input_quantities
 
 MAX_PERIOD_SECONDS = 1800  # the HPA's bound on a scaling policy's periodSeconds
 MAX_STABILIZATION_SECONDS = 3600  # the HPA's bound on stabilizationWindowSeconds
@@ -84,17 +87,137 @@ class MetricTarget(SpecModel):
     value: Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
+def check_quantity(value: int | str) -> int | str:
+    """A Kubernetes quantity (`500m`, `512Mi`, `2`), as the HPA's averageValue takes it; > 0."""
+    if isinstance(value, str):
+        input_quantities.check(value)
+    if input_quantities.value_of(value) <= 0:
+        raise ValueError("must be a quantity > 0 (e.g. 500m of CPU, 512Mi of memory)")
+    return value
+
+
+Quantity = Annotated[
+    int | str,
+    AfterValidator(check_quantity),
+    WithJsonSchema(
+        {
+            "x-kubernetes-int-or-string": True,
+            "description": "a Kubernetes quantity: 500m, 2, 512Mi",
+        }
+    ),
+]
+
+
+class ResourceTarget(SpecModel):
+    """The HPA's target of a Resource metric: a percentage of the pods' requests, or a usage per pod."""
+
+    type: Literal["Utilization", "AverageValue"]
+    average_utilization: Annotated[int, Field(ge=1)] | None = None
+    average_value: Quantity | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ResourceTarget:
+        wanted, other = (
+            ("averageUtilization", "averageValue")
+            if self.type == "Utilization"
+            else ("averageValue", "averageUtilization")
+        )
+        given = {"averageUtilization": self.average_utilization, "averageValue": self.average_value}
+        if given[wanted] is None:
+            raise ValueError(f"type {self.type} needs {wanted}")
+        if given[other] is not None:
+            raise ValueError(f"type {self.type} takes {wanted}, not {other} (was {given[other]!r})")
+        return self
+
+    @property
+    def level(self) -> float:
+        """Percent of the requests (Utilization), or cores / bytes per pod (AverageValue)."""
+        if self.average_utilization is not None:
+            return float(self.average_utilization)
+        assert self.average_value is not None  # _one_target guarantees one of the two
+        return input_quantities.value_of(self.average_value)
+
+
+CONTAINER_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def check_container(name: str) -> str:
+    if not CONTAINER_NAME.match(name):
+        raise ValueError("must be a container name (a DNS label: lowercase letters, digits and '-')")
+    return name
+
+
+class ResourceSource(SpecModel):
+    """`resource`: which resource of the target's pods (all containers, or one) and the level to hold."""
+
+    name: Literal["cpu", "memory"]
+    container: (
+        Annotated[
+            str,
+            AfterValidator(check_container),
+            Field(json_schema_extra={"pattern": CONTAINER_NAME.pattern, "maxLength": 63}),
+        ]
+        | None
+    ) = None
+    target: ResourceTarget
+
+
 class MetricSpec(SpecModel):
-    """One PromQL query and the level to hold it at.
+    """One metric: a PromQL `query` and the level to hold it at, or (`type: Resource`) the CPU or
+    memory of the target's pods against their requests, computed as the HPA's replica calculator does.
 
     `activationThreshold` is KEDA's: at zero replicas the target is woken only when the query's value
-    is strictly above it, and it is let go to zero only while the value stays at or below it.
+    is strictly above it, and it is let go to zero only while the value stays at or below it. A
+    Resource metric has none: at zero replicas there are no pods to read (as in KEDA, cpu and memory
+    never wake a target), so a policy of Resource metrics only needs minReplicas >= 1.
     """
 
     name: Annotated[str, Field(min_length=1, max_length=63, pattern=r"^[a-zA-Z_][a-zA-Z0-9_\-]*$")]
-    query: Annotated[str, Field(min_length=1)]
-    target: MetricTarget
+    type: Annotated[
+        Literal["Resource"] | None,
+        Field(description="Resource: the pods' cpu or memory (see resource); left out: a PromQL query"),
+    ] = None
+    query: Annotated[str, Field(min_length=1)] | None = None
+    target: MetricTarget | None = None
+    resource: ResourceSource | None = None
     activation_threshold: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+
+    @model_validator(mode="after")
+    def _query_or_resource(self) -> MetricSpec:
+        if self.type == "Resource":
+            extra = [key for key, v in (("query", self.query), ("target", self.target)) if v is not None]
+            if self.resource is None:
+                raise ValueError("type Resource needs resource (name cpu or memory, and a target)")
+            if extra:
+                raise ValueError(
+                    f"a Resource metric reads the pods' usage: {' and '.join(extra)} is for query "
+                    "metrics (the level goes in resource.target)"
+                )
+            if self.activation_threshold:
+                raise ValueError("a Resource metric has no activationThreshold (no pods to read at zero)")
+            return self
+        if self.resource is not None:
+            raise ValueError("resource needs type: Resource")
+        missing = [key for key, v in (("query", self.query), ("target", self.target)) if v is None]
+        if missing:
+            raise ValueError(f"needs {' and '.join(missing)} (or type: Resource with resource)")
+        return self
+
+    @property
+    def is_resource(self) -> bool:
+        return self.resource is not None
+
+    @property
+    def level(self) -> MetricTarget:
+        """The level the metric is held at, as a target the forecast, sizing and burst rules read.
+
+        A Resource metric is a per-pod level (percent of the requests, or usage per pod) and the HPA's
+        formula for it, ceil(level / target x ready pods), is the `Value` formula: it is held as one.
+        """
+        if self.resource is not None:
+            return MetricTarget(type="Value", value=self.resource.target.level)
+        assert self.target is not None  # _query_or_resource guarantees it
+        return self.target
 
 
 class RateLimitPolicy(SpecModel):
@@ -292,6 +415,11 @@ class ScalingPolicySpec(SpecModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"metric names must be unique, repeated: {', '.join(duplicates)}")
+        if self.min_replicas == 0 and all(m.is_resource for m in self.metrics):
+            raise ValueError(
+                "minReplicas 0 needs a query metric to wake the target: at zero replicas there are no "
+                "pods whose cpu or memory a Resource metric could read (set minReplicas >= 1)"
+            )
         return self
 
 

@@ -50,9 +50,14 @@ class PodSample:
 class CalculatorSettings:
     """The HPA controller's flags, with their defaults."""
 
-    tolerance: float = 0.1  # --horizontal-pod-autoscaler-tolerance
+    tolerance_up: float = 0.1  # behavior.scaleUp.tolerance (the --horizontal-pod-autoscaler-tolerance)
+    tolerance_down: float = 0.1  # behavior.scaleDown.tolerance
     cpu_initialization_period: float = 300.0  # --horizontal-pod-autoscaler-cpu-initialization-period
     initial_readiness_delay: float = 30.0  # --horizontal-pod-autoscaler-initial-readiness-delay
+
+    def within(self, ratio: float) -> bool:
+        """The HPA's tolerances.isWithin: 1 - down <= ratio <= 1 + up changes nothing."""
+        return 1.0 - self.tolerance_down <= ratio <= 1.0 + self.tolerance_up
 
 
 @dataclass(frozen=True)
@@ -137,7 +142,7 @@ def resource_replicas(
     ratio, utilization = _utilization(usage, requests, target_utilization)
     rebalance = bool(set_aside) and ratio > 1.0
     if not rebalance and not missing:
-        replicas = current if abs(1.0 - ratio) <= settings.tolerance else math.ceil(ratio * ready)
+        replicas = current if settings.within(ratio) else math.ceil(ratio * ready)
         return Recommendation(replicas, utilization, ready, (), tuple(sorted(set_aside)))
     values = dict(usage)
     if ratio < 1.0:  # a scale-down: missing pods use their whole request
@@ -178,7 +183,7 @@ def average_value_replicas(
     ratio, average = ratio_of(usage)
     rebalance = bool(set_aside) and ratio > 1.0
     if not rebalance and not missing:
-        replicas = current if abs(1.0 - ratio) <= settings.tolerance else math.ceil(ratio * ready)
+        replicas = current if settings.within(ratio) else math.ceil(ratio * ready)
         return Recommendation(replicas, average, ready, (), tuple(sorted(set_aside)))
     values = dict(usage)
     # Here a ratio of exactly 1 counts as a scale-up (the HPA's `else`), unlike the Utilization case.
@@ -201,7 +206,7 @@ def _guarded(
 ) -> int:
     """The second pass: keep the current count when the filled-in ratio is within tolerance, points the
     other way, or (Utilization only) when the count it gives moves against its own direction."""
-    if abs(1.0 - new_ratio) <= settings.tolerance:
+    if settings.within(new_ratio):
         return current
     if (ratio < 1.0 < new_ratio) or (ratio > 1.0 > new_ratio):
         return current

@@ -13,6 +13,10 @@ its new count into the listing, so a later read in the same tick sees it. Any ot
 one by one: GET /scale for the asked-for count (a CRD maps it from its own field) and the object for
 readiness, if it reports any.
 
+A read also gives the pods' label selector (Resource metrics pick their pods by it): a listed kind's
+`spec.selector` in its string form, or the Scale's `status.selector` (what the HPA reads); a kind
+with neither (a CloudNativePG Cluster) has none, and a Resource metric on it fails saying so.
+
 Scaling: PATCH /scale with a merge patch `{"spec": {"replicas": N}}` (a PUT would need the current
 resourceVersion, and a conflict on it buys nothing here).
 
@@ -169,7 +173,25 @@ def counts_of(obj: dict[str, Any], fields: tuple[str, str]) -> protocol.ReplicaC
         raise protocol.TargetError(
             f"replica counts are not integers: {current!r}, {ready!r}", retryable=False
         )
-    return protocol.ReplicaCount(current=current, ready=ready)
+    selector = (obj.get("spec") or {}).get("selector")
+    return protocol.ReplicaCount(
+        current=current, ready=ready, selector=formatted(selector) if isinstance(selector, dict) else None
+    )
+
+
+def formatted(selector: dict[str, Any]) -> str:
+    """A LabelSelector (`matchLabels`, `matchExpressions`) in its string form, as the Scale's
+    `status.selector` carries it (apimachinery's FormatLabelSelector)."""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, op = expression.get("key"), expression.get("operator")
+        values = ",".join(sorted(str(v) for v in expression.get("values") or []))
+        parts.append(
+            {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})", "Exists": str(key)}.get(
+                str(op), f"!{key}"
+            )
+        )
+    return ",".join(parts)
 
 
 def counts(scale: dict[str, Any], obj: dict[str, Any]) -> protocol.ReplicaCount:
@@ -189,7 +211,10 @@ def counts(scale: dict[str, Any], obj: dict[str, Any]) -> protocol.ReplicaCount:
         raise protocol.TargetError(
             f"replica counts are not integers: {current!r}, {ready!r}", retryable=False
         )
-    return protocol.ReplicaCount(current=current, ready=ready)
+    selector = (scale.get("status") or {}).get("selector")
+    return protocol.ReplicaCount(
+        current=current, ready=ready, selector=selector if isinstance(selector, str) else None
+    )
 
 
 def api_error(exc: clients.ApiError, what: str) -> protocol.TargetError:

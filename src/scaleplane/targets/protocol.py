@@ -14,6 +14,7 @@ from typing import Protocol
 class ReplicaCount:
     current: int  # asked for (spec.replicas)
     ready: int  # serving now (status.readyReplicas; a replica still starting is not ready)
+    selector: str | None = None  # the pods' label selector (a Scale's status.selector), when it has pods
 
 
 class TargetError(Exception):

@@ -131,8 +131,8 @@ def build_snapshot(
             liveview.MetricCell(
                 metric.name,
                 sample.metrics.get(metric.name) if sample else None,
-                metric.target.value,
-                metric.target.type,
+                metric.level.value,
+                metric.level.type,
                 error=_sample_error(outcome, metric.name),
             )
             for metric in managed.spec.metrics
