@@ -34,3 +34,11 @@ def conflict(item: str) -> None:
 
 def broken() -> None:
     raise RuntimeError("the disk is on fire")
+
+
+def record(tag: str, runs: str, seconds: float = 0.0) -> dict[str, str]:
+    """Append `tag` to the file `runs` as the call starts (one line per run), then work `seconds`."""
+    with open(runs, "a") as out:  # one short append per run: O_APPEND keeps lines whole
+        out.write(f"{tag}\n")
+    time.sleep(seconds)
+    return {"tag": tag}
