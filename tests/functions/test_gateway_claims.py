@@ -19,16 +19,19 @@ import requests
 from scaleplane.functions import routes
 from tests.support import functioning
 
-pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(150)]
 ASYNC = {"Prefer": "respond-async"}
 KEY = routes.FunctionKey("demo", "record")
-LIMITS = {"timeoutSeconds": 5, "queueWaitSeconds": 5}  # a lost call is claimed after 5*2+5 = 15 s
+# The first gateway must still hold every call when it is killed, however long the second one takes to
+# start on a loaded machine: the forwarded calls run until the test releases them (or 7 s), queued
+# ones wait up to 8 s. A lost call is claimed once idle for 8*2+5 = 21 s.
+LIMITS = {"timeoutSeconds": 8, "queueWaitSeconds": 8}
 
 
-def submit(url: str, tag: str, runs: Path, seconds: float) -> str:
+def submit(url: str, tag: str, runs: Path, seconds: float, hold: Path | None = None) -> str:
     answer = requests.post(
         f"{url}/v1/functions/demo/record",
-        json={"tag": tag, "runs": str(runs), "seconds": seconds},
+        json={"tag": tag, "runs": str(runs), "seconds": seconds, "hold": str(hold or "")},
         headers=ASYNC,
         timeout=5,
     )
@@ -41,7 +44,7 @@ def status(url: str, call_id: str) -> dict[str, Any]:
 
 
 def test_a_killed_gateways_acknowledged_calls_are_finished_by_another(tmp_path: Path, redis_db: str) -> None:
-    routes_dir, runs = tmp_path / "routes", tmp_path / "runs.txt"
+    routes_dir, runs, release = tmp_path / "routes", tmp_path / "runs.txt", tmp_path / "release"
     route = routes.route_file(routes_dir, KEY)
     with functioning.runtime(f"{functioning.HANDLERS / 'greet.py'}:record", tmp_path, name="record") as fn:
         instance = [{"name": "a", "url": fn.url}]
@@ -50,7 +53,7 @@ def test_a_killed_gateways_acknowledged_calls_are_finished_by_another(tmp_path: 
         try:
             first.wait_ready()
             time.sleep(0.2)  # it has read its routes
-            forwarded = {f"fwd-{i}": submit(first.url, f"fwd-{i}", runs, 4.0) for i in range(4)}
+            forwarded = {f"fwd-{i}": submit(first.url, f"fwd-{i}", runs, 7.0, release) for i in range(4)}
             deadline = time.monotonic() + 5
             while sorted(runs.read_text().split() if runs.exists() else []) != sorted(forwarded):
                 assert time.monotonic() < deadline, "the first gateway did not forward its calls"
@@ -64,9 +67,10 @@ def test_a_killed_gateways_acknowledged_calls_are_finished_by_another(tmp_path: 
             second = functioning.start_gateway(tmp_path, routes_dir, journal=redis_db, limits=LIMITS)
             second.wait_ready()
             first.kill()  # SIGKILL to its process group: no drain, no answer stored, no XACK
+            release.touch()  # the forwarded calls end on the instance; their answers have nowhere to go
             routes.write_endpoints(route, instance)
             calls = {**forwarded, **queued}
-            deadline = time.monotonic() + 45
+            deadline = time.monotonic() + 50
             done: dict[str, dict[str, Any]] = {}
             while len(done) < len(calls) and time.monotonic() < deadline:
                 for tag, call_id in calls.items():
