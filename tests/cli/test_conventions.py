@@ -34,7 +34,18 @@ def run(*args: str) -> tuple[int, str, str]:
 def test_validate_passes_every_shipped_policy() -> None:
     code, out, _ = run("validate", str(REPO / "examples"), str(REPO / "src/scaleplane/local/policies"))
     assert code == 0, out
-    assert out.count("\nok ") + out.startswith("ok ") == 8
+    assert out.count("\nok ") + out.startswith("ok ") == 9
+    assert "policies/functions.yaml: Function demo/thumbnail" in out  # the demo's function, checked too
+
+
+def test_validate_checks_function_documents_by_field(tmp_path: Path) -> None:
+    bad = tmp_path / "functions.yaml"
+    text = (REPO / "src/scaleplane/local/policies/functions.yaml").read_text()
+    bad.write_text(text.replace("maxReplicas: 4", "maxReplicas: 0"))
+    code, out, err = run("validate", str(bad))
+    assert code == 1
+    assert f"invalid {bad}: functions.yaml#1: spec.maxReplicas:" in out and "was 0" in out
+    assert "0 valid, 1 invalid" in err
 
 
 def test_validate_names_file_line_and_field_and_exits_1(tmp_path: Path) -> None:

@@ -1,14 +1,17 @@
-"""`scaleplane demo` as a process, on real servers: Ctrl-C mid-run stops everything and still reports.
+"""`scaleplane demo` as a process, on real servers: the function goes 0 -> N -> 0 with no call lost,
+and Ctrl-C mid-run stops everything and still reports.
 
 The full three-minute run is what `./run demo` does (its report is kept in docs/demo-report-example/);
-here a short run is interrupted as a user would (SIGINT once the load runs) to check the promise that
-matters most on a laptop: nothing is left behind, the report of what ran is written, the exit code
-says it was interrupted.
+here the short profile (function calls in its first ten seconds) runs until the demo's function has
+woken, scaled and gone back to zero, then is interrupted as a user would (SIGINT while the load still
+runs) to check the promise that matters most on a laptop: nothing is left behind, the report of what
+ran is written, the exit code says it was interrupted.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +26,8 @@ import pytest
 from scaleplane.local import runfiles
 from scaleplane.local.servers import processes
 
-pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]
+FUNCTION = re.compile(r"fn-demo-thumbnail (?P<ready>\d+)/(?P<current>\d+)->")
 
 
 @pytest.fixture
@@ -47,14 +51,18 @@ def test_ctrl_c_stops_every_process_and_still_writes_the_report(workdir: Path) -
     try:
         assert demo.stdout is not None
         lines: list[str] = []
-        deadline = time.monotonic() + 150
+        path: list[int] = []  # the function's ready instances, one per line the demo prints a tick
+        deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             line = demo.stdout.readline()
             lines.append(line)
-            if "flash crowd" in line:  # the load runs and the loop ticks
-                break
+            found = FUNCTION.search(line)
+            if found and (not path or path[-1] != int(found["ready"])):
+                path.append(int(found["ready"]))
+            if path and max(path) >= 2 and path[-1] == 0:
+                break  # woken, scaled past one instance, back to zero; the load still runs
         else:
-            pytest.fail("the demo never reached its flash crowd:\n" + "".join(lines))
+            pytest.fail(f"the function did not go 0 -> N -> 0 ({path}):\n" + "".join(lines))
         running = [r for r in runfiles.live_records(state) if r.name != "controller"]
         assert {"prometheus", "redis", "postgres-primary", "sample-app", "exporter", "watchdog"} <= {
             r.name for r in running
@@ -71,4 +79,9 @@ def test_ctrl_c_stops_every_process_and_still_writes_the_report(workdir: Path) -
     assert runfiles.live_records(state) == []
     text = (report / "report.md").read_text()
     assert text.startswith("# scaleplane demo · short (interrupted)")
+    assert re.search(r"\*\*fn-demo-thumbnail\*\* \(FunctionPool\): 0 -> .* -> 0 replicas", text), text
+    calls = re.search(r"answered ([\d,]+) of ([\d,]+) calls .*\((\d+) failed, (\d+) shed", text)
+    assert calls is not None, text
+    answered, sent, failed, shed = (int(g.replace(",", "")) for g in calls.groups())
+    assert sent >= 100 and answered == sent and failed == shed == 0, "no call lost"
     assert "## What happened" in text and (report / "replicas.png").exists()

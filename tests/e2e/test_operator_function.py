@@ -63,7 +63,8 @@ async def test_function_gets_children_scales_on_concurrency_and_goes_to_zero(pro
                 assert container["ports"][0]["containerPort"] == 9000
                 assert service["spec"]["ports"][0]["targetPort"] == 9000
                 spec = specs.parse_policy(policy["spec"])
-                assert spec.min_replicas == 0 and spec.metrics[0].query == query
+                fn_spec = functions.parse_function(cluster.read_object(FUNCTION, ns, name)["spec"])
+                assert spec.min_replicas == 0 and spec.metrics[0].query == functions.query(name, ns, fn_spec)
 
                 # 25 in flight, 10 per replica: 3 replicas (woken from the initial 0 by activation).
                 await eventually(lambda: cluster.read_object(DEPLOYMENT, ns, name)["spec"]["replicas"] == 3)

@@ -142,12 +142,44 @@ async def test_load_generator_is_open_loop_bounded_and_counts_failures() -> None
     assert hits["jobs"] == totals["jobs"] == 1200  # in chunks of loadgen.JOB_CHUNK
 
 
+async def test_load_generator_calls_the_function_through_the_gateway_and_counts_every_call() -> None:
+    seen: list[dict[str, object]] = []
+
+    async def function(request: web.Request) -> web.Response:
+        seen.append(await request.json())
+        if len(seen) % 7 == 0:
+            return web.json_response({"error": {"code": "TimedOut"}}, status=504)
+        cold = {loadgen.COLD_START_HEADER: "0.800"} if len(seen) <= 3 else {}
+        return web.json_response({"result": {}}, headers=cold)
+
+    app = web.Application()
+    app.add_routes([web.post("/v1/functions/demo/thumbnail", function), web.get("/items/{id}", function)])
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    phases = (loadgen.Phase("calls", 1.0, api_rps=0, calls_per_s=30), loadgen.Phase("quiet", 0.5, api_rps=0))
+    profile = loadgen.Profile("t", "t", phases, call_seconds=0.25)
+    try:
+        without = await loadgen.LoadGenerator(url, profile).run()  # no gateway: no call is sent
+        assert without.totals()["calls"] == 0 and not seen
+        stats = await loadgen.LoadGenerator(url, profile, gateway_url=url).run()
+    finally:
+        await runner.cleanup()
+    totals = stats.totals()
+    assert totals["calls"] == len(seen) >= 25
+    assert totals["calls_ok"] + totals["calls_failed"] == totals["calls"]  # every call accounted for
+    assert totals["calls_failed"] == len(seen) // 7 and stats.errors == {"call HTTP 504": len(seen) // 7}
+    assert totals["cold_starts"] == 3
+    assert all(p["work_seconds"] == 0.25 and int(str(p["width"])) > 0 for p in seen)
+
+
 def test_live_view_renders_load_targets_and_decisions() -> None:
     snapshot = liveview.Snapshot(
         title="scaleplane demo",
         elapsed=42,
         duration=150,
-        load=liveview.LoadRow("flash crowd", 160, 158, 2, 0, 12.5, 5, 400, 231, 2),
+        load=liveview.LoadRow("flash crowd", 160, 158, 2, 0, 12.5, 5, 400, 231, 2, 11, 1, 4),
         policies=[
             liveview.PolicyRow(
                 "workers",
@@ -173,6 +205,7 @@ def test_live_view_renders_load_targets_and_decisions() -> None:
         "1 -> 4",
         "cannot read",
         "1..6",
+        "11 (1 failed)",  # function calls answered per second, and those that failed in all
     ):
         assert expected in text
     assert liveview.sparkline([0, 4, 8]) == " ▄█"

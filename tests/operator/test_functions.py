@@ -17,7 +17,9 @@ def test_children_of_a_concurrency_function() -> None:
     policy = specs.parse_policy(functions.policy_spec("fn", "ns", spec))
     assert policy.min_replicas == 0 and policy.max_replicas == 4 and policy.cooldown_seconds == 30
     metric = policy.metrics[0]
-    assert metric.query == 'sum(scaleplane_function_inflight_requests{namespace="ns",function="fn"})'
+    assert metric.query == (  # the gateway's in-flight and queued calls, over all its replicas
+        'sum({__name__=~"scaleplane_gateway_(inflight|queued)_requests",namespace="ns",function="fn"})'
+    )
     assert metric.target.type == "AverageValue" and metric.target.value == 5
     deployment = functions.deployment("fn", "ns", spec)
     assert deployment["spec"]["replicas"] == 0

@@ -1,7 +1,9 @@
 """`scaleplane fn new | test | deploy | list | call | logs | rollback | delete | gateway`: functions here.
 
 deploy/list/rollback/delete talk to the catalog in the running local platform's Redis, and call to its
-gateway (both found in the platform's state directory). new and test need no platform at all.
+gateway (both found in the platform's state directory); with --kubeconfig, --context or --cluster
+they talk to a cluster's Function resources instead (cli.function_releases, operator.releasing).
+new and test need no platform at all.
 Heavy imports happen inside the commands.
 """
 
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scaleplane.cli.app import app, fail, read_text
+from scaleplane.cli.function_releases import Cluster, Context, Kubeconfig
 
 if TYPE_CHECKING:
     from scaleplane.functions import catalog, definitions
@@ -164,7 +167,12 @@ def deploy(
     path: Annotated[Path, typer.Argument(help="The function's directory (or its function.yaml).")],
     note: Annotated[str, typer.Option("--note", help="Kept with the version (why this deploy).")] = "",
     state_dir: StateDir = DEFAULT_STATE,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    cluster: Cluster = False,
 ) -> None:
+    from scaleplane.cli import function_releases as releases
+
     definition = _definition(path)
     target = definition.handler_reference.partition(":")[0]
     if not target.endswith(".py"):
@@ -175,6 +183,23 @@ def deploy(
     source = Path(target)
     if not source.is_file():
         raise fail(f"{definition.source}: spec.handler: {source} does not exist")
+    if releases.wanted(kubeconfig, context, cluster):
+        from scaleplane.operator import releasing
+
+        code, key, settings = (
+            read_text(source, "spec.handler"),
+            definition.key,
+            releases.settings_of(definition, note),
+        )
+        done = releases.run(
+            kubeconfig, context, f"deploy {key}",
+            lambda client: releasing.deploy(client, key.namespace, key.name, code, settings),
+        )  # fmt: skip
+        versions = ",".join(map(str, done.versions))
+        typer.echo(
+            f"deployed {key} v{done.version} (versions {versions}); the operator rolls its pods onto it"
+        )
+        return
     version = _catalog(state_dir).deploy(
         definition.key, definition.spec, source.name, read_text(source, "spec.handler"), note
     )
@@ -185,8 +210,21 @@ def deploy(
 def list_functions(
     state_dir: StateDir = DEFAULT_STATE,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    cluster: Cluster = False,
+    namespace: Annotated[
+        str | None,
+        typer.Option("--namespace", "-n", help="In a cluster: only this namespace (default: all)."),
+    ] = None,
 ) -> None:
     import requests
+
+    from scaleplane.cli import function_releases as releases
+
+    if releases.wanted(kubeconfig, context, cluster):
+        releases.list_cluster(kubeconfig, context, namespace, as_json)
+        return
 
     info = _platform(state_dir)
     listing = _catalog(state_dir).listing()
@@ -264,8 +302,23 @@ def rollback(
     function: Annotated[str, typer.Argument(help="namespace/name")],
     to: Annotated[int | None, typer.Option("--to", help="The version to go back to.", min=1)] = None,
     state_dir: StateDir = DEFAULT_STATE,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    cluster: Cluster = False,
 ) -> None:
+    from scaleplane.cli import function_releases as releases
     from scaleplane.functions import catalog
+
+    if releases.wanted(kubeconfig, context, cluster):
+        from scaleplane.operator import releasing
+
+        key = _key(function)
+        done = releases.run(
+            kubeconfig, context, f"rollback {key}",
+            lambda client: releasing.rollback(client, key.namespace, key.name, to),
+        )  # fmt: skip
+        typer.echo(f"{key} is at v{done.version} again; the operator rolls its pods back onto it")
+        return
 
     try:
         version = _catalog(state_dir).rollback(_key(function), to)
@@ -276,9 +329,27 @@ def rollback(
 
 @fn.command("delete", help="Remove a function and all its versions from the catalog; its instances drain.")
 def delete(
-    function: Annotated[str, typer.Argument(help="namespace/name")], state_dir: StateDir = DEFAULT_STATE
+    function: Annotated[str, typer.Argument(help="namespace/name")],
+    state_dir: StateDir = DEFAULT_STATE,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    cluster: Cluster = False,
 ) -> None:
+    from scaleplane.cli import function_releases as releases
     from scaleplane.functions import catalog
+
+    if releases.wanted(kubeconfig, context, cluster):
+        from scaleplane.operator import releasing
+
+        key = _key(function)
+        gone = releases.run(
+            kubeconfig,
+            context,
+            f"delete {key}",
+            lambda client: releasing.delete(client, key.namespace, key.name),
+        )
+        typer.echo(f"deleted {key} and its {gone} version(s); its Deployment, Service and policy go with it")
+        return
 
     try:
         _catalog(state_dir).delete(_key(function))

@@ -4,7 +4,8 @@ Two checks per policy, no trace and no cluster needed: the CRD's OpenAPI schema 
 apply` would refuse, generated from the same models: scaleplane.operator.crds) and the engine's own
 rules (scaleplane.scaling.manifests: strict types, cross-field rules, PromQL ranges the simulator
 and the operator can read). CEL rules of the CRD are the engine's cross-field rules again, so they
-are covered by the second check.
+are covered by the second check. `kind: Function` documents in the same files (local mode reads
+them from the policy files) are checked by the loader the local platform uses.
 """
 
 from __future__ import annotations
@@ -34,8 +35,14 @@ def validate(
     schema = _crd_spec_schema()
     valid = invalid = 0
     for path in _expand(files):
+        text = read_text(path, "validate")
+        functions = _functions(path, text)
+        if functions is not None:
+            count, message = functions
+            valid, invalid = (valid + count, invalid) if count else (valid, invalid + 1)
+            typer.secho(message, fg=None if count else typer.colors.RED)
         try:
-            found = manifests.parse(read_text(path, "validate"), str(path))
+            found = manifests.parse(text, str(path), other_kinds=frozenset({"Function"}))
         except manifests.ManifestError as exc:
             invalid += 1
             typer.secho(f"invalid {exc}", fg=typer.colors.RED)
@@ -60,11 +67,31 @@ def validate(
             else:
                 valid += 1
                 typer.echo(f"ok {path}: {manifest.name}")
-    summary = f"{valid} valid, {invalid} invalid ScalingPolicy document(s)"
+    summary = f"{valid} valid, {invalid} invalid ScalingPolicy (or Function) document(s)"
     if invalid:
         typer.secho(f"FAILED {summary}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
     typer.secho(f"passed {summary}", fg=typer.colors.GREEN)
+
+
+def _functions(path: Path, text: str) -> tuple[int, str] | None:
+    """(valid Functions, 0 if invalid; the line to print) for a file's Functions; None if it has none."""
+    import yaml
+
+    from scaleplane.local import policyfiles
+    from scaleplane.local.pools import functionhome
+
+    try:
+        kinds = [d.get("kind") for d in yaml.safe_load_all(text) if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return None  # manifests.parse reports it, with the line
+    if "Function" not in kinds:
+        return None
+    try:
+        found = functionhome.load(path)
+    except policyfiles.PolicyFileError as exc:
+        return 0, f"invalid {path}: {exc}"
+    return len(found), f"ok {path}: Function " + ", ".join(str(d.key) for d in found)
 
 
 def _expand(paths: list[Path]) -> list[Path]:

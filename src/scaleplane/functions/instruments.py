@@ -26,10 +26,14 @@ ERROR_REASONS = ("QueueFull", "TimedOut", "Unreachable", "HandlerError")
 
 
 def concurrency_query(namespace: str, name: str) -> str:
-    """The PromQL a function's policy holds per instance: calls in flight plus calls queued."""
-    selector = f'{{namespace="{namespace}",function="{name}"}}'
-    inflight = f"sum(scaleplane_gateway_inflight_requests{selector})"
-    return f"{inflight} + sum(scaleplane_gateway_queued_requests{selector})"
+    """The PromQL a function's policy holds per instance: calls in flight plus calls queued, summed over
+    every gateway replica (a cluster runs several; each exports its own share, told apart by its
+    `instance`/`pod` labels, which the sum drops).
+
+    One selector over both gauges rather than `sum(inflight) + sum(queued)`: PromQL's `+` answers
+    nothing when either side has no series, so a missing gauge would blank the whole metric."""
+    names = "scaleplane_gateway_(inflight|queued)_requests"
+    return f'sum({{__name__=~"{names}",namespace="{namespace}",function="{name}"}})'
 
 
 class GatewayMeters:

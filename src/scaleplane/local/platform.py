@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TICK_SECONDS = 5.0
 NAMESPACE = "local"
 RECENT_DECISIONS = 200
+WOKEN = "WokenByGateway"  # the reason of a wake in decisions.jsonl (not a tick's decision)
 
 
 class PlatformError(RuntimeError):
@@ -343,6 +344,16 @@ class Platform:
                 wake_to = activation.wake_count(managed.spec, None)
                 await managed.target.scale(wake_to)
                 log.info("%s woken by the gateway: 0 -> %d", managed.key.name, wake_to)
+                # In the decision log too: the wake is the 0 -> N the next ticks continue from.
+                record: dict[str, Any] = {
+                    "policy": managed.key.name,
+                    "scaled": True,
+                    "error": None,
+                    "at": now,
+                }
+                record |= {"current": 0, "desired": wake_to, "reason": WOKEN, "message": "a call waits"}
+                statefiles.append_decision(self.decisions_path, record)
+                self.recent.append(record)
                 return f"0 -> {wake_to}"
         raise KeyError(pool)
 

@@ -2,18 +2,16 @@
 
 Pure: bodies in, bodies out. The kopf handlers (`operator.handlers`) adopt and apply them.
 
-What a Function scales on. Its container (or the runtime wrapped around it) exports, per replica:
+What a Function scales on. By default, concurrency as the function gateway sees it: every gateway
+replica exports per function (labels namespace, function)
 
-    scaleplane_function_inflight_requests{namespace, function}   gauge: requests being served now
-    scaleplane_function_requests_total{namespace, function}      counter: requests served
+    scaleplane_gateway_inflight_requests    calls forwarded, not answered yet
+    scaleplane_gateway_queued_requests      calls waiting for an instance (at zero too)
 
-and Prometheus attaches `namespace` and `function` (a pod label `scaleplane.io/function` relabelled;
-the test exporter sets them itself). The default metric is concurrency,
-
-    sum(scaleplane_function_inflight_requests{namespace="NS",function="NAME"})   AverageValue = concurrency
-
-so with `concurrency: 10` and 35 requests in flight the policy asks for 4 replicas. With
-`metric: rate` it is `sum(rate(scaleplane_function_requests_total{...}[1m]))` against `rateTarget`
+and the policy holds their sum over all gateway replicas (`functions.instruments.concurrency_query`)
+at `concurrency` per replica, so with `concurrency: 10` and 35 calls in flight or queued it asks for 4
+replicas. With `metric: rate` it is `sum(rate(scaleplane_function_requests_total{...}[1m]))`, the
+runtime's own counter per pod (Prometheus attaches `namespace` and `function`), against `rateTarget`
 requests per second per replica. `minReplicas: 0` lets an idle function go to zero `idleSeconds`
 after its last request (the policy's cooldown). Calls reach a Function through the function gateway
 (operator/gateway.yaml, scaleplane.functions): at zero it holds the call and annotates the Function,
@@ -26,12 +24,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from scaleplane.functions import instruments
 from scaleplane.inputs import problems as input_problems
 from scaleplane.scaling import specs
 
 GROUP_LABEL = "scaleplane.io/function-group"
 FUNCTION_LABEL = "scaleplane.io/function"
-INFLIGHT_METRIC = "scaleplane_function_inflight_requests"
+INFLIGHT_METRIC = "scaleplane_gateway_inflight_requests"  # what the default query reads (with queued)
 REQUESTS_METRIC = "scaleplane_function_requests_total"
 SERVICE_PORT = 80
 RUNTIME_IMAGE = (
@@ -202,7 +201,9 @@ def query(name: str, namespace: str, spec: FunctionSpec) -> str:
     selector = f'{{namespace="{namespace}",function="{name}"}}'
     if spec.metric == "rate":
         return f"sum(rate({REQUESTS_METRIC}{selector}[1m]))"
-    return f"sum({INFLIGHT_METRIC}{selector})"
+    # The gateway's series, summed over its replicas: calls queued at the gateway count too, so a
+    # function scales past one replica (and out of zero) on demand its pods cannot see yet.
+    return instruments.concurrency_query(namespace, name)
 
 
 def policy_spec(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:

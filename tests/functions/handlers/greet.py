@@ -34,3 +34,14 @@ def conflict(item: str) -> None:
 
 def broken() -> None:
     raise RuntimeError("the disk is on fire")
+
+
+def record(tag: str, runs: str, seconds: float = 0.0, hold: str = "") -> dict[str, str]:
+    """Append `tag` to the file `runs` as the call starts (one line per run), then work `seconds`, or
+    with `hold`, until that file exists (at most `seconds`)."""
+    with open(runs, "a") as out:  # one short append per run: O_APPEND keeps lines whole
+        out.write(f"{tag}\n")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not (hold and os.path.exists(hold)):
+        time.sleep(0.02)
+    return {"tag": tag}

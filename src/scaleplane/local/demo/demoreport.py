@@ -105,8 +105,8 @@ def agreement(decisions: list[dict[str, Any]], series: Series) -> tuple[int, int
     """Scale events of the log whose desired count Prometheus' scaleplane_desired_replicas also shows."""
     agreed, total, misses = 0, 0, []
     for d in decisions:
-        if not d.get("scaled"):
-            continue
+        if not d.get("scaled") or d.get("reason") == local_platform.WOKEN:
+            continue  # a wake is not a tick: the desired-replicas gauge only shows ticks' decisions
         total += 1
         points = series.get(f"desired:{d['policy']}", [])
         at = float(d["at"])
@@ -149,8 +149,8 @@ def write(
         f"Profile `{profile.name}`: {profile.description}.",
         "",
         markdown.table(
-            ["phase", "seconds", "API reads/s", "jobs enqueued"],
-            [[p.name, round(p.seconds), p.api_rps, p.jobs] for p in profile.phases],
+            ["phase", "seconds", "API reads/s", "jobs enqueued", f"calls/s to {profile.function}"],
+            [[p.name, round(p.seconds), p.api_rps, p.jobs, p.calls_per_s] for p in profile.phases],
         ),
     ]
     if rows:
@@ -244,9 +244,14 @@ def _summary(
         f"- The API answered {totals['reads ok']:,} reads and failed {totals['reads failed']:,} "
         f"(the generator shed {totals['shed by the generator']:,} while 64 were already waiting).",
         f"- {agreed} of {total} scale events of the decision log show the same count in Prometheus.",
-        "",
     ]
-    return lines
+    if totals["calls sent"]:
+        lines.append(
+            f"- The function answered {totals['calls ok']:,} of {totals['calls sent']:,} calls through the "
+            f"gateway ({totals['calls failed']:,} failed, {totals['calls shed']:,} shed by the generator); "
+            f"{totals['cold starts']:,} of them waited for a cold start."
+        )
+    return [*lines, ""]
 
 
 def _cores() -> int:
@@ -264,6 +269,11 @@ def _totals(recorded: recording.Recording) -> dict[str, Any]:
         "shed by the generator": sum(r.shed for r in rows),
         "worst 1-s p95 (ms)": f"{p95[-1]:.1f}" if p95 else "-",
         "median 1-s p95 (ms)": f"{p95[len(p95) // 2]:.1f}" if p95 else "-",
+        "calls sent": recorded.calls.get("calls", 0),
+        "calls ok": recorded.calls.get("calls_ok", 0),
+        "calls failed": recorded.calls.get("calls_failed", 0),
+        "calls shed": recorded.calls.get("calls_shed", 0),
+        "cold starts": recorded.calls.get("cold_starts", 0),
     }
 
 

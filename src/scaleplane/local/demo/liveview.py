@@ -62,6 +62,9 @@ class LoadRow:
     jobs_enqueued: int
     queue_depth: float | None
     failed_total: int
+    calls_ok_per_s: int = 0  # function calls through the gateway (the demo's function)
+    calls_failed_total: int = 0
+    cold_starts_total: int = 0
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ def _load_table(load: LoadRow) -> Table:
         table.add_column(column, justify="left" if column == "phase" else "right")
     table.add_column("jobs sent", justify="right")
     table.add_column("queue", justify="right")
+    table.add_column("calls/s", justify="right")
+    table.add_column("cold", justify="right")
     failed = Text(str(load.failed_per_s), style="red" if load.failed_per_s else "")
     table.add_row(
         load.phase,
@@ -110,6 +115,12 @@ def _load_table(load: LoadRow) -> Table:
         str(load.in_flight),
         f"{load.jobs_enqueued:,}",
         _number(load.queue_depth, 0),
+        Text(
+            f"{load.calls_ok_per_s}"
+            + (f" ({load.calls_failed_total} failed)" if load.calls_failed_total else ""),
+            style="red" if load.calls_failed_total else "",
+        ),
+        str(load.cold_starts_total),
     )
     return table
 

@@ -34,6 +34,9 @@ class Row:
     p95_ms: float | None
     queue_depth: float | None
     policies: dict[str, PolicySample]
+    calls_ok: int = 0  # function calls answered through the gateway in the last full second
+    calls_failed: int = 0
+    cold_starts: int = 0
 
 
 @dataclass
@@ -42,6 +45,9 @@ class Recording:
     ended_at: float = 0.0
     rows: list[Row] = field(default_factory=list)
     history: dict[str, list[int]] = field(default_factory=dict)  # ready replicas per policy, per row
+    # The generator's whole-run totals of function calls: rows sample one second a second, and a call
+    # answered in a second no row sampled would be missing from a sum of rows.
+    calls: dict[str, int] = field(default_factory=dict)
 
 
 class Recorder:
@@ -103,10 +109,17 @@ class Recorder:
             p95_ms=last.p95_ms if last else None,
             queue_depth=queue_depth,
             policies=policies,
+            calls_ok=last.calls_ok if last else 0,
+            calls_failed=last.calls_failed if last else 0,
+            cold_starts=last.cold_starts if last else 0,
         )
         self.recording.rows.append(row)
         return row
 
     def end(self) -> Recording:
         self.recording.ended_at = time.time()
+        totals = self.generator.stats.totals()
+        self.recording.calls = {
+            k: v for k, v in totals.items() if k.startswith("calls") or k == "cold_starts"
+        }
         return self.recording

@@ -82,7 +82,7 @@ async def _drive(
     console: Console,
     interrupted: asyncio.Event,
 ) -> tuple[recording.Recording, demoreport.Series]:
-    generator = loadgen.LoadGenerator(running.app_url, profile)
+    generator = loadgen.LoadGenerator(running.app_url, profile, gateway_url=_gateway_for(running, profile))
     recorder = recording.Recorder(running, generator, targetkinds.QUEUE_DEPTH_QUERY)
     loop_stop = asyncio.Event()
     control = asyncio.create_task(running.run(loop_stop))
@@ -174,6 +174,9 @@ def build_snapshot(
         jobs_enqueued=totals["jobs"],
         queue_depth=row.queue_depth,
         failed_total=totals["failed"],
+        calls_ok_per_s=row.calls_ok,
+        calls_failed_total=totals["calls_failed"],
+        cold_starts_total=totals["cold_starts"],
     )
     return liveview.Snapshot(
         title=f"scaleplane demo · {profile.name} · tick {running.config.tick_seconds:g}s",
@@ -184,6 +187,14 @@ def build_snapshot(
         decisions=decisions,
         notes=(f"app {running.app_url}   Ctrl-C stops everything cleanly",),
     )
+
+
+def _gateway_for(running: local_platform.Platform, profile: loadgen.Profile) -> str | None:
+    """The gateway's URL when the profile's function is one the platform runs (other policies: no calls)."""
+    pool = f"FunctionPool/{profile.function.replace('/', '.')}"
+    if running.functions is None or pool not in running.targets:
+        return None
+    return running.functions.gateway_url
 
 
 def _sample_error(outcome: object, metric: str) -> str | None:
@@ -198,7 +209,8 @@ def _line(snapshot: liveview.Snapshot) -> str:
     parts = [f"+{snapshot.elapsed:4.0f}s"]
     if snapshot.load is not None:
         parts.append(
-            f"{snapshot.load.phase}: {snapshot.load.ok_per_s} ok/s queue {snapshot.load.queue_depth}"
+            f"{snapshot.load.phase}: {snapshot.load.ok_per_s} ok/s queue {snapshot.load.queue_depth} "
+            f"calls {snapshot.load.calls_ok_per_s}/s"
         )
     parts += [f"{p.policy} {p.ready}/{p.current}->{p.desired}" for p in snapshot.policies]
     return "  ".join(parts)
