@@ -3,7 +3,7 @@
 Every value is read at scrape time (a `Collector`, nothing cached), from:
 - Redis: `LLEN <queue>` of each Celery queue (the backlog no worker has taken yet), the send time stamped
   on the oldest message (`LINDEX <queue> -1`: kombu pushes on the left, workers pop on the right; see
-  `app.jobs`), and the jobs the workers finished (`workerhooks.FINISHED_KEY`, a hash);
+  `app.jobs`), and the jobs the workers finished (`app.jobmarks.FINISHED_KEY`, a hash);
 - the primary's `pg_stat_replication`: per replica, replay lag in bytes and seconds, streaming or not;
 - each server in the read pool file and the primary: `pg_stat_database` / `pg_stat_activity` of the app
   database (transactions as a counter for `rate()`, tuples returned, active queries, connections);
@@ -45,8 +45,8 @@ import redis as redis_client
 import requests
 from prometheus_client import core, registry
 
-from scaleplane.local.app import jobs, readpool
-from scaleplane.local.pools import members, workerhooks
+from scaleplane.local.app import jobmarks, readpool
+from scaleplane.local.pools import members
 from scaleplane.local.servers import ports, processes, replication
 
 P = "scaleplane_local_"
@@ -90,7 +90,7 @@ class PlatformCollector(registry.Collector):
                 for queue in self.sources.queues:
                     depth.add_metric([queue], float(client.llen(queue)))
                     age.add_metric([queue], _age(client.lindex(queue, -1), time.time()))
-                counts = client.hgetall(workerhooks.FINISHED_KEY)
+                counts = client.hgetall(jobmarks.FINISHED_KEY)
         except redis_client.RedisError:
             up.add_metric(["redis"], 0.0)
             return
@@ -175,11 +175,11 @@ class PlatformCollector(registry.Collector):
 
 
 def _age(message: bytes | None, now: float) -> float:
-    """Seconds since a kombu message was sent (its `jobs.ENQUEUED_AT` header); 0 for none or unstamped."""
+    """Seconds since a kombu message was sent (its `jobmarks.ENQUEUED_AT` header); 0 for none or unstamped."""
     if not message:
         return 0.0
     try:
-        sent = json.loads(message).get("headers", {}).get(jobs.ENQUEUED_AT)
+        sent = json.loads(message).get("headers", {}).get(jobmarks.ENQUEUED_AT)
     except (ValueError, AttributeError):
         return 0.0
     return max(0.0, now - float(sent)) if isinstance(sent, int | float) else 0.0

@@ -8,9 +8,9 @@ Why these settings: the queue's depth is the scaling signal, so a worker must no
 not started (`worker_prefetch_multiplier=1`, `task_acks_late`): with the defaults a fresh worker would
 reserve four messages at once and the backlog would hide inside the workers instead of in Redis.
 
-Every message is stamped with the time it was sent (header `ENQUEUED_AT`, Celery's `before_task_publish`
-signal), so the platform's exporter can tell the age of the oldest job waiting: Celery's message
-protocol carries no send time of its own.
+Every message is stamped with the time it was sent (header `jobmarks.ENQUEUED_AT`, Celery's
+`before_task_publish` signal), so the platform's exporter can tell the age of the oldest job waiting:
+Celery's message protocol carries no send time of its own.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from typing import Any
 
 from celery import Celery, signals
 
+from scaleplane.local.app import jobmarks
+
 QUEUE = "jobs"  # the Redis list the broker keeps this queue in; `LLEN jobs` is the backlog
 BROKER_ENV = "SCALEPLANE_BROKER_URL"
 DEFAULT_WORK_SECONDS = 0.5
-ENQUEUED_AT = "scaleplane_enqueued_at"  # a message header: time.time() when the job was sent
 
 # The platform always sets the broker; without it Celery would quietly try amqp://localhost.
 app = Celery("scaleplane_sample", broker=os.environ.get(BROKER_ENV, "memory://"))
@@ -42,7 +43,7 @@ app.conf.update(
 @signals.before_task_publish.connect  # type: ignore[untyped-decorator]
 def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:
     if headers is not None:
-        headers.setdefault(ENQUEUED_AT, time.time())
+        headers.setdefault(jobmarks.ENQUEUED_AT, time.time())
 
 
 @app.task(name="scaleplane.sample.process")  # type: ignore[untyped-decorator]

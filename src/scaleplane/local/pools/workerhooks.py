@@ -21,10 +21,11 @@ from typing import Any
 import redis
 from celery import signals
 
+from scaleplane.local.app import jobmarks
+
 READY_FILE_ENV = "SCALEPLANE_WORKER_READY_FILE"
 DONE_FILE_ENV = "SCALEPLANE_WORKER_DONE_FILE"
 BROKER_ENV = "SCALEPLANE_BROKER_URL"
-FINISHED_KEY = "scaleplane:jobs:finished"
 _broker: redis.Redis | None = None
 
 
@@ -51,7 +52,7 @@ def _count_finished(task: Any = None, state: str | None = None, **_: Any) -> Non
     try:
         if _broker is None:
             _broker = redis.Redis.from_url(url, socket_timeout=1)
-        _broker.hincrby(FINISHED_KEY, f"{queue}|{state or 'UNKNOWN'}", 1)
+        _broker.hincrby(jobmarks.FINISHED_KEY, f"{queue}|{state or 'UNKNOWN'}", 1)
     except redis.RedisError:  # a lost count, never a failed job
         _broker = None
 
