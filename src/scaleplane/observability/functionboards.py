@@ -4,7 +4,7 @@ Series: the function gateway's (`scaleplane.functions.instruments`, every series
 {namespace, function} and present at 0 as soon as the gateway knows the function) and the loop's for
 each function's ScalingPolicy (`scaleplane.control.meters`). A Function's policy is named after it in a
 cluster (`operator.functions`: same namespace, same name) and `fn-<namespace>-<name>` on the local
-platform (`functions.definitions.policy_name`); `FUNCTION_POLICIES` maps a gateway's function to either
+platform (`functions.definitions.policy_name`); `of_functions` maps a gateway's function to either
 name, so the policy panels show functions' policies and no other.
 """
 
@@ -17,22 +17,24 @@ from scaleplane.observability.boards import Board, Query
 F = "namespace, function"
 ONE = 'namespace=~"$namespace", function=~"$function"'
 KNOWN = f"scaleplane_gateway_ready_instances{{{ONE}}}"
-# (namespace, policy, function) = 1 for each function the gateway knows, under both policy names.
+# (namespace, policy, function) = 1 for each function the gateway knows, its policy named as in a cluster
+# (the function's name, in its namespace) or as on the local platform (`fn-<namespace>-<name>`, in the
+# platform's own namespace `local`: that name alone is unique, so that join ignores the namespace).
 _AS_POLICY = f'label_replace({KNOWN}, "policy", "${{1}}", "function", "(.+)")'
 _AS_LOCAL_POLICY = (
     f'label_replace(label_join({KNOWN}, "policy", "-", "namespace", "function"), "policy", "fn-${{1}}", '
     '"policy", "(.+)")'
 )
-FUNCTION_POLICIES = (
-    f"group by (namespace, policy, function) ({_AS_POLICY})"
-    f" or group by (namespace, policy, function) ({_AS_LOCAL_POLICY})"
-)
+CLUSTER_POLICIES = f"group by (namespace, policy, function) ({_AS_POLICY})"
+LOCAL_POLICIES = f"group by (namespace, policy, function) ({_AS_LOCAL_POLICY})"
 
 
-def _of_functions(series: str) -> str:
-    """A loop series of functions' policies only, labelled with the function."""
-    joined = f"on (namespace, policy) group_left (function) ({FUNCTION_POLICIES})"
-    return f"max by (namespace, policy) ({series}) * {joined}"
+def of_functions(series: str) -> str:
+    """A loop series of functions' policies only, labelled with the function's namespace and name."""
+    on_both = f"on (namespace, policy) group_left (function) ({CLUSTER_POLICIES})"
+    cluster = f"max by (namespace, policy) ({series}) * {on_both}"
+    local = f"max by (policy) ({series}) * on (policy) group_left (namespace, function) ({LOCAL_POLICIES})"
+    return f"({cluster}) or ({local})"
 
 
 def _rate(series: str, by: str = F, selector: str = ONE) -> str:
@@ -150,8 +152,8 @@ def functions() -> dict[str, Any]:
         "What the function's policy asked for and what its target runs, against the instances the "
         "gateway routes to.",
         [
-            Query(_of_functions("scaleplane_desired_replicas"), "{{function}} asked"),
-            Query(_of_functions("scaleplane_current_replicas"), "{{function}} running"),
+            Query(of_functions("scaleplane_desired_replicas"), "{{function}} asked"),
+            Query(of_functions("scaleplane_current_replicas"), "{{function}} running"),
             Query(f"max by ({F}) ({KNOWN})", "{{function}} routed"),
         ],
     )
@@ -160,8 +162,8 @@ def functions() -> dict[str, Any]:
         "The policy's concurrency reading and the value it holds per instance (the Function's "
         "`concurrency`).",
         [
-            Query(_of_functions("scaleplane_metric_value"), "{{function}} reading"),
-            Query(_of_functions("scaleplane_metric_target"), "{{function}} target"),
+            Query(of_functions("scaleplane_metric_value"), "{{function}} reading"),
+            Query(of_functions("scaleplane_metric_target"), "{{function}} target"),
         ],
     )
     return board.model()
