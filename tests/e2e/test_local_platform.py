@@ -6,6 +6,8 @@ One platform run (tick 1 s, short windows) under a flash crowd and a burst of jo
   pg_stat_user_tables counts index scans of `items`, which only the app reads); it goes back down
   while reads keep coming, and no read fails;
 - every scale event of the decision log shows in Prometheus' scaleplane_desired_replicas;
+- postgres_exporter and redis_exporter run beside the primary and Redis: every Database and Cache
+  dashboard query returns data but the ones that need a server the platform does not run;
 - after the platform stops, none of the processes it ran is alive (checked by PID and start time).
 """
 
@@ -25,8 +27,11 @@ from scaleplane.local import platform, runfiles, statefiles
 from scaleplane.local.demo import loadgen
 from scaleplane.local.pools import targetkinds
 from scaleplane.local.servers import processes
+from scaleplane.observability import boards, generating
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(400)]
+# Panels of the Database and Cache boards with no data on one machine: it runs no Redis replica.
+NO_LOCAL_SERVER = {"scaleplane-cache.json / Replication lag"}
 
 WORKERS = f"""
 apiVersion: scaleplane.io/v1alpha1
@@ -174,6 +179,14 @@ async def test_the_loop_scales_workers_and_replicas_up_and_down(workdir: Path) -
             }
             logged = {(d["policy"], d["desired"]) for d in log} | {(d["policy"], d["current"]) for d in log}
             assert changes <= logged, changes - logged
+            assert running.servers is not None
+            empty = set()
+            for name in ("scaleplane-database.json", "scaleplane-cache.json"):
+                for title, expr in boards.expressions(generating.dashboards()[name]):
+                    expr = expr.replace("$__rate_interval", "1m").replace('"$policy"', '".*"')
+                    if not running.servers.prometheus.query_vector(expr):
+                        empty.add(f"{name} / {title}")
+            assert empty == NO_LOCAL_SERVER
         finally:
             stop.set()
             await loop
@@ -183,5 +196,6 @@ async def test_the_loop_scales_workers_and_replicas_up_and_down(workdir: Path) -
     assert seen, "no process was recorded while the platform ran"
     names = {r.name for r in seen}
     assert {"prometheus", "redis", "postgres-primary", "sample-app", "watchdog", "read-replicas-2"} <= names
+    assert {"postgres-exporter", "redis-exporter"} <= names
     assert [r.name for r in seen if r.name != "controller" and processes.alive(r)] == []
     assert runfiles.live_records(state_dir) == []

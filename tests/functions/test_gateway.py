@@ -10,7 +10,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 import requests
-from aiohttp import web
 
 from scaleplane.functions import client, routes
 from tests.support import functioning
@@ -103,68 +102,40 @@ def test_calls_go_to_the_least_loaded_ready_instance(tmp_path: Path) -> None:
         assert pids == {two.process.pid}
 
 
-class Waker:
-    """The platform's side of a wake, for real: POST /v1/wake/... starts a runtime and publishes it."""
-
-    def __init__(self, tmp_path: Path, routes_dir: Path) -> None:
-        self.tmp_path, self.routes_dir = tmp_path, routes_dir
-        self.woken: list[tuple[str, float]] = []
-        self.servers: list[functioning.Server] = []
-
-    async def wake(self, request: web.Request) -> web.Response:
-        key = f"{request.match_info['namespace']}/{request.match_info['name']}"
-        self.woken.append((key, time.monotonic()))
-        if len(self.woken) == 1:
-            server = functioning.start_runtime(f"{GREET}:main", self.tmp_path)
-            self.servers.append(server)
-            asyncio.get_running_loop().run_in_executor(None, self._publish_when_ready, server)
-        return web.json_response({"woken": key}, status=202)
-
-    def _publish_when_ready(self, server: functioning.Server) -> None:
-        publish(self.routes_dir, server.wait_ready().url)
-
-
 async def test_a_call_at_zero_wakes_the_function_at_once_and_is_answered(tmp_path: Path) -> None:
     routes_dir = tmp_path / "routes"
     publish(routes_dir)  # known, at zero
-    waker = Waker(tmp_path, routes_dir)
-    app = web.Application()
-    app.router.add_post("/v1/wake/{namespace}/{name}", waker.wake)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    gw = functioning.start_gateway(tmp_path, routes_dir, wakeUrl=f"http://127.0.0.1:{port}")
-    try:
-        await asyncio.to_thread(gw.wait_ready)
-        page = requests.get(f"{gw.url}/metrics", timeout=5).text
-        labels = {"namespace": "demo", "function": "hello"}
-        assert functioning.metric(page, "scaleplane_gateway_queued_requests", **labels) == 0, "exists at zero"
-        assert functioning.metric(page, "scaleplane_gateway_cold_starts_total", **labels) == 0
+    async with functioning.Waker(tmp_path, routes_dir, f"{GREET}:main") as waker:
+        gw = functioning.start_gateway(tmp_path, routes_dir, wakeUrl=waker.url)
+        try:
+            await asyncio.to_thread(gw.wait_ready)
+            page = requests.get(f"{gw.url}/metrics", timeout=5).text
+            labels = {"namespace": "demo", "function": "hello"}
+            assert functioning.metric(page, "scaleplane_gateway_queued_requests", **labels) == 0, (
+                "exists at zero"
+            )
+            assert functioning.metric(page, "scaleplane_gateway_cold_starts_total", **labels) == 0
 
-        sent = time.monotonic()
-        async with aiohttp.ClientSession() as session:
+            sent = time.monotonic()
+            async with aiohttp.ClientSession() as session:
 
-            async def one(i: int) -> tuple[int, dict[str, object], str | None]:
-                async with session.post(f"{gw.url}/v1/functions/demo/hello", json={"name": f"n{i}"}) as r:
-                    return r.status, await r.json(), r.headers.get("X-Scaleplane-Cold-Start")
+                async def one(i: int) -> tuple[int, dict[str, object], str | None]:
+                    async with session.post(f"{gw.url}/v1/functions/demo/hello", json={"name": f"n{i}"}) as r:
+                        return r.status, await r.json(), r.headers.get("X-Scaleplane-Cold-Start")
 
-            answers = await asyncio.gather(*(one(i) for i in range(20)))
-        assert [a[0] for a in answers] == [200] * 20, "no call lost while the function woke"
-        assert {a[1]["result"]["text"] for a in answers} == {f"hello n{i}" for i in range(20)}  # type: ignore[index]
-        assert waker.woken and waker.woken[0][0] == "demo/hello"
-        assert waker.woken[0][1] - sent < 2, "the wake is sent when the first call queues, not later"
-        assert all(a[2] is not None for a in answers)
+                answers = await asyncio.gather(*(one(i) for i in range(20)))
+            assert [a[0] for a in answers] == [200] * 20, "no call lost while the function woke"
+            assert {a[1]["result"]["text"] for a in answers} == {f"hello n{i}" for i in range(20)}  # type: ignore[index]
+            assert waker.woken and waker.woken[0][0] == "demo/hello"
+            assert waker.woken[0][1] - sent < 2, "the wake is sent when the first call queues, not later"
+            assert all(a[2] is not None for a in answers)
 
-        page = requests.get(f"{gw.url}/metrics", timeout=5).text
-        assert functioning.metric(page, "scaleplane_gateway_cold_starts_total", **labels) == 1
-        assert functioning.metric(page, "scaleplane_gateway_cold_start_seconds_count", **labels) == 1
-        assert functioning.metric(page, "scaleplane_gateway_queued_requests", **labels) == 0
-    finally:
-        gw.kill()
-        for server in waker.servers:
-            server.kill()
-        await runner.cleanup()
+            page = requests.get(f"{gw.url}/metrics", timeout=5).text
+            assert functioning.metric(page, "scaleplane_gateway_cold_starts_total", **labels) == 1
+            assert functioning.metric(page, "scaleplane_gateway_cold_start_seconds_count", **labels) == 1
+            assert functioning.metric(page, "scaleplane_gateway_queued_requests", **labels) == 0
+        finally:
+            gw.kill()
 
 
 def test_queue_full_is_429_and_no_instance_in_time_is_504(tmp_path: Path) -> None:

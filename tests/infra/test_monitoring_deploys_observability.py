@@ -104,6 +104,20 @@ def test_the_operator_is_scraped_under_the_job_the_alerts_name() -> None:
     assert "app.kubernetes.io/name: scaleplane-operator" in manifest and "name: metrics" in manifest
 
 
+def test_the_gateway_is_scraped_with_its_function_labels_when_functions_are_on() -> None:
+    functions = {"operator": {"manifestsDir": "operator", "functions": {"enabled": True}}}
+    plan = planned_stacks.planned("k8s-dev", functions)
+    (monitor,) = [m for m in plan.by_type(PODMONITOR) if m.inputs["metadata"]["name"] == "scaleplane-gateway"]
+    [endpoint] = monitor.inputs["spec"]["podMetricsEndpoints"]
+    assert (endpoint["port"], endpoint["path"], endpoint["honorLabels"]) == ("http", "/metrics", True)
+    manifest = (ROOT / "operator" / "gateway.yaml").read_text()
+    assert "app.kubernetes.io/name: scaleplane-gateway" in manifest and "{name: http, " in manifest
+    without = planned_stacks.planned("k8s-dev")
+    assert [
+        m for m in without.by_type(PODMONITOR) if m.inputs["metadata"]["name"] == "scaleplane-gateway"
+    ] == []
+
+
 def test_alertmanager_routes_to_the_webhook_from_config() -> None:
     assert _alertmanager(planned_stacks.planned("k8s-dev"))["route"]["receiver"] == "null"
     hook = "https://hooks.example.com/alerts/T0KEN"

@@ -95,6 +95,11 @@ def test_doctor_names_the_install_command_of_what_is_missing(tmp_path: Path) -> 
     unwritable = tmp_path / "file"
     unwritable.write_text("not a directory")
     assert not checks.check_state_dir(unwritable / "state")[0].ok
+    # The exporters are optional: absent, the check passes and still names the install.
+    exporter = binaries.Binary("prometheus-redis-exporter", tmp_path / "x", "prometheus-redis-exporter")
+    [optional] = checks.check_exporters((exporter,))
+    assert optional.ok and "optional" in optional.detail
+    assert "apt-get install -y prometheus-redis-exporter" in optional.fix
 
 
 def test_profiles_scale_and_reject_bad_values() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -74,3 +75,14 @@ async def test_prometheus_sees_queue_depth_lag_reads_and_pool_sizes(
         await pool.close()
     assert exporter.process is not None and exporter.process.pid is not None
     assert processes.start_ticks(exporter.process.pid) is None
+
+
+def test_the_oldest_jobs_age_comes_from_the_send_stamp_and_is_0_without_one() -> None:
+    from scaleplane.local.app import jobmarks
+
+    stamped = json.dumps({"body": "e30=", "headers": {jobmarks.ENQUEUED_AT: 1000.0, "task": "x"}}).encode()
+    assert exporters._age(stamped, now=1012.5) == 12.5
+    assert exporters._age(stamped, now=990.0) == 0.0, "a clock step back is no negative age"
+    assert exporters._age(None, now=1000.0) == 0.0  # an empty queue
+    assert exporters._age(b"job-1", now=1000.0) == 0.0  # not a kombu message
+    assert exporters._age(json.dumps({"headers": {}}).encode(), now=1000.0) == 0.0  # sent by another app

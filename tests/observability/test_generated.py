@@ -21,7 +21,7 @@ KNOWN_PREFIXES = ("scaleplane_", "cnpg_", "redis_", "slo:", "up", "sample_http_"
 PROMQL_WORDS = {
     "by", "on", "and", "or", "unless", "sum", "max", "min", "avg", "count", "rate", "increase", "vector",
     "histogram_quantile", "avg_over_time", "clamp_min", "absent", "le", "group_left", "group_right",
-    "ignoring", "without", "bool", "offset",
+    "ignoring", "without", "bool", "offset", "group", "label_replace", "label_join",
 }  # fmt: skip
 
 
@@ -78,7 +78,9 @@ def _series_names(expr: str) -> set[str]:
     without_strings = re.sub(r'"[^"]*"', '""', expr)
     without_ranges = re.sub(r"\[[^\]]*\]", "", without_strings)
     without_labels = re.sub(r"\{[^}]*\}", "", without_ranges)
-    without_groupings = re.sub(r"\b(by|on|without|ignoring)\s*\([^)]*\)", "", without_labels)
+    without_groupings = re.sub(
+        r"\b(by|on|without|ignoring|group_left|group_right)\s*\([^)]*\)", "", without_labels
+    )
     tokens = set(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", without_groupings))
     return {t for t in tokens if t not in PROMQL_WORDS and not t.startswith("__")}
 

@@ -3,9 +3,11 @@
 The rig is what a deployed stack publishes, on 127.0.0.1: the real operator (kopf, against a kmock
 API) with its /metrics, a hook receiver for its decision hooks, PostgreSQL primary and streaming
 replica each with postgres_exporter publishing the CloudNativePG series, a Redis primary and replica
-with redis_exporter, and the sample app (the default objectives' service) under load. Prometheus
-scrapes them all every second and evaluates the generated rule files. A query that parses but finds
-no series fails the test with its dashboard and panel named.
+with redis_exporter, the sample app (the default objectives' service) under load, the jobs it enqueues
+drained by a real Celery worker with the platform exporter's queue series, and a Function: the operator
+makes its policy, the real gateway process wakes it from zero (a cold start) and a real runtime process
+answers its calls. Prometheus scrapes them all every second and evaluates the generated rule files. A
+query that parses but finds no series fails the test with its dashboard and panel named.
 """
 
 from __future__ import annotations
@@ -25,22 +27,27 @@ import aiohttp
 import pytest
 import requests
 
+from scaleplane.functions import routes
+from scaleplane.local import exporters
 from scaleplane.local.app import readpool
+from scaleplane.local.pools import workers
 from scaleplane.local.servers import ports, postgres, processes, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
 from scaleplane.observability import boards, generating
 from scaleplane.reporting import dashboards as drawn
-from tests.support import operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support import functioning, operating
+from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 NS = "team-obs"
+FN = "resize"  # the rig's Function (its policy has its name, as the operator makes it)
 # Grafana fills these in; `.*` is the dashboards' "All".
 VARIABLES = {
     "$namespace": ".*",
     "$policy": ".*",
+    "$function": ".*",
     "$service": ".*",
     "$__range": "5m",
     "$__rate_interval": "1m",
@@ -61,6 +68,7 @@ class Rig:
         rule_files = tuple(ROOT / "dashboards" / path for path in generating.rule_groups())
         self.prometheus = local_prometheus.PrometheusServer(root / "prometheus", rule_files=rule_files)
         self.app_port = 0
+        self.cache_port = 0
 
     def start(self) -> Rig:
         s = self.stack
@@ -84,8 +92,20 @@ class Rig:
             exporter = stockexporters.RedisExporter(name, f"redis://{ports.HOST}:{server.port}", self.root)
             s.callback(exporter.stop)
             self.prometheus.add_target("redis", exporter.start().address)
+        self.cache_port = cache.port
         self._start_app(cache)
         return self
+
+    @property
+    def broker_url(self) -> str:
+        return f"redis://{ports.HOST}:{self.cache_port}/0"
+
+    def start_queue_exporter(self) -> None:
+        """The platform exporter over the sample app's broker: depth, oldest job's age, throughput."""
+        sources = exporters.Sources(redis_url=self.broker_url, queues=[workers.DEFAULT_QUEUE])
+        exporter = exporters.ExporterProcess(sources, self.root / "queue-exporter")
+        self.stack.callback(exporter.stop)
+        self.prometheus.add_target("exporter", exporter.start().address)
 
     def _start_app(self, cache: local_redis.RedisServer) -> None:
         pool_file = self.root / "readpool.json"
@@ -125,8 +145,9 @@ async def _load(port: int, count: int = 400) -> None:
                 await rsp.read()
 
 
-def _spec(query: str, max_replicas: int) -> dict[str, Any]:
+def _spec(query: str, max_replicas: int, **more: Any) -> dict[str, Any]:
     return {
+        **more,
         "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "worker"},
         "minReplicas": 1,
         "maxReplicas": max_replicas,
@@ -170,19 +191,73 @@ def _expressions() -> list[tuple[str, str]]:
     return found
 
 
+async def _drain_jobs(rig: Rig) -> None:
+    """Jobs enqueued through the sample app with no worker (the oldest one ages), then one real Celery
+    worker (the pools' hooks loaded) drains them: the Workers board's age and throughput."""
+    prom = rig.prometheus
+    rig.start_queue_exporter()
+    enqueued = await asyncio.to_thread(
+        requests.post, f"http://{ports.HOST}:{rig.app_port}/jobs?count=20&work=0.02", timeout=10
+    )
+    assert enqueued.status_code == 202
+    age = "max(scaleplane_local_queue_oldest_age_seconds)"
+    assert await asyncio.to_thread(prom.wait_for, age, lambda v: v >= 1, 30) >= 1
+    pool = workers.WorkerPool("rig-workers", rig.root, broker_url=rig.broker_url, drain_timeout=10)
+    await pool.open(1)
+    try:
+        finished = 'sum(scaleplane_local_jobs_finished_total{state="SUCCESS"})'
+        await asyncio.to_thread(prom.wait_for, finished, lambda v: v >= 20, 90)
+    finally:
+        await pool.close()
+
+
+async def _call_at_zero(rig: Rig, waker: functioning.Waker, gateway: str, count: int = 12) -> None:
+    """Calls to the Function while it is at zero: the gateway queues them and wakes it (a cold start);
+    the waker starts a real runtime, and every call is answered."""
+    async with aiohttp.ClientSession() as session:
+
+        async def one(i: int) -> int:
+            async with session.post(f"{gateway}/v1/functions/{NS}/{FN}", json={"name": f"n{i}"}) as rsp:
+                return rsp.status
+
+        statuses = await asyncio.gather(*(one(i) for i in range(count)))
+    assert statuses == [200] * count
+    assert [key for key, _ in waker.woken][:1] == [f"{NS}/{FN}"]
+    # The runtime's own series feed the Function's policy (operator.functions.query).
+    rig.prometheus.add_target("function", waker.servers[0].url.removeprefix("http://"))
+
+
 async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> None:
     prom = rig.prometheus
     queue = operating.Exporter("obs_queue_depth")
     queue.set(50)
     prom.add_target("queue", queue.address)
+    routes_dir = rig.root / "routes"
+    routes.write_endpoints(routes.route_file(routes_dir, routes.FunctionKey(NS, FN)), [])  # known, at zero
+    greet = f"{functioning.HANDLERS / 'greet.py'}:main"
     try:
-        async with operating.cluster_api() as (cluster, url), operating.HookReceiver() as hook:
+        async with (
+            operating.cluster_api() as (cluster, url),
+            operating.HookReceiver() as hook,
+            functioning.Waker(rig.root, routes_dir, greet, namespace=NS, name=FN) as waker,
+        ):
+            gateway = await asyncio.to_thread(
+                functioning.start_gateway(rig.root, routes_dir, wakeUrl=waker.url).wait_ready
+            )
+            rig.stack.callback(gateway.kill)
+            prom.add_target("gateway", gateway.url.removeprefix("http://"))
             cluster.put_object(DEPLOYMENT, operating.deployment("worker", NS, replicas=1))
-            # 50 waiting at 10 per worker asks for 5; the policy allows 3: it scales and sits at max.
-            cluster.put_object(POLICY, operating.policy("workers", NS, _spec("sum(obs_queue_depth)", 3)))
+            # 50 waiting at 10 per worker asks for 5; the policy allows 3: it scales and sits at max. With
+            # a forecast (a short startup, so it forecasts after a few ticks): the Policy detail's panel.
+            forecast = {"forecast": {"startupSeconds": 5, "historySeconds": 60}}
+            workers_spec = _spec("sum(obs_queue_depth)", 3, **forecast)
+            cluster.put_object(POLICY, operating.policy("workers", NS, workers_spec))
             # A query of a series nobody publishes: the loop decides without metrics (the fallback panels).
             broken = _spec("sum(no_exporter_publishes_this)", 3)
             cluster.put_object(POLICY, operating.policy("broken", NS, broken))
+            function = {"image": "ghcr.io/acme/resize:1.4", "concurrency": 2, "maxReplicas": 3}
+            body = {"metadata": {"name": FN, "namespace": NS}, "spec": function}
+            cluster.put_object(FUNCTION, {"apiVersion": "scaleplane.io/v1alpha1", "kind": "Function", **body})
             env = {
                 "SCALEPLANE_HOOKS": json.dumps(
                     [{"url": hook.url, "secret": "s3cret", "timeout": 2, "retries": 0}]
@@ -190,14 +265,18 @@ async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> Non
             }
             async with operating.running_operator(url, prom.url, namespace=NS, env=env) as op:
                 prom.add_target("scaleplane-operator", f"{ports.HOST}:{op.metrics_port}")
-                await _load(rig.app_port)
+                await asyncio.gather(_load(rig.app_port), _call_at_zero(rig, waker, gateway.url))
                 await eventually(lambda: hook.received, timeout=30)
+                await _drain_jobs(rig)
                 for ready in (
                     "sum(scaleplane_scale_total)",
                     "sum(scaleplane_hook_deliveries_total)",
                     "count(cnpg_pg_replication_lag)",
                     "count(redis_connected_slave_lag_seconds)",
                     'count(slo:sli_error:ratio_rate5m{slo_name="latency"})',
+                    "sum(scaleplane_gateway_cold_start_seconds_count)",
+                    "count(scaleplane_metric_forecast)",
+                    f'count(scaleplane_metric_value{{policy="{FN}"}})',
                 ):
                     await asyncio.to_thread(prom.wait_for, ready, lambda v: v > 0, 60)
                 assert await asyncio.to_thread(prom.query, "count(cnpg_pg_replication_lag)") == 2
@@ -212,6 +291,16 @@ async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> Non
                             break
                         await asyncio.sleep(0.5)
                 assert missing == [], "no data for:\n" + "\n".join(missing)
+                # The function panels joined to its policy show that policy, labelled with the function.
+                [asked_expr, *_] = [
+                    expr
+                    for title, expr in boards.expressions(
+                        generating.dashboards()["scaleplane-functions.json"]
+                    )
+                    if title == "Instances: ready vs asked"
+                ]
+                asked = await asyncio.to_thread(prom.query_vector, _substituted(asked_expr))
+                assert {(m["policy"], m["function"]) for m, _ in asked} == {(FN, FN)}
                 # Prometheus loaded every generated rule and evaluates each without an error.
                 loaded = (
                     await asyncio.to_thread(requests.get, f"{prom.url}/api/v1/rules", timeout=5)

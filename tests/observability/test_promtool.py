@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaleplane.observability import generating
+from scaleplane.observability import functionboards, generating
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"
@@ -55,3 +55,44 @@ def test_a_wrong_expectation_fails(tmp_path: Path) -> None:
     (tmp_path / "tests" / "broken.yaml").write_text(broken)
     result = _promtool("test", "rules", tmp_path / "tests" / "broken.yaml")
     assert result.returncode != 0 and "ScaleplaneTargetErrors" in result.stdout + result.stderr
+
+
+def test_the_function_panels_find_each_functions_policy_under_both_names(tmp_path: Path) -> None:
+    """A Function's policy: `resize` in its own namespace (the operator), `fn-demo-work` in `local` (the
+    local platform); a worker policy is no function's and stays out. Evaluated by promtool itself."""
+    expr = functionboards.of_functions("scaleplane_desired_replicas").replace("$namespace", ".*")
+    expr = expr.replace("$function", ".*")
+    series = {
+        'scaleplane_gateway_ready_instances{namespace="shop",function="resize"}': "2x3",
+        'scaleplane_gateway_ready_instances{namespace="demo",function="work"}': "0x3",
+        'scaleplane_desired_replicas{namespace="shop",policy="resize"}': "3x3",
+        'scaleplane_desired_replicas{namespace="local",policy="fn-demo-work"}': "1x3",
+        'scaleplane_desired_replicas{namespace="shop",policy="workers"}': "5x3",
+        'scaleplane_desired_replicas{namespace="other",policy="resize"}': "7x3",
+    }
+    case = {
+        "rule_files": [],
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": k, "values": v} for k, v in series.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": expr,
+                        "eval_time": "2m",
+                        "exp_samples": [
+                            {"labels": '{namespace="shop",policy="resize",function="resize"}', "value": 3},
+                            {
+                                "labels": '{namespace="demo",policy="fn-demo-work",function="work"}',
+                                "value": 1,
+                            },
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "join.yaml"
+    path.write_text(yaml.safe_dump(case))
+    result = _promtool("test", "rules", path)
+    assert result.returncode == 0, result.stdout + result.stderr

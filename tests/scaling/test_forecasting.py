@@ -68,6 +68,10 @@ def test_the_forecast_never_lowers_a_recommendation() -> None:
     run(spec, fall, start=20, decisions_out=decided)
     assert all(d.recommendations[0].forecast_value is None for d in decided)
     assert all(not math.isnan(d.desired) for d in decided)
+    # What it forecast is still told (the dashboards plot it against what came), once it has history.
+    predicted = [d.recommendations[0].predicted for d in decided]
+    assert predicted[0] is None
+    assert predicted[-1] is not None and predicted[-1] < decided[-1].recommendations[0].value  # type: ignore[operator]
 
 
 def test_a_value_metric_is_forecast_as_the_load_it_stands_for() -> None:

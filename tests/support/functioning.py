@@ -2,12 +2,14 @@
 
     with runtime("tests/functions/handlers/greet.py:main") as url: ...
     with gateway(tmp_path, routes_dir, wake_url=...) as url: ...
+    async with Waker(tmp_path, routes_dir, reference) as waker: ...   # the platform's side of a wake
 
 Each process runs in its own session and is killed with its group when the block ends, pass or fail.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -92,6 +94,55 @@ def gateway(work: Path, routes_dir: Path, **settings: Any) -> Iterator[Server]:
         yield server.wait_ready()
     finally:
         server.kill()
+
+
+class Waker:
+    """The platform's side of a wake, for real: `POST {url}/v1/wake/NS/NAME` starts a runtime of
+    `reference` (on the first wake only) and publishes it in the routes once it is ready."""
+
+    def __init__(self, work: Path, routes_dir: Path, reference: str, **runtime_args: Any) -> None:
+        self.work, self.routes_dir, self.reference = work, routes_dir, reference
+        self.runtime_args = runtime_args
+        self.woken: list[tuple[str, float]] = []
+        self.servers: list[Server] = []
+        self.url = ""
+        self._runner: Any = None
+
+    async def wake(self, request: Any) -> Any:
+        from aiohttp import web
+
+        from scaleplane.functions import routes
+
+        key = routes.FunctionKey(request.match_info["namespace"], request.match_info["name"])
+        self.woken.append((f"{key.namespace}/{key.name}", time.monotonic()))
+        if len(self.woken) == 1:
+            server = start_runtime(self.reference, self.work, **self.runtime_args)
+            self.servers.append(server)
+            asyncio.get_running_loop().run_in_executor(None, self._publish_when_ready, server, key)
+        return web.json_response({"woken": f"{key.namespace}/{key.name}"}, status=202)
+
+    def _publish_when_ready(self, server: Server, key: Any) -> None:
+        from scaleplane.functions import routes
+
+        url = server.wait_ready().url
+        routes.write_endpoints(routes.route_file(self.routes_dir, key), [{"name": url, "url": url}])
+
+    async def __aenter__(self) -> Waker:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/v1/wake/{namespace}/{name}", self.wake)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        port = free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for server in self.servers:
+            server.kill()
+        await self._runner.cleanup()
 
 
 def metric(text: str, name: str, **labels: str) -> float | None:

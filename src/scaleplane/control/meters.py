@@ -11,6 +11,8 @@ in one test process never clash) and may add series of its own to it.
     scaleplane_max_replicas{namespace,policy}                      gauge     panel or alert can compare
     scaleplane_metric_value{namespace,policy,metric}               gauge     the query's value at the tick
     scaleplane_metric_target{namespace,policy,metric}              gauge     the value the policy holds it at
+    scaleplane_metric_forecast{namespace,policy,metric}            gauge     the forecast's reading, startup
+                                                                             seconds ahead (forecast on)
     scaleplane_decisions_total{namespace,policy,direction,reason}  counter   up / down / none
     scaleplane_scale_total{namespace,policy,direction}             counter   scales the target accepted
     scaleplane_errors_total{kind}                                  counter   engine, target, metrics, ...
@@ -50,6 +52,12 @@ class LoopMeters:
         self.metric_target = Gauge(
             "scaleplane_metric_target",
             "The value a policy holds a metric at",
+            (*POLICY, "metric"),
+            registry=r,
+        )
+        self.metric_forecast = Gauge(
+            "scaleplane_metric_forecast",
+            "A policy metric's forecast reading at the tick (forecast.enabled), one startup ahead",
             (*POLICY, "metric"),
             registry=r,
         )
@@ -102,6 +110,12 @@ class LoopMeters:
         if decision is None:
             return
         self.desired.labels(ns, name).set(decision.desired)
+        for rec in decision.recommendations:
+            if rec.predicted is not None:
+                self.metric_forecast.labels(ns, name, rec.metric).set(rec.predicted)
+            else:  # no forecast this tick (too little history): no stale line on the dashboard
+                with contextlib.suppress(KeyError):
+                    self.metric_forecast.remove(ns, name, rec.metric)
         self.decisions.labels(ns, name, decision.direction, decision.reason).inc()
         if outcome.scaled:
             self.scales.labels(ns, name, decision.direction).inc()
@@ -114,7 +128,7 @@ class LoopMeters:
             with contextlib.suppress(KeyError):
                 gauge.remove(namespace, policy)
         for metric in metrics:
-            for gauge in (self.metric_value, self.metric_target):
+            for gauge in (self.metric_value, self.metric_target, self.metric_forecast):
                 with contextlib.suppress(KeyError):
                     gauge.remove(namespace, policy, metric)
 

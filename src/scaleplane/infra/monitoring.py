@@ -7,7 +7,8 @@ What it deploys beside the release:
   from `monitoring.slos` as PrometheusRule resources (Prometheus selects every PrometheusRule,
   `ruleSelectorNilUsesHelmValues: false`);
 - a PodMonitor for the scaleplane operator's /metrics, its job relabelled `scaleplane-operator` (the
-  job the alerts name);
+  job the alerts name), and with `operator.functions.enabled` one for the function gateway's (the
+  Functions dashboard and alerts), keeping the gateway's own `namespace` and `function` labels;
 - Alertmanager's route to the webhook of `monitoring.alertmanager.webhookUrl`.
 Adding a dashboard or a rule file is `add_dashboard` / `add_rules` or a glob, with no change to the release.
 """
@@ -29,6 +30,7 @@ NAMESPACE = "monitoring"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
 DASHBOARD_LABEL = "grafana_dashboard"
 OPERATOR_JOB = "scaleplane-operator"
+GATEWAY_JOB = "scaleplane-gateway"
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -67,6 +69,8 @@ class Monitoring(pulumi.ComponentResource):
             self.add_rules("scaleplane-slos", _linked(slo_rules["groups"], settings.runbook_base_url))
         if platform.operator.enabled:
             self.operator_monitor = self._operator_monitor(platform.operator.namespace)
+            if platform.operator.functions.enabled:
+                self.gateway_monitor = self._gateway_monitor(platform.operator.namespace)
         self.prometheus_url = pulumi.Output.from_input(
             f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc.cluster.local:9090"
         )
@@ -97,6 +101,30 @@ class Monitoring(pulumi.ComponentResource):
                         "port": "metrics",
                         "interval": "15s",
                         "relabelings": [{"targetLabel": "job", "replacement": OPERATOR_JOB}],
+                    }
+                ],
+            },
+            opts=backends.child(self, provider=self._provider, depends_on=[self.release]),
+        )
+
+    def _gateway_monitor(self, namespace: str) -> k8s.apiextensions.CustomResource:
+        """Scrape the gateway's pods (port `http`, /metrics). `honorLabels`: its series carry the
+        function's `namespace`, which the pod's own target label would otherwise rename away."""
+        return k8s.apiextensions.CustomResource(
+            f"{self._name}-gateway-podmonitor",
+            api_version="monitoring.coreos.com/v1",
+            kind="PodMonitor",
+            metadata={"namespace": NAMESPACE, "name": GATEWAY_JOB},
+            spec={
+                "namespaceSelector": {"matchNames": [namespace]},
+                "selector": {"matchLabels": {"app.kubernetes.io/name": GATEWAY_JOB}},
+                "podMetricsEndpoints": [
+                    {
+                        "port": "http",
+                        "path": "/metrics",
+                        "interval": "15s",
+                        "honorLabels": True,
+                        "relabelings": [{"targetLabel": "job", "replacement": GATEWAY_JOB}],
                     }
                 ],
             },

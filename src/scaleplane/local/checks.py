@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaleplane.local import runfiles
-from scaleplane.local.servers import binaries, ports, postgres
+from scaleplane.local.servers import binaries, ports, postgres, stockexporters
 
 PYTHON_MODULES = ("celery", "aiohttp", "psycopg", "psycopg_pool", "redis", "prometheus_client", "rich")
 
@@ -63,6 +63,22 @@ def check_binaries(
         found.append(
             Check("postgresql", True, f"{_version([str(bin_dir / 'postgres'), '--version'])} ({bin_dir})")
         )
+    return found
+
+
+def check_exporters(
+    tools: tuple[binaries.Binary, ...] = (stockexporters.POSTGRES_EXPORTER, stockexporters.REDIS_EXPORTER),
+) -> list[Check]:
+    """Optional: without them the platform runs, and the Database and Cache dashboards stay empty."""
+    found = []
+    for binary in tools:
+        if binaries.is_installed(binary):
+            version = _version([str(binary.path), "--version"])
+            # redis_exporter prints its version as a log line: keep the message
+            found.append(Check(binary.name, True, version.partition('msg="')[2].split("  ")[0] or version))
+        else:
+            detail = "absent (optional): the Database and Cache dashboards get no data"
+            found.append(Check(binary.name, True, detail, binaries.install_command(binary.package)))
     return found
 
 
@@ -122,6 +138,7 @@ def check_leftovers(state_dir: Path) -> Check:
 def run(state_dir: Path) -> list[Check]:
     return [
         *check_binaries(),
+        *check_exporters(),
         check_python(),
         *check_state_dir(state_dir),
         check_ports(),

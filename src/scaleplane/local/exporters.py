@@ -1,7 +1,9 @@
 """The platform's exporter: queue depth, replica lag, read load per server, pool sizes, for Prometheus.
 
 Every value is read at scrape time (a `Collector`, nothing cached), from:
-- Redis: `LLEN <queue>` of each Celery queue (the backlog no worker has taken yet);
+- Redis: `LLEN <queue>` of each Celery queue (the backlog no worker has taken yet), the send time stamped
+  on the oldest message (`LINDEX <queue> -1`: kombu pushes on the left, workers pop on the right; see
+  `app.jobs`), and the jobs the workers finished (`app.jobmarks.FINISHED_KEY`, a hash);
 - the primary's `pg_stat_replication`: per replica, replay lag in bytes and seconds, streaming or not;
 - each server in the read pool file and the primary: `pg_stat_database` / `pg_stat_activity` of the app
   database (transactions as a counter for `rate()`, tuples returned, active queries, connections);
@@ -10,6 +12,8 @@ A source that does not answer shows as `scaleplane_local_source_up{source=...} 0
 
 Metrics (all gauges unless marked; label `server` is "primary" or a replica's name):
     scaleplane_local_queue_depth{queue}
+    scaleplane_local_queue_oldest_age_seconds{queue}             (0 when the queue is empty)
+    scaleplane_local_jobs_finished_total{queue,state}            (counter; state SUCCESS, FAILURE, ...)
     scaleplane_local_replica_lag_bytes{server}     scaleplane_local_replica_lag_seconds{server}
     scaleplane_local_replica_streaming{server}
     scaleplane_local_postgres_transactions_total{server,role}   (counter)
@@ -26,9 +30,11 @@ process with `serve(collector)`.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +45,7 @@ import redis as redis_client
 import requests
 from prometheus_client import core, registry
 
-from scaleplane.local.app import readpool
+from scaleplane.local.app import jobmarks, readpool
 from scaleplane.local.pools import members
 from scaleplane.local.servers import ports, processes, replication
 
@@ -76,15 +82,29 @@ class PlatformCollector(registry.Collector):
         if not self.sources.redis_url:
             return
         depth = core.GaugeMetricFamily(P + "queue_depth", "Jobs waiting in the queue", labels=["queue"])
+        age = core.GaugeMetricFamily(
+            P + "queue_oldest_age_seconds", "Seconds the oldest waiting job has waited", labels=["queue"]
+        )
         try:
             with redis_client.Redis.from_url(self.sources.redis_url, socket_timeout=1) as client:
                 for queue in self.sources.queues:
                     depth.add_metric([queue], float(client.llen(queue)))
+                    age.add_metric([queue], _age(client.lindex(queue, -1), time.time()))
+                counts = client.hgetall(jobmarks.FINISHED_KEY)
         except redis_client.RedisError:
             up.add_metric(["redis"], 0.0)
             return
         up.add_metric(["redis"], 1.0)
-        yield depth
+        by_key = {(q, "SUCCESS"): 0.0 for q in self.sources.queues}  # before the first job, a rate of 0
+        for field_name, count in counts.items():
+            queue, _, state = field_name.decode().partition("|")
+            by_key[(queue, state)] = float(count)
+        finished = core.CounterMetricFamily(
+            P + "jobs_finished", "Jobs the workers finished, by final state", labels=["queue", "state"]
+        )
+        for (queue, state), count in sorted(by_key.items()):
+            finished.add_metric([queue, state], count)
+        yield from (depth, age, finished)
 
     def _postgres(self, up: core.GaugeMetricFamily) -> Iterator[core.Metric]:
         servers: list[tuple[str, str, str]] = []
@@ -152,6 +172,17 @@ class PlatformCollector(registry.Collector):
             for key in ("desired", "ready"):
                 sizes.add_metric([str(state["name"]), str(state["kind"]), key], float(state[key]))
         yield sizes
+
+
+def _age(message: bytes | None, now: float) -> float:
+    """Seconds since a kombu message was sent (its `jobmarks.ENQUEUED_AT` header); 0 for none or unstamped."""
+    if not message:
+        return 0.0
+    try:
+        sent = json.loads(message).get("headers", {}).get(jobmarks.ENQUEUED_AT)
+    except (ValueError, AttributeError):
+        return 0.0
+    return max(0.0, now - float(sent)) if isinstance(sent, int | float) else 0.0
 
 
 def serve(collector: PlatformCollector, port: int = 0) -> tuple[int, object]:

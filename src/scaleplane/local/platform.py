@@ -42,7 +42,16 @@ from scaleplane.control import meters, policies, ticking
 from scaleplane.functions import announcing
 from scaleplane.local import policyfiles, runfiles, statefiles
 from scaleplane.local.pools import functioncatalog, functionhome, targetkinds
-from scaleplane.local.servers import alerting, ports, postgres, processes, prometheus, redis, watchdog
+from scaleplane.local.servers import (
+    alerting,
+    ports,
+    postgres,
+    processes,
+    prometheus,
+    redis,
+    stockexporters,
+    watchdog,
+)
 from scaleplane.metrics import prometheus as prometheus_source
 from scaleplane.scaling import activation, decisions
 
@@ -299,12 +308,27 @@ class Platform:
         servers.prometheus.set_targets("sample-app", [f"{ports.HOST}:{servers.app_port}"])
 
     async def _start_exporters(self, context: targetkinds.Context) -> None:
-        """Queue depth, replica lag and read load, as Prometheus series the policies query."""
+        """Queue depth, replica lag and read load, as Prometheus series the policies query; beside them
+        postgres_exporter and redis_exporter when installed (the Database and Cache dashboards)."""
         assert self.servers is not None
-        for exporter in targetkinds.exporters(context):
-            self.exporters.append(exporter)
-            await asyncio.to_thread(exporter.start)
-            self.servers.prometheus.set_targets("exporter", [exporter.address])
+        s = self.servers
+        stock = stockexporters.installed(
+            s.primary.dsn, f"redis://{ports.HOST}:{s.redis.port}", self.servers_dir / "exporters"
+        )
+        self.exporters += [exporter for _, exporter in stock]
+        starting = asyncio.gather(*(asyncio.to_thread(e.start) for _, e in stock), return_exceptions=True)
+        try:
+            for exporter in targetkinds.exporters(context):
+                self.exporters.append(exporter)
+                await asyncio.to_thread(exporter.start)
+                self.servers.prometheus.set_targets("exporter", [exporter.address])
+        finally:
+            results = await starting
+        for (job, one), result in zip(stock, results, strict=True):
+            if isinstance(result, BaseException):  # optional: the platform runs without it
+                log.warning("%s did not start (%s); its dashboard gets no data", one.name, result)
+            else:
+                s.prometheus.set_targets(job, [one.address])
 
     async def _start_functions(self, declared: set[str]) -> None:
         assert self.servers is not None

@@ -1,7 +1,8 @@
-"""The autoscaling alerts: the loop's own health, the capacity it manages, and the data tier under it.
+"""The autoscaling alerts: the loop's health, the capacity it manages, the data tier and the functions.
 
 Thresholds are the seed teams' (docs/observability.md): replica lag under 30 s, cache hit rate over
-90 %. Each alert names the runbook under runbooks/ that says what it means and what to do.
+90 %; functions: under 5 % of calls failing, cold starts under 5 s. Each alert names the runbook under
+runbooks/ that says what it means and what to do.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ BY_POLICY = "by (namespace, policy)"
 LOOP_JOBS = 'job=~"scaleplane|scaleplane-operator"'
 REPLICA_LAG_SECONDS = 30
 CACHE_HIT_RATIO = 0.9
+FUNCTION_ERROR_RATIO = 0.05
+COLD_START_SECONDS = 5
 
 _ratio = f"max {BY_POLICY} (scaleplane_metric_value / scaleplane_metric_target)"
 _hit_rate = (
@@ -163,4 +166,57 @@ DATA = rules.Group(
     ),
 )
 
-GROUPS = (AUTOSCALING, OPERATOR, DATA)
+_BY_FUNCTION = "by (namespace, function)"
+_failed = f'sum {_BY_FUNCTION} (rate(scaleplane_gateway_errors_total{{reason!="QueueFull"}}[5m]))'
+_calls = f"sum {_BY_FUNCTION} (rate(scaleplane_gateway_requests_total[5m]))"
+# An hour's window: cold starts are rare, and one slow start should page no one.
+_cold_p90 = (
+    "histogram_quantile(0.9, sum by (namespace, function, le)"
+    " (rate(scaleplane_gateway_cold_start_seconds_bucket[1h])))"
+)
+
+# The function gateway's series (`scaleplane.functions.instruments`), present at 0 for every function.
+FUNCTIONS = rules.Group(
+    "scaleplane.functions",
+    (
+        rules.Alert(
+            "ScaleplaneFunctionErrors",
+            expr=f"{_failed} / {_calls} > {FUNCTION_ERROR_RATIO}",
+            signal=f"{_failed} / {_calls}",
+            hold="5m",
+            severity="warning",
+            summary=f"More than {FUNCTION_ERROR_RATIO:.0%} of a function's calls fail.",
+            description=(
+                "{{ $labels.namespace }}/{{ $labels.function }} fails {{ $value | humanizePercentage }} of "
+                "its calls (5xx from the handler, timeouts, broken connections)."
+            ),
+        ),
+        rules.Alert(
+            "ScaleplaneFunctionQueueFull",
+            expr=f'sum {_BY_FUNCTION} (rate(scaleplane_gateway_errors_total{{reason="QueueFull"}}[5m])) > 0',
+            signal=f'sum {_BY_FUNCTION} (rate(scaleplane_gateway_errors_total{{reason="QueueFull"}}[5m]))',
+            hold="5m",
+            severity="warning",
+            summary="The gateway refuses a function's calls with 429: its queue is full.",
+            description=(
+                "{{ $labels.namespace }}/{{ $labels.function }} refuses {{ $value | humanize }} calls/s "
+                "(QueueFull): more calls wait than the gateway's maxQueue while instances are busy or "
+                "waking."
+            ),
+        ),
+        rules.Alert(
+            "ScaleplaneFunctionColdStartSlow",
+            expr=f"{_cold_p90} > {COLD_START_SECONDS}",
+            signal=_cold_p90,
+            hold="5m",
+            severity="warning",
+            summary=f"A function's cold starts take more than {COLD_START_SECONDS} s (p90 over an hour).",
+            description=(
+                "{{ $labels.namespace }}/{{ $labels.function }} needs {{ $value | humanizeDuration }} from "
+                "the first call at zero to a ready instance: its callers wait that long."
+            ),
+        ),
+    ),
+)
+
+GROUPS = (AUTOSCALING, OPERATOR, DATA, FUNCTIONS)

@@ -141,7 +141,8 @@ def policy() -> dict[str, Any]:
     board = Board(
         "scaleplane-policy",
         "Scaleplane / Policy detail",
-        "One ScalingPolicy's decision story: its metrics against their targets, what it asked for, why.",
+        "One ScalingPolicy's decision story: its metrics against their targets and their forecast, what it "
+        "asked for, why.",
     )
     board.variable("namespace", "Namespace", "label_values(scaleplane_desired_replicas, namespace)")
     board.variable(
@@ -165,6 +166,15 @@ def policy() -> dict[str, Any]:
         [
             Query(f"max by ({P}, metric) (scaleplane_metric_value{{{ONE}}})", "{{policy}} {{metric}}"),
             Query(f"max by ({P}, metric) (scaleplane_metric_target{{{ONE}}})", "{{metric}} target"),
+        ],
+    )
+    board.timeseries(
+        "Forecast against what came",
+        "With forecast.enabled: the reading the forecast expected one startupSeconds ahead, and the reading "
+        "that came. The forecast line leads; where it rose first, capacity was asked for before the load.",
+        [
+            Query(f"max by ({P}, metric) (scaleplane_metric_forecast{{{ONE}}})", "{{metric}} forecast"),
+            Query(f"max by ({P}, metric) (scaleplane_metric_value{{{ONE}}})", "{{metric}} observed"),
         ],
     )
     board.timeseries(

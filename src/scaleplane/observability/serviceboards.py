@@ -2,7 +2,9 @@
 
 Series: CloudNativePG's instance exporter (`cnpg_*`, from its default monitoring queries: one series
 per instance, told apart by `instance`; `cnpg_pg_replication_in_recovery` is 1 on replicas),
-redis_exporter (`redis_*`, the bitnami chart's metrics sidecar) and the loop's own (`scaleplane_*`).
+redis_exporter (`redis_*`, the bitnami chart's metrics sidecar), the loop's own (`scaleplane_*`), and
+the platform exporter's queue series (`scaleplane_local_queue_*`, `scaleplane_local_jobs_finished_total`:
+`scaleplane.local.exporters`, fed by the sample app's send stamp and the workers' hooks).
 """
 
 from __future__ import annotations
@@ -209,5 +211,23 @@ def workers() -> dict[str, Any]:
             Query(f"max by ({P}) (scaleplane_ready_replicas{{{one}}})", "{{policy}} ready"),
         ],
         width=24,
+    )
+    board.timeseries(
+        "Age of the oldest job",
+        "How long the job at the head of each queue has waited (0 when the queue is empty): the wait a "
+        "new job can expect when the backlog does not shrink.",
+        [Query("max by (queue) (scaleplane_local_queue_oldest_age_seconds)", "{{queue}}")],
+        unit="s",
+    )
+    board.timeseries(
+        "Throughput",
+        "Jobs the workers finished per second, by queue and final state (SUCCESS, FAILURE, RETRY...).",
+        [
+            Query(
+                "sum by (queue, state) (rate(scaleplane_local_jobs_finished_total[$__rate_interval]))",
+                "{{queue}} {{state}}",
+            )
+        ],
+        unit="ops",
     )
     return board.model()

@@ -10,6 +10,7 @@ series are shared with the local platform (`scaleplane.control.meters`); the las
     scaleplane_max_replicas{namespace,policy}                  gauge   the policy's maxReplicas
     scaleplane_metric_value{namespace,policy,metric}           gauge   the query's value at the tick
     scaleplane_metric_target{namespace,policy,metric}          gauge   the value the policy holds it at
+    scaleplane_metric_forecast{namespace,policy,metric}        gauge   the forecast's reading (forecast on)
     scaleplane_decisions_total{namespace,policy,direction,reason}  counter  up / down / none
     scaleplane_scale_total{namespace,policy,direction}         counter  scales the target accepted
     scaleplane_errors_total{kind}                              counter  target, engine, status, event,

@@ -57,6 +57,7 @@ class MetricRecommendation:
     forecast_value: float | None = None  # set when a forecast raised the recommendation
     note: str = ""
     sized_value: float | None = None  # set when quantile sizing raised it (spec.sizing)
+    predicted: float | None = None  # the forecast's reading for this metric, raised or not (spec.forecast)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ Ticks are taken as evenly spaced: the step is the mean spacing of the history.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import statistics
@@ -196,10 +197,14 @@ def raise_recommendations(
         load = forecast(settings.model, times, values, horizon, season, profile)
         if load is not None and settings.error_quantile is not None:
             load = with_error(load, state, rec.metric, settings.error_quantile)
-        if load is None or not math.isfinite(load) or load / scale <= rec.value * (1 + ROUNDING):
+        if load is None or not math.isfinite(load):
             raised.append(rec)
             continue
         predicted = load / scale  # back to a reading, at the current count
+        # Kept raised or not: the dashboards plot the forecast against what came.
+        if predicted <= rec.value * (1 + ROUNDING):
+            raised.append(dataclasses.replace(rec, predicted=predicted))
+            continue
         replicas, _ = recommending.replicas_for(metric, predicted, current, ready, tolerances)
         if replicas > rec.replicas:
             rec = decisions.MetricRecommendation(
@@ -210,7 +215,10 @@ def raise_recommendations(
                 replicas=replicas,
                 forecast_value=predicted,
                 note=rec.note,
+                predicted=predicted,
             )
+        else:
+            rec = dataclasses.replace(rec, predicted=predicted)
         raised.append(rec)
     return tuple(raised)
 

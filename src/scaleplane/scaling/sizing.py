@@ -70,6 +70,7 @@ def size_for_quantile(
                 forecast_value=rec.forecast_value,
                 note=rec.note,
                 sized_value=value,
+                predicted=rec.predicted,
             )
         sized.append(rec)
     return tuple(sized)
@@ -138,6 +139,7 @@ def burst(
             forecast_value=rec.forecast_value,
             note=rec.note,
             sized_value=rec.sized_value,
+            predicted=rec.predicted,
         )
         for rec in recs
     )

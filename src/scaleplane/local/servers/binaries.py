@@ -36,6 +36,10 @@ def install_command(*packages: str) -> str:
     return command if os.geteuid() == 0 else f"sudo sh -c '{command}'"
 
 
+def is_installed(binary: Binary) -> bool:
+    return binary.path.is_file() and os.access(binary.path, os.X_OK)
+
+
 def require(binary: Binary) -> Path:
     if binary.path.is_file() and os.access(binary.path, os.X_OK):
         return binary.path

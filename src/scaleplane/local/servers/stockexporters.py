@@ -5,6 +5,12 @@ CloudNativePG's instance exporter (`cnpg_*`) and redis_exporter (`redis_*`, the 
 sidecar). On one machine there is no CloudNativePG: the real postgres_exporter runs the queries of
 `cnpg-queries.yaml`, which publish the CloudNativePG names (see the file), and the real redis_exporter
 runs as it does in the cluster. One exporter per server, each a supervised process on a free port.
+
+The local platform runs them (`installed`) for its primary and its Redis when the Debian packages are
+there, so the Database and Cache dashboards have data on one machine; they are optional (`local doctor`
+names the install). The read replicas the pool adds and removes get none: their lag reaches the
+dashboards only through the primary's `cnpg_pg_replication_streaming_replicas` and the policies'
+own series.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ REDIS_EXPORTER = binaries.Binary(
     "prometheus-redis-exporter", Path("/usr/bin/prometheus-redis-exporter"), "prometheus-redis-exporter"
 )
 CNPG_QUERIES = Path(__file__).with_name("cnpg-queries.yaml")
+# Prometheus job names: what the cluster's PodMonitor / ServiceMonitor would call them.
+CNPG_JOB = "cnpg"
+REDIS_JOB = "redis"
 
 
 class StockExporter(abc.ABC):
@@ -106,3 +115,13 @@ class RedisExporter(StockExporter):
 
     def argv(self, path: Path, port: int) -> list[str]:
         return [str(path), f"--redis.addr={self.url}", f"--web.listen-address={ports.HOST}:{port}"]
+
+
+def installed(postgres_dsn: str, redis_url: str, run_dir: Path) -> list[tuple[str, StockExporter]]:
+    """(Prometheus job, exporter not started) for each exporter whose binary this machine has."""
+    found: list[tuple[str, StockExporter]] = []
+    if binaries.is_installed(POSTGRES_EXPORTER):
+        found.append((CNPG_JOB, PostgresExporter("postgres-exporter", postgres_dsn, run_dir)))
+    if binaries.is_installed(REDIS_EXPORTER):
+        found.append((REDIS_JOB, RedisExporter("redis-exporter", redis_url, run_dir)))
+    return found
