@@ -23,9 +23,9 @@ def test_a_function_file_gives_a_policy_on_the_gateway_series(tmp_path: Path) ->
     assert policy.name == "fn-demo-hello"
     assert (policy.spec.target_ref.kind, policy.spec.target_ref.name) == ("FunctionPool", "demo.hello")
     [metric] = policy.spec.metrics
+    # One selector over both series: `sum(a) + sum(b)` is empty when either side is missing.
     assert metric.query == (
-        'sum(scaleplane_gateway_inflight_requests{namespace="demo",function="hello"}) + '
-        'sum(scaleplane_gateway_queued_requests{namespace="demo",function="hello"})'
+        'sum({__name__=~"scaleplane_gateway_(inflight|queued)_requests",namespace="demo",function="hello"})'
     )
     assert (metric.target.type, metric.target.value, policy.spec.cooldown_seconds) == ("AverageValue", 3, 20)
     [definition] = functionhome.load(tmp_path)
