@@ -128,14 +128,15 @@ def pod(
     }
 
 
-def operator_pod(deployment: dict[str, Any], metrics_port: int) -> dict[str, Any]:
-    """A pod of the operator's Deployment (its template's labels and port names), /metrics real."""
+def pod_of(deployment: dict[str, Any], ports: dict[str, int]) -> dict[str, Any]:
+    """A pod of a Deployment (its template's labels and port names), with the named ports where the
+    real process listens (the others on free ports)."""
     template = deployment["spec"]["template"]
     containers = [
         {
             "name": c["name"],
             "ports": [
-                {**p, "containerPort": metrics_port if p["name"] == "metrics" else operating.free_port()}
+                {**p, "containerPort": ports.get(p["name"]) or operating.free_port()}
                 for p in c.get("ports") or ()
             ],
         }
@@ -175,15 +176,34 @@ class Exporters:
             exporter.stop()
 
 
-class QueueExporter(stockexporters.RedisExporter):
-    """redis_exporter with the chart's `metrics.extraEnvVars` (which Celery queue to measure)."""
+class DeploymentExporter(stockexporters.StockExporter):
+    """An exporter binary run with a container's environment (values only; `overrides` on top)."""
 
-    def __init__(self, name: str, url: str, run_dir: Path, env: dict[str, str]) -> None:
-        super().__init__(name, url, run_dir)
+    def __init__(self, name: str, binary: Any, run_dir: Path, env: dict[str, str]) -> None:
+        super().__init__(name, binary, run_dir)
         self.extra_env = env
+
+    def argv(self, path: Path, port: int) -> list[str]:
+        return [str(path), f"--web.listen-address=127.0.0.1:{port}"]
 
     def env(self) -> dict[str, str]:
         return {**super().env(), **self.extra_env}
+
+
+def container_env(deployment: dict[str, Any]) -> dict[str, str]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: str(item["value"]) for item in container.get("env") or () if "value" in item}
+
+
+def app_database(postgres_primary: postgres.PostgresServer) -> str:
+    """CloudNativePG's bootstrap database and RDS's db_name: `app`, with a table to read."""
+    with postgres_primary.connect() as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'app'").fetchone():
+            conn.execute('CREATE DATABASE "app"')
+    with postgres_primary.connect("app") as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {LOAD_TABLE} (id int PRIMARY KEY)")
+        conn.execute(f"INSERT INTO {LOAD_TABLE} VALUES (1) ON CONFLICT DO NOTHING")
+    return "app"
 
 
 @contextlib.contextmanager
@@ -217,13 +237,7 @@ def loop_servers(
     redis_server: local_redis.RedisServer,
 ) -> Iterator[dict[str, Any]]:
     (cnpg_cluster,) = rendering.of_kind("Cluster")
-    database = "app"  # CloudNativePG's bootstrap database (initdb's default)
-    with postgres_primary.connect() as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
-            conn.execute(f'CREATE DATABASE "{database}"')
-    with postgres_primary.connect(database) as conn:
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {LOAD_TABLE} (id int PRIMARY KEY)")
-        conn.execute(f"INSERT INTO {LOAD_TABLE} VALUES (1) ON CONFLICT DO NOTHING")
+    database = app_database(postgres_primary)
     replica = make_replica()
     run_dir = servers_dir / "deployed-loop"
     exporters = Exporters()
@@ -241,8 +255,9 @@ def loop_servers(
             exporters.start(stockexporters.PostgresExporter(f"pg-exporter-{i}", s.dsn_for(database), run_dir))
             for i, s in enumerate(servers, start=1)
         ]
+        redis_env = {**chart_env, "REDIS_ADDR": f"redis://127.0.0.1:{redis_server.port}"}
         queue = exporters.start(
-            QueueExporter("redis-exporter", f"redis://127.0.0.1:{redis_server.port}", run_dir, chart_env)
+            DeploymentExporter("redis-exporter", stockexporters.REDIS_EXPORTER, run_dir, redis_env)
         )
         # Not the session's Prometheus: the default queries select no job, so no other test's series
         # may be in it.
@@ -311,7 +326,7 @@ async def _run_the_loop(
 
     async with operating.cluster_api() as (cluster, url):
         apply(cluster, rendering.objects)
-        for body in [*loop_servers["pods"], operator_pod(deployment, metrics_port)]:
+        for body in [*loop_servers["pods"], pod_of(deployment, {"metrics": metrics_port})]:
             cluster.put_object("v1/pods", body)
         # What Prometheus discovers is what the cluster holds: the pods as stored in kmock.
         stored = [
@@ -363,3 +378,65 @@ def _replicas_cover_their_load(decision: dict[str, Any], policy: dict[str, Any])
     load = metric["value"] - target
     assert decision["desired"] > decision["current"], decision
     assert (decision["desired"] - 1) * target >= load > 0, decision
+
+
+def test_aws_prod_pod_monitors_scrape_the_exporters_its_deployments_run(
+    servers_dir: Path,
+    postgres_primary: postgres.PostgresServer,
+    make_replica: Callable[[], postgres.PostgresServer],
+    redis_server: local_redis.RedisServer,
+) -> None:
+    """The Kubernetes half of aws-prod: its exporter Deployments' pods, selected by its PodMonitors as
+    the Prometheus Operator selects them, answer its default queries with the labels they rely on.
+    Each exporter runs with its Deployment's environment, pointed at 127.0.0.1 instead of RDS and
+    ElastiCache (no TLS, no password here); both replicas' exporters read the one local replica.
+    The read-replica policy's RDS target is the operator's (issue 9 item 4), not run here."""
+    rendering = manifests.render(planning.plan(ROOT, "aws-prod").resources)
+    database = app_database(postgres_primary)
+    replica = make_replica()
+    run_dir = servers_dir / "deployed-loop-aws"
+    deployments = [d for d in rendering.of_kind("Deployment") if d["metadata"]["namespace"] == "monitoring"]
+    binaries = {
+        "postgres-exporter": stockexporters.POSTGRES_EXPORTER,
+        "redis-exporter": stockexporters.REDIS_EXPORTER,
+    }
+    local = {
+        "postgres-exporter": {
+            "DATA_SOURCE_URI": f"127.0.0.1:{replica.port}/{database}?sslmode=disable",
+            "DATA_SOURCE_USER": "postgres",
+            "DATA_SOURCE_PASS": "",
+        },
+        "redis-exporter": {"REDIS_ADDR": f"redis://127.0.0.1:{redis_server.port}"},
+    }
+    discovery = run_dir / "pods.json"
+    jobs = [j for m in rendering.of_kind("PodMonitor") for j in pod_monitors.scrape_jobs(m, discovery)]
+    prometheus = local_prometheus.PrometheusServer(run_dir / "prometheus", scrape_configs=tuple(jobs))
+    exporters = Exporters()
+    with redis_server.client() as client:
+        client.delete("celery")
+    try:
+        pods = []
+        for deployment in deployments:
+            app = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
+            env = {**container_env(deployment), **local[app]}
+            exporter = exporters.start(
+                DeploymentExporter(deployment["metadata"]["name"], binaries[app], run_dir, env)
+            )
+            pods.append(pod_of(deployment, {"metrics": exporter.port}))
+        pod_monitors.write_discovery(discovery, pods)
+        prometheus.start()
+        celery.Celery("deployed-loop-aws", broker=f"redis://127.0.0.1:{redis_server.port}/0").send_task("t")
+        policies = {p["metadata"]["name"]: p["spec"] for p in rendering.of_kind("ScalingPolicy")}
+        assert prometheus.wait_for(policies["workers"]["metrics"][0]["query"], lambda v: v == 1) == 1
+        read_query = policies["read-replicas"]["metrics"][0]["query"]
+        assert prometheus.wait_for(read_query, lambda v: v >= 0) >= 0
+        series = prometheus.query_vector(f'pg_stat_database_xact_commit{{datname="{database}"}}')
+    finally:
+        prometheus.stop()
+        exporters.stop()
+        with redis_server.client() as client:
+            client.delete("celery")
+    assert sorted((s["job"], s["role"], s["db_instance"]) for s, _ in series) == [
+        ("monitoring/postgres-exporter", "replica", "replica-1"),
+        ("monitoring/postgres-exporter", "replica", "replica-2"),
+    ]

@@ -90,7 +90,9 @@ def render(resources: list[mocking.PlannedResource]) -> Rendering:
             if masked:
                 rendering.withheld[resource.name] = f"it holds {masked} at plan time"
                 continue
-            obj = copy.deepcopy(resource.inputs)
+            inputs = copy.deepcopy(resource.inputs)
+            head = {key: inputs.pop(key) for key in ("apiVersion", "kind", "metadata") if key in inputs}
+            obj = {**head, **inputs}  # the order a manifest is read in
             obj.setdefault("metadata", {}).setdefault("name", resource.name)
             rendering.objects.append(obj)
     # Deterministic, so two renderings diff cleanly (Pulumi registers resources in no fixed order).
