@@ -28,6 +28,7 @@ import yaml
 from scaleplane.infra import mocking
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+HEAD = ("apiVersion", "kind", "metadata")  # the keys a manifest is read by, first
 MARKER = ".scaleplane-manifests"  # a folder holding it is a rendering of ours: safe to replace
 # Apply order, as Helm installs: what others live in or refer to comes first; unknown kinds after these.
 ORDER = (
@@ -90,9 +91,9 @@ def render(resources: list[mocking.PlannedResource]) -> Rendering:
             if masked:
                 rendering.withheld[resource.name] = f"it holds {masked} at plan time"
                 continue
-            inputs = copy.deepcopy(resource.inputs)
-            head = {key: inputs.pop(key) for key in ("apiVersion", "kind", "metadata") if key in inputs}
-            obj = {**head, **inputs}  # the order a manifest is read in
+            inputs: dict[str, Any] = copy.deepcopy(resource.inputs)
+            head: dict[str, Any] = {k: inputs.pop(k) for k in HEAD if k in inputs}
+            obj: dict[str, Any] = {**head, **inputs}  # the order a manifest is read in
             obj.setdefault("metadata", {}).setdefault("name", resource.name)
             rendering.objects.append(obj)
     # Deterministic, so two renderings diff cleanly (Pulumi registers resources in no fixed order).
