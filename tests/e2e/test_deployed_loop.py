@@ -32,133 +32,18 @@ from scaleplane.infra import manifests, planning
 from scaleplane.local.servers import postgres, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
-from tests.support import operating, pod_monitors, rbac_checks
+from tests.support import operating, pod_monitors, rbac_checks, stack_objects
 from tests.support.operating import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "k8s-dev"
-# Plurals of the built-in kinds the stack applies (a CRD names its own).
-PLURALS = {
-    "Namespace": "namespaces",
-    "ServiceAccount": "serviceaccounts",
-    "ConfigMap": "configmaps",
-    "Secret": "secrets",
-    "Service": "services",
-    "ClusterRole": "clusterroles",
-    "ClusterRoleBinding": "clusterrolebindings",
-    "Role": "roles",
-    "RoleBinding": "rolebindings",
-    "Deployment": "deployments",
-    "PodDisruptionBudget": "poddisruptionbudgets",
-    "CustomResourceDefinition": "customresourcedefinitions",
-    # CRDs of the Helm charts (kube-prometheus-stack, CloudNativePG), not rendered here
-    "PodMonitor": "podmonitors",
-    "PrometheusRule": "prometheusrules",
-    "Cluster": "clusters",
-}
 LOAD_TABLE = "deployed_loop_items"
-CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"}
 
 
 @pytest.fixture(scope="module")
 def rendering() -> manifests.Rendering:
     return manifests.render(planning.plan(ROOT, STACK).resources)
-
-
-def resource_of(obj: dict[str, Any], crds: dict[str, str]) -> str:
-    kind = obj["kind"]
-    return f"{obj['apiVersion']}/{crds.get(kind) or PLURALS[kind]}"
-
-
-def apply(cluster: Any, objects: list[dict[str, Any]]) -> None:
-    """Store each object as the API server would on `kubectl apply`; a CRD makes its kind served."""
-    crds: dict[str, str] = {}
-    for obj in objects:
-        if obj["kind"] == "CustomResourceDefinition":
-            spec = obj["spec"]
-            names, version = spec["names"], spec["versions"][0]
-            crds[names["kind"]] = names["plural"]
-            cluster.resources[f"{spec['group']}/{version['name']}/{names['plural']}"] = {
-                "namespaced": spec["scope"] == "Namespaced",
-                "verbs": operating.ALL_VERBS,
-                "kind": names["kind"],
-                "singular": names["singular"],
-                "shortnames": names.get("shortNames", []),
-                "subresources": sorted(version.get("subresources") or {}),
-            }
-    for obj in objects:
-        body = {**obj, "metadata": dict(obj["metadata"])}
-        if obj["kind"] not in CLUSTER_SCOPED:
-            body["metadata"].setdefault("namespace", "default")
-        cluster.put_object(resource_of(obj, crds), body)
-
-
-def instance_pods(cluster_obj: dict[str, Any], ports: list[tuple[int, int]]) -> list[dict[str, Any]]:
-    """The pods CloudNativePG runs for a Cluster (instance 1 the primary), with the labels its operator
-    sets; their `postgresql` and `metrics` ports are the real server's and exporter's here."""
-    name, namespace = cluster_obj["metadata"]["name"], cluster_obj["metadata"]["namespace"]
-    pods = []
-    for index, (pg_port, metrics_port) in enumerate(ports, start=1):
-        role = "primary" if index == 1 else "replica"
-        labels = {
-            "cnpg.io/cluster": name,
-            "cnpg.io/instanceName": f"{name}-{index}",
-            "cnpg.io/instanceRole": role,
-            "cnpg.io/podRole": "instance",
-            "role": role,
-        }
-        ports_ = [
-            {"name": "postgresql", "containerPort": pg_port},
-            {"name": "metrics", "containerPort": metrics_port},
-        ]
-        pods.append(pod(f"{name}-{index}", namespace, labels, [{"name": "postgres", "ports": ports_}]))
-    return pods
-
-
-def pod(
-    name: str, namespace: str, labels: dict[str, str], containers: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name, "namespace": namespace, "labels": labels},
-        "spec": {"containers": containers},
-        "status": {"podIP": "127.0.0.1", "phase": "Running"},
-    }
-
-
-def pod_of(deployment: dict[str, Any], ports: dict[str, int]) -> dict[str, Any]:
-    """A pod of a Deployment (its template's labels and port names), with the named ports where the
-    real process listens (the others on free ports)."""
-    template = deployment["spec"]["template"]
-    containers = [
-        {
-            "name": c["name"],
-            "ports": [
-                {**p, "containerPort": ports.get(p["name"]) or operating.free_port()}
-                for p in c.get("ports") or ()
-            ],
-        }
-        for c in template["spec"]["containers"]
-    ]
-    name = f"{deployment['metadata']['name']}-0"
-    return pod(name, deployment["metadata"]["namespace"], template["metadata"]["labels"], containers)
-
-
-def operator_settings(deployment: dict[str, Any], pod_name: str) -> tuple[bool, dict[str, str]]:
-    """(cluster-wide?, environment) as the Deployment's container gets them."""
-    container = deployment["spec"]["template"]["spec"]["containers"][0]
-    args = container["args"]
-    assert args[:2] == ["operator", "run"] and "--standalone" in args
-    fields = {"metadata.name": pod_name, "metadata.namespace": deployment["metadata"]["namespace"]}
-    env = {}
-    for item in container["env"]:
-        if "value" in item:
-            env[item["name"]] = str(item["value"])
-        else:
-            env[item["name"]] = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
-    return "--all-namespaces" in args, env
 
 
 class Exporters:
@@ -188,11 +73,6 @@ class DeploymentExporter(stockexporters.StockExporter):
 
     def env(self) -> dict[str, str]:
         return {**super().env(), **self.extra_env}
-
-
-def container_env(deployment: dict[str, Any]) -> dict[str, str]:
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    return {item["name"]: str(item["value"]) for item in container.get("env") or () if "value" in item}
 
 
 def app_database(postgres_primary: postgres.PostgresServer) -> str:
@@ -263,7 +143,7 @@ def loop_servers(
         # may be in it.
         prometheus.start()
         prometheus.set_targets("redis-chart-metrics", [queue.address])
-        pods = instance_pods(
+        pods = stack_objects.instance_pods(
             cnpg_cluster, [(s.port, e.port) for s, e in zip(servers, instances, strict=True)]
         )
         yield {
@@ -310,7 +190,7 @@ async def _run_the_loop(
     (deployment,) = [
         d for d in rendering.of_kind("Deployment") if d["metadata"]["name"] == "scaleplane-operator"
     ]
-    cluster_wide, env = operator_settings(deployment, f"{deployment['metadata']['name']}-0")
+    cluster_wide, env = stack_objects.operator_settings(deployment, f"{deployment['metadata']['name']}-0")
     assert cluster_wide, "operator/deployment.yaml runs --all-namespaces with the cluster-wide RBAC"
     metrics_port = operating.free_port()
     env |= {
@@ -325,8 +205,8 @@ async def _run_the_loop(
     db_name = replicas_policy["spec"]["targetRef"]["name"]
 
     async with operating.cluster_api() as (cluster, url):
-        apply(cluster, rendering.objects)
-        for body in [*loop_servers["pods"], pod_of(deployment, {"metrics": metrics_port})]:
+        stack_objects.apply(cluster, rendering.objects)
+        for body in [*loop_servers["pods"], stack_objects.pod_of(deployment, {"metrics": metrics_port})]:
             cluster.put_object("v1/pods", body)
         # What Prometheus discovers is what the cluster holds: the pods as stored in kmock.
         stored = [
@@ -418,11 +298,11 @@ def test_aws_prod_pod_monitors_scrape_the_exporters_its_deployments_run(
         pods = []
         for deployment in deployments:
             app = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
-            env = {**container_env(deployment), **local[app]}
+            env = {**stack_objects.container_env(deployment), **local[app]}
             exporter = exporters.start(
                 DeploymentExporter(deployment["metadata"]["name"], binaries[app], run_dir, env)
             )
-            pods.append(pod_of(deployment, {"metrics": exporter.port}))
+            pods.append(stack_objects.pod_of(deployment, {"metrics": exporter.port}))
         pod_monitors.write_discovery(discovery, pods)
         prometheus.start()
         celery.Celery("deployed-loop-aws", broker=f"redis://127.0.0.1:{redis_server.port}/0").send_task("t")
