@@ -11,7 +11,6 @@ Both run with the Lease in another namespace (the operator's own) than the polic
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,10 @@ import pytest
 import yaml
 
 from scaleplane.operator import functions, permissions
-from tests.support import operating
+from tests.support import operating, rbac_checks
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
-TEST_AGENT = "scaleplane-rbac-test"
 RBAC = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"
 OPERATOR_NS = "scaleplane-system"
 # Needed on a real cluster, not exercised against the emulator (kopf scans namespaces and CRDs there;
@@ -36,71 +34,10 @@ REAL_CLUSTER_ONLY = {
 }
 
 
-@dataclass(frozen=True)
-class Need:
-    """What one request needs from RBAC."""
-
-    group: str
-    resource: str
-    verb: str
-    namespace: str | None
-    name: str | None
-
-
-@dataclass(frozen=True)
-class Grant:
-    scope: str | None  # None: everywhere (a ClusterRole bound by a ClusterRoleBinding)
-    group: str
-    resource: str
-    verb: str
-    names: tuple[str, ...]
-
-    def allows(self, need: Need) -> bool:
-        if (self.group, self.resource, self.verb) != (need.group, need.resource, need.verb):
-            return False
-        if self.scope is not None and need.namespace != self.scope:
-            return False
-        return not self.names or (need.name in self.names and need.verb not in ("list", "watch", "create"))
-
-
-def grants(docs: list[dict[str, Any]]) -> set[Grant]:
-    roles = {
-        (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]): d for d in docs if "rules" in d
-    }
-    found = set()
-    for binding in (d for d in docs if d["kind"].endswith("Binding")):
-        ref = binding["roleRef"]
-        scope = binding["metadata"].get("namespace")
-        role = roles[(ref["kind"], scope if ref["kind"] == "Role" else None, ref["name"])]
-        assert binding["subjects"] == [
-            {"kind": "ServiceAccount", "name": "scaleplane-operator", "namespace": OPERATOR_NS}
-        ]
-        for rule in role["rules"]:
-            for group in rule["apiGroups"]:
-                for resource in rule["resources"]:
-                    for verb in rule["verbs"]:
-                        found.add(Grant(scope, group, resource, verb, tuple(rule.get("resourceNames") or ())))
-    return found
-
-
-def need_of(request: Any) -> Need | None:
-    """What an API request needs from RBAC; None for discovery (allowed to every authenticated user)."""
-    if request.resource is None or request.resource.plural is None:
-        return None
-    method = str(request.method.value).upper()
-    resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
-    if method == "GET":
-        verb = "watch" if request.params.get("watch") == "true" else ("get" if request.name else "list")
-    else:
-        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
-    return Need(request.resource.group or "", resource, verb, request.namespace, request.name)
-
-
 def check(cluster: Any, docs: list[dict[str, Any]]) -> None:
-    mine = [r for r in cluster if r.headers.get("User-Agent") != TEST_AGENT]
-    needs = {n for r in mine if (n := need_of(r)) is not None}
-    given = grants(docs)
-    refused = {n for n in needs if not any(g.allows(n) for g in given)}
+    needs = rbac_checks.needs(cluster)
+    given = rbac_checks.grants(docs)
+    refused = rbac_checks.refused(needs, given)
     assert refused == set(), f"requests the RBAC would refuse: {sorted(map(str, refused))}"
     unused = {g for g in given if not any(g.allows(n) for n in needs)}
     unused = {g for g in unused if (g.group, g.resource, g.verb) not in REAL_CLUSTER_ONLY}

@@ -200,7 +200,12 @@ def test_the_kubernetes_read_replica_query_sums_the_replicas_only(
     PodMonitor sets it from cnpg.io/instanceRole. CloudNativePG's own exporter cannot run here, so the
     series come from prometheus_client with the names and labels of its default-monitoring.yaml."""
     dev = planned_stacks.planned("k8s-dev")
-    query = _policy_queries(dev)["read-replicas"]
+    # The Cluster counts its primary: the policy adds one target's worth to the replicas' sum.
+    query, primary_share = _policy_queries(dev)["read-replicas"].removeprefix("(").split(") + ")
+    assert (
+        float(primary_share)
+        == dev.named("scaleplane-dev-operator-read-replicas").inputs["spec"]["metrics"][0]["target"]["value"]
+    )
     (monitor,) = [  # the operator has a PodMonitor of its own (the dashboards' issue)
         m for m in dev.by_type("kubernetes:monitoring.coreos.com/v1:PodMonitor") if "exporters" in m.name
     ]

@@ -84,7 +84,8 @@ def test_a_stack_query_overrides_the_exporters_default() -> None:
         for p in plan.by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
         if p.inputs["metadata"]["name"] == "read-replicas"
     ]
-    assert policy["metrics"][0]["query"] == "sum(x)"
+    # k8s-dev's Cluster counts its primary: one target's worth is added to any query (counting_primaries)
+    assert policy["metrics"][0]["query"] == "(sum(x)) + 9"
 
 
 @pytest.mark.parametrize("stack", ["aws-prod", "k8s-dev"])
@@ -101,8 +102,15 @@ def test_three_replicas_at_twice_the_target_ask_for_six(stack: str) -> None:
         if p.inputs["metadata"]["name"] == "read-replicas"
     ]
     spec = specs.parse_policy(policy)
-    assert spec.metrics[0].query.startswith("sum(rate(") and spec.metrics[0].target.type == "AverageValue"
-    per_replica = 2 * spec.metrics[0].target.value
-    sample = decisions.MetricSample(spec.metrics[0].name, 3 * per_replica, None)
-    recommendation = recommending.recommend(spec.metrics[0], sample, 3, 3, recommending.tolerances_of(spec))
-    assert recommendation.replicas == 6
+    # A CloudNativePG Cluster's instances count its primary, which serves no replica reads: the query
+    # adds one target's worth for it, and 3 replicas are 4 instances.
+    primaries = 1 if stack == "k8s-dev" else 0
+    query, target = spec.metrics[0].query, spec.metrics[0].target
+    assert query.removeprefix("(" * primaries).startswith("sum(rate(") and target.type == "AverageValue"
+    per_replica = 2 * target.value
+    sample = decisions.MetricSample(spec.metrics[0].name, 3 * per_replica + primaries * target.value, None)
+    members = 3 + primaries
+    recommendation = recommending.recommend(
+        spec.metrics[0], sample, members, members, recommending.tolerances_of(spec)
+    )
+    assert recommendation.replicas == 6 + primaries

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import yaml
 
@@ -171,3 +173,24 @@ def test_functions_enabled_without_the_gateway_manifest_is_a_config_error(tmp_pa
     fixture = planned_stacks.ROOT / planned_stacks.FIXTURE_MANIFESTS
     with pytest.raises(infra_config.ConfigError, match=r"operator/gateway\.yaml"):
         scaling_operator.manifest_files(fixture.parent, fixture.name, functions=True)
+
+
+def test_the_read_replica_policy_counts_the_primary_its_cluster_scales(dev: planning.Plan) -> None:
+    """A CloudNativePG Cluster's /scale is `instances`, the primary included, while the stack's config
+    (operator.readReplicas: minReplicas 1, maxReplicas 5, targetValue 500) speaks of read replicas.
+    Found by tests/e2e/test_deployed_loop.py: the policy asked for 1 instance at low load (the lone
+    primary, an empty `<name>-ro` Service), and for ceil(load / 500) instances under load, one replica
+    short. AverageValue asks for ceil(value / target) members, so the query adds one target's worth."""
+    (policy,) = [
+        p.inputs["spec"]
+        for p in dev.by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
+        if p.inputs["metadata"]["name"] == "read-replicas"
+    ]
+    assert (policy["minReplicas"], policy["maxReplicas"]) == (1 + 1, 5 + 1)
+    (metric,) = policy["metrics"]
+    assert metric["target"] == {"type": "AverageValue", "value": 500}
+    assert metric["query"] == (
+        '(sum(rate(cnpg_pg_stat_database_xact_commit{role="replica",datname="app"}[2m]))) + 500'
+    )
+    # 1200 reads/s on the replicas: ceil((1200 + 500) / 500) = 4 instances = 3 replicas >= 1200 / 500
+    assert math.ceil((1200 + 500) / 500) - 1 >= 1200 / 500

@@ -107,8 +107,11 @@ async def running_operator(
     tick: float = 1.0,
     env: dict[str, str] | None = None,
     functions: bool = True,
+    all_namespaces: bool = False,
 ) -> AsyncIterator[KopfRunner]:
     """The operator for `namespace`, ticking every `tick` s, /metrics on a free port, Lease on.
+    With `all_namespaces` it serves every namespace (`--all-namespaces`, as operator/deployment.yaml
+    runs it); `namespace` is then only where its Lease lives.
 
     It reaches `api_url` through a kubeconfig, as a user's operator does (`env["KUBECONFIG"]` to give
     your own, e.g. with a token file or an exec plugin: see `write_kubeconfig`).
@@ -130,7 +133,8 @@ async def running_operator(
         "SCALEPLANE_LEASE_SECONDS": "3",
         **env,
     }
-    args = ["run", "-m", "scaleplane.operator", "--standalone", "--namespace", namespace]
+    scope = ["--all-namespaces"] if all_namespaces else ["--namespace", namespace]
+    args = ["run", "-m", "scaleplane.operator", "--standalone", *scope]
     # kmock cannot parse the cluster-wide `/api/v1/namespaces` path: tell kopf not to scan namespaces,
     # so it takes `--namespace` as an existing namespace (as it does when RBAC forbids listing them).
     kopf_settings = kopf.OperatorSettings()

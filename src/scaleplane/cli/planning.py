@@ -65,6 +65,14 @@ ConfigFileOption = typer.Option(
 PolicyConfigOption = typer.Option(
     None, "--policy-config", help="Policy pack config (JSON): enforcement levels and thresholds per rule."
 )
+ManifestsOption = typer.Option(
+    None,
+    "--manifests",
+    help="Write the stack's Kubernetes objects to this folder instead of printing the plan: one manifest "
+    "per object in apply order, each Helm release's values under helm/ (charts are not rendered: install "
+    "those releases first).",
+    file_okay=False,
+)
 ProjectOption = typer.Option(None, "--project-dir", help="Where Pulumi.yaml is (default: here or above).")
 
 
@@ -151,12 +159,43 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of tables."),
     config_file: Path | None = ConfigFileOption,
     project_dir: Path | None = ProjectOption,
+    manifests: Path | None = ManifestsOption,
 ) -> None:
+    if manifests is not None:
+        _write_manifests(stack, config_file, project_dir, manifests)
+        return
     result = _plan(stack, config_file, project_dir)
     if as_json:
         typer.echo(json.dumps(_as_json(result), indent=2, sort_keys=False))
         return
     typer.echo("\n".join(plan_lines(result, shutil.get_terminal_size((80, 24)).columns)))
+
+
+def _write_manifests(stack: str, config_file: Path | None, project_dir: Path | None, directory: Path) -> None:
+    from scaleplane.cli.app import describe_os_error
+    from scaleplane.infra import manifests
+
+    try:
+        manifests.check_folder(directory)
+    except manifests.NotOurFolder as exc:
+        raise fail(f"--manifests: {exc}; give an empty or new folder") from None
+    except OSError as exc:
+        raise fail(f"--manifests: {describe_os_error(exc)}") from None
+    result = _plan(stack, config_file, project_dir)
+    rendering = manifests.render(result.resources)
+    try:
+        written = manifests.write(rendering, directory)
+    except manifests.NotOurFolder as exc:
+        raise fail(f"--manifests: {exc}; give an empty or new folder") from None
+    except OSError as exc:
+        raise fail(f"--manifests: {describe_os_error(exc)}") from None
+    typer.echo(f"{result.stack}: {len(rendering.objects)} objects written to {directory}/ (apply order)")
+    for release in rendering.releases:
+        values = directory / "helm" / f"{release.name}.values.yaml"
+        typer.echo(f"  Helm release {release.name} (not rendered): {release.install_command(str(values))}")
+    for name, why in rendering.withheld.items():
+        typer.echo(f"  withheld {name}: {why}")
+    typer.echo(f"  {len(written)} files; apply with: kubectl apply -f {directory}/")
 
 
 def plan_lines(result: planning_.Plan, width: int) -> list[str]:

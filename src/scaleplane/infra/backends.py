@@ -40,6 +40,9 @@ class DatabaseHandle:
     # What a ScalingPolicy for the read replicas points at (ScalingPolicy.spec.targetRef).
     replica_target: dict[str, str]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # Members the replica target counts that serve no replica reads: CloudNativePG's Cluster scales
+    # `instances`, the primary included (1); RDS counts only the read replicas (0).
+    counted_primaries: int = 0
 
 
 @dataclass(frozen=True)

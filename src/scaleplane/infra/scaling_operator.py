@@ -91,6 +91,28 @@ def load_objects(path: Path) -> list[dict[str, Any]]:
     return documents
 
 
+def counting_primaries(
+    defaults: config.PolicyDefaults, query: str, primaries: int
+) -> tuple[config.PolicyDefaults, str]:
+    """The read-replica policy for a target that also counts `primaries` members serving no replica
+    reads (a CloudNativePG Cluster's `instances`): config speaks of replicas, the target of members.
+
+    Floors and ceilings move up by the primaries (minReplicas 1 is one read replica, not a lone primary
+    and an empty `-ro` Service), and the query gains one target's worth per primary: AverageValue asks
+    for ceil(value / target) members, so ceil(load / target) replicas plus the primary.
+    """
+    if not primaries:
+        return defaults, query
+    shifted = defaults.model_copy(
+        update={
+            "min_replicas": defaults.min_replicas + primaries,
+            "max_replicas": defaults.max_replicas + primaries,
+        }
+    )
+    share = float(primaries * defaults.target_value)
+    return shifted, f"({query}) + {int(share) if share.is_integer() else share!r}"  # never 1.23457e+06
+
+
 def _snake(key: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
 
@@ -143,8 +165,11 @@ class ScalingOperator(pulumi.ComponentResource):
             "read-replicas": (
                 platform.database.namespace if platform.target == "kubernetes" else settings.namespace,
                 database.replica_target,
-                settings.read_replicas,
-                settings.read_replicas.query or catalogs.read_replicas_query(platform),
+                *counting_primaries(
+                    settings.read_replicas,
+                    settings.read_replicas.query or catalogs.read_replicas_query(platform),
+                    database.counted_primaries,
+                ),
             ),
         }
         self.policies = [

@@ -81,4 +81,5 @@ def build(
         port=PORT,
         replica_target={"apiVersion": API_VERSION, "kind": "Cluster", "name": settings.name},
         depends_on=[postgres],
+        counted_primaries=1,  # /scale of a Cluster is `instances`: 1 primary + the replicas
     )

@@ -41,6 +41,7 @@ class PrometheusServer:
         alertmanagers: tuple[str, ...] = (),
         retention: str = "1d",
         binary: Path = binaries.PROMETHEUS.path,
+        scrape_configs: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.workdir = workdir
         self.requested_port = port
@@ -51,6 +52,7 @@ class PrometheusServer:
         self.alertmanagers = alertmanagers  # host:port of each Alertmanager firing alerts go to
         self.retention = retention
         self.binary = binaries.Binary("prometheus", binary, binaries.PROMETHEUS.package)
+        self.scrape_configs = scrape_configs  # jobs of their own (relabelling...), after the file-SD one
         self.targets_dir = workdir / "targets"
         self.config_path = workdir / "prometheus.yml"
         self.process: processes.SupervisedProcess | None = None
@@ -75,7 +77,8 @@ class PrometheusServer:
                     "file_sd_configs": [
                         {"files": [str(self.targets_dir / "*.json")], "refresh_interval": "1s"}
                     ],
-                }
+                },
+                *self.scrape_configs,
             ],
         }
         self.config_path.write_text(yaml.safe_dump(config, sort_keys=False))
