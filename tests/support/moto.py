@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import requests
 
@@ -45,3 +46,36 @@ def running_server(*, start_timeout: float = 20.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def aws_clients(url: str, *, max_lag_seconds: float = 30.0) -> Any:
+    """The operator's AwsClients (targets.awscalls) pointed at the moto_server at `url`."""
+    import boto3
+
+    from scaleplane.targets import awscalls
+
+    settings = awscalls.AwsSettings(region="us-east-1", max_lag_seconds=max_lag_seconds, endpoint_url=url)
+    return awscalls.AwsClients(
+        settings,
+        session_factory=lambda: boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        ),
+    )
+
+
+def publish_lag(cloudwatch: Any, metric: str, lags: dict[str, float]) -> None:
+    """Publish replica lag the way RDS does (AWS/RDS, per DBInstanceIdentifier): moto's RDS publishes
+    no metrics of its own, so a test plays that part through CloudWatch's real PutMetricData."""
+    if lags:
+        cloudwatch.put_metric_data(
+            Namespace="AWS/RDS",
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": "DBInstanceIdentifier", "Value": instance}],
+                    "Value": value,
+                    "Unit": "Milliseconds" if metric == "AuroraReplicaLag" else "Seconds",
+                }
+                for instance, value in lags.items()
+            ],
+        )
