@@ -12,6 +12,9 @@ What moto cannot show, and what the test does instead:
     withholds them for one replica to make it lag (not ready).
   * moto never throttles nor checks credentials: a proxy in front of it (moto.FaultyEndpoint)
     answers with `ExpiredToken`, as AWS does when a web-identity session ran out.
+  * moto's endpoint names (`<id>.<random>.us-east-1.rds.amazonaws.com`) resolve nowhere: the test's
+    resolver (monkeypatched in for targets.readendpoints.resolve_ipv4, the one stand-in) gives each
+    a 127.0.0.x address, as the VPC's DNS gives each replica its IP.
   * a replica in moto is `available` at once; a slow create looks to the operator as one that is
     available but has no lag datapoint yet: it counts as current, not ready.
 """
@@ -29,11 +32,12 @@ import aiohttp
 import boto3
 import pytest
 
-from scaleplane.targets import rds
+from scaleplane.targets import rds, readendpoints
 from tests.support import moto, operating, planned_stacks
 from tests.support.operating import POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
+ENDPOINTSLICES = "discovery.k8s.io/v1/endpointslices"
 SOURCE = "scaleplane-prod-db-primary"  # what aws-prod's stack names the RDS primary
 STACK_REPLICAS = ("scaleplane-prod-db-replica-1", "scaleplane-prod-db-replica-2")
 # Per stack replica. Far over what 5 replicas serve at 500 each, because rate()[2m] of a series younger
@@ -135,7 +139,34 @@ def ours(found: dict[str, dict[str, str]]) -> list[str]:
     return sorted(name for name, tags in found.items() if tags.get(rds.MANAGED_TAG) == "scaleplane")
 
 
-async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any) -> None:
+class Dns:
+    """Each RDS endpoint name gets the next 127.0.0.x address, the same one every time."""
+
+    def __init__(self) -> None:
+        self.addresses: dict[str, str] = {}
+
+    def resolve(self, host: str) -> list[str]:
+        if not host.endswith(".rds.amazonaws.com"):
+            return []
+        return [self.addresses.setdefault(host, f"127.0.0.{len(self.addresses) + 10}")]
+
+    def of(self, client: Any, names: set[str]) -> list[str]:
+        found = client.describe_db_instances(Filters=[{"Name": "db-instance-id", "Values": sorted(names)}])
+        return sorted(self.resolve(i["Endpoint"]["Address"])[0] for i in found["DBInstances"])
+
+
+def read_slice(cluster: Any, namespace: str) -> list[str] | None:
+    """The addresses of the read Service's EndpointSlice (None while there is none)."""
+    found = cluster.read_object(ENDPOINTSLICES, namespace, readendpoints.service_name(SOURCE))
+    if found is None:
+        return None
+    assert found["metadata"]["labels"][readendpoints.SERVICE_NAME_LABEL] == readendpoints.service_name(SOURCE)
+    return sorted(ip for endpoint in found.get("endpoints") or [] for ip in endpoint["addresses"])
+
+
+async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any, monkeypatch: Any) -> None:
+    dns = Dns()
+    monkeypatch.setattr(readendpoints, "resolve_ipv4", dns.resolve)
     namespace, body = default_policy()
     query = body["spec"]["metrics"][0]["query"]
     assert "pg_stat_database_xact_commit" in query and body["spec"]["targetRef"]["name"] == SOURCE
@@ -168,6 +199,18 @@ async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any
                 )
                 assert set(replicas(client)) == {*STACK_REPLICAS, *made}
                 await eventually(lambda: _settled(cluster, namespace, 5), timeout=20)
+                # Reads reach the 5 ready replicas; the newest, lagging 120 s (bound: 30 s), drops out.
+                # (It stays out for up to a minute after it catches up: the lag read is the worst of
+                # the last minute. The scale-in below deletes it anyway.)
+                everyone = set(replicas(client))
+                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, everyone))
+                service = cluster.read_object("v1/services", namespace, readendpoints.service_name(SOURCE))
+                assert service is not None and "selector" not in service["spec"]
+                newest = max(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
+                lagging.add(newest)
+                await eventually(
+                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone - {newest})
+                )
 
                 # An expired token: the tick fails with the reason in status, nothing is created.
                 endpoint.fail_with("ExpiredToken", 403)
@@ -183,6 +226,8 @@ async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any
                 await _merge_patch(api_url + path, {"spec": {"maxReplicas": 3}})
                 await eventually(lambda: len(replicas(client)) == 3, timeout=30)
                 assert set(replicas(client)) == {*STACK_REPLICAS, oldest}
+                left = {*STACK_REPLICAS, oldest}
+                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, left))
 
 
 def _status(cluster: Any, namespace: str) -> dict[str, Any]:

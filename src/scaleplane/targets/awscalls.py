@@ -17,9 +17,12 @@ Error table (`call`):
     anything else AWS refuses (not found, quota, bad parameter)     not retryable: the policy's error
 
 Replica lag (`lags`): CloudWatch `ReplicaLag` (RDS, seconds) or `AuroraReplicaLag` (Aurora,
-milliseconds) per DB instance, the newest datapoint of the last LAG_WINDOW_SECONDS. A replica with
-no datapoint in that window has no known lag, and is not ready: RDS publishes a new replica's first
-datapoint a minute or so after it turns `available`.
+milliseconds) per DB instance: the Maximum of the newest one-minute period that has data, within
+the last LAG_WINDOW_SECONDS. The worst of a minute, not its last value, on purpose: a replica that
+fell behind the bound in the last minute stays out of the read set for up to a minute after it
+catches up, rather than flapping in and out. A replica with no datapoint in the window has no known
+lag, and is not ready: RDS publishes a new replica's first datapoint a minute or so after it turns
+`available` (so a slow create, or one stuck `creating`, counts as current, never as ready).
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ Its replicas are the instances in the source's `ReadReplicaDBInstanceIdentifiers
     current = replicas not being deleted (a replica still `creating` counts, so a slow create is
               never doubled by the next tick)
     ready   = replicas `available` whose CloudWatch `ReplicaLag` is known and under the bound
-              (targets.awscalls: a replica that serves stale reads is not capacity)
+              (targets.awscalls: a replica that serves stale reads is not capacity); in the operator
+              they are also what the read Service routes to (targets.readendpoints)
     scale up   -> create_db_instance_read_replica, one call per missing replica, named
                   `<source>-sp-<suffix>` and tagged `scaleplane.io/managed-by=scaleplane` (plus the
                   namespace and a creation stamp)
@@ -29,6 +30,7 @@ from __future__ import annotations
 import datetime
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from scaleplane.targets import awscalls, protocol
@@ -44,8 +46,16 @@ _EPOCH = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 class RdsReadReplicas:
     """Read replicas of `source_id`, for a policy in `namespace`, through `aws`'s clients."""
 
-    def __init__(self, aws: awscalls.AwsClients, namespace: str, source_id: str) -> None:
+    def __init__(
+        self,
+        aws: awscalls.AwsClients,
+        namespace: str,
+        source_id: str,
+        *,
+        publish: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
+    ) -> None:
         self.aws = aws
+        self.publish = publish  # told the ready replicas after every read (targets.readendpoints)
         self.namespace = namespace
         self.source_id = source_id
         self.instance_class = aws.settings.instance_class
@@ -59,6 +69,8 @@ class RdsReadReplicas:
 
     async def read(self) -> protocol.ReplicaCount:
         live, ready = await self.aws.call(self.source_id, self.ready_set)
+        if self.publish is not None:
+            await self.publish(ready)
         return protocol.ReplicaCount(current=len(live), ready=len(ready))
 
     def ready_set(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -67,7 +67,7 @@ def for_cluster(client: Any, *, aws: Any | None = None, fresh_for: float = 2.0) 
                 it an RDS or Aurora targetRef is refused with a clear error.
     fresh_for:  how long one LIST of a namespace and kind answers reads (keep it under the tick).
     """
-    from scaleplane.targets import aurora, kubernetes, rds
+    from scaleplane.targets import aurora, kubernetes, rds, readendpoints
 
     listings = kubernetes.Listings(client, fresh_for=fresh_for)
 
@@ -84,7 +84,8 @@ def for_cluster(client: Any, *, aws: Any | None = None, fresh_for: float = 2.0) 
             )
         if (ref.api_version.rpartition("/")[0], ref.kind) in AURORA_KINDS:
             return aurora.AuroraReaders(aws, namespace, ref.name)
-        return rds.RdsReadReplicas(aws, namespace, ref.name)
+        reads = readendpoints.ReadService(client, namespace, ref.name)
+        return rds.RdsReadReplicas(aws, namespace, ref.name, publish=reads.publish)
 
     for group, kind in RDS_KINDS + AURORA_KINDS:
         registry.register(group, kind, aws_target)
