@@ -1,0 +1,47 @@
+"""The operator's AWS identity as aws-prod plans it: EKS Pod Identity for its ServiceAccount, and a
+policy that reaches this database's instances only and deletes only the replicas the operator made."""
+
+from __future__ import annotations
+
+import json
+
+from scaleplane.guardrails import catalog, running
+from scaleplane.guardrails import rules as guard_rules
+from scaleplane.infra import mocking
+from tests.support import planned_stacks
+
+
+def test_the_operator_gets_a_pod_identity_role_scoped_to_the_platforms_database() -> None:
+    plan = planned_stacks.planned("aws-prod")
+    association = plan.named("scaleplane-prod-db-operator-identity")
+    assert association.type == "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+    assert (association.inputs["namespace"], association.inputs["serviceAccount"]) == (
+        "scaleplane-system",
+        "scaleplane-operator",
+    )
+    assert [a.inputs["addonName"] for a in plan.by_type("aws:eks/addon:Addon")] == ["eks-pod-identity-agent"]
+    role = next(r for r in plan.by_type("aws:iam/role:Role") if r.name == "scaleplane-prod-db-operator")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+    assert (
+        trust["Condition"]["StringEquals"]["aws:RequestTag/kubernetes-service-account"]
+        == "scaleplane-operator"
+    )
+
+    policy = json.loads(plan.named("scaleplane-prod-db-operator-replicas").inputs["policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    for sid, statement in by_sid.items():
+        if sid != "ReadReplicaLag":  # GetMetricData has no resource-level permissions
+            assert all(":db:scaleplane-prod-db-" in arn for arn in statement["Resource"]), statement
+    assert by_sid["DeleteOwnReplicas"]["Resource"] == [
+        f"arn:aws:rds:us-east-1:{mocking.ACCOUNT}:db:scaleplane-prod-db-primary-sp-*"
+    ]
+    assert by_sid["DeleteOwnReplicas"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/scaleplane.io/managed-by": "scaleplane"}
+    }
+    assert (
+        by_sid["TagOwnReplicas"]["Resource"] == by_sid["DeleteOwnReplicas"]["Resource"]
+    )  # never the primary
+
+    planned = [guard_rules.Resource(r.type, r.name, r.inputs, r.urn) for r in plan.resources]
+    assert running.evaluate(planned, None, ruleset=[catalog.by_id("iam-least-privilege")]) == []
