@@ -45,3 +45,41 @@ def test_the_operator_gets_a_pod_identity_role_scoped_to_the_platforms_database(
 
     planned = [guard_rules.Resource(r.type, r.name, r.inputs, r.urn) for r in plan.resources]
     assert running.evaluate(planned, None, ruleset=[catalog.by_id("iam-least-privilege")]) == []
+
+
+def test_the_aurora_option_plans_a_cluster_with_readers_the_operator_scales() -> None:
+    from tests.cli.test_conventions import run
+
+    overrides = {"database": {"engine": "aurora-postgresql", "readReplicas": 2}}
+    plan = planned_stacks.planned("aws-prod", overrides)
+    assert [r.name for r in plan.by_type("aws:rds/clusterInstance:ClusterInstance")] == [
+        "scaleplane-prod-db-writer",
+        "scaleplane-prod-db-reader-1",
+        "scaleplane-prod-db-reader-2",
+    ]
+    assert not plan.by_type("aws:rds/instance:Instance")
+    cluster = plan.named("scaleplane-prod-db-cluster").inputs
+    assert cluster["tags"]["scaleplane.io/namespace"] == "scaleplane-system"  # given to the operator's policy
+    assert cluster["storageEncrypted"] and cluster["deletionProtection"]
+    assert plan.outputs["databaseReadEndpoints"] == [
+        "scaleplane-prod-db-cluster.cluster-ro-mock.us-east-1.rds.amazonaws.com"
+    ]
+    policies = {
+        p.inputs["metadata"]["name"]: p.inputs["spec"]
+        for p in plan.by_type("kubernetes:scaleplane.io/v1alpha1:ScalingPolicy")
+    }
+    assert policies["read-replicas"]["targetRef"] == {
+        "apiVersion": "scaleplane.io/v1alpha1",
+        "kind": "AuroraReaders",
+        "name": "scaleplane-prod-db-cluster",
+    }
+    statements = json.loads(plan.named("scaleplane-prod-db-operator-replicas").inputs["policy"])["Statement"]
+    create = next(s for s in statements if s["Sid"] == "CreateReplicas")
+    assert create["Action"] == ["rds:CreateDBInstance"]
+    assert (
+        create["Resource"][0] == f"arn:aws:rds:us-east-1:{mocking.ACCOUNT}:cluster:scaleplane-prod-db-cluster"
+    )
+
+    stack = planned_stacks.stack_file("aws-prod", overrides)
+    code, out, _ = run("check", "--stack", "aws-prod", "--config-file", str(stack))
+    assert code == 0 and "0 violation(s)" in out, out

@@ -12,7 +12,8 @@ checks the shape):
 
     ReadTheDatabase       Describe/ListTags on this database's instances only (`db:<name>-*`:
                           primary, the stack's replicas, the operator's)
-    CreateReplicas        CreateDBInstanceReadReplica of the primary, into `db:<primary>-sp-*` only
+    CreateReplicas        CreateDBInstanceReadReplica of the primary (Aurora: CreateDBInstance into
+                          the cluster), into `db:<source>-sp-*` only
     TagOwnReplicas        AddTagsToResource on `db:<primary>-sp-*` only, with the tag
                           scaleplane.io/managed-by=scaleplane on the request (never on the primary)
     DeleteOwnReplicas     DeleteDBInstance of `db:<primary>-sp-*` carrying that tag: IAM itself refuses
@@ -42,53 +43,56 @@ POLICY_STATEMENTS = (
 )
 
 
-def policy_document(primary_arn: str, database_prefix: str) -> str:
-    """The role's inline policy for the primary at `primary_arn`; `database_prefix` names every
-    instance of this database (`<component name>-`)."""
-    base = ":".join(primary_arn.split(":")[:5])  # arn:aws:rds:<region>:<account>
-    primary_id = primary_arn.rsplit(":", 1)[-1]
-    ours = f"{base}:db:{primary_id}{REPLICA_INFIX}*"
-    return json.dumps(
+def policy_document(source_arn: str, database_prefix: str, *, aurora: bool = False) -> str:
+    """The role's inline policy for the RDS primary (or, with `aurora`, the Aurora cluster) at
+    `source_arn`; `database_prefix` names every instance of this database (`<component name>-`)."""
+    base = ":".join(source_arn.split(":")[:5])  # arn:aws:rds:<region>:<account>
+    source_id = source_arn.rsplit(":", 1)[-1]
+    ours = f"{base}:db:{source_id}{REPLICA_INFIX}*"
+    source = f"{base}:cluster:{source_id}" if aurora else f"{base}:db:{source_id}"
+    read = [
+        "rds:DescribeDBInstances",
+        "rds:ListTagsForResource",
+        *(["rds:DescribeDBClusters"] if aurora else []),
+    ]
+    statements: list[dict[str, Any]] = [
         {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "ReadTheDatabase",
-                    "Effect": "Allow",
-                    "Action": ["rds:DescribeDBInstances", "rds:ListTagsForResource"],
-                    "Resource": [f"{base}:db:{database_prefix}*"],
-                },
-                {
-                    "Sid": "CreateReplicas",
-                    "Effect": "Allow",
-                    "Action": ["rds:CreateDBInstanceReadReplica"],
-                    "Resource": [f"{base}:db:{primary_id}", ours],
-                },
-                {
-                    # Tags on the new replica only (never on the primary: its scaleplane.io/namespace
-                    # tag is what gives it to a namespace), and only with the ownership tag.
-                    "Sid": "TagOwnReplicas",
-                    "Effect": "Allow",
-                    "Action": ["rds:AddTagsToResource"],
-                    "Resource": [ours],
-                    "Condition": {"StringEquals": {f"aws:RequestTag/{MANAGED_TAG}": "scaleplane"}},
-                },
-                {
-                    "Sid": "DeleteOwnReplicas",
-                    "Effect": "Allow",
-                    "Action": ["rds:DeleteDBInstance"],
-                    "Resource": [ours],
-                    "Condition": {"StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "scaleplane"}},
-                },
-                {
-                    "Sid": "ReadReplicaLag",
-                    "Effect": "Allow",
-                    "Action": ["cloudwatch:GetMetricData"],
-                    "Resource": ["*"],
-                },
-            ],
-        }
-    )
+            "Sid": "ReadTheDatabase",
+            "Effect": "Allow",
+            "Action": read,
+            "Resource": [f"{base}:db:{database_prefix}*", *([source] if aurora else [])],
+        },
+        {
+            # RDS: a replica of the primary; Aurora: an instance into the cluster. Into our names only.
+            "Sid": "CreateReplicas",
+            "Effect": "Allow",
+            "Action": ["rds:CreateDBInstance" if aurora else "rds:CreateDBInstanceReadReplica"],
+            "Resource": [source, ours],
+        },
+        {
+            # Tags on the new replica only (never on the source: its scaleplane.io/namespace tag is
+            # what gives it to a namespace), and only with the ownership tag.
+            "Sid": "TagOwnReplicas",
+            "Effect": "Allow",
+            "Action": ["rds:AddTagsToResource"],
+            "Resource": [ours],
+            "Condition": {"StringEquals": {f"aws:RequestTag/{MANAGED_TAG}": "scaleplane"}},
+        },
+        {
+            "Sid": "DeleteOwnReplicas",
+            "Effect": "Allow",
+            "Action": ["rds:DeleteDBInstance"],
+            "Resource": [ours],
+            "Condition": {"StringEquals": {f"aws:ResourceTag/{MANAGED_TAG}": "scaleplane"}},
+        },
+        {
+            "Sid": "ReadReplicaLag",
+            "Effect": "Allow",
+            "Action": ["cloudwatch:GetMetricData"],
+            "Resource": ["*"],
+        },
+    ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def trust_document(namespace: str) -> str:
@@ -117,9 +121,12 @@ def build(
     name: str,
     platform: config.PlatformConfig,
     cluster: backends.ClusterHandle,
-    primary: Any,
+    source: Any,
+    *,
+    aurora: bool = False,
 ) -> Any:
-    """The role, its policy and the association to the operator's ServiceAccount. Returns the role."""
+    """The role, its policy and the association to the operator's ServiceAccount. Returns the role.
+    `source`: the RDS primary (aws.rds.Instance) or, with `aurora`, the aws.rds.Cluster."""
     namespace = platform.operator.namespace
     role = aws.iam.Role(
         f"{name}-operator",
@@ -132,7 +139,7 @@ def build(
     aws.iam.RolePolicy(
         f"{name}-operator-replicas",
         role=role.id,
-        policy=primary.arn.apply(lambda arn: policy_document(arn, f"{name}-")),
+        policy=source.arn.apply(lambda arn: policy_document(arn, f"{name}-", aurora=aurora)),
         opts=backends.child(parent),
     )
     aws.eks.PodIdentityAssociation(
