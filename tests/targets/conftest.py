@@ -25,5 +25,15 @@ def aws(moto_url: str) -> Any:
 
 
 @pytest.fixture
-def rds_client(aws: Any) -> Any:
-    return aws.client("rds")
+def rds_client(aws: Any, moto_url: str) -> Any:
+    """The test's own client, for set-up and checks: boto3's default timeouts and retries, not the
+    operator's short ones (a create moto answers slowly on a loaded machine must not be re-sent)."""
+    import boto3
+
+    return boto3.client(
+        "rds",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

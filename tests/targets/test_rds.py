@@ -143,3 +143,45 @@ async def test_the_cluster_registry_routes_both_rds_kinds(aws, rds_client):
         target = reg.resolve("team-a", specs.TargetRef(api_version=api_version, kind=kind, name="orders"))
         assert isinstance(target, rds.RdsReadReplicas)
         assert await target.read() == protocol.ReplicaCount(0, 0)
+
+
+async def test_throttling_is_retryable_and_an_expired_token_drops_the_clients(moto_url, rds_client):
+    """A proxy in front of moto answers as AWS does (moto itself never throttles nor checks tokens).
+    It runs in this test's loop: every call through it must be awaited (the target's are)."""
+    make_source(rds_client)
+    async with moto.FaultyEndpoint(moto_url) as endpoint:
+        faulty = moto.aws_clients(endpoint.url)
+        target = rds.RdsReadReplicas(faulty, "team-a", "orders")
+        endpoint.fail_with("Throttling", 400)
+        with pytest.raises(protocol.TargetError, match="RDS Throttling on orders") as caught:
+            await target.read()
+        assert (
+            caught.value.retryable and 1 < endpoint.failed < 6
+        )  # botocore retried it, a bounded number of times
+        endpoint.fail_with("ExpiredToken", 403)
+        first = faulty.client("rds")
+        with pytest.raises(protocol.TargetError, match=r"credentials refused \(ExpiredToken\)") as caught:
+            await target.read()
+        assert not caught.value.retryable
+        endpoint.heal()
+        assert faulty.client("rds") is not first  # built again, from a fresh credential chain
+        assert await target.read() == protocol.ReplicaCount(0, 0)
+
+
+async def test_no_credentials_is_a_clear_error(moto_url):
+    aws = awscalls.AwsClients(
+        awscalls.AwsSettings(region="us-east-1", endpoint_url=moto_url),
+        session_factory=lambda: boto3.session.Session(botocore_session=_no_credentials()),
+    )
+    with pytest.raises(protocol.TargetError, match="no credentials") as caught:
+        await rds.RdsReadReplicas(aws, "team-a", "orders").read()
+    assert not caught.value.retryable
+
+
+def _no_credentials():
+    import botocore.credentials
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.register_component("credential_provider", botocore.credentials.CredentialResolver([]))
+    return session

@@ -63,7 +63,7 @@ CREDENTIAL_CODES = {
 # botocore's own retries first (standard mode: throttling and 5xx with jittered backoff), short
 # timeouts so one stuck call cannot eat the operator's target timeout.
 CLIENT_CONFIG = botocore.config.Config(
-    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5
+    retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=8
 )
 
 
