@@ -43,6 +43,15 @@ def test_the_operator_gets_a_pod_identity_role_scoped_to_the_platforms_database(
         by_sid["TagOwnReplicas"]["Resource"] == by_sid["DeleteOwnReplicas"]["Resource"]
     )  # never the primary
 
+    # Pod Identity gives credentials, not a region: the operator's Deployment is told the stack's.
+    deployment = next(
+        r
+        for r in plan.by_type("kubernetes:apps/v1:Deployment")
+        if r.inputs["metadata"]["name"] == "scaleplane-operator"
+    )
+    env = deployment.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "SCALEPLANE_AWS_REGION", "value": "us-east-1"} in env
+
     planned = [guard_rules.Resource(r.type, r.name, r.inputs, r.urn) for r in plan.resources]
     assert running.evaluate(planned, None, ruleset=[catalog.by_id("iam-least-privilege")]) == []
 

@@ -40,6 +40,9 @@ class DatabaseHandle:
     # What a ScalingPolicy for the read replicas points at (ScalingPolicy.spec.targetRef).
     replica_target: dict[str, str]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+    # Settings the operator needs to scale these replicas (on AWS: SCALEPLANE_AWS_REGION), added to
+    # its Deployment's container env by the ScalingOperator component.
+    operator_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -101,4 +101,5 @@ def build(
             "name": f"{name}-cluster",
         },
         depends_on=[db_cluster, *instances],
+        operator_env=operator_access.operator_env(),
     )

@@ -95,6 +95,11 @@ def policy_document(source_arn: str, database_prefix: str, *, aurora: bool = Fal
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
+def operator_env() -> dict[str, str]:
+    """Pod Identity hands the pod credentials, not a region: the operator is told the stack's."""
+    return {"SCALEPLANE_AWS_REGION": aws.config.region or "us-east-1"}
+
+
 def trust_document(namespace: str) -> str:
     return json.dumps(
         {

@@ -123,4 +123,5 @@ def build(
             "name": f"{name}-primary",
         },
         depends_on=[primary, *replicas],
+        operator_env=operator_access.operator_env(),
     )
