@@ -198,36 +198,38 @@ async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any
                     lambda: len(ours(replicas(client))) == 3 and ours(replicas(client)), timeout=40
                 )
                 assert set(replicas(client)) == {*STACK_REPLICAS, *made}
-                await eventually(lambda: _settled(cluster, namespace, 5), timeout=20)
+                await eventually(lambda: _settled(cluster, namespace, 5), timeout=40)
                 # Reads reach the 5 ready replicas; the newest, lagging 120 s (bound: 30 s), drops out.
                 # (It stays out for up to a minute after it catches up: the lag read is the worst of
                 # the last minute. The scale-in below deletes it anyway.)
                 everyone = set(replicas(client))
-                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, everyone))
+                await eventually(
+                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone), timeout=40
+                )
                 service = cluster.read_object("v1/services", namespace, readendpoints.service_name(SOURCE))
                 assert service is not None and "selector" not in service["spec"]
                 newest = max(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
                 lagging.add(newest)
                 await eventually(
-                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone - {newest})
+                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone - {newest}), timeout=40
                 )
 
                 # An expired token: the tick fails with the reason in status, nothing is created.
                 endpoint.fail_with("ExpiredToken", 403)
-                error = await eventually(lambda: _error_with(cluster, namespace, "ExpiredToken"))
+                error = await eventually(lambda: _error_with(cluster, namespace, "ExpiredToken"), timeout=40)
                 assert "credentials refused" in error
                 endpoint.heal()
-                await eventually(lambda: _settled(cluster, namespace, 5), timeout=20)
+                await eventually(lambda: _settled(cluster, namespace, 5), timeout=40)
                 assert len(replicas(client)) == 5
 
                 # A user lowers the cap to 3: the 2 newest replicas scaleplane made go, never the stack's.
                 oldest = min(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
                 path = f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/read-replicas"
                 await _merge_patch(api_url + path, {"spec": {"maxReplicas": 3}})
-                await eventually(lambda: len(replicas(client)) == 3, timeout=30)
+                await eventually(lambda: len(replicas(client)) == 3, timeout=40)
                 assert set(replicas(client)) == {*STACK_REPLICAS, oldest}
                 left = {*STACK_REPLICAS, oldest}
-                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, left))
+                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, left), timeout=40)
 
 
 def _status(cluster: Any, namespace: str) -> dict[str, Any]:
