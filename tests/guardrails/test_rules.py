@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from scaleplane.guardrails import catalog, rules, running
+from scaleplane.guardrails import catalog, identities, rules, running
+from scaleplane.infra.aws import operator_access
 
 PROD = {"owner": "team", "cost-center": "cc-1", "environment": "prod"}
 DEV = {**PROD, "environment": "dev"}
@@ -121,6 +123,11 @@ def catalog_map(series: str) -> rules.Resource:
     return res("kubernetes:core/v1:ConfigMap", metadata={"labels": labels}, data={"series": series})
 
 
+def iam_policy(document: Any) -> rules.Resource:
+    text = document if isinstance(document, str) else json.dumps(document)
+    return res("aws:iam/rolePolicy:RolePolicy", policy=text, role="r")
+
+
 # rule id -> (compliant stack, non-compliant stack, a fragment the violation must contain)
 CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
     "rds-no-public-access": ([db()], [db(publiclyAccessible=True)], "public address"),
@@ -205,6 +212,11 @@ CASES: dict[str, tuple[list[rules.Resource], list[rules.Resource], str]] = {
         [queue_policy("max(redis_key_size)"), catalog_map("redis_up\nredis_key_size")],
         [queue_policy("sum(celery_queue_length)"), catalog_map("redis_key_size")],
         "metric 'queue': the query 'sum(celery_queue_length)' reads celery_queue_length",
+    ),
+    "iam-least-privilege": (
+        [iam_policy(operator_access.policy_document("arn:aws:rds:us-east-1:1:db:app-primary", "app-"))],
+        [iam_policy({"Statement": [{"Effect": "Allow", "Action": "rds:*", "Resource": "*"}]})],
+        "grants the wildcard action(s) rds:*",
     ),
     "required-tags": (
         [db(), res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", role="r")],
@@ -346,3 +358,27 @@ def test_policy_config_problems_carry_their_line(tmp_path) -> None:
     path.write_text('{"all": "advisory", "all": "mandatory"}')
     with pytest.raises(running.PolicyConfigError, match="'all' is written twice"):
         running.load_config(path)
+
+
+@pytest.mark.parametrize(
+    ("statement", "fragment"),
+    [
+        ({"Action": "*", "Resource": "arn:aws:rds:us-east-1:1:db:x"}, "wildcard action(s) *"),
+        ({"Action": ["rds:DeleteDBInstance"], "Resource": "*"}, 'rds:DeleteDBInstance on Resource "*"'),
+        ({"NotAction": "iam:*", "Resource": "arn:aws:s3:::b"}, "NotAction/NotResource"),
+    ],
+)
+def test_iam_least_privilege_names_each_broad_grant(statement: dict[str, Any], fragment: str) -> None:
+    bad = iam_policy({"Statement": [{"Sid": "S", "Effect": "Allow", **statement}]})
+    found = running.evaluate([bad], None, ruleset=[catalog.by_id("iam-least-privilege")])
+    assert any(fragment in v.message and "statement S" in v.message for v in found), found
+    # Deny statements and actions that cannot be scoped are fine.
+    fine = iam_policy(
+        {
+            "Statement": [
+                {"Effect": "Deny", "Action": "*", "Resource": "*"},
+                {"Effect": "Allow", "Action": sorted(identities.GLOBAL_ACTIONS), "Resource": "*"},
+            ]
+        }
+    )
+    assert running.evaluate([fine], None, ruleset=[catalog.by_id("iam-least-privilege")]) == []

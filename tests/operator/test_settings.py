@@ -44,6 +44,9 @@ def test_identities_differ_between_operators_in_one_process() -> None:
         ({"SCALEPLANE_HOOKS": "[{"}, "SCALEPLANE_HOOKS: not JSON"),
         ({"SCALEPLANE_HOOKS": '[{"url": "ftp://x"}]'}, "SCALEPLANE_HOOKS[0].url"),
         ({"SCALEPLANE_LEASE": "maybe"}, "SCALEPLANE_LEASE"),
+        ({"SCALEPLANE_RDS_MAX_LAG_SECONDS": "0"}, "SCALEPLANE_RDS_MAX_LAG_SECONDS: Input should be greater"),
+        ({"SCALEPLANE_AWS_REGION": "mars"}, "SCALEPLANE_AWS_REGION: String should match"),
+        ({"SCALEPLANE_RDS_INSTANCE_CLASS": "r6g.large"}, "SCALEPLANE_RDS_INSTANCE_CLASS"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
@@ -57,3 +60,12 @@ def test_the_status_heartbeat_is_a_setting() -> None:
     assert settings.from_env({"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "0"}).status_heartbeat_seconds == 0
     with pytest.raises(settings.SettingsError, match="SCALEPLANE_STATUS_HEARTBEAT_SECONDS"):
         settings.from_env({"SCALEPLANE_STATUS_HEARTBEAT_SECONDS": "-5"})
+
+
+def test_the_aws_settings_default_to_boto3s_region_and_the_sources_class() -> None:
+    config = settings.from_env({})
+    assert (config.aws_region, config.rds_max_lag_seconds, config.rds_instance_class) == ("", 30.0, "")
+    config = settings.from_env(
+        {"SCALEPLANE_AWS_REGION": "eu-west-1", "SCALEPLANE_RDS_INSTANCE_CLASS": "db.r6g.large"}
+    )
+    assert (config.aws_region, config.rds_instance_class) == ("eu-west-1", "db.r6g.large")

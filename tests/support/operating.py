@@ -61,6 +61,7 @@ RESOURCES = {
         "subresources": ["status", "scale"],
     },
     "v1/services": {"kind": "Service", "singular": "service"},
+    "discovery.k8s.io/v1/endpointslices": {"kind": "EndpointSlice", "singular": "endpointslice"},
     "v1/events": {"kind": "Event", "singular": "event"},
     "coordination.k8s.io/v1/leases": {"kind": "Lease", "singular": "lease"},
 }

@@ -43,6 +43,9 @@ class DatabaseHandle:
     # Members the replica target counts that serve no replica reads: CloudNativePG's Cluster scales
     # `instances`, the primary included (1); RDS counts only the read replicas (0).
     counted_primaries: int = 0
+    # Settings the operator needs to scale these replicas (on AWS: SCALEPLANE_AWS_REGION), added to
+    # its Deployment's container env by the ScalingOperator component.
+    operator_env: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

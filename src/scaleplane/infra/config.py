@@ -96,6 +96,8 @@ class ClusterConfig(ConfigModel):
 class DatabaseConfig(ConfigModel):
     name: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9-]*$")] = "app"
     engine_version: str = "16.4"
+    # AWS: "postgres" (RDS, read replicas of a primary) or "aurora-postgresql" (a cluster and readers)
+    engine: Literal["postgres", "aurora-postgresql"] = "postgres"
     read_replicas: Annotated[int, Field(ge=0, le=15)] = 1
     instance_class: str = "db.t4g.medium"
     allocated_storage_gib: Annotated[int, Field(ge=20)] = 50

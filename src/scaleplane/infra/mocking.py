@@ -65,6 +65,12 @@ def fake_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> 
     if type_ == "aws:rds/instance:Instance":
         address = f"{inputs.get('identifier', name)}.mock.{region}.rds.amazonaws.com"
         state.update(address=address, endpoint=f"{address}:5432", port=5432)
+    elif type_ == "aws:rds/cluster:Cluster":
+        cluster_id = inputs.get("clusterIdentifier", name)
+        state.update(
+            endpoint=f"{cluster_id}.cluster-mock.{region}.rds.amazonaws.com",
+            readerEndpoint=f"{cluster_id}.cluster-ro-mock.{region}.rds.amazonaws.com",
+        )
     elif type_ == "aws:elasticache/replicationGroup:ReplicationGroup":
         state.update(
             primaryEndpointAddress=f"master.{name}.mock.cache.amazonaws.com",

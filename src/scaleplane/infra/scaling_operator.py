@@ -15,6 +15,7 @@ Their queries default to what the stack's exporters publish (scaleplane.infra.ex
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ POLICY_API_VERSION = "scaleplane.io/v1alpha1"
 GATEWAY_FILE = "gateway.yaml"  # the function gateway's manifests, deployed with operator.functions.enabled
 GATEWAY_CONFIGMAP = "scaleplane-gateway"
 GATEWAY_SETTINGS = "gateway.yaml"
+OPERATOR_DEPLOYMENT = "scaleplane-operator"
 
 
 def manifest_files(root: Path, manifests_dir: str, *, functions: bool = False) -> list[Path]:
@@ -73,6 +75,20 @@ def with_function_namespaces(obj: dict[str, Any], functions: config.FunctionsCon
     settings = yaml.safe_load(obj["data"][GATEWAY_SETTINGS])
     settings.setdefault("kubernetes", {})["namespaces"] = list(functions.namespaces)
     return {**obj, "data": {**obj["data"], GATEWAY_SETTINGS: yaml.safe_dump(settings, sort_keys=False)}}
+
+
+def with_operator_env(obj: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
+    """The operator's Deployment with `env` (the database backend's settings) added to its containers."""
+    if not env or obj["kind"] != "Deployment" or obj["metadata"].get("name") != OPERATOR_DEPLOYMENT:
+        return obj
+    spec = copy.deepcopy(obj["spec"])
+    for container in spec["template"]["spec"]["containers"]:
+        have = {item["name"] for item in container.get("env") or []}
+        container["env"] = [
+            *(container.get("env") or []),
+            *({"name": k, "value": v} for k, v in env.items() if k not in have),
+        ]
+    return {**obj, "spec": spec}
 
 
 def load_objects(path: Path) -> list[dict[str, Any]]:
@@ -131,7 +147,9 @@ class ScalingOperator(pulumi.ComponentResource):
         settings = platform.operator
         files = manifest_files(project_root, settings.manifests_dir, functions=settings.functions.enabled)
         objects = [
-            with_function_namespaces(obj, settings.functions) for path in files for obj in load_objects(path)
+            with_operator_env(with_function_namespaces(obj, settings.functions), database.operator_env)
+            for path in files
+            for obj in load_objects(path)
         ]
         created: dict[str, list[pulumi.Resource]] = {"crds": [], "rest": []}
         # The manifests name their namespace but need not create it: create the ones nobody else does.

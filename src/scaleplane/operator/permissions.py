@@ -79,6 +79,18 @@ RULES = (
     Rule("targets: CloudNativePG clusters", "postgresql.cnpg.io", ("clusters",), ("list",)),
     Rule("targets: CloudNativePG /scale", "postgresql.cnpg.io", ("clusters/scale",), ("patch",)),
     Rule(
+        "RDS replicas: the read Service apps connect to (targets.readendpoints)",
+        "",
+        ("services",),
+        ("create",),
+    ),
+    Rule(
+        "RDS replicas: the read Service's EndpointSlice, kept to the ready replicas",
+        "discovery.k8s.io",
+        ("endpointslices",),
+        ("create", "patch"),
+    ),
+    Rule(
         "Functions: watched; kopf keeps handler progress in annotations",
         "scaleplane.io",
         ("functions",),

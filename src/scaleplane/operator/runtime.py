@@ -25,6 +25,7 @@ from scaleplane.operator import (
     registering,
     settings,
 )
+from scaleplane.targets import awscalls
 from scaleplane.targets import registry as target_registry
 
 log = logging.getLogger(__name__)
@@ -72,10 +73,17 @@ async def build(config: settings.OperatorSettings) -> Runtime:
     found = credentials.locate()
     log.info("reaching the API server %s with the %s", found.server, found.source)
     api = clients.KubeClient(found)
-    # Every kind through /scale, pinned to the policy's own namespace. RDS read replicas need AWS
-    # credentials the operator does not load yet: such a targetRef is refused with a clear error.
+    # Every kind through /scale, pinned to the policy's own namespace; RDS replicas and Aurora readers
+    # through boto3 clients built on their first tick (no AWS policy, no AWS call).
     # One LIST per namespace and kind answers a tick's reads: fresh for at most half a tick.
-    targets = target_registry.for_cluster(api, fresh_for=min(2.0, config.tick_seconds / 2))
+    aws = awscalls.AwsClients(
+        awscalls.AwsSettings(
+            region=config.aws_region,
+            max_lag_seconds=config.rds_max_lag_seconds,
+            instance_class=config.rds_instance_class or None,
+        )
+    )
+    targets = target_registry.for_cluster(api, aws=aws, fresh_for=min(2.0, config.tick_seconds / 2))
     registry = registering.Registry(make_target=targets.resolve)
     meters = instruments.Instruments()
     hooks = hooking.HookDispatcher.from_settings(config, meters)

@@ -28,6 +28,11 @@
     SCALEPLANE_RETRY_SECONDS     how often a replica tries to acquire or   2/15 of the lease (2)
                                  renew (operator.leasing)
     SCALEPLANE_IDENTITY          this replica's name in the Lease          POD_NAME or host-pid
+    SCALEPLANE_AWS_REGION        region of the RDS/Aurora targets          "" (boto3's: AWS_REGION)
+    SCALEPLANE_RDS_MAX_LAG_SECONDS  a replica/reader whose CloudWatch       30
+                                 replica lag is above this is not ready (not counted, not served)
+    SCALEPLANE_RDS_INSTANCE_CLASS   class of new replicas/readers           "" (the source's / writer's)
+                                 AWS credentials come from boto3's chain (IRSA in EKS: docs/operator.md)
 
 A bad value stops the operator at start with a message naming the variable and the value.
 """
@@ -82,6 +87,11 @@ class OperatorSettings(BaseModel):
     renew_deadline_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     retry_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     identity: Annotated[str, Field(min_length=1)] = Field(default_factory=lambda: default_identity())
+    # One operator, one AWS account and region: these are the platform's, not a policy's (the public
+    # TargetRef stays apiVersion/kind/name), so a team cannot point its policy at another region.
+    aws_region: Annotated[str, Field(pattern=r"^([a-z]{2}(-[a-z]+)+-\d)?$")] = ""
+    rds_max_lag_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    rds_instance_class: Annotated[str, Field(pattern=r"^(db\.[a-z0-9]+\.[a-z0-9]+)?$")] = ""
 
     @field_validator("metrics_addr")
     @classmethod
@@ -151,6 +161,9 @@ ENV = {
     "renew_deadline_seconds": "SCALEPLANE_RENEW_DEADLINE_SECONDS",
     "retry_seconds": "SCALEPLANE_RETRY_SECONDS",
     "identity": "SCALEPLANE_IDENTITY",
+    "aws_region": "SCALEPLANE_AWS_REGION",
+    "rds_max_lag_seconds": "SCALEPLANE_RDS_MAX_LAG_SECONDS",
+    "rds_instance_class": "SCALEPLANE_RDS_INSTANCE_CLASS",
 }
 
 

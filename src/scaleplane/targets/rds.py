@@ -6,7 +6,11 @@ emit it (`apiVersion: scaleplane.io/v1alpha1, kind: RDSReadReplicas`); `name` is
 identifier of the source.
 Its replicas are the instances in the source's `ReadReplicaDBInstanceIdentifiers`:
 
-    current = replicas not being deleted     ready = replicas whose status is "available"
+    current = replicas not being deleted (a replica still `creating` counts, so a slow create is
+              never doubled by the next tick)
+    ready   = replicas `available` whose CloudWatch `ReplicaLag` is known and under the bound
+              (targets.awscalls: a replica that serves stale reads is not capacity); in the operator
+              they are also what the read Service routes to (targets.readendpoints)
     scale up   -> create_db_instance_read_replica, one call per missing replica, named
                   `<source>-sp-<suffix>` and tagged `scaleplane.io/managed-by=scaleplane` (plus the
                   namespace and a creation stamp)
@@ -16,79 +20,71 @@ Its replicas are the instances in the source's `ReadReplicaDBInstanceIdentifiers
 Namespace rule: the source must carry the tag `scaleplane.io/namespace=<the policy's namespace>`,
 so a policy can only scale databases its team has been given.
 
-Errors: throttling, an instance in a transitional state and connection failures are retryable; a
-missing instance, a missing ownership tag, quotas and bad parameters are not.
+Errors: as targets.awscalls maps them (throttling, transitional states and connection failures are
+retryable; a missing instance, a missing ownership tag, quotas, bad parameters and refused credentials
+are not).
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import secrets
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-import botocore.exceptions
-
-from scaleplane.targets import protocol
-
-T = TypeVar("T")
+from scaleplane.targets import awscalls, protocol
 
 NAMESPACE_TAG = "scaleplane.io/namespace"
 MANAGED_TAG = "scaleplane.io/managed-by"
 CREATED_TAG = "scaleplane.io/created-at-us"  # microseconds since the epoch, to order replicas exactly
 GONE_STATUSES = {"deleting", "deleted", "failed", "incompatible-restore"}
-RETRYABLE_CODES = {
-    "Throttling",
-    "ThrottlingException",
-    "RequestLimitExceeded",
-    "InvalidDBInstanceState",
-    "InvalidDBInstanceStateFault",
-    "DBInstanceAlreadyExists",  # a name collision: the next attempt draws a new suffix
-    "InternalFailure",
-    "ServiceUnavailable",
-}
+LAG_METRIC = "ReplicaLag"  # seconds, per replica (AWS/RDS)
 _EPOCH = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
 
 class RdsReadReplicas:
-    """Read replicas of `source_id`, for a policy in `namespace`. `client` is a boto3 RDS client."""
+    """Read replicas of `source_id`, for a policy in `namespace`, through `aws`'s clients."""
 
     def __init__(
-        self, client: Any, namespace: str, source_id: str, *, instance_class: str | None = None
+        self,
+        aws: awscalls.AwsClients,
+        namespace: str,
+        source_id: str,
+        *,
+        publish: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None,
     ) -> None:
-        self.client = client
+        self.aws = aws
+        self.publish = publish  # told the ready replicas after every read (targets.readendpoints)
         self.namespace = namespace
         self.source_id = source_id
-        self.instance_class = instance_class
+        self.instance_class = aws.settings.instance_class
+
+    @property
+    def client(self) -> Any:
+        return self.aws.client("rds")
 
     def __repr__(self) -> str:
         return f"RdsReadReplicas({self.source_id} for namespace {self.namespace})"
 
     async def read(self) -> protocol.ReplicaCount:
-        _, replicas = await self._run(self._replicas)
-        live = [r for r in replicas if r["DBInstanceStatus"] not in GONE_STATUSES]
-        ready = [r for r in live if r["DBInstanceStatus"] == "available"]
+        live, ready = await self.aws.call(self.source_id, self.ready_set)
+        if self.publish is not None:
+            await self.publish(ready)
         return protocol.ReplicaCount(current=len(live), ready=len(ready))
 
-    async def scale(self, replicas: int) -> None:
-        await self._run(lambda: self._scale(replicas))
+    def ready_set(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(live replicas, ready replicas) as describe_db_instances gives them (blocking)."""
+        _, replicas = self._replicas()
+        live = [r for r in replicas if r["DBInstanceStatus"] not in GONE_STATUSES]
+        available = [r for r in live if r["DBInstanceStatus"] == "available"]
+        lags = self.aws.lags(LAG_METRIC, [r["DBInstanceIdentifier"] for r in available])
+        bound = self.aws.settings.max_lag_seconds
+        ready = [r for r in available if lags.get(r["DBInstanceIdentifier"], float("inf")) <= bound]
+        return live, ready
 
-    async def _run(self, call: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(call)
-        except botocore.exceptions.ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "Unknown")
-            message = exc.response.get("Error", {}).get("Message", "")
-            raise protocol.TargetError(
-                f"RDS {code} on {self.source_id}: {message}", retryable=code in RETRYABLE_CODES
-            ) from exc
-        except (
-            botocore.exceptions.EndpointConnectionError,
-            botocore.exceptions.ConnectionClosedError,
-        ) as exc:
-            raise protocol.TargetError(f"cannot reach the RDS API: {exc}", retryable=True) from exc
+    async def scale(self, replicas: int) -> None:
+        await self.aws.call(self.source_id, lambda: self._scale(replicas))
 
     def _replicas(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         source = self._describe([self.source_id])
@@ -130,11 +126,8 @@ class RdsReadReplicas:
             return
         excess = len(live) - wanted
         tagged = [(r, self._tags_of(r)) for r in live]
-        ours = [(r, tags) for r, tags in tagged if tags.get(MANAGED_TAG) == "scaleplane"]
-        # Newest first: by the creation stamp we tag (RDS create times can tie), then RDS' own.
-        ours.sort(key=lambda rt: (int(rt[1].get(CREATED_TAG, 0)), rt[0].get("InstanceCreateTime") or _EPOCH))
-        ours.reverse()
-        for replica, _ in ours[:excess]:
+        ours = newest_ours(tagged)
+        for replica in ours[:excess]:
             self.client.delete_db_instance(
                 DBInstanceIdentifier=replica["DBInstanceIdentifier"], SkipFinalSnapshot=True
             )
@@ -151,9 +144,22 @@ class RdsReadReplicas:
             DBInstanceIdentifier=name,
             SourceDBInstanceIdentifier=self.source_id,
             DBInstanceClass=self.instance_class or source["DBInstanceClass"],
-            Tags=[
-                {"Key": MANAGED_TAG, "Value": "scaleplane"},
-                {"Key": NAMESPACE_TAG, "Value": self.namespace},
-                {"Key": CREATED_TAG, "Value": str(time.time_ns() // 1000)},
-            ],
+            Tags=ownership_tags(self.namespace),
         )
+
+
+def ownership_tags(namespace: str) -> list[dict[str, str]]:
+    """The tags of a replica scaleplane creates: what scale-in later trusts to delete it."""
+    return [
+        {"Key": MANAGED_TAG, "Value": "scaleplane"},
+        {"Key": NAMESPACE_TAG, "Value": namespace},
+        {"Key": CREATED_TAG, "Value": str(time.time_ns() // 1000)},
+    ]
+
+
+def newest_ours(tagged: list[tuple[dict[str, Any], dict[str, str]]]) -> list[dict[str, Any]]:
+    """The instances scaleplane created, newest first: by the creation stamp we tag (RDS create times
+    can tie), then RDS' own."""
+    ours = [(r, tags) for r, tags in tagged if tags.get(MANAGED_TAG) == "scaleplane"]
+    ours.sort(key=lambda rt: (int(rt[1].get(CREATED_TAG, 0)), rt[0].get("InstanceCreateTime") or _EPOCH))
+    return [replica for replica, _ in reversed(ours)]

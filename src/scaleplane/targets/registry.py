@@ -54,17 +54,20 @@ class TargetRegistry:
 
 # RDS read replicas are named two ways: as AWS Controllers for Kubernetes names the source instance
 # (rds.services.k8s.aws DBInstance), and as scaleplane's own infra stacks emit it (RDSReadReplicas).
+# Aurora readers likewise: ACK's DBCluster, or the stacks' AuroraReaders; `name` is the cluster.
 RDS_KINDS = (("rds.services.k8s.aws", "DBInstance"), ("scaleplane.io", "RDSReadReplicas"))
+AURORA_KINDS = (("rds.services.k8s.aws", "DBCluster"), ("scaleplane.io", "AuroraReaders"))
 
 
-def for_cluster(client: Any, *, rds_client: Any | None = None, fresh_for: float = 2.0) -> TargetRegistry:
-    """The operator's registry: every kind through /scale, plus RDS read replicas when `rds_client` is given.
+def for_cluster(client: Any, *, aws: Any | None = None, fresh_for: float = 2.0) -> TargetRegistry:
+    """The operator's registry: every kind through /scale, plus RDS read replicas and Aurora readers.
 
     client:     the process's `kube.clients.KubeClient`.
-    rds_client: a boto3 RDS client; without it a DBInstance targetRef is refused with a clear error.
+    aws:        a `targets.awscalls.AwsClients` (its boto3 clients are built on first use); without
+                it an RDS or Aurora targetRef is refused with a clear error.
     fresh_for:  how long one LIST of a namespace and kind answers reads (keep it under the tick).
     """
-    from scaleplane.targets import kubernetes, rds
+    from scaleplane.targets import aurora, kubernetes, rds, readendpoints
 
     listings = kubernetes.Listings(client, fresh_for=fresh_for)
 
@@ -73,15 +76,17 @@ def for_cluster(client: Any, *, rds_client: Any | None = None, fresh_for: float 
 
     registry = TargetRegistry(default=kube_target)
 
-    def rds_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
-        if rds_client is None:
+    def aws_target(namespace: str, ref: specs.TargetRef) -> protocol.ScaleTarget:
+        if aws is None:
             raise protocol.TargetError(
-                f"targetRef: {ref.kind} {ref.name!r} needs an RDS client (AWS credentials); "
-                "the operator was started without one",
+                f"targetRef: {ref.kind} {ref.name!r} needs AWS clients; this registry was built without them",
                 retryable=False,
             )
-        return rds.RdsReadReplicas(rds_client, namespace, ref.name)
+        if (ref.api_version.rpartition("/")[0], ref.kind) in AURORA_KINDS:
+            return aurora.AuroraReaders(aws, namespace, ref.name)
+        reads = readendpoints.ReadService(client, namespace, ref.name)
+        return rds.RdsReadReplicas(aws, namespace, ref.name, publish=reads.publish)
 
-    for group, kind in RDS_KINDS:
-        registry.register(group, kind, rds_target)
+    for group, kind in RDS_KINDS + AURORA_KINDS:
+        registry.register(group, kind, aws_target)
     return registry

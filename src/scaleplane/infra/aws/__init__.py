@@ -1,4 +1,4 @@
-"""The AWS backend: EKS in its own three-AZ VPC, RDS PostgreSQL with read replicas, ElastiCache Redis.
+"""The AWS backend: EKS in its own three-AZ VPC, RDS or Aurora PostgreSQL with readers, ElastiCache Redis.
 
 Rule: plain pulumi_aws resources only (no remote components), so every child is visible to the
 offline plan and to the guardrails.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from scaleplane.infra import backends, config
-from scaleplane.infra.aws import eks, elasticache, rds
+from scaleplane.infra.aws import aurora, eks, elasticache, rds
 
 
 @backends.register("aws")
@@ -26,6 +26,8 @@ class AwsBackend:
         platform: config.PlatformConfig,
         cluster: backends.ClusterHandle,
     ) -> backends.DatabaseHandle:
+        if platform.database.engine == aurora.ENGINE:
+            return aurora.build(parent, name, platform, cluster)
         return rds.build(parent, name, platform, cluster)
 
     def build_cache(

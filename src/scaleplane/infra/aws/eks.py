@@ -111,6 +111,14 @@ def build(parent: pulumi.Resource, name: str, platform: config.PlatformConfig) -
             tags=tags,
             opts=backends.child(parent, depends_on=node_attachments),
         )
+    # EKS Pod Identity: how the operator's ServiceAccount gets its AWS role (aws/operator_access.py).
+    aws.eks.Addon(
+        f"{name}-pod-identity-agent",
+        cluster_name=cluster.name,
+        addon_name="eks-pod-identity-agent",
+        tags=tags,
+        opts=backends.child(parent, depends_on=node_attachments),
+    )
     rendered: pulumi.Output[str] = pulumi.Output.all(
         cluster.name, cluster.endpoint, cluster.certificate_authority
     ).apply(_kubeconfig_from)

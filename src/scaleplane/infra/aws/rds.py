@@ -16,6 +16,7 @@ import pulumi_aws as aws
 
 from scaleplane.infra import backends, config
 from scaleplane.infra.aws import network as networking
+from scaleplane.infra.aws import operator_access
 
 PORT = 5432
 # The operator scales the replicas of a source only if the source is given to the policy's namespace
@@ -110,6 +111,8 @@ def build(
         )
         for index in range(settings.read_replicas)
     ]
+    if platform.operator.enabled:  # the identity that lets the operator scale these replicas
+        operator_access.build(parent, name, platform, cluster, primary)
     return backends.DatabaseHandle(
         writer_endpoint=primary.address,
         read_endpoints=[replica.address for replica in replicas],
@@ -120,4 +123,5 @@ def build(
             "name": f"{name}-primary",
         },
         depends_on=[primary, *replicas],
+        operator_env=operator_access.operator_env(),
     )
