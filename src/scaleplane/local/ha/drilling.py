@@ -15,10 +15,16 @@ from typing import Any
 
 from scaleplane.drills import backends, clocks, probes, probing
 from scaleplane.local import runfiles
-from scaleplane.local.ha import cachedrilling, drillfiles, patronidrilling, restoredrilling
+from scaleplane.local.ha import cachedrilling, drillfiles, leaderdrilling, patronidrilling, restoredrilling
 from scaleplane.local.servers import processes, watchdog
 
-SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss", "restore-to-point-in-time")
+SCENARIOS = (
+    "db-primary-loss",
+    "db-replica-loss",
+    "cache-primary-loss",
+    "restore-to-point-in-time",
+    "operator-leader-loss",
+)
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
 
 
@@ -53,7 +59,8 @@ class LocalBackend:
         self.database = patronidrilling.PatroniSteps(self)
         self.cache = cachedrilling.CacheSteps(self)
         self.restore = restoredrilling.RestoreSteps(self)
-        for part in (self.database, self.cache, self.restore):
+        self.leader = leaderdrilling.LeaderSteps(self)
+        for part in (self.database, self.cache, self.restore, self.leader):
             self.actions.update(part.actions())
 
     # --- the Backend protocol -------------------------------------------------------------------------
@@ -65,6 +72,7 @@ class LocalBackend:
         table = {
             "cache-primary-loss": cachedrilling.COMMANDS,
             "restore-to-point-in-time": restoredrilling.COMMANDS,
+            "operator-leader-loss": leaderdrilling.COMMANDS,
         }.get(self.scenario, patronidrilling.COMMANDS)
         return [command.replace("servers/", servers) for command in table.get(step_id, [])]
 
@@ -75,6 +83,8 @@ class LocalBackend:
         return action(timeout)
 
     def probe_log(self) -> probes.ProbeLog:
+        if self.scenario == "operator-leader-loss":
+            return self.leader.probe_log()
         return self.probe.log() if self.probe is not None else probes.ProbeLog()
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -175,6 +185,7 @@ class LocalBackend:
             self.cache.group.stop()
         if self.restore.server is not None:
             self.restore.server.stop()
+        self.leader.stop()
         ended, postmasters = drillfiles.recover(self.state_dir)
         runfiles.release(self.state_dir)
         left = drillfiles.leftovers(self.state_dir)
