@@ -2,7 +2,8 @@
 
 The rig is what a deployed stack publishes, on 127.0.0.1: the real operator (kopf, against a kmock
 API) with its /metrics, a hook receiver for its decision hooks, PostgreSQL primary and streaming
-replica each with postgres_exporter publishing the CloudNativePG series, a Redis primary and replica
+replica each with postgres_exporter publishing the CloudNativePG series, a Patroni member (the local HA
+database's series from its REST API), a Redis primary and replica
 with redis_exporter, and the sample app (the default objectives' service) under load. Prometheus
 scrapes them all every second and evaluates the generated rule files. A query that parses but finds
 no series fails the test with its dashboard and panel named.
@@ -26,6 +27,7 @@ import pytest
 import requests
 
 from scaleplane.local.app import readpool
+from scaleplane.local.ha import patroni
 from scaleplane.local.servers import ports, postgres, processes, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
@@ -84,6 +86,12 @@ class Rig:
             exporter = stockexporters.RedisExporter(name, f"redis://{ports.HOST}:{server.port}", self.root)
             s.callback(exporter.stop)
             self.prometheus.add_target("redis", exporter.start().address)
+        # The local HA database: one Patroni member (with its etcd) publishing patroni_* on its REST API.
+        patroni_cluster = patroni.PatroniCluster(self.root / "patroni", size=1, synchronous=False)
+        s.callback(patroni_cluster.stop)
+        patroni_cluster.start()
+        for member in patroni_cluster.members.values():
+            self.prometheus.add_target("patroni", f"{ports.HOST}:{member.api_port}")
         self._start_app(cache)
         return self
 

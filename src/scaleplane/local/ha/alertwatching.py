@@ -37,7 +37,13 @@ def _parse(stamp: str) -> float:
 
 
 class AlertWatch:
-    def __init__(self, state_dir: Path, servers_dir: Path) -> None:
+    """`start()` runs a Prometheus of its own (under `servers_dir/prometheus`) with all the rules, and
+    Alertmanager; `watch(job, addresses)` adds what it scrapes; `marks` names only the alerts `names`
+    (the others evaluate too, but e.g. "no operator" is true in a database drill and says nothing)."""
+
+    def __init__(self, state_dir: Path, servers_dir: Path, names: tuple[str, ...]) -> None:
+        self.names = names  # the alerts that match the scenario: only these go on its timeline
+        self.servers_dir = servers_dir
         self.alerting = alerting.LocalAlerting(state_dir, servers_dir)
         self.pending: dict[str, float] = {}
         self.firing: dict[str, float] = {}
@@ -46,7 +52,16 @@ class AlertWatch:
         self._threads: list[threading.Thread] = []
         self._prometheus: local_prometheus.PrometheusServer | None = None
 
-    def start(self, prometheus: local_prometheus.PrometheusServer) -> None:
+    @property
+    def prometheus(self) -> local_prometheus.PrometheusServer:
+        assert self._prometheus is not None, "AlertWatch.start did not run"
+        return self._prometheus
+
+    def watch(self, job: str, addresses: list[str]) -> None:
+        self.prometheus.set_targets(job, addresses)
+
+    def start(self) -> AlertWatch:
+        prometheus = local_prometheus.PrometheusServer(self.servers_dir / "prometheus").start()
         self._prometheus = prometheus
         loop_thread = threading.Thread(target=self._loop.run_forever, name="alert-receiver", daemon=True)
         loop_thread.start()
@@ -55,6 +70,7 @@ class AlertWatch:
         poller = threading.Thread(target=self._poll, name="alert-poller", daemon=True)
         poller.start()
         self._threads.append(poller)
+        return self
 
     def _poll(self) -> None:
         assert self._prometheus is not None
@@ -82,8 +98,9 @@ class AlertWatch:
         return found
 
     def marks(self, since: float) -> dict[str, float]:
-        marks = {f"pending: {n}": at for n, at in self.pending.items() if at >= since}
-        marks.update({f"alert: {n}": at for n, at in self.notified().items() if at >= since})
+        pending, notified = self.pending.items(), self.notified().items()
+        marks = {f"pending: {n}": at for n, at in pending if at >= since and n in self.names}
+        marks.update({f"alert: {n}": at for n, at in notified if at >= since and n in self.names})
         return marks
 
     def stop(self) -> None:
@@ -93,3 +110,5 @@ class AlertWatch:
             self._loop.call_soon_threadsafe(self._loop.stop)
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._prometheus is not None:
+            self._prometheus.stop()

@@ -25,13 +25,13 @@ from scaleplane.drills import actuations, backends, probes
 from scaleplane.local import runfiles
 from scaleplane.local.ha import alertwatching, etcd, fencedcontrolling, leaderelecting
 from scaleplane.local.servers import ports, processes
-from scaleplane.local.servers import prometheus as local_prometheus
 
 if TYPE_CHECKING:
     from scaleplane.local.ha.drilling import LocalBackend
 
 REPLICAS = ("controller-a", "controller-b")
 STEP, CYCLE = fencedcontrolling.STEP_SECONDS, fencedcontrolling.CYCLE
+ALERTS = ("ScaleplaneOperatorNotLeading", "ScaleplaneOperatorDown")
 COMMANDS = {
     "start-controllers": [
         "python -m scaleplane.local.ha.fencedcontrolling --etcd $ETCD --prometheus URL "
@@ -51,8 +51,6 @@ class LeaderSteps:
     def __init__(self, backend: LocalBackend) -> None:
         self.backend = backend
         self.etcd: etcd.EtcdServer | None = None
-        self.prometheus: local_prometheus.PrometheusServer | None = None
-        self.alerts: alertwatching.AlertWatch | None = None
         self.replicas: dict[str, processes.SupervisedProcess] = {}
         self.metrics_ports: dict[str, int] = {}
         self.old_leader: str | None = None
@@ -103,24 +101,23 @@ class LeaderSteps:
 
     # --- steps --------------------------------------------------------------------------------------
     def _launch(self, name: str) -> None:
-        assert self.etcd is not None and self.prometheus is not None
+        alerts = self.backend.alerts
+        assert self.etcd is not None and alerts is not None
         port = self.metrics_ports.setdefault(name, ports.free_port())
         servers = runfiles.servers_dir(self.backend.state_dir)
         argv: list[str | Path] = [
             sys.executable, "-m", "scaleplane.local.ha.fencedcontrolling", "--etcd",
-            f"{ports.HOST}:{self.etcd.client_port}", "--prometheus", self.prometheus.url,
+            f"{ports.HOST}:{self.etcd.client_port}", "--prometheus", alerts.prometheus.url,
             "--identity", name, "--metrics-port", str(port), "--acks", servers / f"{name}.acks.jsonl",
         ]  # fmt: skip
         self.replicas[name] = processes.SupervisedProcess(name, argv, run_dir=servers, stop_timeout=5).start()
-        self.prometheus.add_target("scaleplane", f"{ports.HOST}:{port}")
+        alerts.prometheus.add_target("scaleplane", f"{ports.HOST}:{port}")
 
     def _start(self, timeout: float) -> backends.Outcome:
         self.backend.claim()
         servers = runfiles.servers_dir(self.backend.state_dir)
         self.etcd = etcd.EtcdServer(servers / "etcd-data", run_dir=servers).start()
-        self.prometheus = local_prometheus.PrometheusServer(servers / "prometheus").start()
-        self.alerts = alertwatching.AlertWatch(self.backend.state_dir, servers)
-        self.alerts.start(self.prometheus)
+        self.backend.alerts = alertwatching.AlertWatch(self.backend.state_dir, servers, ALERTS).start()
         for name in REPLICAS:
             self._launch(name)
         until = self.backend.until
@@ -200,8 +197,7 @@ class LeaderSteps:
         if c.unplaced:
             unplaced = [a for a in self.record if actuations.step_of(a, STEP, CYCLE) is None]
             observed += f", {c.unplaced} not of the drill's load: {unplaced}"
-        marks = self.alerts.marks(self.backend.fault_at) if self.alerts else {}
-        return backends.Outcome(c.ok, observed, marks)
+        return backends.Outcome(c.ok, observed, self.backend.alert_marks())
 
     def _rejoin(self, timeout: float) -> backends.Outcome:
         assert self.old_leader is not None
@@ -238,8 +234,5 @@ class LeaderSteps:
     def stop(self) -> None:
         for process in self.replicas.values():
             process.stop()
-        if self.alerts is not None:
-            self.alerts.stop()
-        for server in (self.prometheus, self.etcd):
-            if server is not None:
-                server.stop()
+        if self.etcd is not None:
+            self.etcd.stop()
