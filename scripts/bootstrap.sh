@@ -23,6 +23,7 @@ need_debian_packages() {
   # DR drills (scaleplane drill): Patroni with etcd, Redis Sentinel, pgBackRest
   command -v patroni >/dev/null 2>&1 || missing+=(patroni)
   command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+  command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)  # the operator-leader-loss runbook
   command -v redis-sentinel >/dev/null 2>&1 || missing+=(redis-sentinel)
   command -v pgbackrest >/dev/null 2>&1 || missing+=(pgbackrest)
   printf '%s\n' "${missing[@]}" | sort -u | grep -v '^$' || true

@@ -86,6 +86,15 @@ def test_primary_loss_through_the_cli_promotes_the_sync_standby_with_rpo_zero(dr
     history = (drill_dir / "reports" / "history.jsonl").read_text().splitlines()
     assert json.loads(history[-1])["verdict"] == "PolicyMet"
     assert "| RPO: acknowledged commits lost | 0 | 0 | met |" in Path(data["report"]["markdown"]).read_text()
+    # Detection: Patroni's own /metrics scraped by a real Prometheus with the project's rules (holds
+    # scaled as in the demo: 1 min -> 1 s), the notification through a real Alertmanager to the webhook.
+    # The leader's series goes stale at the next failed scrape, so the alert fires before the promotion.
+    (alert,) = data["alerts"]
+    assert alert["alert"] == "ScaleplaneDatabaseNoPrimary"
+    assert 0 < alert["pending_seconds"] < alert["fired_seconds"] == data["detection_seconds"]
+    assert data["detection_seconds"] < data["rto_seconds"]
+    marks = {"pending: ScaleplaneDatabaseNoPrimary", "alert: ScaleplaneDatabaseNoPrimary"}
+    assert marks <= set(data["timeline"])
     assert processes_under(drill_dir) == []
 
 

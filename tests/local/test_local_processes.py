@@ -142,6 +142,18 @@ def test_a_fixed_port_in_use_is_refused_by_name(held_port: int, tmp_path: Path) 
         redis.RedisServer(tmp_path, port=held_port).start()
 
 
+def test_a_port_held_only_by_time_wait_connections_is_free_while_a_listener_is_not() -> None:
+    port = ports.free_port()
+    with socket.create_server((ports.HOST, port)) as listener:
+        client = socket.create_connection((ports.HOST, port))
+        accepted, _ = listener.accept()
+        accepted.close()  # the server closes first: its side of the connection waits in TIME_WAIT
+        client.close()
+        assert ports.in_use(port)  # still listening
+    assert not ports.in_use(port)  # only TIME_WAIT is left: a server with SO_REUSEADDR binds it
+    ports.require_free(port, "a restarted demo")
+
+
 @pytest.mark.servers
 def test_a_chosen_port_taken_meanwhile_is_replaced(
     held_port: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

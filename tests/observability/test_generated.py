@@ -16,8 +16,9 @@ from scaleplane.observability import boards, generating, rules
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"
 # Every series a dashboard or rule may read: the loop's and operator's, CloudNativePG's, redis_exporter's,
-# the recorded SLO series, Prometheus' own `up`, and the default objectives' service (the sample app).
-KNOWN_PREFIXES = ("scaleplane_", "cnpg_", "redis_", "slo:", "up", "sample_http_")
+# the recorded SLO series, Prometheus' own `up`, the default objectives' service (the sample app), and
+# Patroni's REST API /metrics (the local HA database; the db-primary-loss drill scrapes it for real).
+KNOWN_PREFIXES = ("scaleplane_", "cnpg_", "redis_", "slo:", "up", "sample_http_", "patroni_")
 PROMQL_WORDS = {
     "by", "on", "and", "or", "unless", "sum", "max", "min", "avg", "count", "rate", "increase", "vector",
     "histogram_quantile", "avg_over_time", "clamp_min", "absent", "le", "group_left", "group_right",

@@ -2,12 +2,13 @@
 
 The rig is what a deployed stack publishes, on 127.0.0.1: the real operator (kopf, against a kmock
 API) with its /metrics, a hook receiver for its decision hooks, PostgreSQL primary and streaming
-replica each with postgres_exporter publishing the CloudNativePG series, a Redis primary and replica
-with redis_exporter, the sample app (the default objectives' service) under load, the jobs it enqueues
-drained by a real Celery worker with the platform exporter's queue series, and a Function: the operator
-makes its policy, the real gateway process wakes it from zero (a cold start) and a real runtime process
-answers its calls. Prometheus scrapes them all every second and evaluates the generated rule files. A
-query that parses but finds no series fails the test with its dashboard and panel named.
+replica each with postgres_exporter publishing the CloudNativePG series, a Patroni member (the local HA
+database's series from its REST API), a Redis primary and replica with redis_exporter, the sample app
+(the default objectives' service) under load, the jobs it enqueues drained by a real Celery worker with
+the platform exporter's queue series, and a Function: the operator makes its policy, the real gateway
+process wakes it from zero (a cold start) and a real runtime process answers its calls. Prometheus
+scrapes them all every second and evaluates the generated rule files. A query that parses but finds no
+series fails the test with its dashboard and panel named.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import requests
 from scaleplane.functions import routes
 from scaleplane.local import exporters
 from scaleplane.local.app import readpool
+from scaleplane.local.ha import patroni
 from scaleplane.local.pools import workers
 from scaleplane.local.servers import ports, postgres, processes, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
@@ -93,6 +95,12 @@ class Rig:
             s.callback(exporter.stop)
             self.prometheus.add_target("redis", exporter.start().address)
         self.cache_port = cache.port
+        # The local HA database: one Patroni member (with its etcd) publishing patroni_* on its REST API.
+        patroni_cluster = patroni.PatroniCluster(self.root / "patroni", size=1, synchronous=False)
+        s.callback(patroni_cluster.stop)
+        patroni_cluster.start()
+        for member in patroni_cluster.members.values():
+            self.prometheus.add_target("patroni", f"{ports.HOST}:{member.api_port}")
         self._start_app(cache)
         return self
 

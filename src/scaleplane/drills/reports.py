@@ -23,6 +23,29 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
+def alerts(result: running.DrillResult) -> list[dict[str, Any]]:
+    """Each alert the drill saw, from its marks ("pending: NAME", "alert: NAME" = notified), in seconds
+    since the fault; a fired of None means it went pending and never fired."""
+    names = sorted(
+        {name.split(": ", 1)[1] for name in result.marks if name.startswith(("pending: ", "alert: "))}
+    )
+    since = result.fault_at if result.fault_at is not None else result.started
+
+    def at(mark: str) -> float | None:
+        return _round(result.marks[mark] - since) if mark in result.marks else None
+
+    return [
+        {"alert": n, "pending_seconds": at(f"pending: {n}"), "fired_seconds": at(f"alert: {n}")}
+        for n in names
+    ]
+
+
+def detection_seconds(result: running.DrillResult) -> float | None:
+    """Fault to the first alert notification (None when no alert fired: never a guess)."""
+    fired = [a["fired_seconds"] for a in alerts(result) if a["fired_seconds"] is not None]
+    return min(fired) if fired and result.fault_at is not None else None
+
+
 def as_json(result: running.DrillResult) -> dict[str, Any]:
     m = result.measurement
     objectives = result.scenario.objectives
@@ -36,6 +59,8 @@ def as_json(result: running.DrillResult) -> dict[str, Any]:
         "rto_read_seconds": _round(m.rto_read_seconds) if m else None,
         "rpo_commits_lost": m.rpo_commits_lost if m else None,
         "rpo_seconds": _round(m.rpo_seconds) if m else None,
+        "detection_seconds": detection_seconds(result),
+        "alerts": alerts(result),
         "objectives": {
             "rto_seconds": objectives.rto_seconds,
             "rpo_seconds": objectives.rpo_seconds,
@@ -73,8 +98,8 @@ def as_json(result: running.DrillResult) -> dict[str, Any]:
     }
 
 
-def _fmt(value: float | None, unit: str = " s") -> str:
-    return "not measured" if value is None else f"{value:.2f}{unit}"
+def _fmt(value: float | None, unit: str = " s", none: str = "not measured") -> str:
+    return none if value is None else f"{value:.2f}{unit}"
 
 
 def _met(value: float | None, objective: float) -> str:
@@ -94,6 +119,8 @@ def markdown(result: running.DrillResult, timeline_png: str | None = None) -> st
             f"| RTO (fault to first acknowledged write) | {_fmt(m.rto_seconds)} | {o.rto_seconds:g} s | "
             f"{_met(m.rto_seconds, o.rto_seconds)} |",
             f"| RTO for reads | {_fmt(m.rto_read_seconds)} | | |",
+            f"| Detection (fault to the first alert notified) | "
+            f"{_fmt(data['detection_seconds'], none='no alert fired')} | | |",
             f"| RPO: acknowledged commits lost | {'not checked' if lost is None else lost} | "
             f"{o.rpo_commits} | {_met(lost, o.rpo_commits)} |",
             f"| RPO: seconds of history lost | {_fmt(m.rpo_seconds)} | {o.rpo_seconds:g} s | "
@@ -103,6 +130,14 @@ def markdown(result: running.DrillResult, timeline_png: str | None = None) -> st
             f"acknowledged, not counted); {m.reads_ok} reads served, {m.reads_failed} failed.",
             "",
         ]
+    if data["alerts"]:
+        lines += ["| alert | pending after the fault | fired after the fault |", "|---|---|---|"]
+        lines += [
+            f"| {a['alert']} | {_fmt(a['pending_seconds'])} | "
+            f"{_fmt(a['fired_seconds'], none='did not fire')} |"
+            for a in data["alerts"]
+        ]
+        lines.append("")
     if result.breaches:
         lines += ["Breaches:", "", *[f"- {b}" for b in result.breaches], ""]
     if timeline_png:

@@ -3,16 +3,24 @@ the same name in runbooks/."""
 
 from __future__ import annotations
 
-from scaleplane.drills import failovers, restores
+from scaleplane.drills import failovers, leaderlosses, restores
 from scaleplane.drills.steps import Scenario
 
 DB_PRIMARY_LOSS = failovers.DB_PRIMARY_LOSS
 DB_REPLICA_LOSS = failovers.DB_REPLICA_LOSS
 CACHE_PRIMARY_LOSS = failovers.CACHE_PRIMARY_LOSS
 RESTORE_TO_POINT_IN_TIME = restores.RESTORE_TO_POINT_IN_TIME
+OPERATOR_LEADER_LOSS = leaderlosses.OPERATOR_LEADER_LOSS
 
 SCENARIOS = {
-    s.name: s for s in (DB_PRIMARY_LOSS, DB_REPLICA_LOSS, CACHE_PRIMARY_LOSS, RESTORE_TO_POINT_IN_TIME)
+    s.name: s
+    for s in (
+        DB_PRIMARY_LOSS,
+        DB_REPLICA_LOSS,
+        CACHE_PRIMARY_LOSS,
+        RESTORE_TO_POINT_IN_TIME,
+        OPERATOR_LEADER_LOSS,
+    )
 }
 
 

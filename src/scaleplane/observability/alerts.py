@@ -140,6 +140,18 @@ DATA = rules.Group(
     "scaleplane.data",
     (
         rules.Alert(
+            "ScaleplaneDatabaseNoPrimary",
+            expr="max by (scope) (patroni_primary) == 0",
+            signal="max by (scope) (patroni_primary)",
+            hold="1m",
+            severity="critical",
+            summary="No member of the Patroni cluster {{ $labels.scope }} is the primary: writes fail.",
+            description=(
+                "Every Patroni member that answers reports patroni_primary 0 for 1 minute: the leader is "
+                "gone and no standby was promoted yet."
+            ),
+        ),
+        rules.Alert(
             "ScaleplaneReplicaLagHigh",
             expr=f"max by (namespace, instance) (cnpg_pg_replication_lag) > {REPLICA_LAG_SECONDS}",
             signal="max by (namespace, instance) (cnpg_pg_replication_lag)",

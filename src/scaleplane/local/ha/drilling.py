@@ -15,10 +15,23 @@ from typing import Any
 
 from scaleplane.drills import backends, clocks, probes, probing
 from scaleplane.local import runfiles
-from scaleplane.local.ha import cachedrilling, drillfiles, patronidrilling, restoredrilling
+from scaleplane.local.ha import (
+    alertwatching,
+    cachedrilling,
+    drillfiles,
+    leaderdrilling,
+    patronidrilling,
+    restoredrilling,
+)
 from scaleplane.local.servers import processes, watchdog
 
-SCENARIOS = ("db-primary-loss", "db-replica-loss", "cache-primary-loss", "restore-to-point-in-time")
+SCENARIOS = (
+    "db-primary-loss",
+    "db-replica-loss",
+    "cache-primary-loss",
+    "restore-to-point-in-time",
+    "operator-leader-loss",
+)
 STEADY = 25  # acknowledged probe operations after the fault that count as "writes work again"
 
 
@@ -44,6 +57,7 @@ class LocalBackend:
         self.victim: str | None = None
         self.fault_at: float | None = None
         self.claimed = False  # only a drill that claimed the state dir may clean it up
+        self.alerts: alertwatching.AlertWatch | None = None  # where a part runs Prometheus + Alertmanager
         self.actions: dict[str, Callable[[float], backends.Outcome]] = {
             "verify-writes-resume": lambda t: self._await_probe("write", t),
             "verify-reads-resume": lambda t: self._await_probe("read", t),
@@ -53,7 +67,8 @@ class LocalBackend:
         self.database = patronidrilling.PatroniSteps(self)
         self.cache = cachedrilling.CacheSteps(self)
         self.restore = restoredrilling.RestoreSteps(self)
-        for part in (self.database, self.cache, self.restore):
+        self.leader = leaderdrilling.LeaderSteps(self)
+        for part in (self.database, self.cache, self.restore, self.leader):
             self.actions.update(part.actions())
 
     # --- the Backend protocol -------------------------------------------------------------------------
@@ -65,6 +80,7 @@ class LocalBackend:
         table = {
             "cache-primary-loss": cachedrilling.COMMANDS,
             "restore-to-point-in-time": restoredrilling.COMMANDS,
+            "operator-leader-loss": leaderdrilling.COMMANDS,
         }.get(self.scenario, patronidrilling.COMMANDS)
         return [command.replace("servers/", servers) for command in table.get(step_id, [])]
 
@@ -75,6 +91,8 @@ class LocalBackend:
         return action(timeout)
 
     def probe_log(self) -> probes.ProbeLog:
+        if self.scenario == "operator-leader-loss":
+            return self.leader.probe_log()
         return self.probe.log() if self.probe is not None else probes.ProbeLog()
 
     # --- helpers ----------------------------------------------------------------------------------------
@@ -150,6 +168,12 @@ class LocalBackend:
             return backends.Outcome(False, f"no {kind} {what} since the fault")
         return backends.Outcome(bool(ok), f"first {kind} {what} {first - since:.2f} s after the fault", marks)
 
+    def alert_marks(self) -> dict[str, float]:
+        """When each alert went pending and was notified since the fault (none without alerting)."""
+        if self.alerts is None or self.fault_at is None:
+            return {}
+        return self.alerts.marks(self.fault_at)
+
     def check_data(self, timeout: float) -> backends.Outcome:
         probe = self.probe
         assert probe is not None
@@ -160,6 +184,7 @@ class LocalBackend:
         return backends.Outcome(
             surviving is not None,
             f"{len(log.acknowledged())} acknowledged, {len(log.surviving)} found, {len(lost)} lost",
+            self.alert_marks(),
         )
 
     def stop_everything(self, timeout: float) -> backends.Outcome:
@@ -175,6 +200,9 @@ class LocalBackend:
             self.cache.group.stop()
         if self.restore.server is not None:
             self.restore.server.stop()
+        self.leader.stop()
+        if self.alerts is not None:
+            self.alerts.stop()
         ended, postmasters = drillfiles.recover(self.state_dir)
         runfiles.release(self.state_dir)
         left = drillfiles.leftovers(self.state_dir)

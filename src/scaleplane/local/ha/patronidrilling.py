@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 from scaleplane.drills import backends, probing
 from scaleplane.local import runfiles
-from scaleplane.local.ha import patroni
+from scaleplane.local.ha import alertwatching, patroni
+from scaleplane.local.servers import ports
 
 if TYPE_CHECKING:
     from scaleplane.local.ha.drilling import LocalBackend
@@ -79,6 +80,11 @@ class PatroniSteps:
             synchronous=self.backend.synchronous,
         )
         self.cluster.start(timeout=timeout)
+        # Detection: Patroni's /metrics on every member, the project's rules (ScaleplaneDatabaseNoPrimary).
+        servers = runfiles.servers_dir(self.backend.state_dir)
+        alerts = alertwatching.AlertWatch(self.backend.state_dir, servers, ("ScaleplaneDatabaseNoPrimary",))
+        self.backend.alerts = alerts.start()
+        alerts.watch("patroni", [f"{ports.HOST}:{m.api_port}" for m in self.cluster.members.values()])
         self.before = {"leader": self.cluster.leader(), "sync_standby": self.cluster.sync_standby()}
         mode = "synchronous" if self.backend.synchronous else "asynchronous"
         return backends.Outcome(

@@ -29,7 +29,11 @@ def free_port(host: str = HOST) -> int:
 
 
 def in_use(port: int, host: str = HOST) -> bool:
+    """True when a socket is bound to the port. Connections of a server that just stopped linger in
+    TIME_WAIT for a minute; the servers we start bind with SO_REUSEADDR and take such a port, so the
+    check does too (on Linux it still fails while anything listens there)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

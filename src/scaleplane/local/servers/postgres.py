@@ -45,7 +45,12 @@ PRIMARY_SETTINGS = {
     "shared_buffers": "32MB",
     "logging_collector": "off",
 }
-EPHEMERAL_SETTINGS = {"fsync": "off", "synchronous_commit": "off"}
+# The demo's and the tests' databases (not the drills': Patroni members and the restore run durable).
+# synchronous_commit off: a commit returns before its WAL is flushed, so a crash of PostgreSQL loses at
+# most the last few hundred milliseconds of commits and never corrupts anything; the demo's jobs do not
+# wait on the disk of a shared machine. fsync stays on: with it off, a machine crash can leave a data
+# directory that the next `scaleplane demo` (which reuses it) cannot start from.
+EPHEMERAL_SETTINGS = {"synchronous_commit": "off"}
 
 
 class PostgresError(RuntimeError):
