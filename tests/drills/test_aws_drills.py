@@ -166,3 +166,25 @@ def test_the_cli_runs_it_and_prints_the_contract(aurora: dict[str, Any], tmp_pat
     )
     assert data["rto_seconds"] is None and data["rpo_commits_lost"] is None
     assert (tmp_path / "history.jsonl").read_text().count("\n") == 1
+
+
+def test_with_a_dsn_the_probes_measure_rto_and_rpo_beside_the_control_plane(
+    aurora: dict[str, Any], postgres_primary: Any
+) -> None:
+    """The data-plane path of the remote backends: moto for the control plane, a real PostgreSQL for the
+    probes. Nothing fails over under the probes here (moto flips the writer flag), so the figures are the
+    probes' plumbing, not Aurora's RTO: a write right after the fault, nothing lost."""
+    with postgres_primary.connect() as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'drill_aws'").fetchone():
+            conn.execute("CREATE DATABASE drill_aws")
+    dsn = postgres_primary.dsn_for("drill_aws") + "?target_session_attrs=read-write"
+    b = aws.AwsBackend(
+        scenario="db-primary-loss", cluster=CLUSTER, stop_alarm=ALARM, role_arn=ROLE,
+        endpoint_url=aurora["url"], fault="api", dsn=dsn,
+    )  # fmt: skip
+    result = running.run(scenarios.DB_PRIMARY_LOSS, b, b.clock, execute=True)
+    assert all(r.ok for r in result.results), [(r.step.id, r.observed) for r in result.results]
+    m = result.measurement
+    assert m is not None and m.rto_seconds is not None and 0 <= m.rto_seconds < 5
+    assert m.rpo_commits_lost == 0 and m.writes_acknowledged >= 20 and m.reads_ok > 0
+    assert result.verdict == "PolicyMet" and result.probe_log.checked

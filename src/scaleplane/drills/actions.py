@@ -75,10 +75,13 @@ class TableBackend:
         self.fault_at = self.clock.now()
         return backends.Outcome(True, observed, {"fault": self.fault_at})
 
-    def start_probes(self, timeout: float, read_dsn: str | None = None) -> backends.Outcome:
+    def start_probes(self, timeout: float) -> backends.Outcome:
+        """The writer on `dsn`; the reader on the same DSN asking for a standby where it names the
+        primary (`target_session_attrs=read-write` -> `prefer-standby`), as an application's reads would."""
         if self.dsn is None:
             return backends.Outcome(True, NOT_MEASURED)
-        self.probe = probe = probing.Probe(probing.SqlStore(self.dsn, read_dsn or self.dsn), self.clock)
+        read = self.dsn.replace("target_session_attrs=read-write", "target_session_attrs=prefer-standby")
+        self.probe = probe = probing.Probe(probing.SqlStore(self.dsn, read), self.clock)
         probe.create_table()
         probe.start()
         ok = self.until(lambda: probe.count("write", ok=True, since=0) >= 20, timeout)
@@ -101,6 +104,15 @@ class TableBackend:
             return backends.Outcome(True, "data check not run: no probe")
         self.probe.stop()
         return backends.Outcome(True, f"{len(self.probe.check())} numbers found after recovery")
+
+    def probe_steps(self) -> dict[str, Action]:
+        """The database scenarios' probe steps, alike on every remote target."""
+        return {
+            "start-probes": act(self.start_probes),
+            "verify-writes-resume": act(self.await_probe("write")),
+            "verify-reads-resume": act(self.await_probe("read")),
+            "verify-acknowledged-commits": act(self.check_data),
+        }
 
     def stop_probes(self) -> None:
         if self.probe is not None:

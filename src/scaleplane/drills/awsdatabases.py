@@ -35,15 +35,6 @@ class Drill:
         found: dict[str, Any] = self.b.rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]
         return found
 
-    def _probe_steps(self) -> dict[str, Action]:
-        b = self.b
-        return {
-            "start-probes": act(b.start_probes),
-            "verify-writes-resume": act(b.await_probe("write")),
-            "verify-reads-resume": act(b.await_probe("read")),
-            "verify-acknowledged-commits": act(b.check_data),
-        }
-
     def _fis_reboot(self, arn: str, force_failover: bool) -> Outcome | None:
         return self.b.fis_template(
             lambda alarm: self.b.experiments.body(
@@ -82,7 +73,7 @@ class AuroraFailover(Drill):
             ),
             "rejoin-old-primary": act(self._rejoin, DESCRIBE.replace("INSTANCE", "OLD_WRITER")),
             "stop-cluster": act(lambda t: b.clean_up("the cluster is yours"), DELETE),
-            **self._probe_steps(),
+            **self.b.probe_steps(),
         }
 
     def _cluster(self) -> dict[str, Any]:
@@ -195,7 +186,7 @@ class MultiAzFailover(Drill):
             "await-promotion": act(self._await_promotion, zones),
             "rejoin-old-primary": act(self._rejoin, zones),
             "stop-cluster": act(lambda t: b.clean_up("the instance is yours"), DELETE),
-            **self._probe_steps(),
+            **self.b.probe_steps(),
         }
 
     def _prepare(self, timeout: float) -> Outcome:

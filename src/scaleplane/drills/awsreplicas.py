@@ -32,7 +32,7 @@ class ReplicaPromotion(Drill):
             ),
             "rejoin-old-primary": act(self._rejoin, DESCRIBE),
             "stop-cluster": act(lambda t: b.clean_up("both instances are yours"), DELETE),
-            **self._probe_steps(),
+            **self.b.probe_steps(),
         }
 
     def _prepare(self, timeout: float) -> Outcome:

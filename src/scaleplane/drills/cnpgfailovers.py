@@ -41,15 +41,8 @@ class _Drill:
 
     def _probe_steps(self) -> dict[str, Action]:
         b = self.b
-        return {
-            "start-probes": act(b.start_probes),
-            "verify-writes-resume": act(b.await_probe("write")),
-            "verify-reads-resume": act(b.await_probe("read")),
-            "verify-acknowledged-commits": act(b.check_data),
-            "stop-cluster": act(
-                lambda t: b.clean_up("nothing else to undo: the Cluster is CloudNativePG's, it healed itself")
-            ),
-        }
+        rollback = "nothing else to undo: the Cluster is CloudNativePG's, it healed itself"
+        return {**b.probe_steps(), "stop-cluster": act(lambda t: b.clean_up(rollback))}
 
     def _prepare(self, timeout: float) -> Outcome:
         status = self.b.status()
