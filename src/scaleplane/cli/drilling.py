@@ -243,20 +243,23 @@ def run(
             "endpoint_url": endpoint_url, "dsn": dsn, "fault": fault or "fis", "kind": kind,
         }  # fmt: skip
     elif target == "kubernetes":
-        if not cluster:
+        if (
+            not cluster and chosen.name != "operator-leader-loss"
+        ):  # that one is the operator's, in --namespace
             raise fail("--cluster: required with --target kubernetes")
         options = {"cluster": cluster, "namespace": namespace, "dsn": dsn, "fault": fault or "auto"}
     else:
         options = {"state_dir": state_dir, "synchronous": replication == "sync"}
     backend = _backend(target, chosen, **options)
     if execute and target in ("aws", "kubernetes"):
+        what, name = ("cluster", cluster) if cluster else ("namespace", namespace)
         typed = (
             confirm
             if confirm is not None
-            else typer.prompt(f"type the cluster's name ({cluster}) to fail it over")
+            else typer.prompt(f"type the {what}'s name ({name}) to fail it over")
         )
-        if typed != cluster:
-            raise fail(f"--confirm: {typed!r} is not the cluster's name {cluster!r}: nothing was touched")
+        if typed != name:
+            raise fail(f"--confirm: {typed!r} is not the {what}'s name {name!r}: nothing was touched")
     if not execute:
         result = running.plan(chosen, backend, clocks.WallClock())
         if as_json:

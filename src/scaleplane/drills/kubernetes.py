@@ -4,6 +4,8 @@
 - db-replica-loss: a replica's Pod goes; the primary stays, CNPG recreates the Pod (`cnpgfailovers`).
 - restore-to-point-in-time: a CNPG `Backup`, then a NEW Cluster bootstrapped from it with
   `bootstrap.recovery.recoveryTarget.targetTime` one second before the mistake (`cnpgrestores`).
+- operator-leader-loss: not CNPG: the scaleplane operator Pod holding the Lease goes, the standby takes
+  over (`operatorleases`; `cluster` is unused).
 
 The fault (`fault`): `delete` deletes the Pod (what CNPG's own docs do to show a failover);
 `chaos-mesh` creates a Chaos Mesh `PodChaos` (action pod-kill) for it, deleted again in rollback;
@@ -25,7 +27,7 @@ from typing import Any
 from kubernetes.client import api_client, configuration
 from kubernetes.client.api import core_v1_api, custom_objects_api
 
-from scaleplane.drills import actions, backends, clocks, cnpgfailovers, cnpgrestores, probing
+from scaleplane.drills import actions, backends, clocks, cnpgfailovers, cnpgrestores, operatorleases, probing
 
 GROUP, VERSION, PLURAL = "postgresql.cnpg.io", "v1", "clusters"
 CHAOS_GROUP, CHAOS_VERSION, CHAOS_PLURAL = "chaos-mesh.org", "v1alpha1", "podchaos"
@@ -42,7 +44,7 @@ def api_for(host: str) -> api_client.ApiClient:
 
 class KubernetesBackend(actions.TableBackend):
     target = "kubernetes"
-    scenarios = ("db-primary-loss", "db-replica-loss", "restore-to-point-in-time")
+    scenarios = ("db-primary-loss", "db-replica-loss", "restore-to-point-in-time", "operator-leader-loss")
 
     def __init__(
         self,
@@ -69,6 +71,8 @@ class KubernetesBackend(actions.TableBackend):
             self.table = cnpgfailovers.ReplicaLoss(self).table()
         elif scenario == "restore-to-point-in-time":
             self.table = cnpgrestores.BackupRestore(self).table()
+        elif scenario == "operator-leader-loss":
+            self.table = operatorleases.LeaderLoss(self).table()
 
     # --- the API -------------------------------------------------------------------------------------
     def client(self) -> api_client.ApiClient:
