@@ -22,6 +22,7 @@ moto_server, which has no database behind its API) the drill checks the control 
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import boto3
@@ -67,12 +68,7 @@ class AwsBackend(actions.TableBackend):
             raise ValueError(f"kind must be one of {', '.join(KINDS)}, was {kind!r}")
         super().__init__(scenario=scenario, clock=clock or clocks.WallClock(), poll=0.5, dsn=dsn)
         self.cluster, self.fault_kind, self.kind = cluster, fault, kind
-        session = boto3.session.Session(region_name=region)
-        self.rds: Any = session.client("rds", endpoint_url=endpoint_url)
-        self.elasticache: Any = session.client("elasticache", endpoint_url=endpoint_url)
-        fis: Any = session.client("fis", endpoint_url=endpoint_url)
-        self.cloudwatch: Any = session.client("cloudwatch", endpoint_url=endpoint_url)
-        self.experiments = Experiments(fis, self.cloudwatch, stop_alarm=stop_alarm, role_arn=role_arn)
+        self.region, self.endpoint_url, self.role_arn = region, endpoint_url, role_arn
         self.stop_alarm = stop_alarm
         self.stopped_by_alarm = False
         if scenario == "cache-primary-loss":
@@ -86,6 +82,25 @@ class AwsBackend(actions.TableBackend):
                 "read-replica": awsreplicas.ReplicaPromotion,
             }[kind]
             self.table = part(self).table()
+
+    # The clients are made on first use: `plan`, `list` and the runbook test build backends they never call.
+    def _client(self, service: str) -> Any:
+        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url)
+
+    @functools.cached_property
+    def rds(self) -> Any:
+        return self._client("rds")
+
+    @functools.cached_property
+    def elasticache(self) -> Any:
+        return self._client("elasticache")
+
+    @functools.cached_property
+    def experiments(self) -> Experiments:
+        cloudwatch = self._client("cloudwatch")
+        return Experiments(
+            self._client("fis"), cloudwatch, stop_alarm=self.stop_alarm, role_arn=self.role_arn
+        )
 
     def supports(self, scenario: str) -> bool:
         # restore-to-point-in-time of a read replica is not a drill: restore its source
