@@ -4,46 +4,21 @@ moto cannot show (its FIS runs no action; it has no database, so RTO and RPO sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
-import requests
 
 from scaleplane.drills import aws, running, scenarios
+from tests.drills.conftest import FastClock, put_stop_alarm
 from tests.drills.test_cli import drill
-from tests.support import moto
 
 pytestmark = pytest.mark.servers
 CLUSTER, ALARM, ROLE = "orders", "orders-write-errors", "arn:aws:iam::123456789012:role/fis-drills"
 
 
-@dataclass
-class FastClock:
-    """Virtual time: sleeping advances it at once (moto answers at once; nothing to wait for really)."""
-
-    t: float = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.t += seconds
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    with moto.running_server(start_timeout=30) as url:
-        yield url
-
-
 @pytest.fixture
-def aurora(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    requests.post(f"{moto_url}/moto-api/reset", timeout=5)
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(key, value)
+def aurora(moto_url: str) -> dict[str, Any]:
     rds = boto3.client("rds", region_name="us-east-1", endpoint_url=moto_url)
     rds.create_db_cluster(
         DBClusterIdentifier=CLUSTER,
@@ -59,16 +34,7 @@ def aurora(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             DBInstanceClass="db.r6g.large",
         )
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=moto_url)
-    cloudwatch.put_metric_alarm(
-        AlarmName=ALARM,
-        Namespace="scaleplane/app",
-        MetricName="write_errors",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=100,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_stop_alarm(cloudwatch, ALARM)
     fis = boto3.client("fis", region_name="us-east-1", endpoint_url=moto_url)
     return {"url": moto_url, "rds": rds, "cloudwatch": cloudwatch, "fis": fis}
 
@@ -200,3 +166,25 @@ def test_the_cli_runs_it_and_prints_the_contract(aurora: dict[str, Any], tmp_pat
     )
     assert data["rto_seconds"] is None and data["rpo_commits_lost"] is None
     assert (tmp_path / "history.jsonl").read_text().count("\n") == 1
+
+
+def test_with_a_dsn_the_probes_measure_rto_and_rpo_beside_the_control_plane(
+    aurora: dict[str, Any], postgres_primary: Any
+) -> None:
+    """The data-plane path of the remote backends: moto for the control plane, a real PostgreSQL for the
+    probes. Nothing fails over under the probes here (moto flips the writer flag), so the figures are the
+    probes' plumbing, not Aurora's RTO: a write right after the fault, nothing lost."""
+    with postgres_primary.connect() as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'drill_aws'").fetchone():
+            conn.execute("CREATE DATABASE drill_aws")
+    dsn = postgres_primary.dsn_for("drill_aws") + "?target_session_attrs=read-write"
+    b = aws.AwsBackend(
+        scenario="db-primary-loss", cluster=CLUSTER, stop_alarm=ALARM, role_arn=ROLE,
+        endpoint_url=aurora["url"], fault="api", dsn=dsn,
+    )  # fmt: skip
+    result = running.run(scenarios.DB_PRIMARY_LOSS, b, b.clock, execute=True)
+    assert all(r.ok for r in result.results), [(r.step.id, r.observed) for r in result.results]
+    m = result.measurement
+    assert m is not None and m.rto_seconds is not None and 0 <= m.rto_seconds < 5
+    assert m.rpo_commits_lost == 0 and m.writes_acknowledged >= 20 and m.reads_ok > 0
+    assert result.verdict == "PolicyMet" and result.probe_log.checked

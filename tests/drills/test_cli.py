@@ -26,7 +26,9 @@ def test_list_names_every_scenario_with_objectives_and_targets() -> None:
     assert code == 0
     rows = {row["scenario"]: row for row in json.loads(out)["scenarios"]}
     assert rows["db-primary-loss"]["targets"] == ["local", "kubernetes", "aws"]
-    assert rows["cache-primary-loss"]["targets"] == ["local"]
+    assert rows["cache-primary-loss"]["targets"] == ["local", "aws"]  # no Sentinel in the stack's Redis chart
+    assert rows["db-replica-loss"]["targets"] == ["local", "kubernetes"]
+    assert rows["restore-to-point-in-time"]["targets"] == ["local", "kubernetes", "aws"]
     assert rows["db-primary-loss"]["objectives"] == {"rto_seconds": 30, "rpo_seconds": 0, "rpo_commits": 0}
     assert "db-replica-loss" in rows
 

@@ -4,6 +4,7 @@ step has one; the local commands the drill's plan prints are the ones the runboo
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -45,7 +46,11 @@ def test_runbook_steps_map_to_drill_steps_and_back(scenario: steps.Scenario) -> 
     assert ids == [s.id for s in scenario.all_steps]
 
 
-BACKENDS = [drilling.LocalBackend, kubernetes.KubernetesBackend, aws.AwsBackend]
+BACKENDS = [
+    drilling.LocalBackend,
+    kubernetes.KubernetesBackend,
+    *(functools.partial(aws.AwsBackend, kind=kind) for kind in aws.KINDS),
+]
 
 
 @pytest.mark.parametrize("scenario", list(scenarios.SCENARIOS.values()), ids=lambda s: s.name)
@@ -54,7 +59,7 @@ def test_runbook_shows_the_commands_every_backend_plans(scenario: steps.Scenario
     bodies = {step_id: body for _, step_id, body in runbook_steps(text)}
     for make in BACKENDS:
         backend = make(scenario=scenario.name)
-        if not backend.supports(scenario.name):
+        if not backend.supports(scenario.name):  # e.g. aws kind read-replica has no restore
             continue
         for step in scenario.all_steps:
             for command in backend.commands(step.id):

@@ -32,6 +32,7 @@ drill = typer.Typer(
 )
 app.add_typer(drill)
 
+KINDS = ("aurora", "multi-az", "read-replica")
 DEFAULT_STATE = Path(".scaleplane/drills/local")
 DEFAULT_REPORTS = Path(".scaleplane/drills")
 Target = Annotated[
@@ -133,11 +134,17 @@ def plan(
     scenario: Annotated[str, typer.Argument(help="A scenario from `scaleplane drill list`.")],
     target: Target = "local",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object (executed: false).")] = False,
+    kind: Annotated[
+        str, typer.Option("--kind", help="aws: aurora, multi-az or read-replica (see `drill run --help`).")
+    ] = "aurora",
 ) -> None:
     from scaleplane.drills import clocks, reports, running
 
     chosen = _scenario(scenario)
-    result = running.plan(chosen, _backend(target, chosen), clocks.WallClock())
+    if kind not in KINDS:
+        raise fail(f"--kind: must be aurora, multi-az or read-replica, was {kind!r}")
+    options = {"kind": kind} if target == "aws" else {}
+    result = running.plan(chosen, _backend(target, chosen, **options), clocks.WallClock())
     if as_json:
         typer.echo(json.dumps(reports.as_json(result), indent=2))
     else:
@@ -197,8 +204,21 @@ def run(
         typer.Option("--dsn", help="aws: the cluster's DSN for the probes (else RTO/RPO unmeasured)."),
     ] = None,
     fault: Annotated[
-        str, typer.Option("--fault", help="aws: fis (an FIS experiment) or api (a bare failover_db_cluster).")
-    ] = "fis",
+        str | None,
+        typer.Option(
+            "--fault",
+            help="aws: fis (an FIS experiment, the default) or api (the bare call); kubernetes: auto (a "
+            "Chaos Mesh PodChaos when its CRD is served, the default), delete (the Pod) or chaos-mesh.",
+        ),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--kind",
+            help="aws: what --cluster names: aurora (an Aurora DB cluster), multi-az (a Multi-AZ DB "
+            "instance: forced failover) or read-replica (a DB instance whose read replica is promoted).",
+        ),
+    ] = "aurora",
     confirm: Annotated[
         str | None,
         typer.Option("--confirm", help="kubernetes, aws: the cluster's name, typed, to allow --execute."),
@@ -209,31 +229,37 @@ def run(
     chosen = _scenario(scenario)
     if replication not in ("sync", "async"):
         raise fail(f"--replication: must be sync or async, was {replication!r}")
-    if fault not in ("fis", "api"):
-        raise fail(f"--fault: must be fis or api, was {fault!r}")
+    faults = {"aws": ("fis", "api"), "kubernetes": ("auto", "delete", "chaos-mesh")}.get(target, ())
+    if fault is not None and fault not in faults:
+        raise fail(f"--fault: must be one of {', '.join(faults) or '(none on this target)'}, was {fault!r}")
+    if kind not in KINDS:
+        raise fail(f"--kind: must be aurora, multi-az or read-replica, was {kind!r}")
     if target == "aws":
         for name, value in (("--cluster", cluster), ("--stop-alarm", stop_alarm), ("--role-arn", role_arn)):
             if not value:
                 raise fail(f"{name}: required with --target aws")
         options: dict[str, Any] = {
             "cluster": cluster, "stop_alarm": stop_alarm, "role_arn": role_arn, "region": region,
-            "endpoint_url": endpoint_url, "dsn": dsn, "fault": fault,
+            "endpoint_url": endpoint_url, "dsn": dsn, "fault": fault or "fis", "kind": kind,
         }  # fmt: skip
     elif target == "kubernetes":
-        if not cluster:
+        if (
+            not cluster and chosen.name != "operator-leader-loss"
+        ):  # that one is the operator's, in --namespace
             raise fail("--cluster: required with --target kubernetes")
-        options = {"cluster": cluster, "namespace": namespace, "dsn": dsn}
+        options = {"cluster": cluster, "namespace": namespace, "dsn": dsn, "fault": fault or "auto"}
     else:
         options = {"state_dir": state_dir, "synchronous": replication == "sync"}
     backend = _backend(target, chosen, **options)
     if execute and target in ("aws", "kubernetes"):
+        what, name = ("cluster", cluster) if cluster else ("namespace", namespace)
         typed = (
             confirm
             if confirm is not None
-            else typer.prompt(f"type the cluster's name ({cluster}) to fail it over")
+            else typer.prompt(f"type the {what}'s name ({name}) to fail it over")
         )
-        if typed != cluster:
-            raise fail(f"--confirm: {typed!r} is not the cluster's name {cluster!r}: nothing was touched")
+        if typed != name:
+            raise fail(f"--confirm: {typed!r} is not the {what}'s name {name!r}: nothing was touched")
     if not execute:
         result = running.plan(chosen, backend, clocks.WallClock())
         if as_json:

@@ -1,49 +1,51 @@
-"""The aws drill backend: db-primary-loss on an Aurora cluster, the fault injected by an AWS FIS experiment
-(action `aws:rds:failover-db-cluster`) with a CloudWatch alarm as its stop condition, or by a bare
-`failover_db_cluster` call (`fault="api"`). Aurora does the failover; the drill watches the writer change.
+"""The aws drill backend: each scenario on the AWS service users run it on, the fault injected by an AWS
+FIS experiment (with a CloudWatch alarm as its stop condition) where FIS has an action for it, by a bare
+API call otherwise (`fault="api"`, or where FIS has none). The AWS service does the recovery; the drill
+watches it.
 
-The cluster and the stop alarm are the user's (the drill never creates or deletes them); the experiment
-template is the drill's, created in prepare and deleted in rollback. Before the fault the drill reads the
-stop alarm itself and refuses to inject while it is in ALARM (FIS would stop the experiment, and a drill
-must not start into an incident).
+- db-primary-loss, kind aurora: FIS aws:rds:failover-db-cluster, or failover_db_cluster; a reader
+  becomes the writer.
+- db-primary-loss, kind multi-az: FIS aws:rds:reboot-db-instances with forceFailover, or
+  reboot_db_instance(ForceFailover=True); the standby's zone serves.
+- db-primary-loss, kind read-replica: FIS aws:rds:reboot-db-instances, or reboot_db_instance; then
+  promote_read_replica (the runbook's act for a primary with a replica and no standby).
+- restore-to-point-in-time, kind aurora or multi-az (any DB instance): FIS has no action;
+  restore_db_cluster_to_point_in_time or restore_db_instance_to_point_in_time into a new copy.
+- cache-primary-loss (ElastiCache): FIS aws:elasticache:replicationgroup-interrupt-az-power, or
+  test_failover; a replica becomes the primary.
 
-RTO and RPO need a data-plane probe: pass `dsn` (the cluster endpoint, multi-host or not) and the probes
-of `probing` run against it. Without one (and on moto_server, which has no database behind its API) the
-drill checks the control plane only and says RTO and RPO were not measured.
+The parts live in `awsdatabases`, `awsrestores` and `awscaches`; this module holds what they share (the
+clients, the FIS experiment, the stop alarm). `cluster` names the Aurora DB cluster, the DB instance or
+the ElastiCache replication group. RTO and RPO need a data-plane probe (`dsn`); without one (and on
+moto_server, which has no database behind its API) the drill checks the control plane only and says so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 import boto3
 
-from scaleplane.drills import backends, clocks, probes, probing
+from scaleplane.drills import (
+    actions,
+    awscaches,
+    awsdatabases,
+    awsreplicas,
+    awsrestores,
+    backends,
+    clocks,
+    probing,
+)
+from scaleplane.drills.fisexperiments import Experiments
 
-SCENARIOS = ("db-primary-loss",)
-COMMANDS = {
-    "start-cluster": [
-        "aws rds describe-db-clusters --db-cluster-identifier CLUSTER",
-        "aws fis create-experiment-template --cli-input-json file://template.json",
-    ],
-    "kill-primary": ["aws fis start-experiment --experiment-template-id TEMPLATE"],
-    "detect-primary-down": ["aws rds describe-events --source-type db-cluster --duration 60"],
-    "decide-failover-candidate": [
-        "aws rds describe-db-clusters --db-cluster-identifier CLUSTER "
-        "--query 'DBClusters[0].DBClusterMembers'"
-    ],
-    "await-promotion": [
-        "aws rds describe-db-clusters --db-cluster-identifier CLUSTER "
-        "--query 'DBClusters[0].DBClusterMembers[?IsClusterWriter]'"
-    ],
-    "rejoin-old-primary": ["aws rds describe-db-instances --db-instance-identifier OLD_WRITER"],
-    "stop-cluster": ["aws fis delete-experiment-template --id TEMPLATE"],
-}
+KINDS = ("aurora", "multi-az", "read-replica")
+FAULTS = ("fis", "api")
 
 
-class AwsBackend:
+class AwsBackend(actions.TableBackend):
     target = "aws"
+    scenarios = ("db-primary-loss", "restore-to-point-in-time", "cache-primary-loss")
 
     def __init__(
         self,
@@ -56,209 +58,108 @@ class AwsBackend:
         endpoint_url: str | None = None,
         dsn: str | None = None,
         fault: str = "fis",
+        kind: str = "aurora",
         clock: probing.Clock | None = None,
         **_: Any,
     ) -> None:
-        if fault not in ("fis", "api"):
+        if fault not in FAULTS:
             raise ValueError(f"fault must be fis or api, was {fault!r}")
-        self.scenario, self.cluster, self.stop_alarm, self.role_arn = scenario, cluster, stop_alarm, role_arn
-        self.fault, self.dsn = fault, dsn
-        self.clock = clock or clocks.WallClock()
-        session = boto3.session.Session(region_name=region)
-        self.rds: Any = session.client("rds", endpoint_url=endpoint_url)
-        self.fis: Any = session.client("fis", endpoint_url=endpoint_url)
-        self.cloudwatch: Any = session.client("cloudwatch", endpoint_url=endpoint_url)
-        self.template: str | None = None
-        self.writer: str | None = None
-        self.experiment: str | None = None
-        self.fault_at: float | None = None
-        self.probe: probing.Probe | None = None
-        self.actions: dict[str, Callable[[float], backends.Outcome]] = {
-            "start-cluster": self._prepare,
-            "start-probes": self._start_probes,
-            "kill-primary": self._inject,
-            "detect-primary-down": self._detect,
-            "decide-failover-candidate": self._decide,
-            "await-promotion": self._await_promotion,
-            "verify-writes-resume": lambda t: self._await_probe("write", t),
-            "verify-reads-resume": lambda t: self._await_probe("read", t),
-            "verify-acknowledged-commits": self._check_data,
-            "rejoin-old-primary": self._rejoin,
-            "stop-cluster": self._rollback,
-        }
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, was {kind!r}")
+        super().__init__(scenario=scenario, clock=clock or clocks.WallClock(), poll=0.5, dsn=dsn)
+        self.cluster, self.fault_kind, self.kind = cluster, fault, kind
+        self.region, self.endpoint_url, self.role_arn = region, endpoint_url, role_arn
+        self.stop_alarm = stop_alarm
+        self.stopped_by_alarm = False
+        if scenario == "cache-primary-loss":
+            self.table = awscaches.ReplicationGroupDrill(self).table()
+        elif scenario == "restore-to-point-in-time" and kind != "read-replica":
+            self.table = awsrestores.PointInTimeRestore(self).table()
+        elif scenario == "db-primary-loss":
+            part = {
+                "aurora": awsdatabases.AuroraFailover,
+                "multi-az": awsdatabases.MultiAzFailover,
+                "read-replica": awsreplicas.ReplicaPromotion,
+            }[kind]
+            self.table = part(self).table()
+
+    # The clients are made on first use: `plan`, `list` and the runbook test build backends they never call.
+    def _client(self, service: str) -> Any:
+        return boto3.session.Session(region_name=self.region).client(service, endpoint_url=self.endpoint_url)
+
+    @functools.cached_property
+    def rds(self) -> Any:
+        return self._client("rds")
+
+    @functools.cached_property
+    def elasticache(self) -> Any:
+        return self._client("elasticache")
+
+    @functools.cached_property
+    def experiments(self) -> Experiments:
+        cloudwatch = self._client("cloudwatch")
+        return Experiments(
+            self._client("fis"), cloudwatch, stop_alarm=self.stop_alarm, role_arn=self.role_arn
+        )
 
     def supports(self, scenario: str) -> bool:
-        return scenario in SCENARIOS
+        # restore-to-point-in-time of a read replica is not a drill: restore its source
+        return scenario in self.scenarios and (scenario != self.scenario or bool(self.table))
 
-    def commands(self, step_id: str) -> list[str]:
-        return list(COMMANDS.get(step_id, []))
+    @property
+    def template(self) -> str | None:
+        return self.experiments.template
+
+    @property
+    def experiment(self) -> str | None:
+        return self.experiments.experiment
+
+    def until(self, check: Any, timeout: float, interval: float | None = None) -> Any:
+        """As `TableBackend.until`, and a stop condition as FIS has it: once the fault is in, the stop
+        alarm is read on every poll; in ALARM the step fails at once (rollback then stops the experiment).
+        The drill does this itself because it must hold for a bare call too, and because moto_server's FIS
+        never evaluates stop conditions."""
+        self.stopped_by_alarm = False
+
+        def watched() -> Any:
+            if self.fault_at is not None and self.experiments.refuse_in_alarm() is not None:
+                self.stopped_by_alarm = True
+                return "stopped"
+            return check()
+
+        value = super().until(watched, timeout, interval)
+        return None if self.stopped_by_alarm else value
+
+    def stop_condition(self, outcome: backends.Outcome) -> backends.Outcome:
+        """`outcome`, or the stop condition's failure when the alarm ended the step."""
+        if not self.stopped_by_alarm:
+            return outcome
+        return backends.Outcome(False, f"stop condition {self.stop_alarm} went to ALARM: the drill stops")
 
     def perform(self, step_id: str, timeout: float) -> backends.Outcome:
-        action = self.actions.get(step_id)
-        return (
-            action(timeout) if action else backends.Outcome(False, f"the aws backend has no step {step_id!r}")
-        )
+        self.stopped_by_alarm = False
+        return self.stop_condition(super().perform(step_id, timeout))
 
-    def probe_log(self) -> probes.ProbeLog:
-        return self.probe.log() if self.probe is not None else probes.ProbeLog()
-
-    # --- helpers -----------------------------------------------------------------------------------------
-    def _members(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self.rds.describe_db_clusters(DBClusterIdentifier=self.cluster)[
-            "DBClusters"
-        ][0]["DBClusterMembers"]
-        return found
-
-    def _current_writer(self) -> str | None:
-        return next((m["DBInstanceIdentifier"] for m in self._members() if m["IsClusterWriter"]), None)
-
-    def _until(self, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
-        deadline = self.clock.now() + timeout
-        while True:
-            value = check()
-            if value or self.clock.now() > deadline:
-                return value
-            self.clock.sleep(interval)
-
-    def template_body(self, cluster_arn: str, alarm_arn: str) -> dict[str, Any]:
-        """The FIS experiment template: fail the cluster over, stop if the alarm fires."""
-        return {
-            "description": f"scaleplane drill db-primary-loss on {self.cluster}",
-            "roleArn": self.role_arn,
-            "targets": {
-                "cluster": {
-                    "resourceType": "aws:rds:cluster",
-                    "resourceArns": [cluster_arn],
-                    "selectionMode": "ALL",
-                }
-            },
-            "actions": {
-                "failover": {
-                    "actionId": "aws:rds:failover-db-cluster",
-                    "targets": {"Clusters": "cluster"},
-                    "description": "Aurora fails over to a reader",
-                }
-            },
-            "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": alarm_arn}],
-            "tags": {"scaleplane-drill": "db-primary-loss"},
-        }
-
-    # --- steps -------------------------------------------------------------------------------------------
-    def _prepare(self, timeout: float) -> backends.Outcome:
-        cluster = self.rds.describe_db_clusters(DBClusterIdentifier=self.cluster)["DBClusters"][0]
-        readers = [m["DBInstanceIdentifier"] for m in cluster["DBClusterMembers"] if not m["IsClusterWriter"]]
-        self.writer = self._current_writer()
-        if cluster["Status"] != "available" or self.writer is None or not readers:
-            return backends.Outcome(
-                False,
-                f"cluster {self.cluster} is {cluster['Status']}, writer {self.writer}, "
-                f"readers {readers}: a failover needs a writer and a reader",
-            )
-        alarms = self.cloudwatch.describe_alarms(AlarmNames=[self.stop_alarm])["MetricAlarms"]
-        if not alarms:
-            return backends.Outcome(False, f"stop-condition alarm {self.stop_alarm!r} does not exist")
-        body = self.template_body(cluster["DBClusterArn"], alarms[0]["AlarmArn"])
-        self.template = self.fis.create_experiment_template(**body)["experimentTemplate"]["id"]
+    def inject(self, call: str, api: Any, timeout: float) -> backends.Outcome:
+        """The fault: refused while the stop alarm is in ALARM; then the bare `api()` call (`call` says
+        what it was) or the FIS experiment, whichever the drill was asked for."""
+        refused = self.experiments.refuse_in_alarm()
+        if refused is not None:
+            return refused
+        if self.fault_kind == "api" or self.experiments.template is None:
+            api()
+            return self.fault(f"{call} called")
+        experiment = self.experiments.start()
+        outcome = self.fault(f"FIS experiment {experiment}")
+        status = self.until(self.experiments.status_if_started, timeout)
         return backends.Outcome(
-            True,
-            f"writer {self.writer}, readers {', '.join(readers)}; FIS template "
-            f"{self.template} stops on alarm {self.stop_alarm}",
+            status in ("running", "completed"), f"FIS experiment {experiment}: {status}", outcome.marks
         )
 
-    def _start_probes(self, timeout: float) -> backends.Outcome:
-        if self.dsn is None:
-            return backends.Outcome(
-                True, "no probe: no database endpoint given (dsn); RTO and RPO not measured"
-            )
-        read = self.dsn.replace("target_session_attrs=read-write", "target_session_attrs=prefer-standby")
-        self.probe = probing.Probe(probing.SqlStore(self.dsn, read), self.clock)
-        self.probe.create_table()
-        self.probe.start()
-        probe = self.probe
-        ok = self._until(lambda: probe.count("write", ok=True, since=0) >= 20, timeout)
-        return backends.Outcome(bool(ok), f"{probe.count('write', ok=True, since=0)} writes acknowledged")
+    def fis_template(self, build: Any) -> backends.Outcome | None:
+        """Create the FIS template (only when the fault is FIS's)."""
+        return self.experiments.create(build) if self.fault_kind == "fis" else None
 
-    def _inject(self, timeout: float) -> backends.Outcome:
-        state = self.cloudwatch.describe_alarms(AlarmNames=[self.stop_alarm])["MetricAlarms"][0]["StateValue"]
-        if state == "ALARM":
-            return backends.Outcome(False, f"stop condition {self.stop_alarm} is in ALARM: no fault injected")
-        if self.fault == "api":
-            self.rds.failover_db_cluster(DBClusterIdentifier=self.cluster)
-            self.fault_at = self.clock.now()
-            return backends.Outcome(
-                True, f"failover_db_cluster({self.cluster}) called", {"fault": self.fault_at}
-            )
-        self.experiment = self.fis.start_experiment(experimentTemplateId=self.template)["experiment"]["id"]
-        self.fault_at = self.clock.now()
-        status = self._until(self._experiment_status_if_started, timeout)
-        return backends.Outcome(
-            status in ("running", "completed"),
-            f"FIS experiment {self.experiment}: {status}",
-            {"fault": self.fault_at},
-        )
-
-    def _experiment_status_if_started(self) -> str | None:
-        status = str(self.fis.get_experiment(id=self.experiment)["experiment"]["state"]["status"])
-        return status if status not in ("pending", "initiating") else None
-
-    def _detect(self, timeout: float) -> backends.Outcome:
-        def seen() -> bool:
-            cluster = self.rds.describe_db_clusters(DBClusterIdentifier=self.cluster)["DBClusters"][0]
-            return bool(cluster["Status"] != "available" or self._current_writer() != self.writer)
-
-        ok = self._until(seen, timeout)
-        return backends.Outcome(
-            bool(ok),
-            "the cluster is failing over" if ok else "the writer did not change",
-            {"detected": self.clock.now()} if ok else {},
-        )
-
-    def _decide(self, timeout: float) -> backends.Outcome:
-        readers = [
-            m["DBInstanceIdentifier"] for m in self._members() if m["DBInstanceIdentifier"] != self.writer
-        ]
-        return backends.Outcome(
-            bool(readers), f"Aurora promotes one of {', '.join(readers)} (by failover tier)"
-        )
-
-    def _await_promotion(self, timeout: float) -> backends.Outcome:
-        new = self._until(lambda: (w := self._current_writer()) != self.writer and w, timeout)
-        if not new:
-            return backends.Outcome(False, f"the writer is still {self.writer} after {timeout:g} s")
-        return backends.Outcome(True, f"{new} is the writer", {"failover": self.clock.now()})
-
-    def _await_probe(self, kind: str, timeout: float) -> backends.Outcome:
-        probe, since = self.probe, self.fault_at
-        if probe is None or since is None:
-            return backends.Outcome(True, f"{kind}s not measured: no probe")
-        ok = self._until(lambda: probe.count(kind, ok=True, since=since) > 0, timeout, interval=0.05)
-        return backends.Outcome(bool(ok), f"{kind}s {'resumed' if ok else 'did not resume'} after the fault")
-
-    def _check_data(self, timeout: float) -> backends.Outcome:
-        if self.probe is None:
-            return backends.Outcome(True, "data check not run: no probe")
-        self.probe.stop()
-        found = self.probe.check()
-        return backends.Outcome(True, f"{len(found)} numbers found on the new writer")
-
-    def _rejoin(self, timeout: float) -> backends.Outcome:
-        def reader_again() -> bool:
-            member = next(m for m in self._members() if m["DBInstanceIdentifier"] == self.writer)
-            status = self.rds.describe_db_instances(DBInstanceIdentifier=self.writer)["DBInstances"][0]
-            return not member["IsClusterWriter"] and status["DBInstanceStatus"] == "available"
-
-        ok = self._until(reader_again, timeout)
-        return backends.Outcome(
-            bool(ok), f"{self.writer} is an available reader", {"fail back": self.clock.now()} if ok else {}
-        )
-
-    def _rollback(self, timeout: float) -> backends.Outcome:
-        if self.probe is not None:
-            self.probe.stop(timeout=5)
-        if self.experiment is not None:
-            status = self.fis.get_experiment(id=self.experiment)["experiment"]["state"]["status"]
-            if status not in ("completed", "stopped", "failed"):
-                self.fis.stop_experiment(id=self.experiment)
-        if self.template is not None:
-            self.fis.delete_experiment_template(id=self.template)
-        return backends.Outcome(True, f"experiment template {self.template} deleted; the cluster is yours")
+    def clean_up(self, then: str) -> backends.Outcome:
+        self.stop_probes()
+        return backends.Outcome(True, f"{self.experiments.clean_up()}; {then}")

@@ -1,37 +1,38 @@
-"""The kubernetes drill backend: db-primary-loss on a CloudNativePG `Cluster`. The fault is the deletion
-of the primary's Pod (what CNPG's own docs use to show a failover); CloudNativePG fails over (it sets
-`status.targetPrimary` to the most aligned replica, the instance manager promotes it, `currentPrimary`
-follows, the phase goes from "Failing over" back to "Cluster in healthy state") and recreates the Pod as
-a replica. The drill reads the Cluster's status; it never patches it.
+"""The kubernetes drill backend: scenarios on a CloudNativePG `Cluster`, whose operator does the recovery.
 
-Like the aws backend, RTO and RPO need a data-plane probe (`dsn`: the Cluster's `-rw` Service as seen
-from where the drill runs); without one the drill checks the control plane only and says so.
+- db-primary-loss: the primary's Pod goes; CNPG fails over (`cnpgfailovers`).
+- db-replica-loss: a replica's Pod goes; the primary stays, CNPG recreates the Pod (`cnpgfailovers`).
+- restore-to-point-in-time: a CNPG `Backup`, then a NEW Cluster bootstrapped from it with
+  `bootstrap.recovery.recoveryTarget.targetTime` one second before the mistake (`cnpgrestores`).
+- operator-leader-loss: not CNPG: the scaleplane operator Pod holding the Lease goes, the standby takes
+  over (`operatorleases`; `cluster` is unused).
+
+The fault (`fault`): `delete` deletes the Pod (what CNPG's own docs do to show a failover);
+`chaos-mesh` creates a Chaos Mesh `PodChaos` (action pod-kill) for it, deleted again in rollback;
+`auto` (the default) uses Chaos Mesh when its CRD is served (API discovery of
+`chaos-mesh.org/v1alpha1`), else deletes. The drill reads the Cluster's status; it never patches it.
+
+cache-primary-loss is not offered: the stack's Redis chart (bitnami, `architecture: replication`,
+no Sentinel) has no automatic failover, so there is nothing to rehearse but a Pod restart.
+
+RTO and RPO need a data-plane probe (`dsn`: the Cluster's `-rw` Service as seen from where the drill
+runs); without one the drill checks the control plane only and says so.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from kubernetes.client import api_client, configuration
 from kubernetes.client.api import core_v1_api, custom_objects_api
 
-from scaleplane.drills import backends, clocks, probes, probing
+from scaleplane.drills import actions, backends, clocks, cnpgfailovers, cnpgrestores, operatorleases, probing
 
-SCENARIOS = ("db-primary-loss",)
 GROUP, VERSION, PLURAL = "postgresql.cnpg.io", "v1", "clusters"
+CHAOS_GROUP, CHAOS_VERSION, CHAOS_PLURAL = "chaos-mesh.org", "v1alpha1", "podchaos"
 HEALTHY, FAILING_OVER = "Cluster in healthy state", "Failing over"
-COMMANDS = {
-    "start-cluster": ["kubectl cnpg status CLUSTER -n NAMESPACE"],
-    "kill-primary": ["kubectl delete pod PRIMARY_POD -n NAMESPACE --grace-period=0"],
-    "detect-primary-down": ["kubectl get cluster CLUSTER -n NAMESPACE -o jsonpath='{.status.phase}'"],
-    "decide-failover-candidate": [
-        "kubectl get cluster CLUSTER -n NAMESPACE -o jsonpath='{.status.targetPrimary}'"
-    ],
-    "await-promotion": ["kubectl get cluster CLUSTER -n NAMESPACE -o jsonpath='{.status.currentPrimary}'"],
-    "rejoin-old-primary": ["kubectl get pod OLD_PRIMARY_POD -n NAMESPACE -L cnpg.io/instanceRole"],
-}
+FAULTS = ("auto", "delete", "chaos-mesh")
 
 
 def api_for(host: str) -> api_client.ApiClient:
@@ -41,8 +42,9 @@ def api_for(host: str) -> api_client.ApiClient:
     return api_client.ApiClient(conf)
 
 
-class KubernetesBackend:
+class KubernetesBackend(actions.TableBackend):
     target = "kubernetes"
+    scenarios = ("db-primary-loss", "db-replica-loss", "restore-to-point-in-time", "operator-leader-loss")
 
     def __init__(
         self,
@@ -52,169 +54,115 @@ class KubernetesBackend:
         namespace: str = "default",
         api: api_client.ApiClient | None = None,
         dsn: str | None = None,
+        fault: str = "auto",
         clock: probing.Clock | None = None,
         poll: float = 0.2,
         **_: Any,
     ) -> None:
-        self.scenario, self.cluster, self.namespace, self.dsn = scenario, cluster, namespace, dsn
-        self.clock = clock or clocks.WallClock()
+        if fault not in FAULTS:
+            raise ValueError(f"fault must be one of {', '.join(FAULTS)}, was {fault!r}")
+        super().__init__(scenario=scenario, clock=clock or clocks.WallClock(), poll=poll, dsn=dsn)
+        self.cluster, self.namespace, self.fault_kind = cluster, namespace, fault
         self._api = api
-        self.poll = poll  # seconds between reads of the Cluster's status
-        self.old: str | None = None
-        self.fault_at: float | None = None
-        self.probe: probing.Probe | None = None
-        self.actions: dict[str, Callable[[float], backends.Outcome]] = {
-            "start-cluster": self._prepare,
-            "start-probes": self._start_probes,
-            "kill-primary": self._inject,
-            "detect-primary-down": self._detect,
-            "decide-failover-candidate": self._decide,
-            "await-promotion": self._await_promotion,
-            "verify-writes-resume": lambda t: self._await_probe("write", t),
-            "verify-reads-resume": lambda t: self._await_probe("read", t),
-            "verify-acknowledged-commits": self._check_data,
-            "rejoin-old-primary": self._rejoin,
-            "stop-cluster": self._rollback,
-        }
+        self.chaos: list[str] = []  # the PodChaos objects this drill created
+        if scenario == "db-primary-loss":
+            self.table = cnpgfailovers.PrimaryLoss(self).table()
+        elif scenario == "db-replica-loss":
+            self.table = cnpgfailovers.ReplicaLoss(self).table()
+        elif scenario == "restore-to-point-in-time":
+            self.table = cnpgrestores.BackupRestore(self).table()
+        elif scenario == "operator-leader-loss":
+            self.table = operatorleases.LeaderLoss(self).table()
 
-    def supports(self, scenario: str) -> bool:
-        return scenario in SCENARIOS
-
-    def commands(self, step_id: str) -> list[str]:
-        return list(COMMANDS.get(step_id, []))
-
-    def perform(self, step_id: str, timeout: float) -> backends.Outcome:
-        action = self.actions.get(step_id)
-        if action is None:
-            return backends.Outcome(False, f"the kubernetes backend has no step {step_id!r}")
-        return action(timeout)
-
-    def probe_log(self) -> probes.ProbeLog:
-        return self.probe.log() if self.probe is not None else probes.ProbeLog()
-
-    # --- helpers -----------------------------------------------------------------------------------------
-    def _client(self) -> api_client.ApiClient:
+    # --- the API -------------------------------------------------------------------------------------
+    def client(self) -> api_client.ApiClient:
         if self._api is None:
             from kubernetes import config as k8s_config
 
             self._api = k8s_config.new_client_from_config()  # type: ignore[no-untyped-call]
         return self._api
 
-    def _status(self) -> dict[str, Any]:
-        api = custom_objects_api.CustomObjectsApi(self._client())
-        obj: Any = api.get_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL, self.cluster)
-        status: dict[str, Any] = obj.get("status") or {}
+    def objects(self) -> custom_objects_api.CustomObjectsApi:
+        return custom_objects_api.CustomObjectsApi(self.client())
+
+    def read(self, name: str, plural: str = PLURAL) -> dict[str, Any] | None:
+        """A CNPG object (Cluster, Backup) as a dict, or None when it is absent."""
+        try:
+            found: Any = self.objects().get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, plural, name
+            )
+        except Exception as error:  # the client raises ApiException; only a 404 means "absent"
+            if getattr(error, "status", None) == 404:
+                return None
+            raise
+        return dict(found)
+
+    def status(self, name: str | None = None) -> dict[str, Any]:
+        """The Cluster's status, with `_instances` (its spec.instances) beside it."""
+        obj = self.read(name or self.cluster) or {}
+        status: dict[str, Any] = dict(obj.get("status") or {})
         status["_instances"] = (obj.get("spec") or {}).get("instances")
         return status
 
-    def _pod(self, name: str) -> dict[str, Any] | None:
-        api = core_v1_api.CoreV1Api(self._client())
+    def pod(self, name: str) -> dict[str, Any] | None:
+        api = core_v1_api.CoreV1Api(self.client())
         try:
             response: Any = api.read_namespaced_pod(name, self.namespace, _preload_content=False)
-        except Exception:  # absent (404) or not answering: either way not a running replica yet
+        except Exception:  # absent (404) or not answering: either way not a running instance yet
             return None
         pod: dict[str, Any] = json.loads(response.data)
         return pod
 
-    def _until(self, check: Callable[[], Any], timeout: float, interval: float | None = None) -> Any:
-        interval = self.poll if interval is None else interval
-        deadline = self.clock.now() + timeout
-        while True:
-            value = check()
-            if value or self.clock.now() > deadline:
-                return value
-            self.clock.sleep(interval)
-
-    # --- steps -------------------------------------------------------------------------------------------
-    def _prepare(self, timeout: float) -> backends.Outcome:
-        status = self._status()
-        self.old = status.get("currentPrimary")
-        ready, phase = status.get("readyInstances", 0), status.get("phase")
-        ok = phase == HEALTHY and self.old is not None and ready >= 2
-        return backends.Outcome(ok, f"{self.cluster}: {phase}, primary {self.old}, {ready} ready instances")
-
-    def _start_probes(self, timeout: float) -> backends.Outcome:
-        if self.dsn is None:
-            return backends.Outcome(
-                True, "no probe: no database endpoint given (dsn); RTO and RPO not measured"
+    def chaos_mesh_served(self) -> bool:
+        """API discovery: does the server serve Chaos Mesh's PodChaos?"""
+        try:
+            response: Any = self.objects().get_api_resources(
+                CHAOS_GROUP, CHAOS_VERSION, _preload_content=False
             )
-        self.probe = probing.Probe(probing.SqlStore(self.dsn, self.dsn), self.clock)
-        self.probe.create_table()
-        self.probe.start()
-        probe = self.probe
-        ok = self._until(lambda: probe.count("write", ok=True, since=0) >= 20, timeout)
-        return backends.Outcome(bool(ok), f"{probe.count('write', ok=True, since=0)} writes acknowledged")
+        except Exception as error:
+            if getattr(error, "status", None) == 404:
+                return False
+            raise
+        found = json.loads(response.data)
+        return any(r.get("name") == CHAOS_PLURAL for r in found.get("resources", []))
 
-    def _inject(self, timeout: float) -> backends.Outcome:
-        assert self.old is not None
-        api = core_v1_api.CoreV1Api(self._client())
-        api.delete_namespaced_pod(self.old, self.namespace, grace_period_seconds=0, _preload_content=False)
-        self.fault_at = self.clock.now()
-        return backends.Outcome(True, f"pod {self.old} (primary) deleted", {"fault": self.fault_at})
-
-    def _detect(self, timeout: float) -> backends.Outcome:
-        def seen() -> str | None:
-            status = self._status()
-            moved = status.get("targetPrimary") != self.old or status.get("currentPrimary") != self.old
-            return str(status.get("phase")) if status.get("phase") == FAILING_OVER or moved else None
-
-        phase = self._until(seen, timeout)
-        marks = {"detected": self.clock.now()} if phase else {}
-        return backends.Outcome(bool(phase), f"the Cluster reports: {phase or 'no change'}", marks)
-
-    def _decide(self, timeout: float) -> backends.Outcome:
-        status = self._status()
-        target = status.get("targetPrimary")
-        healthy = (status.get("instancesStatus") or {}).get("healthy") or []
-        ok = target not in (None, self.old) and target in healthy
-        return backends.Outcome(
-            ok, f"CloudNativePG promotes {target} (healthy instances: {', '.join(healthy)})"
+    # --- the fault -----------------------------------------------------------------------------------
+    def kill_pod(self, name: str, role: str) -> backends.Outcome:
+        use_chaos = self.fault_kind == "chaos-mesh" or (
+            self.fault_kind == "auto" and self.chaos_mesh_served()
         )
-
-    def _await_promotion(self, timeout: float) -> backends.Outcome:
-        def promoted() -> str | None:
-            status = self._status()
-            current = status.get("currentPrimary")
-            done = current not in (None, self.old) and current == status.get("targetPrimary")
-            return str(current) if done else None
-
-        new = self._until(promoted, timeout)
-        if not new:
-            return backends.Outcome(False, f"no new primary within {timeout:g} s")
-        return backends.Outcome(True, f"{new} is the primary", {"failover": self.clock.now()})
-
-    def _await_probe(self, kind: str, timeout: float) -> backends.Outcome:
-        probe, since = self.probe, self.fault_at
-        if probe is None or since is None:
-            return backends.Outcome(True, f"{kind}s not measured: no probe")
-        ok = self._until(lambda: probe.count(kind, ok=True, since=since) > 0, timeout, interval=0.05)
-        return backends.Outcome(bool(ok), f"{kind}s {'resumed' if ok else 'did not resume'} after the fault")
-
-    def _check_data(self, timeout: float) -> backends.Outcome:
-        if self.probe is None:
-            return backends.Outcome(True, "data check not run: no probe")
-        self.probe.stop()
-        return backends.Outcome(True, f"{len(self.probe.check())} numbers found on the new primary")
-
-    def _rejoin(self, timeout: float) -> backends.Outcome:
-        assert self.old is not None
-
-        def back() -> bool:
-            pod, status = self._pod(self.old or ""), self._status()
-            role = ((pod or {}).get("metadata") or {}).get("labels", {}).get("cnpg.io/instanceRole")
-            return (
-                role == "replica"
-                and status.get("phase") == HEALTHY
-                and (status.get("readyInstances") == status.get("_instances"))
+        if not use_chaos:
+            core_v1_api.CoreV1Api(self.client()).delete_namespaced_pod(
+                name, self.namespace, grace_period_seconds=0, _preload_content=False
             )
-
-        ok = self._until(back, timeout)
-        marks = {"fail back": self.clock.now()} if ok else {}
-        return backends.Outcome(
-            bool(ok), f"{self.old} is back as a replica" if ok else f"{self.old} is not back", marks
+            return self.fault(f"pod {name} ({role}) deleted")
+        chaos = f"scaleplane-drill-{name}"[:63]
+        body = {
+            "apiVersion": f"{CHAOS_GROUP}/{CHAOS_VERSION}",
+            "kind": "PodChaos",
+            "metadata": {
+                "name": chaos,
+                "namespace": self.namespace,
+                "labels": {"scaleplane.io/drill": self.scenario},
+            },
+            "spec": {
+                "action": "pod-kill",
+                "mode": "one",
+                "gracePeriod": 0,
+                "selector": {"pods": {self.namespace: [name]}},
+            },
+        }
+        self.objects().create_namespaced_custom_object(
+            CHAOS_GROUP, CHAOS_VERSION, self.namespace, CHAOS_PLURAL, body
         )
+        self.chaos.append(chaos)
+        return self.fault(f"PodChaos {chaos} kills pod {name} ({role})")
 
-    def _rollback(self, timeout: float) -> backends.Outcome:
-        if self.probe is not None:
-            self.probe.stop(timeout=5)
-        return backends.Outcome(True, "nothing to undo: the Cluster is CloudNativePG's, it healed itself")
+    def clean_up(self, then: str) -> backends.Outcome:
+        self.stop_probes()
+        for chaos in self.chaos:
+            self.objects().delete_namespaced_custom_object(
+                CHAOS_GROUP, CHAOS_VERSION, self.namespace, CHAOS_PLURAL, chaos
+            )
+        removed = f"PodChaos {', '.join(self.chaos)} deleted; " if self.chaos else ""
+        return backends.Outcome(True, f"{removed}{then}")
