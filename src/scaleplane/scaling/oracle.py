@@ -110,3 +110,12 @@ def _gaps(heights: list[int]) -> list[tuple[int, int]]:
             pairs.append((stack[-1], right))
         stack.append(right)
     return pairs
+
+
+def backlog(arrivals: Sequence[float], ready: Sequence[int], capacity_per_tick: float) -> list[float]:
+    """The queue at each tick's start under the oracle's ready replicas (non-zero only beyond maxReplicas)."""
+    queue, carried = 0.0, []
+    for work, count in zip(arrivals, ready, strict=True):
+        carried.append(queue)
+        queue = max(0.0, queue + work - count * capacity_per_tick)
+    return carried
