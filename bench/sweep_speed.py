@@ -1,6 +1,7 @@
 """How simulation time scales (with ticks, not replicas) and the WorldCup98 week's frontier run time.
 
-    uv run python bench/sweep_speed.py
+    uv run python bench/sweep_speed.py             # one A-B pair of the WorldCup98 frontier
+    uv run python bench/sweep_speed.py --pairs 0   # no frontier: on a busy machine a pair takes ~40 min
 
 1. One simulation of the recommended preset at 2,000 ticks, with the demand scaled so the peak needs
    ~100 replicas, then ~10^7 (maxReplicas 10^8), run by this checkout and by the simulator before this
@@ -127,7 +128,8 @@ def main() -> None:
         idle = f"| {timed(IDLE, ROOT / 'src')} | {timed(IDLE, base)} |"
         print(idle, flush=True)
         ratios = []
-        for pair in range(1, PAIRS + 1 if WORLDCUP.exists() else 1):
+        pairs = int(sys.argv[sys.argv.index("--pairs") + 1]) if "--pairs" in sys.argv else PAIRS
+        for pair in range(1, pairs + 1 if WORLDCUP.exists() else 1):
             mine, theirs = sweep(ROOT / "src"), sweep(base)
             ratios.append(mine[1] / theirs[1])
             sweep_rows.append(

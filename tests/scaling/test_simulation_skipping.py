@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from scaleplane.scaling import decisions, engine, presets, simulation, skipping, specs
 
-EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "40"))
+EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "25"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MODEL = simulation.TargetModel()
 
