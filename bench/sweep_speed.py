@@ -152,7 +152,7 @@ def main() -> None:
         "2 cores. The machine was shared with other engineers' jobs (the load averages are in the table), "
         "so a worker did not have a core to itself: the wall time is an upper bound, the CPU time is what "
         "the sweep needs (its half is the wall time on 2 free cores), and the ratio is taken pair by pair:"
-        "\n\n" + "\n".join(sweep_rows)
+        "\n\n" + ("\n".join(sweep_rows) if len(sweep_rows) > 2 else "(not measured in this run: --pairs 0)")
     )
     recording.record("sweep-speed", "## Simulation and sweep speed (bench/sweep_speed.py)", body)
 
