@@ -243,6 +243,8 @@ def simulate(
             and carried[-1] == 0.0
             and arriving <= capacity
             and not fleet.starting
+            and k - 1 - widest >= 0
+            and demand[k - 1 - widest] == arriving_rate  # cheap first: the window's ends agree
             and k - 1 - widest >= runs.start_of(k - 1)
             and skipping.at_fixed_point(spec, before, after, period, start + (k - 1) * tick_seconds)
         ):
