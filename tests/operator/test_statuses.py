@@ -56,6 +56,7 @@ def test_a_plain_scale_up() -> None:
         "targetType": "AverageValue",
         "replicas": 3,
         "forecastValue": None,
+        "sizedValue": None,
         "note": "",
     }
     assert status["engineState"]["consecutiveFailures"] == 2
@@ -66,6 +67,17 @@ def test_a_plain_scale_up() -> None:
         "FallbackActive": ("False", "MetricsHealthy"),
         "StateRestored": ("True", "Fresh"),
     }
+
+
+def test_the_sized_and_forecast_values_are_in_the_status() -> None:
+    raised = decisions.MetricRecommendation(
+        "q", 25.0, 10.0, "AverageValue", 4, forecast_value=31.0, sized_value=38.5
+    )
+    decision = decisions.Decision(
+        at=100.0, current=1, desired=4, raw=4, reason="scale_up", message="m", recommendations=(raised,)
+    )
+    metric = statuses.decision_dict(decision, True)["metrics"][0]
+    assert (metric["forecastValue"], metric["sizedValue"]) == (31.0, 38.5)
 
 
 def test_limits_fallback_and_missing_metrics() -> None:

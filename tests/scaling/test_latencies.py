@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -78,3 +79,35 @@ def test_more_capacity_never_adds_late_work(arrivals: list[float], capacity: flo
     less, more = run(capacity), run(capacity * 1.5 + 1)
     assert more.late_work_fraction <= less.late_work_fraction + 1e-9
     assert more.violation_minutes <= less.violation_minutes
+
+
+def _every_row(arrivals: list[float], capacity: list[float], backlog: list[float]) -> float:
+    """The late work with every tick evaluated at every instant (what `measure` skips, it must not miss)."""
+    a, c, q = (np.asarray(x, dtype=np.float64) for x in (arrivals, capacity, backlog))
+    fractions = (np.arange(latencies.SUBSTEPS) + 0.5) / latencies.SUBSTEPS
+    ahead = np.maximum(0.0, q[:, None] + (a - c)[:, None] * fractions[None, :])
+    starts = np.concatenate(([0.0], np.cumsum(c)))
+    at = (np.arange(len(a))[:, None] + fractions[None, :]) * 15.0
+    served = latencies._cumulative(starts, at + P95_100MS.wait_budget_seconds, 15.0)
+    served = served - latencies._cumulative(starts, at, 15.0)
+    late = ahead > served * (1 + latencies.EPSILON) + latencies.EPSILON
+    return float((late.sum(axis=1) * (a / latencies.SUBSTEPS)).sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    ticks=st.lists(
+        st.tuples(st.sampled_from([0.0, 5.0, 29.0, 30.0, 31.0, 60.0]), st.sampled_from([0.0, 30.0, 45.0])),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_skipping_the_ticks_nobody_waits_in_changes_nothing(ticks: list[tuple[float, float]]) -> None:
+    arrivals, capacity = [a for a, _ in ticks], [c for _, c in ticks]
+    queue, backlog = 0.0, []
+    for a, c in ticks:
+        backlog.append(queue)
+        queue = max(0.0, queue + a - c)
+    result = measure(arrivals, capacity, backlog)
+    total = sum(arrivals)
+    assert result.late_work_fraction == (_every_row(arrivals, capacity, backlog) / total if total else 0.0)

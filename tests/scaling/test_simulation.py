@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import decisions, presets, simulation, specs, traces
+from scaleplane.scaling import decisions, fleets, presets, simulation, specs, traces
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_REQUEST = simulation.TargetModel(
@@ -166,7 +166,7 @@ def test_dry_run_policies_are_simulated_as_live_and_paused_ones_never_scale() ->
 
 
 def test_the_fleet_removes_starting_replicas_first_and_the_latest_ready_before_earlier_ones() -> None:
-    fleet = simulation.Fleet(ready=3)
+    fleet = fleets.Fleet(ready=3)
     fleet.resize(5, ready_tick=4)  # 2 starting, ready at tick 4
     fleet.resize(8, ready_tick=6)  # 3 more, ready at tick 6
     fleet.advance(4)

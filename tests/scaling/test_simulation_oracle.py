@@ -37,9 +37,18 @@ def test_a_short_gap_is_bridged_idle_and_a_long_one_restarts() -> None:
     assert result.billed == (3, 3, 3, 1, 1, 3, 3, 3)
     assert result.ready == (1, 1, 3, 1, 1, 1, 1, 3)
     assert result.scale_events == 2
-    # the same gap with L = 4 is bridged: levels 2, 3 start at ticks -2, -1 (2 billed before the
-    # trace) and 0, 1, then stay from tick 2 to 7 (6 ticks): 8 + 2 * (4 + 6) = 28.
-    assert plan([1, 1, 3, 1, 1, 1, 1, 3], startup=4).replica_hours == 28
+    # the same gap with L = 4 is bridged: levels 2, 3 are requested at tick -2 (the ticks before the
+    # trace are not billed, as they are not for a policy), start over ticks 0, 1 (2), then stay from
+    # tick 2 to 7 (6 ticks): 8 + 2 * (2 + 6) = 24.
+    assert plan([1, 1, 3, 1, 1, 1, 1, 3], startup=4).replica_hours == 24
+
+
+def test_a_startup_longer_than_the_trace_bills_only_the_trace() -> None:
+    # L = 100 on 3 ticks: level 2 is requested long before the trace and billed on ticks 0, 1 (starting)
+    # and 2 (ready): 1 + 1 + 1 for level 1 and 3 for level 2 = 6, never more than keeping 2 throughout
+    result = plan([1, 1, 2], startup=100)
+    assert result.replica_hours == 6
+    assert result.billed == (2, 2, 2)
 
 
 def test_no_startup_delay_follows_the_need_exactly() -> None:
@@ -82,8 +91,9 @@ def test_oracle_is_the_minimum_over_every_schedule_on_tiny_cases(startup: int) -
 
 
 def _feasible_cost(ready: list[int], need: list[int], startup: int) -> int | None:
-    """Bill of a ready-count sequence: ready ticks plus L per start (tick 0's replicas start ready)."""
+    """Bill of a ready-count sequence: ready ticks plus, per start ready at tick b, its min(b, L) ticks of
+    start-up within the trace (tick 0's replicas start ready)."""
     if any(r < n for r, n in zip(ready, need, strict=True)) or ready[0] != need[0]:
         return None
-    starts = sum(max(0, b - a) for a, b in itertools.pairwise(ready))
-    return sum(ready) + startup * starts
+    starts = sum(max(0, b - a) * min(k + 1, startup) for k, (a, b) in enumerate(itertools.pairwise(ready)))
+    return sum(ready) + starts

@@ -6,7 +6,9 @@
       desiredReplicas: 5                   what the decision asked for
       lastScaleTime: 2026-...Z             the last time the target accepted a new count
       lastDecision: {time, current, desired, raw, direction, reason, message, drivingMetric, rules,
-                     actuated, metrics: [{name, value, target, targetType, replicas, forecastValue, note}]}
+                     actuated, metrics: [{name, value, target, targetType, replicas, forecastValue,
+                     sizedValue, note}]}   (forecastValue/sizedValue: the value a forecast or quantile
+                     sizing raised the recommendation to, else null)
       conditions: Ready, ScalingActive, ScalingLimited, FallbackActive, StateRestored (type/status/
                   reason/message/lastTransitionTime; the time moves only when the status flips)
       engineState: the engine's ScalingState (to_dict): what a restarted operator resumes from
@@ -74,6 +76,7 @@ def decision_dict(decision: decisions.Decision, actuated: bool) -> dict[str, Any
                 "targetType": r.target_type,
                 "replicas": r.replicas,
                 "forecastValue": r.forecast_value,
+                "sizedValue": r.sized_value,
                 "note": r.note,
             }
             for r in decision.recommendations

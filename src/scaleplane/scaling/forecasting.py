@@ -49,15 +49,15 @@ def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta
     on (len(values), alpha, beta): computed once (`holt_weights`) and reused every tick, which makes a
     forecast one numpy dot instead of a Python loop over the history.
     """
-    level_weights, trend_weights = holt_weights(len(values), alpha, beta)
-    series = np.asarray(values, dtype=np.float64)
+    weights = holt_weights(len(values), alpha, beta)
     with np.errstate(all="ignore"):  # readings near the float limit give inf or nan, which callers drop
-        return float(level_weights @ series + steps_ahead * (trend_weights @ series))
+        level, trend = weights @ np.fromiter(values, dtype=np.float64, count=len(values))
+        return float(level + steps_ahead * trend)
 
 
 @functools.lru_cache(maxsize=64)
-def holt_weights(n: int, alpha: float, beta: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """(w_level, w_trend) with level = w_level . y and trend = w_trend . y after Holt's recursion.
+def holt_weights(n: int, alpha: float, beta: float) -> NDArray[np.float64]:
+    """Rows (w_level, w_trend) with level = w_level . y and trend = w_trend . y after Holt's recursion.
 
     The recursion over (level, trend), starting from (y0, y1 - y0) and taking y1 .. y[n-1]:
         level' = a*y + (1-a)*(level + trend);  trend' = a*b*y - a*b*level + (1 - a*b)*trend
@@ -74,7 +74,7 @@ def holt_weights(n: int, alpha: float, beta: float) -> tuple[NDArray[np.float64]
     weights[:, 0] += power @ np.array([1.0, -1.0])  # the start: level y0, trend y1 - y0
     weights[:, 1] += power @ np.array([0.0, 1.0])
     weights.setflags(write=False)
-    return weights[0], weights[1]
+    return weights
 
 
 def holt_level(values: Sequence[float], alpha: float = ALPHA, beta: float = BETA) -> float:
@@ -260,8 +260,7 @@ def learn_errors(
         mse = float(raw_mse) if isinstance(raw_mse, int | float) else 0.0
         n = raw_n if isinstance(raw_n, int) else 0
         pending = [p for p in entry.get("pending", []) if isinstance(p, list) and len(p) == 2]
-        times = [at for at, name, _ in history if name == metric.name]
-        values = [v for _, name, v in history if name == metric.name]
+        times, values = _of_metric(history, metric.name)
         if not times or times[-1] != now:  # no reading this tick: nothing to check or forecast
             tracked[metric.name] = {"mse": mse, "n": n, "pending": pending}
             continue
@@ -278,6 +277,18 @@ def learn_errors(
             pending.append([now + horizon, load])
         tracked[metric.name] = {"mse": mse, "n": n, "pending": pending}
     return tracked
+
+
+def _of_metric(history: Sequence[tuple[float, str, float]], metric: str) -> tuple[list[float], list[float]]:
+    """(times, values) of one metric's entries, in the history's order."""
+    if not history:
+        return [], []
+    at, names, readings = zip(*history, strict=True)
+    if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+        return list(at), list(readings)
+    return [t for t, n in zip(at, names, strict=True) if n == metric], [
+        v for v, n in zip(readings, names, strict=True) if n == metric
+    ]
 
 
 def learn_seasons(

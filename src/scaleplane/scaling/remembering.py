@@ -14,6 +14,7 @@ An entry exactly one window old is dropped: the HPA counts only entries strictly
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from scaleplane.scaling import behaviors, decisions, forecasting, reasons, specs
@@ -49,7 +50,10 @@ def remember(
     keep = history_seconds(spec)
     if keep:
         history_cutoff = now - keep
-        entries = [h for h in state.history if history_cutoff < h[0] < now]
+        # the history is in time order (each tick appends its own time): two bisections, not a scan
+        first = bisect.bisect_right(state.history, history_cutoff, key=_time)
+        last = bisect.bisect_left(state.history, now, key=_time)
+        entries = list(state.history[first:last])
         for metric in spec.metrics:
             sample = observation.sample(metric.name)
             if sample is not None and sample.ok and sample.value is not None:
@@ -76,6 +80,10 @@ def remember(
         last_active_at=last_active_at,
         extra=extra,
     )
+
+
+def _time(entry: tuple[float, str, float]) -> float:
+    return entry[0]
 
 
 def history_seconds(spec: specs.ScalingPolicySpec) -> int:

@@ -34,6 +34,9 @@ Metrics (exact):
 
 Cost: O(ticks) Python steps (one `decide` per sync) plus numpy over ticks; a replica count of 10^8 costs
 what 10 costs (pending start-ups are kept as (ready tick, count) batches, not one entry per replica).
+A span where the engine and the target are at a fixed point (constant or zero load, nothing starting,
+nothing queued) is skipped to the demand's next change, with the state computed directly and exactly
+(`scaling.skipping`: the argument and its conditions).
 
 The oracle (`scaling.oracle`) uses the same ticks, capacity and start-up delay.
 """
@@ -42,13 +45,13 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from scaleplane.inputs import durations
-from scaleplane.scaling import decisions, engine, latencies, oracle, specs, utilization
+from scaleplane.scaling import decisions, engine, fleets, latencies, oracle, skipping, specs, utilization
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
@@ -163,11 +166,13 @@ def simulate(
     decide: Decide = engine.decide,
     slo: latencies.LatencyObjective = latencies.P95_UNDER_100MS,
     best: oracle.OraclePlan | None = None,
+    skip: bool = True,
 ) -> Outcome:
     """Run `spec` through `engine.decide` over `demand` (units/s per tick); see the module docstring.
 
     `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees);
-    `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds).
+    `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds);
+    `skip=False` steps every tick even where `scaling.skipping` proves the span a fixed point.
     """
     if not demand:
         raise ValueError("the demand series is empty: nothing to simulate")
@@ -203,7 +208,7 @@ def simulate(
 
     first = oracle.needed(demand[0], model.capacity_per_replica)
     initial = min(spec.max_replicas, max(spec.min_replicas, first))
-    fleet = Fleet(ready=initial)
+    fleet = fleets.Fleet(ready=initial)
     state = decisions.ScalingState()
     backlog = 0.0
     replicas: list[int] = []
@@ -213,9 +218,23 @@ def simulate(
     reasons: Counter[str] = Counter()
     violated = 0
     overload = 0.0
-    for k, arriving_rate in enumerate(demand):
+    # Resource metrics read the modelled pods' recent busyness, which scaling.skipping does not model.
+    stepped = not skip or decide is not engine.decide or "resource" in wiring.values()
+    runs = None if stepped else skipping.Runs(demand)
+    if runs is not None and not skipping.skippable(spec, start, tick_seconds, len(demand)):
+        runs = None
+    widest = max(windows.values(), default=1)
+    period = sync_every * tick_seconds
+    before: decisions.ScalingState | None = None  # the state the previous sync tick left
+    after = state
+    reason = ""
+    k = 0
+    while k < len(demand):
+        arriving_rate = demand[k]
         fleet.advance(k)
-        if k % sync_every == 0:
+        synced = k % sync_every == 0
+        if synced:
+            left = state
             now = start + k * tick_seconds
             samples = tuple(
                 _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
@@ -225,12 +244,15 @@ def simulate(
             )
             observed = decisions.Observation(now, fleet.billed, fleet.ready, samples)
             decision, state = decide(spec, observed, state, now)
-            reasons[decision.reason] += 1
+            reason = decision.reason
+            reasons[reason] += 1
             # dryRun is what a simulation is anyway: show what the policy would do; `paused` is honoured
             live = decision.actuate or (spec.dry_run and not spec.paused)
-            if live and decision.desired != fleet.billed:
+            changed = live and decision.desired != fleet.billed
+            if changed:
                 fleet.resize(decision.desired, k + lag)
                 fleet.advance(k)
+            before, after = (None if changed else left), state
         capacity = fleet.ready * capacity_per_tick
         arriving = arriving_rate * tick_seconds
         carried.append(backlog)
@@ -243,8 +265,36 @@ def simulate(
         replicas.append(fleet.billed)
         ready_counts.append(fleet.ready)
         backlogs.append(backlog)
+        k += 1
+        if (
+            synced
+            and runs is not None
+            and backlog == 0.0
+            and carried[-1] == 0.0
+            and arriving <= capacity
+            and not fleet.starting
+            and k - 1 - widest >= 0
+            and demand[k - 1 - widest] == arriving_rate  # cheap first: the window's ends agree
+            and k - 1 - widest >= runs.start_of(k - 1)
+            and skipping.at_fixed_point(spec, before, after, period, start + (k - 1) * tick_seconds)
+        ):
+            # scaling.skipping: every tick until the demand changes is this one again
+            end = runs.end_of(k - 1)
+            syncs = (end - k) // sync_every
+            if syncs > 0:
+                moved = skipping.moved(spec, after, syncs * period, start + (k - 1) * tick_seconds)
+                assert moved is not None  # at_fixed_point checked that the state can move
+                state = moved
+                reasons[reason] += syncs
+                repeat = end - k
+                replicas.extend([fleet.billed] * repeat)
+                ready_counts.extend([fleet.ready] * repeat)
+                backlogs.extend([0.0] * repeat)
+                carried.extend([0.0] * repeat)
+                before = None
+                k = end
         if on_tick is not None:
-            on_tick(k + 1, len(demand))
+            on_tick(k, len(demand))
     total = sum(demand) * tick_seconds
     if best is None:
         best = oracle.plan(
@@ -267,7 +317,7 @@ def simulate(
     oracle_latency = latencies.measure(
         arrivals,
         [r * capacity_per_tick for r in best.ready],
-        oracle_backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(demand),
+        oracle.backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(demand),
         tick_seconds=tick_seconds,
         objective=slo,
         queueing=model.queueing,
@@ -296,7 +346,7 @@ def simulate(
 
 
 def _pod_samples(
-    spec: specs.ScalingPolicySpec, name: str, fleet: Fleet, busy: float, now: float, window: float
+    spec: specs.ScalingPolicySpec, name: str, fleet: fleets.Fleet, busy: float, now: float, window: float
 ) -> decisions.MetricSample:
     """The modelled pods of a Resource metric: every ready pod uses `busy` of its request (the work
     is spread evenly), settled long ago; pods still starting are Pending (set aside)."""
@@ -321,45 +371,3 @@ def _pod_samples(
         for i in range(fleet.billed - fleet.ready)
     ]
     return decisions.MetricSample(name, None, None, tuple(ready + starting))
-
-
-def oracle_backlog(arrivals: Sequence[float], ready: Sequence[int], capacity_per_tick: float) -> list[float]:
-    """The queue at each tick's start under the oracle's ready replicas (non-zero only beyond maxReplicas)."""
-    queue, carried = 0.0, []
-    for work, count in zip(arrivals, ready, strict=True):
-        carried.append(queue)
-        queue = max(0.0, queue + work - count * capacity_per_tick)
-    return carried
-
-
-class Fleet:
-    """Replicas billed: `ready` ones and start-up batches `(ready tick, count)` in the order requested."""
-
-    def __init__(self, ready: int) -> None:
-        self.ready = ready
-        self.starting: deque[list[int]] = deque()
-        self.billed = ready
-
-    def advance(self, k: int) -> None:
-        """Make every batch due by tick k ready."""
-        while self.starting and self.starting[0][0] <= k:
-            self.ready += self.starting.popleft()[1]
-
-    def resize(self, desired: int, ready_tick: int) -> None:
-        """Add a batch ready at `ready_tick`, or remove the latest-ready first (not-ready before ready)."""
-        if desired > self.billed:
-            if self.starting and self.starting[-1][0] == ready_tick:
-                self.starting[-1][1] += desired - self.billed
-            else:
-                self.starting.append([ready_tick, desired - self.billed])
-        else:
-            remove = self.billed - desired
-            while remove and self.starting:
-                batch = self.starting[-1]
-                taken = min(remove, batch[1])
-                batch[1] -= taken
-                remove -= taken
-                if batch[1] == 0:
-                    self.starting.pop()
-            self.ready -= remove
-        self.billed = desired

@@ -17,6 +17,7 @@ burst mode (`spec.burst`), after Knative's panic window
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import statistics
 from collections.abc import Mapping, Sequence
@@ -39,7 +40,7 @@ def size_for_quantile(
 ) -> tuple[decisions.MetricRecommendation, ...]:
     settings = spec.sizing
     assert settings is not None  # the engine calls this only with sizing set
-    z = _Z.inv_cdf(settings.quantile)
+    z = _z_of(settings.quantile)
     since = now - settings.window_seconds
     by_name = {m.name: m for m in spec.metrics}
     sized: list[decisions.MetricRecommendation] = []
@@ -74,6 +75,12 @@ def size_for_quantile(
             )
         sized.append(rec)
     return tuple(sized)
+
+
+@functools.lru_cache(maxsize=64)
+def _z_of(quantile: float) -> float:
+    """The standard normal quantile (NormalDist.inv_cdf is pure Python: once per setting, not per tick)."""
+    return _Z.inv_cdf(quantile)
 
 
 def _stdev(loads: list[float]) -> float:
