@@ -85,9 +85,21 @@ def test_the_aurora_option_plans_a_cluster_with_readers_the_operator_scales() ->
     statements = json.loads(plan.named("scaleplane-prod-db-operator-replicas").inputs["policy"])["Statement"]
     create = next(s for s in statements if s["Sid"] == "CreateReplicas")
     assert create["Action"] == ["rds:CreateDBInstance"]
-    assert (
-        create["Resource"][0] == f"arn:aws:rds:us-east-1:{mocking.ACCOUNT}:cluster:scaleplane-prod-db-cluster"
-    )
+    base = f"arn:aws:rds:us-east-1:{mocking.ACCOUNT}"
+    ours = f"{base}:db:scaleplane-prod-db-cluster-sp-*"  # targets.aurora names readers <cluster>-sp-<suffix>
+    assert create["Resource"] == [f"{base}:cluster:scaleplane-prod-db-cluster", ours]
+    # The cluster is read (members, tags), never tagged nor deleted; tags and deletes reach only its own.
+    by_sid = {s["Sid"]: s for s in statements}
+    assert "rds:DescribeDBClusters" in by_sid["ReadTheDatabase"]["Action"]
+    assert by_sid["ReadTheDatabase"]["Resource"] == [
+        f"{base}:db:scaleplane-prod-db-*",
+        f"{base}:cluster:scaleplane-prod-db-cluster",
+    ]
+    for sid in ("TagOwnReplicas", "DeleteOwnReplicas"):
+        assert by_sid[sid]["Resource"] == [ours], sid
+    assert by_sid["DeleteOwnReplicas"]["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/scaleplane.io/managed-by": "scaleplane"}
+    }
 
     stack = planned_stacks.stack_file("aws-prod", overrides)
     code, out, _ = run("check", "--stack", "aws-prod", "--config-file", str(stack))

@@ -92,6 +92,7 @@ class FaultyEndpoint:
         self.upstream = upstream
         self.fault: tuple[str, int] | None = None
         self.failed = 0  # calls answered with the fault
+        self.calls: list[tuple[str, dict[str, str]]] = []  # (Action, its parameters) of every call seen
         self.url = ""
         self._runner: Any = None
         self._session: Any = None
@@ -124,6 +125,7 @@ class FaultyEndpoint:
         from aiohttp import web
 
         body = await request.read()
+        self.calls.append(_action(request, body))
         if self.fault is not None:
             self.failed += 1
             code, status = self.fault
@@ -144,3 +146,15 @@ class FaultyEndpoint:
                 if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")
             }
             return web.Response(status=answer.status, body=payload, headers=keep)
+
+
+def _action(request: Any, body: bytes) -> tuple[str, dict[str, str]]:
+    """(Action, parameters) of a Query-protocol call (RDS); the operation's name from the path or the
+    X-Amz-Target header for the JSON and CBOR protocols (CloudWatch), with no parameters."""
+    from urllib.parse import parse_qsl
+
+    if request.content_type == "application/x-www-form-urlencoded":
+        params = dict(parse_qsl(body.decode()))
+        return params.pop("Action", ""), params
+    target = request.headers.get("X-Amz-Target", "")
+    return (target.rpartition(".")[2] or request.path.rpartition("/")[2]), {}

@@ -11,7 +11,8 @@ Least privilege, per statement (POLICY_STATEMENTS names them, the guardrail iam.
 checks the shape):
 
     ReadTheDatabase       Describe/ListTags on this database's instances only (`db:<name>-*`:
-                          primary, the stack's replicas, the operator's)
+                          primary, the stack's replicas, the operator's); Aurora: also
+                          DescribeDBClusters/ListTags on the one cluster (its members and tags)
     CreateReplicas        CreateDBInstanceReadReplica of the primary (Aurora: CreateDBInstance into
                           the cluster), into `db:<source>-sp-*` only
     TagOwnReplicas        AddTagsToResource on `db:<primary>-sp-*` only, with the tag
