@@ -61,10 +61,11 @@ def test_the_aurora_option_plans_a_cluster_with_readers_the_operator_scales() ->
 
     overrides = {"database": {"engine": "aurora-postgresql", "readReplicas": 2}}
     plan = planned_stacks.planned("aws-prod", overrides)
-    assert [r.name for r in plan.by_type("aws:rds/clusterInstance:ClusterInstance")] == [
-        "scaleplane-prod-db-writer",
+    # Sorted: Pulumi registers resources as their inputs resolve, in no fixed order.
+    assert sorted(r.name for r in plan.by_type("aws:rds/clusterInstance:ClusterInstance")) == [
         "scaleplane-prod-db-reader-1",
         "scaleplane-prod-db-reader-2",
+        "scaleplane-prod-db-writer",
     ]
     assert not plan.by_type("aws:rds/instance:Instance")
     cluster = plan.named("scaleplane-prod-db-cluster").inputs
@@ -82,6 +83,9 @@ def test_the_aurora_option_plans_a_cluster_with_readers_the_operator_scales() ->
         "kind": "AuroraReaders",
         "name": "scaleplane-prod-db-cluster",
     }
+    # Its one exporter reads one reader (through the reader endpoint): a per-reader Value, not a sum.
+    [metric] = policies["read-replicas"]["metrics"]
+    assert metric["target"]["type"] == "Value" and metric["query"].startswith("avg(rate(")
     statements = json.loads(plan.named("scaleplane-prod-db-operator-replicas").inputs["policy"])["Statement"]
     create = next(s for s in statements if s["Sid"] == "CreateReplicas")
     assert create["Action"] == ["rds:CreateDBInstance"]

@@ -137,10 +137,27 @@ def workers_query(platform: config.PlatformConfig) -> str:
 
 
 def read_replicas_query(platform: config.PlatformConfig) -> str:
-    """Committed transactions per second on the replicas, summed (one series per replica and database)."""
+    """Committed transactions per second on the replicas, summed (one series per replica and database).
+
+    Aurora is the exception: its one postgres_exporter connects through the cluster's reader endpoint,
+    so it reads the counters of whichever reader that connection landed on, one reader's share of the
+    load. Summing would under-read by the number of readers; the policy reads that one reader's rate
+    as the per-reader average instead, with a `Value` target (`read_replicas_target_type`).
+    """
     series = "cnpg_pg_stat_database_xact_commit" if platform.target == "kubernetes" else POSTGRES_SERIES
     database = database_name(platform)
-    return f'sum(rate({series}{{role="replica",datname="{database}"}}[2m]))'
+    aggregate = "avg" if _aurora(platform) else "sum"
+    return f'{aggregate}(rate({series}{{role="replica",datname="{database}"}}[2m]))'
+
+
+def read_replicas_target_type(platform: config.PlatformConfig) -> str:
+    """`AverageValue` over the summed load (ceil(load / target) replicas), or on Aurora `Value` over one
+    reader's load (the ready readers times load / target, as the HPA does for a per-pod metric)."""
+    return "Value" if _aurora(platform) else "AverageValue"
+
+
+def _aurora(platform: config.PlatformConfig) -> bool:
+    return platform.target == "aws" and platform.database.engine == "aurora-postgresql"
 
 
 POSTGRES_SERIES = "pg_stat_database_xact_commit"

@@ -179,6 +179,7 @@ class ScalingOperator(pulumi.ComponentResource):
                 {"apiVersion": "apps/v1", "kind": "Deployment", "name": settings.workers.name},
                 settings.workers.policy,
                 settings.workers.policy.query or catalogs.workers_query(platform),
+                "AverageValue",
             ),
             "read-replicas": (
                 platform.database.namespace if platform.target == "kubernetes" else settings.namespace,
@@ -188,6 +189,7 @@ class ScalingOperator(pulumi.ComponentResource):
                     settings.read_replicas.query or catalogs.read_replicas_query(platform),
                     database.counted_primaries,
                 ),
+                catalogs.read_replicas_target_type(platform),
             ),
         }
         self.policies = [
@@ -198,10 +200,11 @@ class ScalingOperator(pulumi.ComponentResource):
                 target,
                 defaults,
                 query,
+                target_type,
                 cluster.provider,
                 created["crds"] + database.depends_on,
             )
-            for role, (namespace, target, defaults, query) in policies.items()
+            for role, (namespace, target, defaults, query, target_type) in policies.items()
         ]
         self.register_outputs({"policies": [f"{name}-{role}" for role in policies]})
 
@@ -237,6 +240,7 @@ class ScalingOperator(pulumi.ComponentResource):
         target: dict[str, str],
         defaults: config.PolicyDefaults,
         query: str,
+        target_type: str,
         provider: k8s.Provider,
         after: list[pulumi.Resource],
     ) -> k8s.apiextensions.CustomResource:
@@ -249,7 +253,7 @@ class ScalingOperator(pulumi.ComponentResource):
                     {
                         "name": role.replace("-", "_"),
                         "query": query,
-                        "target": {"type": "AverageValue", "value": defaults.target_value},
+                        "target": {"type": target_type, "value": defaults.target_value},
                     }
                 ],
             }
