@@ -246,6 +246,7 @@ FREE = frozenset(
         "aws:iam/role:Role",
         "aws:iam/policy:Policy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+        "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:rds/parameterGroup:ParameterGroup",
@@ -255,5 +256,6 @@ FREE = frozenset(
         "aws:kms/alias:Alias",
         "aws:eks/addon:Addon",
         "aws:eks/accessEntry:AccessEntry",
+        "aws:eks/podIdentityAssociation:PodIdentityAssociation",
     }
 )
