@@ -277,15 +277,32 @@ def call(
     typer.echo(json.dumps(result, indent=2))
 
 
-@fn.command("logs", help="The last lines of each instance's log (running and stopped ones), newest first.")
+@fn.command(
+    "logs",
+    help="The last lines of each instance's log (running and stopped ones), newest first; in a cluster "
+    "(--cluster, --context, --kubeconfig) each instance pod's log, every line prefixed [POD].",
+)
 def logs(
     function: Annotated[str, typer.Argument(help="namespace/name")],
-    lines: Annotated[int, typer.Option("--lines", "-n", help="Lines per instance.", min=1)] = 20,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", help="Lines per instance.", min=1, max=1_000_000)
+    ] = 20,
+    since: Annotated[
+        int | None,
+        typer.Option("--since", help="In a cluster: only lines of the last SECONDS.", min=1, max=31_536_000),
+    ] = None,
     state_dir: StateDir = DEFAULT_STATE,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    cluster: Cluster = False,
 ) -> None:
+    from scaleplane.cli import function_releases as releases
     from scaleplane.local import runfiles
 
     key = _key(function)
+    if releases.wanted(kubeconfig, context, cluster):
+        releases.logs_cluster(kubeconfig, context, key, lines, since)
+        return
     folder = runfiles.servers_dir(state_dir.resolve()) / f"{key.namespace}.{key.name}"
     found = (
         sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []

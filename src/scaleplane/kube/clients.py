@@ -80,14 +80,16 @@ class KubeClient:
         *,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        text: bool = False,
     ) -> Any:
+        """The decoded JSON answer (or the whole body as text with `text=True`: a pod's log)."""
         headers = {"Content-Type": content_type} if body is not None else {}
         url = self.server + path
         try:
             if self._auth is None:
-                status, data = await self._send(method, url, body, headers, params)
+                status, data = await self._send(method, url, body, headers, params, text)
             else:
-                status, data = await self._authenticated(method, url, body, headers, params)
+                status, data = await self._authenticated(method, url, body, headers, params, text)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ApiError(0, f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except ApiError:
@@ -99,7 +101,13 @@ class KubeClient:
         return data if data is not None else {}
 
     async def _authenticated(
-        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        text: bool = False,
     ) -> tuple[int, Any]:
         """Drive lightkube's auth flow: it sets Authorization, sees each answer's status, and on a 401
         re-reads the token (or re-runs the plugin) and hands back the request to send once more."""
@@ -108,18 +116,26 @@ class KubeClient:
         while True:
             auth = prepared.headers.get("Authorization")
             sent = {**headers, "Authorization": auth} if auth else headers
-            status, data = await self._send(method, url, body, sent, params)
+            status, data = await self._send(method, url, body, sent, params, text)
             try:
                 prepared = await flow.asend(httpx2.Response(status, request=prepared))
             except StopAsyncIteration:
                 return status, data
 
     async def _send(
-        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        text: bool = False,
     ) -> tuple[int, Any]:
         self.requests += 1
         async with self._session.request(method, url, json=body, headers=headers, params=params) as rsp:
             raw = await rsp.read()
+            if text and rsp.status < 400:
+                return rsp.status, raw.decode(errors="replace")
             if not raw:
                 return rsp.status, None
             try:
@@ -129,6 +145,11 @@ class KubeClient:
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
+
+    async def get_text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """A plain-text answer, whole (`/api/v1/namespaces/NS/pods/NAME/log`)."""
+        found: str = await self.request("GET", path, params=params, text=True)
+        return found
 
     async def create(self, path: str, body: Any) -> Any:
         return await self.request("POST", path, body)
