@@ -251,16 +251,33 @@ def list_functions(
         typer.echo(f"{name:<28} (from a policy file)         ready {ready[name]}")
 
 
-@fn.command("call", help="Call a function through the platform's gateway and print its JSON result.")
+@fn.command(
+    "call",
+    help="Call a function through a gateway and print its JSON result: the local platform's, or any "
+    "gateway at --gateway URL (in a cluster: `kubectl -n scaleplane-system port-forward "
+    "svc/scaleplane-gateway 8080:80`, then --gateway http://127.0.0.1:8080).",
+)
 def call(
     function: Annotated[str, typer.Argument(help="namespace/name")],
     params: Annotated[str, typer.Option("--params", help="The parameters, a JSON object.")] = "{}",
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds for the whole call.", min=0.1)] = 30.0,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds for the whole call.", min=0.1, max=3600)
+    ] = 30.0,
     token: Annotated[
         str | None, typer.Option("--token", envvar="SCALEPLANE_TOKEN", help="The namespace's token.")
     ] = None,
+    gateway_url: Annotated[
+        str | None,
+        typer.Option(
+            "--gateway",
+            envvar="SCALEPLANE_GATEWAY_URL",
+            help="The gateway's base URL (http[s]://HOST:PORT) instead of the local platform's.",
+        ),
+    ] = None,
     state_dir: StateDir = DEFAULT_STATE,
 ) -> None:
+    import requests
+
     from scaleplane.functions import client
 
     try:
@@ -269,11 +286,27 @@ def call(
         raise fail(f"--params: not JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise fail(f"--params: must be a JSON object, was {type(parsed).__name__}")
-    gateway = str(_platform(state_dir)["gateway"])
+    if gateway_url is not None:
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(gateway_url)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port out of range, a broken IPv6 literal
+            usable = False
+        if not usable:
+            raise fail(f"--gateway: must be an http(s)://HOST[:PORT] URL, was {gateway_url!r}")
+    gateway = gateway_url or str(_platform(state_dir)["gateway"])
     try:
         result = client.Client(gateway, token=token, timeout=timeout).call(_key(function).__str__(), **parsed)
     except client.CallError as exc:
         raise fail(str(exc), code=1) from None
+    except (
+        requests.RequestException
+    ) as exc:  # timed out, reset: the client retries those only when idempotent
+        raise fail(
+            f"{function}: no answer from the gateway {gateway}: {type(exc).__name__}", code=1
+        ) from None
     typer.echo(json.dumps(result, indent=2))
 
 
