@@ -11,10 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.operator.test_releasing import TOKEN, fn, kubeconfig
+import yaml
+
+from tests.operator.test_releasing import REPO, TOKEN, fn, kubeconfig
+from tests.support import rbac_checks
 from tests.support.operating import FUNCTION, cluster_api
 
 PODS = "v1/pods"
+DEVELOPER = {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "jane@example.com"}
 
 
 def pod(name: str, function: str, phase: str = "Running") -> dict[str, Any]:
@@ -69,6 +73,16 @@ async def test_logs_of_a_functions_pods_on_a_cluster(tmp_path: Path) -> None:
         ]
         listed = [r for r in cluster["get /api/v1/namespaces/demo/pods"] if r.name is None]
         assert listed and all(r.params["labelSelector"] == "scaleplane.io/function=greet" for r in listed)
+
+        # Every request it made is one the documented Role allows in that namespace.
+        role = list(yaml.safe_load_all((REPO / "operator" / "function-developer.yaml").read_text()))
+        wanted = rbac_checks.needs(cluster)
+        assert {(n.resource, n.verb) for n in wanted} == {
+            ("functions", "get"),
+            ("pods", "list"),
+            ("pods/log", "get"),
+        }
+        assert not rbac_checks.refused(wanted, rbac_checks.grants(role, DEVELOPER))
 
         # A pod that goes away between the listing and its log: the others are still shown.
         cluster.inject("GET", "/pods/greet-7d9f-b/log", status=404, times=1)
