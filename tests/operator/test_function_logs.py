@@ -8,6 +8,8 @@ that works proves `--context` was honoured; the emulator checks the bearer token
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,13 @@ def function(name: str) -> dict[str, Any]:
     }
 
 
+async def streamed(name: str) -> AsyncIterator[bytes]:
+    """A followed log: lines a little apart, then the pod stops (the stream ends)."""
+    for n in range(1, 3):
+        await asyncio.sleep(0.05)
+        yield f"{name} live {n}\n".encode()
+
+
 async def test_logs_of_a_functions_pods_on_a_cluster(tmp_path: Path) -> None:
     async with cluster_api() as (cluster, url):
         cluster.resources[PODS] = {"namespaced": True, "verbs": ["*"], "kind": "Pod"}
@@ -53,8 +62,10 @@ async def test_logs_of_a_functions_pods_on_a_cluster(tmp_path: Path) -> None:
         asked: list[dict[str, str]] = []
 
         def log_of(name: str) -> Any:
-            def answer(request: Any) -> bytes:
+            def answer(request: Any) -> Any:
                 asked.append({"pod": name, **request.params})
+                if request.params.get("follow") == "true":
+                    return streamed(name)
                 return "".join(f"{name} call {n}\n" for n in range(1, 4)).encode()
 
             return answer
@@ -90,6 +101,19 @@ async def test_logs_of_a_functions_pods_on_a_cluster(tmp_path: Path) -> None:
         assert code == 0, out
         assert "[greet-7d9f-a] greet-7d9f-a call 3" in out
         assert "[greet-7d9f-b] (gone: deleted while the logs were read)" in out, out
+
+        # --follow: both pods' streams at once, as their lines come, until the pods stop.
+        asked.clear()
+        code, out = await fn("logs", "demo/greet", "--follow", "--lines", "1", *on)
+        assert code == 0, out
+        assert sorted(out.splitlines()) == sorted(
+            f"[{p}] {p} live {n}" for p in ("greet-7d9f-a", "greet-7d9f-b") for n in (1, 2)
+        ), out
+        assert {a["follow"] for a in asked} == {"true"} and len(asked) == 2
+        cluster.inject("GET", "/pods/greet-7d9f-a/log", status=404, times=1)
+        code, out = await fn("logs", "demo/greet", "-f", *on)
+        assert code == 0 and "[greet-7d9f-a] (gone: deleted while the logs were read)" in out, out
+        assert "[greet-7d9f-b] greet-7d9f-b live 2" in out, out
 
         # A Function at zero has no pods: said plainly, not an error.
         code, out = await fn("logs", "demo/idle", *on)

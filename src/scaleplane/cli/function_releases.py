@@ -139,23 +139,36 @@ def list_cluster(kubeconfig: Path | None, context: str | None, namespace: str | 
 
 
 def logs_cluster(
-    kubeconfig: Path | None, context: str | None, key: Any, lines: int, since: int | None
+    kubeconfig: Path | None, context: str | None, key: Any, lines: int, since: int | None, follow: bool
 ) -> None:
-    """Each instance pod's last `lines` lines, prefixed `[POD]`; a Function at zero has none (exit 0)."""
+    """Each instance pod's last `lines` lines, prefixed `[POD]`; a Function at zero has none (exit 0).
+    With `follow`, the lines as they come, until the pods stop or Ctrl-C."""
     from scaleplane.operator import tailing
 
-    found = run(
-        kubeconfig, context, f"logs of {key}",
-        lambda client: tailing.instance_logs(
-            client, key.namespace, key.name, tail_lines=lines, since_seconds=since
-        ),
-    )  # fmt: skip
+    def emit(pod: str, line: str) -> None:
+        typer.echo(f"[{pod}] {line}")
+
+    reading = tailing.follow if follow else tailing.instance_logs
+    extra = {"emit": emit} if follow else {}
+    try:
+        found = run(
+            kubeconfig, context, f"logs of {key}",
+            lambda client: reading(
+                client, key.namespace, key.name, tail_lines=lines, since_seconds=since, **extra
+            ),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    if follow:
+        for pod in found.pods:
+            if pod.gone:
+                typer.echo(f"[{pod.pod}] (gone: deleted while the logs were read)", err=True)
     if not found.pods:
         typer.echo(
             f"{found.function} has no instance pods (label {found.selector}): it is at zero or not started"
         )
         return
-    for pod in found.pods:
+    for pod in [] if follow else found.pods:
         if pod.gone:
             typer.echo(f"[{pod.pod}] (gone: deleted while the logs were read)", err=True)
         elif not pod.lines:

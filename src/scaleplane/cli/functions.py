@@ -324,6 +324,10 @@ def logs(
         int | None,
         typer.Option("--since", help="In a cluster: only lines of the last SECONDS.", min=1, max=31_536_000),
     ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="In a cluster: stream the lines as they come (Ctrl-C ends)."),
+    ] = False,
     state_dir: StateDir = DEFAULT_STATE,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -334,7 +338,7 @@ def logs(
 
     key = _key(function)
     if releases.wanted(kubeconfig, context, cluster):
-        releases.logs_cluster(kubeconfig, context, key, lines, since)
+        releases.logs_cluster(kubeconfig, context, key, lines, since, follow)
         return
     folder = runfiles.servers_dir(state_dir.resolve()) / f"{key.namespace}.{key.name}"
     found = (

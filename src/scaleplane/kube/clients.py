@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -150,6 +151,32 @@ class KubeClient:
         """A plain-text answer, whole (`/api/v1/namespaces/NS/pods/NAME/log`)."""
         found: str = await self.request("GET", path, params=params, text=True)
         return found
+
+    async def stream_lines(self, path: str, params: dict[str, str] | None = None) -> AsyncIterator[str]:
+        """The lines of a streamed answer as they arrive (`.../log?follow=true`), with no total timeout.
+        Credentials are taken once: a 401 mid-stream is an ApiError, not a silent re-login."""
+        headers: dict[str, str] = {}
+        if self._auth is not None:
+            flow = self._auth.async_auth_flow(httpx2.Request("GET", self.server + path))
+            prepared = await flow.__anext__()
+            if auth := prepared.headers.get("Authorization"):
+                headers["Authorization"] = auth
+        self.requests += 1
+        endless = aiohttp.ClientTimeout(total=None, sock_connect=10)
+        try:
+            async with self._session.get(
+                self.server + path, headers=headers, params=params, timeout=endless
+            ) as rsp:
+                if rsp.status >= 400:
+                    raw = await rsp.read()
+                    try:
+                        raise ApiError(rsp.status, _message(json.loads(raw)))
+                    except ValueError:
+                        raise ApiError(rsp.status, raw[:200].decode(errors="replace")) from None
+                async for line in rsp.content:
+                    yield line.decode(errors="replace").rstrip("\r\n")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ApiError(0, f"GET {path}: {type(exc).__name__}: {exc}") from exc
 
     async def create(self, path: str, body: Any) -> Any:
         return await self.request("POST", path, body)

@@ -7,11 +7,14 @@ as `kubectl logs` sends them), read whole and prefixed with the pod's name line 
 `kubectl logs --prefix` does. The Function is read first, so a name that does not exist is told apart
 from a Function at zero (no pods, which is normal). Pods are read one by one, in name order: a pod that
 goes away between the listing and its log (scaled down, replaced by a rollout) is reported as gone and
-the others are still shown. What else fails stays `kube.clients.ApiError` for the CLI to explain.
+the others are still shown. `follow` streams them all at once (`follow=true`) as `kubectl logs -f`
+does. What else fails stays `kube.clients.ApiError` for the CLI to explain.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,15 +50,8 @@ def log_params(tail_lines: int | None, since_seconds: int | None) -> dict[str, s
     return params
 
 
-async def instance_logs(
-    client: clients.KubeClient,
-    namespace: str,
-    name: str,
-    *,
-    tail_lines: int | None = None,
-    since_seconds: int | None = None,
-) -> InstanceLogs:
-    """Every instance pod's log lines; `ReleaseError` when the Function does not exist."""
+async def instance_pods(client: clients.KubeClient, namespace: str, name: str) -> tuple[str, list[Any]]:
+    """The Function's label selector and its pods, in name order; `ReleaseError` when it does not exist."""
     try:
         await client.get(releasing.function_path(namespace, name))
     except clients.ApiError as exc:
@@ -70,6 +66,19 @@ async def instance_logs(
         (item for item in listing.get("items") or () if isinstance(item, dict)),
         key=lambda pod: str(pod.get("metadata", {}).get("name", "")),
     )
+    return selector, pods
+
+
+async def instance_logs(
+    client: clients.KubeClient,
+    namespace: str,
+    name: str,
+    *,
+    tail_lines: int | None = None,
+    since_seconds: int | None = None,
+) -> InstanceLogs:
+    """Every instance pod's log lines; `ReleaseError` when the Function does not exist."""
+    selector, pods = await instance_pods(client, namespace, name)
     found = InstanceLogs(f"{namespace}/{name}", selector)
     params = log_params(tail_lines, since_seconds)
     for pod in pods:
@@ -91,3 +100,36 @@ async def _pod_log(
             return PodLog(pod_name, phase)
         raise
     return PodLog(pod_name, phase, tuple(text.splitlines()))
+
+
+async def follow(
+    client: clients.KubeClient,
+    namespace: str,
+    name: str,
+    emit: Callable[[str, str], None],
+    *,
+    tail_lines: int | None = None,
+    since_seconds: int | None = None,
+) -> InstanceLogs:
+    """Stream every instance pod's log at once (`follow=true`), calling `emit(pod, line)` as lines
+    arrive, until every stream ends (its pod stopped) or the caller is interrupted. The pods are the
+    ones running when it starts, as with `kubectl logs -f -l`; a pod gone before its stream opens is
+    reported gone. Returns the pods it followed."""
+    selector, listed = await instance_pods(client, namespace, name)
+    params = {**log_params(tail_lines, since_seconds), "follow": "true"}
+    names = [str(pod.get("metadata", {}).get("name", "")) for pod in listed]
+    gone: set[str] = set()
+
+    async def one(pod: str) -> None:
+        try:
+            async for line in client.stream_lines(f"{pods_path(namespace)}/{pod}/log", params=params):
+                emit(pod, line)
+        except clients.ApiError as exc:
+            if exc.status != 404:
+                raise
+            gone.add(pod)
+
+    await asyncio.gather(*(one(pod) for pod in names))
+    phases = [str((pod.get("status") or {}).get("phase") or "Unknown") for pod in listed]
+    pods = [PodLog(pod, phase, gone=pod in gone) for pod, phase in zip(names, phases, strict=True)]
+    return InstanceLogs(f"{namespace}/{name}", selector, pods)
