@@ -128,3 +128,8 @@ async def test_logs_of_a_functions_pods_on_a_cluster(tmp_path: Path) -> None:
         cluster.tokens = {"rotated-token-2"}
         code, out = await fn("logs", "demo/greet", *on)
         assert code == 1 and "refused the credentials" in out and len(out.splitlines()) == 1, out
+
+
+async def test_cluster_only_log_options_say_so_locally() -> None:
+    code, out = await fn("logs", "demo/greet", "--follow")
+    assert code == 2 and "add --cluster, --context or --kubeconfig" in out, out

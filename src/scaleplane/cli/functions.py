@@ -340,6 +340,8 @@ def logs(
     if releases.wanted(kubeconfig, context, cluster):
         releases.logs_cluster(kubeconfig, context, key, lines, since, follow)
         return
+    if since is not None or follow:
+        raise fail("--since and --follow read a cluster's pod logs: add --cluster, --context or --kubeconfig")
     folder = runfiles.servers_dir(state_dir.resolve()) / f"{key.namespace}.{key.name}"
     found = (
         sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True) if folder.is_dir() else []
