@@ -23,6 +23,7 @@ What it adds to `kmock.KubernetesEmulator` (see /work/shared/ENVIRONMENT.md for 
 - Authentication, when asked: with `cluster.tokens = {"a"}` every request must carry
   `Authorization: Bearer a` (any token of the set), else 401 Unauthorized, as a real server treats
   an expired or rotated-out token. `None` (the default) accepts every request.
+- Lists honour `labelSelector` equality terms (`a=b,c=d`), as kubectl and the CLI send them.
 - Faults on purpose: `cluster.inject(method, path_part, status=..., times=..., delay=...)` makes the next
   `times` matching requests answer `status` (409, 422, 500...) or stall for `delay` seconds first.
   Requests that fail this way change nothing.
@@ -179,6 +180,19 @@ class KubernetesCluster(kmock.KubernetesEmulator):
         if request.subresource == "scale" and request.action == enums.action.FETCH:
             return await self._fetch_scale(request)
         return await super()._handle(request)
+
+    async def _serve_list(self, request: rendering.Request) -> rendering.Payload:
+        listing = await super()._serve_list(request)
+        selector = request.params.get("labelSelector")
+        if not selector or not isinstance(listing, dict):
+            return listing
+        terms = dict(term.split("=", 1) for term in selector.split(",") if "=" in term)
+        listing["items"] = [
+            item
+            for item in listing.get("items") or ()
+            if all((item.get("metadata", {}).get("labels") or {}).get(k) == v for k, v in terms.items())
+        ]
+        return listing
 
     async def _apply_faults(self, request: rendering.Request) -> None:
         method = str(request.method.value if hasattr(request.method, "value") else request.method).upper()

@@ -88,16 +88,20 @@ def run(kubeconfig: Path | None, context: str | None, what: str, work: Callable[
     except releasing.ReleaseError as exc:
         raise fail(str(exc)) from None
     except clients.ApiError as exc:
-        raise fail(f"{what}: {explain(exc, found.server)}", code=1) from None
+        raise fail(f"{what}: {explain(exc, found.server, what)}", code=1) from None
 
 
-def explain(exc: Any, server: str) -> str:
+def explain(exc: Any, server: str, what: str = "") -> str:
+    allowed = (
+        "get on functions.scaleplane.io, list on pods and get on pods/log"
+        if what.startswith("logs")
+        else "get/list/create/patch/delete on functions.scaleplane.io and configmaps"
+    )
     hints = {
         0: f"cannot reach the API server {server}; is the cluster up and the kubeconfig's server right?",
         401: "the cluster refused the credentials (expired or revoked token); get fresh ones "
         "(for example `aws eks update-kubeconfig`) and run the command again",
-        403: "not allowed; it needs get/list/create/patch/delete on functions.scaleplane.io and configmaps "
-        "in that namespace",
+        403: f"not allowed; it needs {allowed} in that namespace (docs/functions.md, RBAC)",
         404: "not found: does the namespace exist (`kubectl create namespace NAME`), and is the Function "
         "CRD installed (`kubectl apply -f operator/crds/`)?",
         409: "conflict: the Function changed meanwhile; run the command again",
@@ -132,3 +136,42 @@ def list_cluster(kubeconfig: Path | None, context: str | None, namespace: str | 
         versions = ",".join(map(str, entry["versions"])) or "-"
         current = entry["current"] or "-"
         typer.echo(f"{entry['function']:<28} v{current:<4} versions {versions:<12} ready {entry['ready']}")
+
+
+def logs_cluster(
+    kubeconfig: Path | None, context: str | None, key: Any, lines: int, since: int | None, follow: bool
+) -> None:
+    """Each instance pod's last `lines` lines, prefixed `[POD]`; a Function at zero has none (exit 0).
+    With `follow`, the lines as they come, until the pods stop or Ctrl-C."""
+    from scaleplane.operator import tailing
+
+    def emit(pod: str, line: str) -> None:
+        typer.echo(f"[{pod}] {line}")
+
+    reading = tailing.follow if follow else tailing.instance_logs
+    extra = {"emit": emit} if follow else {}
+    try:
+        found = run(
+            kubeconfig, context, f"logs of {key}",
+            lambda client: reading(
+                client, key.namespace, key.name, tail_lines=lines, since_seconds=since, **extra
+            ),
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    if follow:
+        for pod in found.pods:
+            if pod.gone:
+                typer.echo(f"[{pod.pod}] (gone: deleted while the logs were read)", err=True)
+    if not found.pods:
+        typer.echo(
+            f"{found.function} has no instance pods (label {found.selector}): it is at zero or not started"
+        )
+        return
+    for pod in [] if follow else found.pods:
+        if pod.gone:
+            typer.echo(f"[{pod.pod}] (gone: deleted while the logs were read)", err=True)
+        elif not pod.lines:
+            typer.echo(f"[{pod.pod}] (no log lines; {pod.phase})")
+        for line in pod.lines:
+            typer.echo(f"[{pod.pod}] {line}")

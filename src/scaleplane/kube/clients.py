@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -80,14 +81,16 @@ class KubeClient:
         *,
         content_type: str = "application/json",
         params: dict[str, str] | None = None,
+        text: bool = False,
     ) -> Any:
+        """The decoded JSON answer (or the whole body as text with `text=True`: a pod's log)."""
         headers = {"Content-Type": content_type} if body is not None else {}
         url = self.server + path
         try:
             if self._auth is None:
-                status, data = await self._send(method, url, body, headers, params)
+                status, data = await self._send(method, url, body, headers, params, text)
             else:
-                status, data = await self._authenticated(method, url, body, headers, params)
+                status, data = await self._authenticated(method, url, body, headers, params, text)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise ApiError(0, f"{method} {path}: {type(exc).__name__}: {exc}") from exc
         except ApiError:
@@ -99,7 +102,13 @@ class KubeClient:
         return data if data is not None else {}
 
     async def _authenticated(
-        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        text: bool = False,
     ) -> tuple[int, Any]:
         """Drive lightkube's auth flow: it sets Authorization, sees each answer's status, and on a 401
         re-reads the token (or re-runs the plugin) and hands back the request to send once more."""
@@ -108,18 +117,26 @@ class KubeClient:
         while True:
             auth = prepared.headers.get("Authorization")
             sent = {**headers, "Authorization": auth} if auth else headers
-            status, data = await self._send(method, url, body, sent, params)
+            status, data = await self._send(method, url, body, sent, params, text)
             try:
                 prepared = await flow.asend(httpx2.Response(status, request=prepared))
             except StopAsyncIteration:
                 return status, data
 
     async def _send(
-        self, method: str, url: str, body: Any, headers: dict[str, str], params: dict[str, str] | None
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        headers: dict[str, str],
+        params: dict[str, str] | None,
+        text: bool = False,
     ) -> tuple[int, Any]:
         self.requests += 1
         async with self._session.request(method, url, json=body, headers=headers, params=params) as rsp:
             raw = await rsp.read()
+            if text and rsp.status < 400:
+                return rsp.status, raw.decode(errors="replace")
             if not raw:
                 return rsp.status, None
             try:
@@ -129,6 +146,37 @@ class KubeClient:
 
     async def get(self, path: str, params: dict[str, str] | None = None) -> Any:
         return await self.request("GET", path, params=params)
+
+    async def get_text(self, path: str, params: dict[str, str] | None = None) -> str:
+        """A plain-text answer, whole (`/api/v1/namespaces/NS/pods/NAME/log`)."""
+        found: str = await self.request("GET", path, params=params, text=True)
+        return found
+
+    async def stream_lines(self, path: str, params: dict[str, str] | None = None) -> AsyncIterator[str]:
+        """The lines of a streamed answer as they arrive (`.../log?follow=true`), with no total timeout.
+        Credentials are taken once: a 401 mid-stream is an ApiError, not a silent re-login."""
+        headers: dict[str, str] = {}
+        if self._auth is not None:
+            flow = self._auth.async_auth_flow(httpx2.Request("GET", self.server + path))
+            prepared = await flow.__anext__()
+            if auth := prepared.headers.get("Authorization"):
+                headers["Authorization"] = auth
+        self.requests += 1
+        endless = aiohttp.ClientTimeout(total=None, sock_connect=10)
+        try:
+            async with self._session.get(
+                self.server + path, headers=headers, params=params, timeout=endless
+            ) as rsp:
+                if rsp.status >= 400:
+                    raw = await rsp.read()
+                    try:
+                        raise ApiError(rsp.status, _message(json.loads(raw)))
+                    except ValueError:
+                        raise ApiError(rsp.status, raw[:200].decode(errors="replace")) from None
+                async for line in rsp.content:
+                    yield line.decode(errors="replace").rstrip("\r\n")
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise ApiError(0, f"GET {path}: {type(exc).__name__}: {exc}") from exc
 
     async def create(self, path: str, body: Any) -> Any:
         return await self.request("POST", path, body)
