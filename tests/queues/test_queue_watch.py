@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import redis as redis_client
+import requests
 from prometheus_client import core
 
+from scaleplane.infra import exporter_catalogs
 from scaleplane.queues import __main__ as entry
 from scaleplane.queues import watching
+from tests.support import operating
 
 
 def _values(watch: watching.QueueWatch) -> dict[str, float]:
@@ -77,3 +82,25 @@ def test_a_broker_that_is_down_reports_watch_down() -> None:
 def test_the_password_comes_from_the_environment() -> None:
     assert entry.broker_url("rediss://cache:6379/2", "p@ss") == "rediss://:p%40ss@cache:6379/2"
     assert entry.broker_url("redis://cache:6379/0", None) == "redis://cache:6379/0"
+
+
+def test_the_process_publishes_its_catalog_series(redis_db: str) -> None:
+    """`python -m scaleplane.queues` as the stacks run it: every series the stacks' catalog promises."""
+    port = operating.free_port()
+    argv = [sys.executable, "-m", "scaleplane.queues", "--redis-url", redis_db, "--queue", "celery"]
+    process = subprocess.Popen([*argv, "--port", str(port), "--address", "127.0.0.1"])
+    try:
+        redis_client.Redis.from_url(redis_db).lpush("celery", b"job")
+
+        def scrape() -> str:
+            try:
+                return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
+            except requests.ConnectionError:
+                return ""
+
+        _until(lambda: 'scaleplane_queue_depth{queue="celery"} 1.0' in scrape(), timeout=20)
+        published = {line.split("{")[0].split(" ")[0] for line in scrape().splitlines() if line[:1] != "#"}
+        assert set(exporter_catalogs.QUEUE_EXPORTER.series) <= published
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

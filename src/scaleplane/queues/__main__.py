@@ -36,13 +36,16 @@ def main(argv: list[str] | None = None) -> None:
         "--queue", action="append", dest="queues", help="Celery queue (repeat); default: jobs"
     )
     parser.add_argument("--port", type=int, default=9808, help="port of /metrics (default 9808)")
+    parser.add_argument("--ca-file", help="CA certificate of a rediss:// broker with a self-signed one")
     parser.add_argument("--address", default="0.0.0.0", help="address to bind (default all)")
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error(f"--port: {args.port} is not a port")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     watch = watching.QueueWatch(
-        broker_url(args.redis_url, os.environ.get("REDIS_PASSWORD")), args.queues or ["jobs"]
+        broker_url(args.redis_url, os.environ.get("REDIS_PASSWORD")),
+        args.queues or ["jobs"],
+        ca_file=args.ca_file,
     )
     reg = prom.CollectorRegistry()
     reg.register(watch)

@@ -40,8 +40,16 @@ REQUIRED_FLAGS = "Kl"  # keyspace channel (K), list commands (l)
 class QueueWatch(registry.Collector):
     """Subscribes to the queues' keyspace channels in a thread of its own and serves as a Collector."""
 
-    def __init__(self, redis_url: str, queues: list[str], *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        queues: list[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        ca_file: str | None = None,
+    ) -> None:
         self.redis_url = redis_url
+        self.tls = {"ssl_ca_certs": ca_file} if ca_file else {}  # a self-signed CA (the bitnami chart)
         self.queues = list(queues)
         self.clock = clock
         self.enqueued = dict.fromkeys(self.queues, 0)
@@ -63,7 +71,9 @@ class QueueWatch(registry.Collector):
         self.thread.join(timeout=5)
 
     def _client(self) -> redis_client.Redis:
-        return redis_client.Redis.from_url(self.redis_url, socket_timeout=5, health_check_interval=10)
+        return redis_client.Redis.from_url(
+            self.redis_url, socket_timeout=5, health_check_interval=10, **self.tls
+        )
 
     def _run(self) -> None:
         while not self.stopping.is_set():
@@ -71,6 +81,8 @@ class QueueWatch(registry.Collector):
                 self._watch()
             except redis_client.RedisError as error:
                 log.warning("queue watch lost the broker (%s); resubscribing", error)
+            except Exception:  # the thread must outlive a surprise, or the series would go stale as "up"
+                log.exception("queue watch failed; resubscribing")
             with self.lock:
                 self.up = False
             self.subscribed.clear()
