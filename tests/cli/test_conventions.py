@@ -113,9 +113,9 @@ def test_plan_ends_with_a_summary_by_type_like_pulumi_preview() -> None:
     code, out, _ = run("plan", "--stack", "aws-prod")
     assert code == 0
     summary = out[out.index("Resources:") :].splitlines()
-    assert summary[1].strip() == "+97 to create"
+    assert summary[1].strip() == "+102 to create"
     counts = [int(line.split()[0]) for line in summary[2:]]
-    assert sum(counts) == 97 and counts == sorted(counts, reverse=True)
+    assert sum(counts) == 102 and counts == sorted(counts, reverse=True)
     assert any(line.split()[1:] == ["aws:ec2/subnet:Subnet"] and line.split()[0] == "6" for line in summary)
 
 

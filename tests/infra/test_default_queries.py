@@ -207,7 +207,9 @@ def test_the_kubernetes_read_replica_query_sums_the_replicas_only(
         == dev.named("scaleplane-dev-operator-read-replicas").inputs["spec"]["metrics"][0]["target"]["value"]
     )
     (monitor,) = [  # the operator has a PodMonitor of its own (the dashboards' issue)
-        m for m in dev.by_type("kubernetes:monitoring.coreos.com/v1:PodMonitor") if "exporters" in m.name
+        m
+        for m in dev.by_type("kubernetes:monitoring.coreos.com/v1:PodMonitor")
+        if "exporters" in m.name and "queue-exporter" not in m.name
     ]
     (relabel, _) = monitor.inputs["spec"]["podMetricsEndpoints"][0]["relabelings"]
     assert relabel["targetLabel"] == "role"

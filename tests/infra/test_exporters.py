@@ -19,7 +19,9 @@ def _env(plan: planning.Plan, resource: str) -> dict[str, str]:
 def test_kubernetes_scrapes_cloudnative_pg_with_the_instance_role_as_a_label() -> None:
     dev = planned_stacks.planned("k8s-dev")
     (monitor,) = [
-        m for m in dev.by_type(POD_MONITOR) if m.inputs["metadata"]["name"] != "scaleplane-operator"
+        m
+        for m in dev.by_type(POD_MONITOR)
+        if m.inputs["metadata"]["name"] not in ("scaleplane-operator", "queue-exporter")
     ]
     assert monitor.inputs["metadata"]["namespace"] == "data"
     assert monitor.inputs["spec"]["selector"] == {"matchLabels": {"cnpg.io/cluster": "app"}}
@@ -50,6 +52,7 @@ def test_aws_runs_one_postgres_exporter_per_replica_and_one_redis_exporter() -> 
     assert sorted(exporters) == [
         "postgres-exporter-replica-1",
         "postgres-exporter-replica-2",
+        "queue-exporter",
         "redis-exporter",
     ]
     env = _env(prod, "scaleplane-prod-exporters-postgres-exporter-replica-2")
@@ -57,9 +60,48 @@ def test_aws_runs_one_postgres_exporter_per_replica_and_one_redis_exporter() -> 
     assert env["DATA_SOURCE_URI"].endswith(":5432/app?sslmode=require")
     assert {m.inputs["metadata"]["name"] for m in prod.by_type(POD_MONITOR)} == {
         "postgres-exporter",
+        "queue-exporter",
         "redis-exporter",
         "scaleplane-operator",  # the operator's own (docs/observability.md)
     }
+
+
+@pytest.mark.parametrize("stack", ["aws-prod", "k8s-dev"])
+def test_both_targets_run_the_queue_exporter_beside_the_broker(stack: str) -> None:
+    plan = planned_stacks.planned(stack)
+    (deployment,) = [
+        d
+        for d in plan.by_type("kubernetes:apps/v1:Deployment")
+        if d.inputs["metadata"]["name"] == "queue-exporter"
+    ]
+    (container,) = deployment.inputs["spec"]["template"]["spec"]["containers"]
+    command, args = container["command"], container["args"]
+    assert command[:3] == ["python", "-m", "scaleplane.queues"] and args[:2] == ["--queue", "celery"]
+    url = command[command.index("--redis-url") + 1]
+    assert url.startswith("rediss://") and url.endswith(":6379/0")  # both stacks encrypt in transit
+    if stack == "k8s-dev":  # beside the cache, with the chart's self-signed CA mounted
+        assert deployment.inputs["metadata"]["namespace"] == "data"
+        assert args[-2:] == ["--ca-file", "/tls/ca.crt"]
+        (volume,) = deployment.inputs["spec"]["template"]["spec"]["volumes"]
+        assert volume["secret"] == {"secretName": "scaleplane-dev-cache-crt"}
+    (secret_ref,) = [
+        e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "REDIS_PASSWORD"
+    ]
+    assert secret_ref == (
+        {"name": "queue-exporter", "key": "password"}  # the token copied into `monitoring`
+        if stack == "aws-prod"
+        else {"name": "scaleplane-dev-cache-auth", "key": "redis-password"}  # the chart's own
+    )
+    (catalog,) = [
+        c
+        for c in plan.by_type("kubernetes:core/v1:ConfigMap")
+        if c.inputs["metadata"].get("name") == "scaleplane-exports-queue-exporter"
+    ]
+    assert "scaleplane_queue_oldest_age_seconds" in catalog.inputs["data"]["series"].split("\n")
+    if stack == "aws-prod":  # ElastiCache refuses CONFIG SET: the parameter group turns the events on
+        (group,) = plan.by_type("aws:elasticache/parameterGroup:ParameterGroup")
+        assert group.inputs["parameters"] == [{"name": "notify-keyspace-events", "value": "Kl"}]
+        assert group.inputs["family"] == "redis7"
 
 
 def test_the_kubernetes_redis_sidecar_gets_the_same_queue_check() -> None:

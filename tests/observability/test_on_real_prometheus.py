@@ -109,7 +109,8 @@ class Rig:
         return f"redis://{ports.HOST}:{self.cache_port}/0"
 
     def start_queue_exporter(self) -> None:
-        """The platform exporter over the sample app's broker: depth, oldest job's age, throughput."""
+        """The platform exporter over the sample app's broker: depth; and the queue exporter it runs in
+        process (`scaleplane.queues`): the oldest job's age, throughput."""
         sources = exporters.Sources(redis_url=self.broker_url, queues=[workers.DEFAULT_QUEUE])
         exporter = exporters.ExporterProcess(sources, self.root / "queue-exporter")
         self.stack.callback(exporter.stop)
@@ -208,13 +209,13 @@ async def _drain_jobs(rig: Rig) -> None:
         requests.post, f"http://{ports.HOST}:{rig.app_port}/jobs?count=20&work=0.02", timeout=10
     )
     assert enqueued.status_code == 202
-    age = "max(scaleplane_local_queue_oldest_age_seconds)"
+    age = "max(scaleplane_queue_oldest_age_seconds)"
     assert await asyncio.to_thread(prom.wait_for, age, lambda v: v >= 1, 30) >= 1
     pool = workers.WorkerPool("rig-workers", rig.root, broker_url=rig.broker_url, drain_timeout=10)
     await pool.open(1)
     try:
-        finished = 'sum(scaleplane_local_jobs_finished_total{state="SUCCESS"})'
-        await asyncio.to_thread(prom.wait_for, finished, lambda v: v >= 20, 90)
+        taken = "max(scaleplane_queue_dequeued_total)"
+        await asyncio.to_thread(prom.wait_for, taken, lambda v: v >= 20, 90)
     finally:
         await pool.close()
 

@@ -54,6 +54,8 @@ class CacheHandle:
     reader_endpoint: pulumi.Input[str]
     port: int
     auth_token: pulumi.Output[str] | None  # a secret, or None when AUTH is off
+    ca_secret: str | None = None  # a Secret beside the cache with its TLS CA (ca.crt), when self-signed
+    auth_secret: tuple[str, str] | None = None  # (name, key) of a Secret beside the cache with the token
 
 
 class Backend(Protocol):

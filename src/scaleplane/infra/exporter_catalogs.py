@@ -129,6 +129,19 @@ REDIS_EXPORTER = Catalog(
     ),
 )
 
+# scaleplane.queues (the operator image), deployed by the stacks beside the broker.
+QUEUE_EXPORTER = Catalog(
+    "queue-exporter",
+    "scaleplane src/scaleplane/queues/watching.py (the project's own, from keyspace notifications)",
+    (
+        "scaleplane_queue_enqueued_total",
+        "scaleplane_queue_dequeued_total",
+        "scaleplane_queue_oldest_age_seconds",
+        "scaleplane_queue_depth",
+        "scaleplane_queue_watch_up",
+    ),
+)
+
 
 def workers_query(platform: config.PlatformConfig) -> str:
     """The Celery backlog: the queue's Redis list length. `max`, not `sum`: on Kubernetes every Redis
@@ -173,4 +186,5 @@ def for_target(platform: config.PlatformConfig) -> tuple[Catalog, ...]:
     if not platform.monitoring.enabled:
         return ()
     database = CLOUDNATIVE_PG if platform.target == "kubernetes" else POSTGRES_EXPORTER
-    return (KUBE_STATE_METRICS, CADVISOR, database, REDIS_EXPORTER)
+    queues = (QUEUE_EXPORTER,) if platform.operator.enabled else ()
+    return (KUBE_STATE_METRICS, CADVISOR, database, REDIS_EXPORTER, *queues)

@@ -15,6 +15,12 @@ Why no separate Celery exporter: the broker is Redis on both targets and a queue
 redis_exporter's `--check-single-keys` is the queue length (LLEN, 0 when empty) without one more
 process; danihodovic/celery-exporter reads the same LLEN and adds task events the policies do not use.
 
+The queue exporter (`python -m scaleplane.queues`, the operator image) runs on both targets beside the
+broker: Celery's messages carry no send time and redis_exporter sees no pops, so the age of the oldest
+job and the jobs taken per second come from the broker's keyspace notifications (docs/observability.md).
+On Kubernetes it turns the notifications on itself (CONFIG SET); ElastiCache refuses CONFIG, so the
+cache's parameter group sets them (aws/elasticache.py).
+
 Credentials: the exporters log in to RDS as `scaleplane_monitor` (a generated password in the Secret
 `postgres-exporter`); the stack cannot reach the private database to create that role, so the DBA runs
 the one statement docs/infrastructure.md shows. Redis uses the stack's AUTH token.
@@ -34,6 +40,8 @@ from scaleplane.infra import exporter_catalogs as catalogs
 NAMESPACE = "monitoring"
 POSTGRES_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.16.0"
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.66.0"
+QUEUE_EXPORTER_IMAGE = "ghcr.io/scaleplane/operator:0.1.0"  # has scaleplane.queues; operator/Dockerfile
+QUEUE_EXPORTER_PORT = 9808
 MONITOR_USER = "scaleplane_monitor"
 REQUESTS = {"requests": {"cpu": "50m", "memory": "64Mi"}}
 
@@ -60,6 +68,8 @@ class Exporters(pulumi.ComponentResource):
         else:
             self._rds(platform, database)
             self._elasticache(platform, cache)
+        if platform.operator.enabled:
+            self._queue_exporter(platform, cache)
         self.register_outputs({"catalogs": [c.name for c in catalogs.for_target(platform)]})
 
     def _options(self) -> pulumi.ResourceOptions:
@@ -109,16 +119,26 @@ class Exporters(pulumi.ComponentResource):
             },
         )
 
-    def _deployment(self, key: str, labels: dict[str, str], container: dict[str, Any]) -> None:
+    def _deployment(
+        self,
+        key: str,
+        labels: dict[str, str],
+        container: dict[str, Any],
+        namespace: str = NAMESPACE,
+        volumes: list[dict[str, Any]] | None = None,
+    ) -> None:
+        pod: dict[str, Any] = {"containers": [{**container, "resources": REQUESTS}]}
+        if volumes:
+            pod["volumes"] = volumes
         k8s.apps.v1.Deployment(
             f"{self._name}-{key}",
-            metadata={"name": key, "namespace": NAMESPACE, "labels": labels},
+            metadata={"name": key, "namespace": namespace, "labels": labels},
             spec={
                 "replicas": 1,
                 "selector": {"matchLabels": labels},
                 "template": {
                     "metadata": {"labels": labels},
-                    "spec": {"containers": [{**container, "resources": REQUESTS}]},
+                    "spec": pod,
                 },
             },
             opts=self._options(),
@@ -196,6 +216,50 @@ class Exporters(pulumi.ComponentResource):
         self._pod_monitor(
             app,
             NAMESPACE,
+            {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
+                "podMetricsEndpoints": [{"port": "metrics"}],
+            },
+        )
+
+    def _queue_exporter(self, platform: config.PlatformConfig, cache: backends.CacheHandle) -> None:
+        """Beside the broker: in `monitoring` for ElastiCache; on Kubernetes in the cache's namespace,
+        where the chart's self-signed CA is (a Secret cannot be mounted from another namespace)."""
+        workers, app = platform.operator.workers, "queue-exporter"
+        namespace = platform.cache.namespace if cache.ca_secret else NAMESPACE
+        scheme = "rediss" if platform.cache.transit_encryption else "redis"
+        url = pulumi.Output.concat(
+            f"{scheme}://", cache.primary_endpoint, f":{cache.port}/{workers.broker_db}"
+        )
+        env: list[dict[str, Any]] = []
+        if cache.auth_secret and namespace != NAMESPACE:  # beside the cache: its own Secret
+            env = _secret_env("REDIS_PASSWORD", *cache.auth_secret)
+        elif cache.auth_token is not None:
+            k8s.core.v1.Secret(
+                f"{self._name}-queue-exporter-auth",
+                metadata={"name": app, "namespace": namespace},
+                string_data={"password": cache.auth_token},
+                opts=self._options(),
+            )
+            env = _secret_env("REDIS_PASSWORD", app, "password")
+        args = ["--queue", workers.queue, "--port", str(QUEUE_EXPORTER_PORT)]
+        container: dict[str, Any] = {
+            "name": "exporter",
+            "image": QUEUE_EXPORTER_IMAGE,
+            "command": ["python", "-m", "scaleplane.queues", "--redis-url", url],
+            "args": args,
+            "ports": [{"name": "metrics", "containerPort": QUEUE_EXPORTER_PORT}],
+            "env": env,
+        }
+        volumes = []
+        if cache.ca_secret:
+            args += ["--ca-file", "/tls/ca.crt"]
+            container["volumeMounts"] = [{"name": "tls", "mountPath": "/tls", "readOnly": True}]
+            volumes = [{"name": "tls", "secret": {"secretName": cache.ca_secret}}]
+        self._deployment(app, {"app.kubernetes.io/name": app}, container, namespace, volumes)
+        self._pod_monitor(
+            app,
+            namespace,
             {
                 "selector": {"matchLabels": {"app.kubernetes.io/name": app}},
                 "podMetricsEndpoints": [{"port": "metrics"}],

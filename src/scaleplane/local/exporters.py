@@ -24,7 +24,9 @@ Metrics (all gauges unless marked; label `server` is "primary" or a replica's na
     scaleplane_local_source_up{source}
 
 Run in a process of its own (`python -m scaleplane.local.exporters --port P ...`, see `main`) or in
-process with `serve(collector)`.
+process with `serve(collector)`. The process also serves the broker-level queue series a cluster's queue
+exporter publishes (`scaleplane.queues`: `scaleplane_queue_oldest_age_seconds`, `..._dequeued_total`),
+so the Workers dashboard reads the same names in both homes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from prometheus_client import core, registry
 from scaleplane.local.app import jobmarks, readpool
 from scaleplane.local.pools import members
 from scaleplane.local.servers import ports, processes, replication
+from scaleplane.queues import watching
 
 P = "scaleplane_local_"
 
@@ -185,10 +188,11 @@ def _age(message: bytes | None, now: float) -> float:
     return max(0.0, now - float(sent)) if isinstance(sent, int | float) else 0.0
 
 
-def serve(collector: PlatformCollector, port: int = 0) -> tuple[int, object]:
+def serve(collector: PlatformCollector, port: int = 0, *extra: registry.Collector) -> tuple[int, object]:
     """Serve /metrics in a thread of this process; returns the port and the server (call .shutdown())."""
     reg = prom.CollectorRegistry()
-    reg.register(collector)
+    for one in (collector, *extra):
+        reg.register(one)
     server, _thread = prom.start_http_server(port, addr=ports.HOST, registry=reg)
     return int(server.server_port), server
 
@@ -256,11 +260,14 @@ def main(argv: list[str] | None = None) -> None:
     sources = Sources(
         args.redis_url, args.queues or ["jobs"], args.primary_dsn, args.read_pool_file, args.state_dir
     )
-    serve(PlatformCollector(sources), args.port)
+    watch = watching.QueueWatch(sources.redis_url, sources.queues).start() if sources.redis_url else None
+    serve(PlatformCollector(sources), args.port, *([watch] if watch else []))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
+    if watch is not None:
+        watch.stop()
 
 
 if __name__ == "__main__":

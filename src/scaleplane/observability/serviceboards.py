@@ -3,8 +3,8 @@
 Series: CloudNativePG's instance exporter (`cnpg_*`, from its default monitoring queries: one series
 per instance, told apart by `instance`; `cnpg_pg_replication_in_recovery` is 1 on replicas),
 redis_exporter (`redis_*`, the bitnami chart's metrics sidecar), the loop's own (`scaleplane_*`), and
-the platform exporter's queue series (`scaleplane_local_queue_*`, `scaleplane_local_jobs_finished_total`:
-`scaleplane.local.exporters`, fed by the sample app's send stamp and the workers' hooks).
+the queue exporter's broker-level series (`scaleplane_queue_*`: `scaleplane.queues`, which the stacks
+deploy beside the broker and the local platform's exporter runs in process).
 """
 
 from __future__ import annotations
@@ -216,17 +216,21 @@ def workers() -> dict[str, Any]:
         "Age of the oldest job",
         "How long the job at the head of each queue has waited (0 when the queue is empty): the wait a "
         "new job can expect when the backlog does not shrink.",
-        [Query("max by (queue) (scaleplane_local_queue_oldest_age_seconds)", "{{queue}}")],
+        [Query("max by (queue) (scaleplane_queue_oldest_age_seconds)", "{{queue}}")],
         unit="s",
     )
     board.timeseries(
         "Throughput",
-        "Jobs the workers finished per second, by queue and final state (SUCCESS, FAILURE, RETRY...).",
+        "Jobs workers took from each queue per second (BRPOP), against jobs published (LPUSH), as the "
+        "queue exporter counts them from the broker's keyspace notifications.",
         [
             Query(
-                "sum by (queue, state) (rate(scaleplane_local_jobs_finished_total[$__rate_interval]))",
-                "{{queue}} {{state}}",
-            )
+                "max by (queue) (rate(scaleplane_queue_dequeued_total[$__rate_interval]))", "{{queue}} taken"
+            ),
+            Query(
+                "max by (queue) (rate(scaleplane_queue_enqueued_total[$__rate_interval]))",
+                "{{queue}} published",
+            ),
         ],
         unit="ops",
     )

@@ -46,6 +46,16 @@ def build(
         aws.secretsmanager.SecretVersion(
             f"{name}-auth", secret_id=secret.id, secret_string=token, opts=backends.child(parent)
         )
+    # The queue exporter (scaleplane.queues) counts pushes and pops from keyspace notifications, which
+    # ElastiCache lets only a parameter group turn on (CONFIG SET is refused): K keyspace, l list commands.
+    parameters = aws.elasticache.ParameterGroup(
+        f"{name}-redis-params",
+        family=f"redis{settings.engine_version.split('.')[0]}",
+        description=f"{name}: keyspace notifications for the queue exporter",
+        parameters=[{"name": "notify-keyspace-events", "value": "Kl"}],
+        tags=tags,
+        opts=backends.child(parent),
+    )
     nodes = 1 + settings.replicas
     replication_group = aws.elasticache.ReplicationGroup(
         f"{name}-redis",
@@ -62,6 +72,7 @@ def build(
         transit_encryption_enabled=settings.transit_encryption,
         auth_token=token,
         subnet_group_name=subnets.name,
+        parameter_group_name=parameters.name,
         security_group_ids=[group.id],
         snapshot_retention_limit=settings.snapshot_retention_days,
         snapshot_window="02:00-03:00",
