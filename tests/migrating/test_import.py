@@ -186,3 +186,11 @@ def test_bad_input_is_one_error_line_with_exit_2(tmp_path: Path, content: str, m
     assert code == 2
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: ") and message in last and "Traceback" not in err
+
+
+def test_a_file_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
+    binary = tmp_path / "hpa.yaml"
+    binary.write_bytes(b"k\x84\xff: v\n")  # what the CLI fuzz test found: an internal error before
+    code, _, err = run("import", str(binary))
+    assert code == 2
+    assert err.strip() == f"error: {binary}: not a text file (not UTF-8); give the HPA or ScaledObject as YAML"

@@ -20,7 +20,7 @@ memory triggers) into the equivalent ScalingPolicy, saying what could not be car
 A file may hold several documents (`---`); HPAs and ScaledObjects are converted, other kinds (Secrets,
 TriggerAuthentications) are skipped with a note. Try the result before switching:
 `scaleplane import hpa.yaml -o policy.yaml && scaleplane simulate --policy policy.yaml --trace T.csv`.
-CPU and memory targets become PromQL over cAdvisor and kube-state-metrics (docs/import.md)."""
+CPU and memory targets become `type: Resource` metrics, computed as the HPA does (docs/import.md)."""
 
 
 def _documents(path: Path) -> list[dict[str, Any]]:
@@ -28,6 +28,8 @@ def _documents(path: Path) -> list[dict[str, Any]]:
         loaded = list(yaml.safe_load_all(path.read_text()))
     except OSError as exc:
         raise fail(f"{path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise fail(f"{path}: not a text file (not UTF-8); give the HPA or ScaledObject as YAML") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
