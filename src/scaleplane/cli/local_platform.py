@@ -48,15 +48,30 @@ Policies = Annotated[
     ),
 ]
 Tick = Annotated[float, typer.Option("--tick", help="Seconds between control-loop ticks.", min=0.2, max=600)]
+HaDatabase = Annotated[
+    bool,
+    typer.Option(
+        "--ha-database",
+        help="Run the database on Patroni with etcd (a leader and a synchronous standby) instead of one "
+        "PostgreSQL server: the app writes through a multi-host DSN with target_session_attrs=read-write "
+        "and the read replicas join as Patroni members tagged nofailover (docs/local.md). Needs the "
+        "Debian packages patroni and etcd-server.",
+    ),
+]
 DEFAULT_STATE = Path(".scaleplane/local")
 
 
-def _config(state_dir: Path, policies: Path | None, tick: float) -> platform.PlatformConfig:
+def _config(
+    state_dir: Path, policies: Path | None, tick: float, ha_database: bool = False
+) -> platform.PlatformConfig:
     from scaleplane.local import platform, policyfiles
 
     try:
         return platform.PlatformConfig(
-            state_dir=state_dir, policies=policies or policyfiles.BUILTIN_DIR, tick_seconds=tick
+            state_dir=state_dir,
+            policies=policies or policyfiles.BUILTIN_DIR,
+            tick_seconds=tick,
+            ha_database=ha_database,
         )
     except ValueError as exc:
         raise fail(str(exc)) from None
@@ -94,6 +109,7 @@ def demo(
     live: Annotated[
         bool, typer.Option("--live/--no-live", help="Live terminal view (off: one line per tick).")
     ] = True,
+    ha_database: HaDatabase = False,
 ) -> None:
     from scaleplane.local import platform, policyfiles
     from scaleplane.local.demo import profiles
@@ -105,7 +121,7 @@ def demo(
             load = load.scaled(duration)
     except ValueError as exc:
         raise fail(f"--profile/--duration: {exc}") from None
-    config = _config(state_dir, policies, tick)
+    config = _config(state_dir, policies, tick, ha_database)
     try:
         result = running_demo.run(config, load, report_dir=report or state_dir / "report", live=live)
     except (platform.PlatformError, policyfiles.PolicyFileError) as exc:
@@ -125,12 +141,13 @@ def up(
     foreground: Annotated[
         bool, typer.Option("--foreground", help="Run in this terminal until Ctrl-C (which stops everything).")
     ] = False,
+    ha_database: HaDatabase = False,
 ) -> None:
     import asyncio
 
     from scaleplane.local import platform, policyfiles, runfiles, serving
 
-    config = _config(state_dir, policies, tick)
+    config = _config(state_dir, policies, tick, ha_database)
     holder = runfiles.supervisor(config.state_dir.resolve())
     if holder is not None:
         raise fail(

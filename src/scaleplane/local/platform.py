@@ -4,7 +4,8 @@
 state directory (`runfiles` has the layout):
 
     Prometheus (scrapes everything below, every second)   Redis (Celery broker db 0, app cache db 1)
-    PostgreSQL primary (the app's schema)                  the sample app (`local.app.api`)
+    PostgreSQL primary (the app's schema; with `ha_database`, etcd and a Patroni leader with a
+    synchronous standby, `ha.hadatabases`)                the sample app (`local.app.api`)
     the controller's own /metrics (`control.meters`)       one pool per policy target (`pools`)
     Alertmanager and its webhook receiver (`alerting`: the project's alert rules, alerts.jsonl)
     a watchdog that ends everything if this process dies without cleaning up (`watchdog`)
@@ -41,6 +42,7 @@ import requests
 from scaleplane.control import meters, policies, ticking
 from scaleplane.functions import announcing
 from scaleplane.local import policyfiles, runfiles, statefiles
+from scaleplane.local.ha import hadatabases
 from scaleplane.local.pools import functioncatalog, functionhome, targetkinds
 from scaleplane.local.servers import (
     alerting,
@@ -78,6 +80,7 @@ class PlatformConfig:
     scrape_interval: str = "1s"
     wait_ready_seconds: float = 90.0
     gateway_port: int | None = None  # the function gateway's port (a free one when None)
+    ha_database: bool = False  # the database on Patroni + etcd (leader, sync standby), not one server
 
     def __post_init__(self) -> None:
         if not 0.2 <= self.tick_seconds <= 600:
@@ -88,7 +91,7 @@ class PlatformConfig:
 class Servers:
     prometheus: prometheus.PrometheusServer
     redis: redis.RedisServer
-    primary: postgres.PostgresServer
+    primary: postgres.PostgresServer | hadatabases.HaDatabase
     app: processes.SupervisedProcess | None = None
     app_port: int = 0
     watchdog: processes.SupervisedProcess | None = None
@@ -262,7 +265,11 @@ class Platform:
             evaluation_interval=self.config.scrape_interval,
         )
         cache = redis.RedisServer(self.servers_dir / "redis")
-        primary = postgres.PostgresServer(self.servers_dir / "postgres-primary", name="postgres-primary")
+        primary: postgres.PostgresServer | hadatabases.HaDatabase
+        if self.config.ha_database:
+            primary = hadatabases.HaDatabase(self.servers_dir / "patroni")
+        else:
+            primary = postgres.PostgresServer(self.servers_dir / "postgres-primary", name="postgres-primary")
         self.servers = Servers(prom, cache, primary)
         results = await asyncio.gather(
             asyncio.to_thread(prom.start),
@@ -312,8 +319,11 @@ class Platform:
         postgres_exporter and redis_exporter when installed (the Database and Cache dashboards)."""
         assert self.servers is not None
         s = self.servers
+        # postgres_exporter (lib/pq) cannot follow a multi-host DSN: it watches the leader of the start.
+        db = s.primary
+        database_dsn = db.leader_dsn if isinstance(db, hadatabases.HaDatabase) else db.dsn
         stock = stockexporters.installed(
-            s.primary.dsn, f"redis://{ports.HOST}:{s.redis.port}", self.servers_dir / "exporters"
+            database_dsn, f"redis://{ports.HOST}:{s.redis.port}", self.servers_dir / "exporters"
         )
         self.exporters += [exporter for _, exporter in stock]
         starting = asyncio.gather(*(asyncio.to_thread(e.start) for _, e in stock), return_exceptions=True)
@@ -487,6 +497,7 @@ class Platform:
                 prometheus=s.prometheus.url,
                 redis=s.redis.url,
                 postgres=s.primary.dsn,
+                haDatabase=self.config.ha_database,
                 app=self.app_url if s.app_port else None,
                 controllerMetrics=f"http://{ports.HOST}:{self.metrics_server.port}/metrics",
                 gateway=self.functions.gateway_url if self.functions is not None else None,

@@ -59,7 +59,7 @@ def spawn_detached(config: platform.PlatformConfig, timeout: float = 240.0) -> d
     argv = [
         sys.executable, "-c", "from scaleplane.cli import main; main()", "local", "up", "--foreground",
         "--state-dir", str(state_dir), "--policies", str(config.policies.resolve()),
-        "--tick", str(config.tick_seconds),
+        "--tick", str(config.tick_seconds), *(["--ha-database"] if config.ha_database else []),
     ]  # fmt: skip
     with log_path.open("ab") as log:
         child = subprocess.Popen(

@@ -101,7 +101,19 @@ class PatroniCluster:
             self.wait_for(lambda: self.sync_standby() is not None, timeout, "a synchronous standby")
         return self
 
-    def _launch(self, member: patronimembers.Member, bin_dir: Path | None = None) -> None:
+    def join(self, member: patronimembers.Member, tags: dict[str, bool], timeout: float = 90.0) -> None:
+        """Start a member that is not one of `members` (not in the DSN, not stopped by `stop`): it clones
+        the leader and runs as a replica; `tags` (Patroni's nofailover, nosync...) say what it may become."""
+        self._launch(member, tags=tags)
+        self.wait_for(lambda: self._running(member), timeout, f"{member.name} running")
+
+    def leave(self, member: patronimembers.Member) -> None:
+        """Stop a member started by `join` (Patroni first, then whatever of its PostgreSQL remains)."""
+        self._stop_member(member)
+
+    def _launch(
+        self, member: patronimembers.Member, bin_dir: Path | None = None, tags: dict[str, bool] | None = None
+    ) -> None:
         bin_dir = bin_dir or binaries.postgres_bin_dir()
         member.home.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
@@ -109,11 +121,13 @@ class PatroniCluster:
             os.chown(member.home, entry.pw_uid, entry.pw_gid)
         member.home.chmod(0o700)
         config = member.home / "patroni.yml"
-        config.write_text(
-            yaml.safe_dump(
-                patronimembers.member_config(member, self.etcd.url, bin_dir, self.timings, self.synchronous)
-            )
-        )
+        sync = self.synchronous
+        settings = patronimembers.member_config(member, self.etcd.url, bin_dir, self.timings, sync)
+        if tags is not None:
+            # A member joining a running cluster: pg_basebackup's default spread checkpoint waits for
+            # the leader's next one (minutes when idle); a fast one starts the copy at once.
+            settings["postgresql"]["basebackup"] = [{"checkpoint": "fast"}]
+        config.write_text(yaml.safe_dump({**settings, "tags": tags or {}}))
         config.chmod(0o644)
         member.process = processes.SupervisedProcess(
             member.name,

@@ -11,6 +11,9 @@ Scale down, per replica: it leaves the read pool file first, then the pool waits
 app closes a departed member's connections once its in-flight reads return), at most `drain_timeout`;
 only then the replica is stopped (fast shutdown) and its data directory deleted. In-flight reads
 therefore finish on the replica they started on.
+
+The primary is either a plain PostgreSQL server or the Patroni cluster of `--ha-database`
+(`ha.hadatabases`, whose replicas are Patroni members tagged nofailover): both meet `Primary`.
 """
 
 from __future__ import annotations
@@ -21,14 +24,40 @@ import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from scaleplane.local.app import readpool
 from scaleplane.local.pools import members
-from scaleplane.local.servers import ports, postgres, replication
+from scaleplane.local.servers import ports, postgres, processes, replication
 
 log = logging.getLogger(__name__)
 CATCH_UP_TIMEOUT = 60.0
+
+
+class Replica(Protocol):
+    name: str
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def dsn(self) -> str: ...
+
+    @property
+    def process(self) -> processes.SupervisedProcess | None: ...
+
+    def start(self, timeout: float = ...) -> object: ...
+
+    def destroy(self) -> None: ...
+
+
+class Primary(Protocol):
+    @property
+    def dsn(self) -> str: ...
+
+    def create_replica(
+        self, data_dir: Path, *, name: str | None = ..., start: bool = ..., run_dir: Path | None = ...
+    ) -> Replica: ...
 
 
 class ReadReplicaPool(members.Pool):
@@ -39,7 +68,7 @@ class ReadReplicaPool(members.Pool):
         name: str,
         state_dir: Path,
         *,
-        primary: postgres.PostgresServer,
+        primary: Primary,
         read_pool_file: Path,
         database: str = "postgres",
         max_lag_bytes: int = 1 << 20,
@@ -55,18 +84,18 @@ class ReadReplicaPool(members.Pool):
         self.grace = grace
         self.drain_timeout = drain_timeout
 
-    def dsn(self, server: postgres.PostgresServer) -> str:
+    def dsn(self, server: Replica) -> str:
         """The libpq DSN the app uses for a member (the same database as on the primary)."""
         return f"host={ports.HOST} port={server.port} user={postgres.SUPERUSER} dbname={self.database}"
 
-    def replicas(self) -> list[postgres.PostgresServer]:
+    def replicas(self) -> list[Replica]:
         """Ready members' servers, oldest first."""
         ready = sorted((m for m in self.members.values() if m.ready and not m.leaving), key=lambda m: m.index)
         return [m.handle for m in ready]
 
     async def _bring_up(self, member: members.Member) -> None:
         data_dir = self.run_dir / member.name
-        replica: postgres.PostgresServer = await self._thread(
+        replica: Replica = await self._thread(
             member, self.primary.create_replica, data_dir, name=member.name, start=False, run_dir=self.run_dir
         )
         member.handle = replica
@@ -93,7 +122,7 @@ class ReadReplicaPool(members.Pool):
         readpool.write_members(self.read_pool_file, members)
 
     async def _take_down(self, member: members.Member) -> None:
-        replica: postgres.PostgresServer | None = member.handle
+        replica: Replica | None = member.handle
         if replica is not None and member.served and self._alive(member):
             await asyncio.sleep(self.grace)
             deadline = time.monotonic() + self.drain_timeout
@@ -110,11 +139,11 @@ class ReadReplicaPool(members.Pool):
         await self._stop(member)
 
     def _alive(self, member: members.Member) -> bool:
-        replica: postgres.PostgresServer | None = member.handle
+        replica: Replica | None = member.handle
         return replica is not None and replica.process is not None and replica.process.running()
 
     async def _stop(self, member: members.Member) -> None:
-        replica: postgres.PostgresServer | None = member.handle
+        replica: Replica | None = member.handle
         if replica is not None:
             await asyncio.to_thread(replica.destroy)
         else:
@@ -128,5 +157,5 @@ class ReadReplicaPool(members.Pool):
         self._membership_changed()
 
     def _describe(self, member: members.Member) -> dict[str, Any]:
-        replica: postgres.PostgresServer | None = member.handle
+        replica: Replica | None = member.handle
         return {"port": replica.port if replica else None, "dsn": self.dsn(replica) if replica else None}

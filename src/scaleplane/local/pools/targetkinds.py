@@ -22,7 +22,7 @@ from scaleplane.local import exporters as exporters_module
 from scaleplane.local import policyfiles
 from scaleplane.local.pools import functionhome, workers
 from scaleplane.local.pools import replicas as replica_pools
-from scaleplane.local.servers import postgres, prometheus
+from scaleplane.local.servers import prometheus
 from scaleplane.targets import protocol
 
 KINDS = ("WorkerPool", "ReadReplicaPool", "FunctionPool")
@@ -48,7 +48,7 @@ class Context:
 
     state_dir: Path
     broker_url: str
-    primary: postgres.PostgresServer
+    primary: replica_pools.Primary  # a PostgresServer, or the Patroni cluster of --ha-database
     prometheus: prometheus.PrometheusServer
     readpool_path: Path
     functions: Mapping[str, definitions.FunctionDefinition] = field(default_factory=dict)  # by pool name

@@ -38,12 +38,13 @@ def replay_lag_bytes(primary_dsn: str, replica_dsn: str) -> int:
 
 
 def other_clients(dsn: str) -> int:
-    """Client connections other than the platform's own: what a drain waits for."""
+    """Client connections other than the platform's own (and Patroni's): what a drain waits for."""
     count: int = _one(
         dsn,
         "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
         "AND pid <> pg_backend_pid() AND application_name NOT LIKE 'scaleplane-platform%%' "
-        "AND application_name NOT LIKE 'scaleplane-exporter%%'",
+        "AND application_name NOT LIKE 'scaleplane-exporter%%' "
+        "AND application_name NOT LIKE 'Patroni%%'",  # a Patroni member's own connection to its server
     )
     return count
 
