@@ -193,4 +193,5 @@ def test_a_file_that_is_not_utf8_is_one_error_line(tmp_path: Path) -> None:
     binary.write_bytes(b"k\x84\xff: v\n")  # what the CLI fuzz test found: an internal error before
     code, _, err = run("import", str(binary))
     assert code == 2
-    assert err.strip() == f"error: {binary}: not a text file (not UTF-8); give the HPA or ScaledObject as YAML"
+    expected = f"error: {binary}: not a text file (not UTF-8); give the HPA or ScaledObject as YAML"
+    assert err.strip() == expected
