@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from scaleplane.infra import manifests, planning
 from scaleplane.local.servers import postgres, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
+from scaleplane.local.servers.binaries import Binary
 from tests.support import operating, pod_monitors, rbac_checks, stack_objects
 from tests.support.operating import eventually
 
@@ -73,6 +75,34 @@ class DeploymentExporter(stockexporters.StockExporter):
 
     def env(self) -> dict[str, str]:
         return {**super().env(), **self.extra_env}
+
+
+class QueueDeploymentExporter(stockexporters.StockExporter):
+    """The stack's queue exporter (`python -m scaleplane.queues`, the operator image's own) with its
+    container's arguments, its broker URL pointed at 127.0.0.1 (no TLS, no password here)."""
+
+    def __init__(self, name: str, run_dir: Path, container: dict[str, Any], broker: str) -> None:
+        super().__init__(name, PYTHON, run_dir)
+        self.container, self.broker = container, broker
+
+    def argv(self, path: Path, port: int) -> list[str]:
+        command = list(self.container["command"])
+        assert command[:3] == ["python", "-m", "scaleplane.queues"], command
+        args = list(self.container.get("args") or [])
+        args[args.index("--port") + 1] = str(port)
+        return [
+            str(path),
+            "-m",
+            "scaleplane.queues",
+            "--redis-url",
+            self.broker,
+            *args,
+            "--address",
+            "127.0.0.1",
+        ]
+
+
+PYTHON = Binary("python", Path(sys.executable), "python3")
 
 
 def app_database(postgres_primary: postgres.PostgresServer) -> str:
@@ -298,10 +328,14 @@ def test_aws_prod_pod_monitors_scrape_the_exporters_its_deployments_run(
         pods = []
         for deployment in deployments:
             app = deployment["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"]
-            env = {**stack_objects.container_env(deployment), **local[app]}
-            exporter = exporters.start(
-                DeploymentExporter(deployment["metadata"]["name"], binaries[app], run_dir, env)
-            )
+            name = deployment["metadata"]["name"]
+            if app == "queue-exporter":
+                [container] = deployment["spec"]["template"]["spec"]["containers"]
+                broker = f"redis://127.0.0.1:{redis_server.port}/0"
+                exporter = exporters.start(QueueDeploymentExporter(name, run_dir, container, broker))
+            else:
+                env = {**stack_objects.container_env(deployment), **local[app]}
+                exporter = exporters.start(DeploymentExporter(name, binaries[app], run_dir, env))
             pods.append(stack_objects.pod_of(deployment, {"metrics": exporter.port}))
         pod_monitors.write_discovery(discovery, pods)
         prometheus.start()
@@ -311,6 +345,13 @@ def test_aws_prod_pod_monitors_scrape_the_exporters_its_deployments_run(
         read_query = policies["read-replicas"]["metrics"][0]["query"]
         assert prometheus.wait_for(read_query, lambda v: v >= 0) >= 0
         series = prometheus.query_vector(f'pg_stat_database_xact_commit{{datname="{database}"}}')
+        # The Workers board's queue series, from the stack's own queue exporter through its PodMonitor.
+        assert (
+            prometheus.wait_for(
+                'max(scaleplane_queue_watch_up{job="monitoring/queue-exporter"})', lambda v: v == 1
+            )
+            == 1
+        )
     finally:
         prometheus.stop()
         exporters.stop()
