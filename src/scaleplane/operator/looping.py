@@ -48,6 +48,9 @@ class OperatorLoop:
         self._clock = clock
         self._leading = False
         self.ticks = 0
+        # Read at scrape time, not set at each tick: a replica that lost the Lease between ticks (a
+        # renew missed its deadline) must not report 1 beside the standby that took it over.
+        meters.leader.set_function(lambda: 1.0 if self._still_leader() else 0.0)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -76,8 +79,7 @@ class OperatorLoop:
         return not self._leading and self.lease is not None
 
     async def tick(self) -> list[policies.TickOutcome]:
-        leader = self.lease is None or self.lease.is_leader
-        self.meters.leader.set(1 if leader else 0)
+        leader = self._still_leader()
         self.meters.policies.labels("valid").set(len(self.registry.entries))
         self.meters.policies.labels("invalid").set(len(self.registry.invalid))
         if not leader:
