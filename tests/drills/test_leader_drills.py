@@ -36,12 +36,15 @@ def test_operator_leader_loss_the_standby_takes_over_with_nothing_missed_or_doub
     assert "0 under a stale token" in steps["verify-actuations"]["observed"]
     assert "stands by" in steps["rejoin-old-leader"]["observed"]
     assert {"fault", "failover", "fail back"} <= set(data["timeline"])
-    # Every live replica reported scaleplane_leader 0 during the gap: the rule's expression held, so it
-    # went pending; the takeover came before its hold, so nothing fired and detection is null.
+    # Every live replica reported scaleplane_leader 0 during the gap, so the rule may go pending: only
+    # if an evaluation and the watcher's poll both fall in the ~3 s gap (about one run in two here).
+    # The takeover always comes before its hold, so nothing fires and detection is null.
     alerts = {a["alert"]: a for a in data["alerts"]}
-    pending = alerts["ScaleplaneOperatorNotLeading"]["pending_seconds"]
-    assert pending is not None and 0 < pending < data["rto_seconds"] + 1.5
-    assert alerts["ScaleplaneOperatorNotLeading"]["fired_seconds"] is None
+    if "ScaleplaneOperatorNotLeading" in alerts:
+        pending = alerts["ScaleplaneOperatorNotLeading"]["pending_seconds"]
+        assert pending is not None and 0 < pending < data["rto_seconds"] + 1.5
+        assert alerts["ScaleplaneOperatorNotLeading"]["fired_seconds"] is None
+    assert all(a["fired_seconds"] is None for a in alerts.values()), alerts
     assert data["detection_seconds"] is None
     report = Path(data["report"]["markdown"]).read_text()
     assert "| Detection (fault to the first alert notified) | no alert fired |" in report
