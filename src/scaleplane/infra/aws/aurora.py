@@ -28,17 +28,7 @@ def build(
     network: networking.Network = cluster.details
     tags = platform.resource_tags
     protected = platform.production if settings.deletion_protection is None else settings.deletion_protection
-    key = aws.kms.Key(
-        f"{name}-storage",
-        description=f"{name}: Aurora storage encryption",
-        enable_key_rotation=True,
-        tags=tags,
-        opts=backends.child(parent),
-    )
-    subnets = aws.rds.SubnetGroup(
-        f"{name}-subnets", subnet_ids=network.private_subnet_ids, tags=tags, opts=backends.child(parent)
-    )
-    group = networking.security_group(parent, name, network, rds.PORT, tags, "PostgreSQL")
+    key, subnets, group = rds.storage_and_network(parent, name, network, tags, "Aurora")
     major = settings.engine_version.split(".")[0]
     parameters = aws.rds.ClusterParameterGroup(
         f"{name}-params",

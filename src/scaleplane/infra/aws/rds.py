@@ -42,17 +42,7 @@ def build(
     tags = platform.resource_tags
     multi_az = platform.production if settings.multi_az is None else settings.multi_az
     protected = platform.production if settings.deletion_protection is None else settings.deletion_protection
-    key = aws.kms.Key(
-        f"{name}-storage",
-        description=f"{name}: RDS storage encryption",
-        enable_key_rotation=True,
-        tags=tags,
-        opts=backends.child(parent),
-    )
-    subnets = aws.rds.SubnetGroup(
-        f"{name}-subnets", subnet_ids=network.private_subnet_ids, tags=tags, opts=backends.child(parent)
-    )
-    group = networking.security_group(parent, name, network, PORT, tags, "PostgreSQL")
+    key, subnets, group = storage_and_network(parent, name, network, tags, "RDS")
     major = settings.engine_version.split(".")[0]
     parameters = aws.rds.ParameterGroup(
         f"{name}-params",
@@ -125,3 +115,22 @@ def build(
         depends_on=[primary, *replicas],
         operator_env=operator_access.operator_env(),
     )
+
+
+def storage_and_network(
+    parent: pulumi.Resource, name: str, network: networking.Network, tags: dict[str, str], engine: str
+) -> tuple[aws.kms.Key, aws.rds.SubnetGroup, aws.ec2.SecurityGroup]:
+    """What RDS and Aurora share: a rotated customer-managed storage key, a subnet group on the private
+    subnets, and a security group open to the VPC on the PostgreSQL port."""
+    key = aws.kms.Key(
+        f"{name}-storage",
+        description=f"{name}: {engine} storage encryption",
+        enable_key_rotation=True,
+        tags=tags,
+        opts=backends.child(parent),
+    )
+    subnets = aws.rds.SubnetGroup(
+        f"{name}-subnets", subnet_ids=network.private_subnet_ids, tags=tags, opts=backends.child(parent)
+    )
+    group = networking.security_group(parent, name, network, PORT, tags, "PostgreSQL")
+    return key, subnets, group
