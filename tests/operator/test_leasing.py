@@ -104,3 +104,54 @@ async def test_a_race_for_an_expired_lease_has_one_winner() -> None:
 def test_the_timing_must_be_lease_over_renew_over_retry(lease, renew, retry) -> None:
     with pytest.raises(ValueError, match="lease > renew deadline > retry > 0"):
         leasing.Timing(lease=lease, renew_deadline=renew, retry=retry)
+
+
+class _SlowReads:
+    """The API as a starved standby sees it: `hold()` a GET in flight while the holder renews."""
+
+    def __init__(self, api, clock: Clock) -> None:
+        self.api, self.clock = api, clock
+        self.during_get = None  # an async callable run between sending the GET and its answer
+
+    async def get(self, path: str):
+        if self.during_get is not None:
+            work, self.during_get = self.during_get, None
+            await work()
+        return await self.api.get(path)
+
+    def __getattr__(self, name: str):
+        return getattr(self.api, name)
+
+
+async def test_a_slow_read_dates_the_change_when_it_answers_not_when_the_round_began() -> None:
+    """A standby that dated a change at its round's start could take over while the holder still led.
+
+    b's round begins at 1000 and its GET is in flight for 6 s, during which a renews (at 1006, so a
+    leads until 1016). Dated at 1000, b would take over from 1015, beside a; dated when the answer
+    came (1006), b waits until 1021, after a's deadline.
+    """
+    async with operating.cluster_api() as (_, url):
+        api = kube_client(url)
+        try:
+            clock = Clock(990.0)  # one clock: the two replicas' monotonic time runs together
+            a = keeper(api, "a", clock)
+            slow = _SlowReads(api, clock)
+            b = keeper(slow, "b", clock)
+            assert await a.try_hold()
+            assert not await b.try_hold()  # b has seen a's record
+
+            async def a_renews_late_in_the_read() -> None:
+                clock.now += 6
+                assert await a.try_hold()
+
+            clock.now = 1000.0
+            slow.during_get = a_renews_late_in_the_read
+            assert not await b.try_hold()  # b's round began at 1000; its GET answered at 1006
+            clock.now = 1015.5
+            assert a.is_leader  # renewed at 1006, deadline 10 s: it leads until 1016
+            assert not await b.try_hold() and not b.is_leader
+            clock.now = 1021.1  # 15 s after b saw the record change; a stopped leading at 1016
+            assert not a.is_leader
+            assert await b.try_hold() and b.is_leader
+        finally:
+            await api.close()

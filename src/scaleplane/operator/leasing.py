@@ -14,7 +14,8 @@ The timing (`Timing`, from SCALEPLANE_LEASE_SECONDS / _RENEW_DEADLINE_SECONDS / 
 
 A standby never reads the holder's clock: it takes over only when the Lease record has not changed
 for `leaseDurationSeconds` as measured on ITS OWN monotonic clock since it saw the record change
-(client-go's `observedTime`). The change it saw was written after the holder's renew started, so the
+(client-go's `observedTime`, taken when the GET answers, never before it). The change it saw was
+written after the holder's renew started, and seen after it was written, so the
 holder's leadership ends at least `lease - renew` (5 s) before any standby may take over; clock skew
 between nodes does not enter, and a holder that was paused (SIGSTOP, a long GC, a starved node) finds
 its deadline passed the moment it runs again. Writes go as PUT with the `resourceVersion` read: of
@@ -128,7 +129,9 @@ class LeaseKeeper:
             return await self._write(None, started)
         record = _record(lease)
         if record != self._observed:
-            self._observed, self._observed_at = record, started
+            # Dated when the answer came back, not when the round started: the record may have been
+            # written late in a slow GET, by a holder whose renew began after this round did.
+            self._observed, self._observed_at = record, self._clock()
         spec = lease.get("spec") or {}
         holder = spec.get("holderIdentity") or ""
         duration = float(spec.get("leaseDurationSeconds") or self.timing.lease)
