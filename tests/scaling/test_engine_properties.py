@@ -84,6 +84,8 @@ def policies(draw: st.DrawFn) -> specs.ScalingPolicySpec:
             "quantile": draw(st.floats(0.5, 0.999)),
             "windowSeconds": draw(st.integers(30, 600)),
         }
+        if draw(st.booleans()):
+            data["sizing"] |= {"method": "rise", "horizonSeconds": draw(st.integers(15, 300))}
     if draw(st.booleans()):
         data["burst"] = {"threshold": draw(st.floats(1.01, 10)), "holdSeconds": draw(st.integers(15, 300))}
     if draw(st.booleans()):

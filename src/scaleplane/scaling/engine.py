@@ -65,8 +65,9 @@ def decide(
     observation = resources.resolved(observation, recs)
     if spec.forecast is not None and spec.forecast.enabled:
         recs = forecasting.raise_recommendations(spec, recs, state, current, ready, tolerances, now)
+    rises = None
     if spec.sizing is not None:
-        recs = sizing.size_for_quantile(spec, recs, state, current, ready, tolerances, now)
+        recs, rises = sizing.size(spec, recs, state, current, ready, tolerances, now)
     burst_state: dict[str, object] | None = None
     burst_raised = False
     if spec.burst is not None:
@@ -135,6 +136,7 @@ def decide(
         consecutive_failures=failures,
         last_active_at=last_active_at,
         burst=burst_state,
+        rises=rises,
     )
     return decision, new_state
 

@@ -188,7 +188,7 @@ def raise_recommendations(
         metric = by_name[rec.metric]
         scale = multiplier(metric, current, ready)
         times, values = series(state, rec.metric, now, max(rec.value, 0.0) * scale)
-        if spec.sizing is not None and spec.sizing.window_seconds > settings.history_seconds:
+        if spec.sizing is not None and spec.sizing.history_seconds > settings.history_seconds:
             keep = [i for i, at in enumerate(times) if at > now - settings.history_seconds]
             times, values = [times[i] for i in keep], [values[i] for i in keep]
         horizon = settings.startup_seconds + (times[-1] - times[0]) / max(1, len(times) - 1)

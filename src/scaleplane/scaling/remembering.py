@@ -8,14 +8,15 @@ The state keeps exactly what the rules can still read, so it stays small in a CR
                      as value x ready replicas
     extra            "seasonal": the holt-winters profiles (forecasting); "burst": an open burst
                      (sizing); "forecastErrors": the forecast's checked error and pending forecasts
-                     (forecasting, with forecast.errorQuantile); nothing else of the engine's
+                     (forecasting, with forecast.errorQuantile); "rises": the rise histograms
+                     (headroom, with sizing.method rise); nothing else of the engine's
 An entry exactly one window old is dropped: the HPA counts only entries strictly newer than the cutoff.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from scaleplane.scaling import behaviors, decisions, forecasting, reasons, specs
 
@@ -32,6 +33,7 @@ def remember(
     consecutive_failures: int,
     last_active_at: float | None,
     burst: dict[str, object] | None = None,
+    rises: Mapping[str, object] | None = None,
 ) -> decisions.ScalingState:
     window_cutoff = now - behaviors.longest_window(spec.behavior)
     kept = [r for r in recommendations if r[0] > window_cutoff]
@@ -71,6 +73,10 @@ def remember(
         extra["burst"] = burst
     else:
         extra.pop("burst", None)
+    if rises is not None:
+        extra["rises"] = rises
+    else:
+        extra.pop("rises", None)
 
     return decisions.ScalingState(
         recommendations=tuple(kept),
@@ -89,7 +95,7 @@ def _time(entry: tuple[float, str, float]) -> float:
 def history_seconds(spec: specs.ScalingPolicySpec) -> int:
     """How much metric history the policy's rules read: the forecast's and quantile sizing's windows."""
     forecast = spec.forecast.history_seconds if spec.forecast is not None and spec.forecast.enabled else 0
-    return max(forecast, spec.sizing.window_seconds if spec.sizing is not None else 0)
+    return max(forecast, spec.sizing.history_seconds if spec.sizing is not None else 0)
 
 
 _SENTENCES = {

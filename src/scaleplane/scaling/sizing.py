@@ -1,6 +1,6 @@
 """Headroom that follows the load: quantile sizing and a burst (panic) mode. Both only ever add replicas.
 
-quantile sizing (`spec.sizing`)
+quantile sizing (`spec.sizing`, method stdev; method rise is `scaling.headroom`)
     over the metric's readings (loads, as the forecast keeps them) of the last `windowSeconds`:
         sized = latest + z(quantile) * stdev(readings)          z(0.9) = 1.28, z(0.95) = 1.64
     and the metric recommends for `sized` when that asks for more than the reading did. A flat load
@@ -23,10 +23,26 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scaleplane.scaling import decisions, forecasting, recommending, specs
+from scaleplane.scaling import decisions, forecasting, headroom, recommending, specs
 
 MIN_READINGS = 3
 _Z = statistics.NormalDist()
+
+
+def size(
+    spec: specs.ScalingPolicySpec,
+    recs: tuple[decisions.MetricRecommendation, ...],
+    state: decisions.ScalingState,
+    current: int,
+    ready: int,
+    tolerances: recommending.Tolerances,
+    now: float,
+) -> tuple[tuple[decisions.MetricRecommendation, ...], dict[str, headroom.Entry] | None]:
+    """`spec.sizing` by its method: (recommendations, the rises' histograms to remember, or None)."""
+    assert spec.sizing is not None  # the engine calls this only with sizing set
+    if spec.sizing.method == "rise":
+        return headroom.size_for_rises(spec, recs, state, current, ready, tolerances, now)
+    return size_for_quantile(spec, recs, state, current, ready, tolerances, now), None
 
 
 def size_for_quantile(
@@ -41,7 +57,7 @@ def size_for_quantile(
     settings = spec.sizing
     assert settings is not None  # the engine calls this only with sizing set
     z = _z_of(settings.quantile)
-    since = now - settings.window_seconds
+    since = now - settings.window
     by_name = {m.name: m for m in spec.metrics}
     sized: list[decisions.MetricRecommendation] = []
     for rec in recs:

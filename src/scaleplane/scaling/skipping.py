@@ -10,7 +10,9 @@ and computes that state directly (`shifted`). The argument, from the engine's ru
    burst's windows, the history kept) or adds a duration to `now`. The exceptions read absolute time:
    schedules (cron windows), the seasonal forecast (time of day) and the forecast's error tracking and
    trend fit (arithmetic on timestamps); a policy with schedules or an enabled forecast is never skipped
-   (`skippable`). So, with every timestamp and `now` moved by the same D,
+   (`skippable`). Nor is one with `sizing.method: rise`: its histogram of rises (`scaling.headroom`)
+   counts one more rise at every tick, even under constant load, so its state is never a fixed point.
+   So, with every timestamp and `now` moved by the same D,
    decide(obs + D, shift(S, D), now + D) = (decision + D, shift(S', D)) where (decision, S') =
    decide(obs, S, now). Moving by D is exact (no float rounding) when every time is a whole number of
    seconds below 2^53: the simulator checks that the trace's start and the tick are whole seconds.
@@ -53,6 +55,10 @@ def skippable(spec: specs.ScalingPolicySpec, start: float, tick_seconds: float, 
     """Whether time enters this policy's decisions only through differences, computed exactly (rule 1)."""
     if spec.schedules or (spec.forecast is not None and spec.forecast.enabled):
         return False
+    if spec.sizing is not None and spec.sizing.method == "rise":
+        return (
+            False  # its histogram changes every tick (a count grows until its block leaves): no fixed point
+        )
     whole = float(start).is_integer() and float(tick_seconds).is_integer()
     return whole and abs(start) + (ticks + 1) * tick_seconds < EXACT_SECONDS / 4
 

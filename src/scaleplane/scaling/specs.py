@@ -357,16 +357,48 @@ class Forecast(SpecModel):
 
 
 class Sizing(SpecModel):
-    """Size for a quantile of recent demand, not for its latest mean: `value + z(quantile) x stdev`.
+    """Size for a quantile of recent demand, not for its latest reading: headroom that follows the load.
 
-    Over the last `windowSeconds` of a metric's readings (as loads, like the forecast's history), the
-    engine recommends for the latest reading plus z standard deviations of those readings, z the
-    normal quantile (0.9 -> 1.28, 0.95 -> 1.64): a noisy load gets headroom in proportion to its
-    noise, a smooth one none, where a lower target buys the same headroom everywhere.
+    `method: stdev` (the default): over the last `windowSeconds` (default 300) of a metric's readings
+    (as loads, like the forecast's history), recommend for the latest reading plus z(quantile) standard
+    deviations of those readings (0.9 -> 1.28, 0.95 -> 1.64): a noisy load gets headroom in proportion
+    to its noise, a smooth one none.
+
+    `method: rise`: recommend for the latest reading times (1 + the `quantile` of the load's relative
+    rises over `horizonSeconds`, `max(load over (t, t + horizon]) / load(t) - 1`, seen over the last
+    `windowSeconds`, default 7200). Set the horizon to the lead time (the query's rate window plus the
+    start-up time plus a sync period): the headroom is what the load has actually risen by, recently,
+    in the time new capacity takes to count; a load that stays flat gets none.
     """
 
+    method: Literal["stdev", "rise"] = "stdev"
     quantile: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] = 0.9
-    window_seconds: Annotated[int, Range(30, 3600)] = 300
+    window_seconds: Annotated[int, Range(30, 86400)] | None = None
+    horizon_seconds: Annotated[int, Range(15, 3600)] = 120
+
+    @model_validator(mode="after")
+    def _window_for_method(self) -> Sizing:
+        if self.method == "stdev" and self.window_seconds is not None and self.window_seconds > 3600:
+            raise ValueError(
+                f"windowSeconds must be 30..3600 with method stdev (it keeps every reading), "
+                f"was {self.window_seconds} (method rise keeps a histogram: up to 86400)"
+            )
+        if self.method == "stdev" and "horizon_seconds" in self.model_fields_set:
+            raise ValueError(f"horizonSeconds is for method rise, was {self.horizon_seconds} with stdev")
+        return self
+
+    @property
+    def window(self) -> int:
+        """windowSeconds, or its default for the method (stdev 300 s, rise 7200 s)."""
+        if self.window_seconds is not None:
+            return self.window_seconds
+        return 300 if self.method == "stdev" else 7200
+
+    @property
+    def history_seconds(self) -> int:
+        """The readings the method reads back: the whole window (stdev), or a horizon and a margin of a
+        minute for the sync period (rise: older rises live in its histogram, not as readings)."""
+        return self.window if self.method == "stdev" else self.horizon_seconds + 60
 
 
 class Burst(SpecModel):
