@@ -39,7 +39,11 @@ MAX_BIN = 200  # 1.02^200 = 52: a larger rise counts as that
 BLOCKS = 4  # the window as four blocks: rises leave it a block at a time
 MIN_RISES = 10  # fewer counted rises than this: no headroom yet
 
-Entry = dict[str, list[Any]]
+
+class Entry(dict[str, list[Any]]):
+    """A histogram `counted` built (a dict on the wire: JSON writes it as one). Its lists are never
+    changed after it is built, so `valid` trusts it as it is and checks only a plain dict (one read
+    back from a CR status or a state file), once: the check is most of this module's cost per tick."""
 
 
 def size_for_rises(
@@ -145,7 +149,7 @@ def counted(entry: Entry | None, index: int | None, now: float, window: float) -
         total = [t - (gone[i] if i < len(gone) else 0) for i, t in enumerate(total)]
         copied = True
     if index is None:
-        return {"starts": starts, "blocks": blocks, "total": total}
+        return Entry(starts=starts, blocks=blocks, total=total)
     if not starts or now - starts[-1] >= window / BLOCKS:
         starts.append(now)
         blocks.append([])
@@ -156,11 +160,13 @@ def counted(entry: Entry | None, index: int | None, now: float, window: float) -
             counts.extend([0] * (index + 1 - len(counts)))
         counts[index] += 1
     blocks[-1] = block
-    return {"starts": starts, "blocks": blocks, "total": total}
+    return Entry(starts=starts, blocks=blocks, total=total)
 
 
 def valid(entry: Any) -> Entry | None:
     """The remembered histogram when it has the shape `counted` leaves, else None (start again)."""
+    if type(entry) is Entry:
+        return entry
     if not isinstance(entry, Mapping):
         return None
     starts, blocks, total = entry.get("starts"), entry.get("blocks"), entry.get("total")
@@ -173,4 +179,4 @@ def valid(entry: Any) -> Entry | None:
     for counts in (total, *blocks):  # at C speed: this runs every tick
         if not isinstance(counts, list) or not set(map(type, counts)) <= {int} or min(counts, default=0) < 0:
             return None
-    return {"starts": starts, "blocks": blocks, "total": total}
+    return Entry(starts=starts, blocks=blocks, total=total)
