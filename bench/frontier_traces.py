@@ -14,6 +14,7 @@ The machine is shared by several engineers at once, so the run times are upper b
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,7 @@ def main() -> None:
         )
         print(lines[-1], flush=True)
     table = "\n".join(lines)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())  # 1, 5, 15 min: how shared the machine was
     body = (
         "Per trace: the HPA default at its usual target (80 % of a replica's capacity) sets the SLO level; "
         "each family's replica-hours at that level are interpolated on its Pareto frontier over 12 targets "
@@ -122,7 +124,8 @@ def main() -> None:
         "(50 ms service) per minute. The tuning set (bench/tune_frontier.py) is the synthetic traces and "
         "WorldCup98's first three days; the Azure LLM trace and WorldCup98's last four days (their own row, "
         "cut from the week in code) are held out: the tuner never reads them. Sweep seconds: 48 runs on "
-        "two worker processes, on a machine shared with other engineers' jobs (upper bounds).\n\n" + table
+        "two worker processes, on a machine shared with other engineers' jobs (upper bounds; load average "
+        f"at the end of the run {load} on 2 cores).\n\n" + table
     )
     recording.record("frontier", "## Cost-SLO frontiers (bench/frontier_traces.py)", body)
 
