@@ -19,7 +19,6 @@ Ticks are taken as evenly spaced: the step is the mean spacing of the history.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import statistics
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplane.scaling import decisions, recommending, specs
+from scaleplane.scaling import decisions, facts, recommending, specs
 
 # Chosen by bench/forecast_accuracy.py (docs/benchmarks.md, "Forecast accuracy").
 ALPHA = 0.3  # level smoothing
@@ -51,8 +50,10 @@ def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta
     """
     weights = holt_weights(len(values), alpha, beta)
     with np.errstate(all="ignore"):  # readings near the float limit give inf or nan, which callers drop
-        level, trend = weights @ np.fromiter(values, dtype=np.float64, count=len(values))
-        return float(level + steps_ahead * trend)
+        level, trend = (weights @ np.fromiter(values, dtype=np.float64, count=len(values))).tolist()
+    # Python floats are IEEE doubles as numpy's are: the same sum, without numpy scalars' overhead
+    result: float = level + steps_ahead * trend
+    return result
 
 
 @functools.lru_cache(maxsize=64)
@@ -179,7 +180,7 @@ def raise_recommendations(
     """Each metric's recommendation, raised to what its forecast asks for when that is more."""
     settings = spec.forecast
     assert settings is not None  # the engine calls this only with a forecast set
-    by_name = {m.name: m for m in spec.metrics}
+    by_name = facts.of(spec).metrics
     raised: list[decisions.MetricRecommendation] = []
     for rec in recs:
         if rec.value is None or rec.replicas is None:
@@ -203,7 +204,7 @@ def raise_recommendations(
         predicted = load / scale  # back to a reading, at the current count
         # Kept raised or not: the dashboards plot the forecast against what came.
         if predicted <= rec.value * (1 + ROUNDING):
-            raised.append(dataclasses.replace(rec, predicted=predicted))
+            raised.append(_with_prediction(rec, predicted))
             continue
         replicas, _ = recommending.replicas_for(metric, predicted, current, ready, tolerances)
         if replicas > rec.replicas:
@@ -218,9 +219,24 @@ def raise_recommendations(
                 predicted=predicted,
             )
         else:
-            rec = dataclasses.replace(rec, predicted=predicted)
+            rec = _with_prediction(rec, predicted)
         raised.append(rec)
     return tuple(raised)
+
+
+def _with_prediction(rec: decisions.MetricRecommendation, predicted: float) -> decisions.MetricRecommendation:
+    """dataclasses.replace(rec, predicted=predicted), spelt out: replace inspects the fields every call."""
+    return decisions.MetricRecommendation(
+        metric=rec.metric,
+        value=rec.value,
+        target=rec.target,
+        target_type=rec.target_type,
+        replicas=rec.replicas,
+        forecast_value=rec.forecast_value,
+        note=rec.note,
+        sized_value=rec.sized_value,
+        predicted=predicted,
+    )
 
 
 def with_error(load: float, state: decisions.ScalingState, metric: str, quantile: float) -> float:
@@ -235,7 +251,13 @@ def with_error(load: float, state: decisions.ScalingState, metric: str, quantile
         or not math.isfinite(tracked["mse"])
     ):
         return load
-    return load + statistics.NormalDist().inv_cdf(quantile) * math.sqrt(max(0.0, tracked["mse"]))
+    return load + _z_of(quantile) * math.sqrt(max(0.0, tracked["mse"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _z_of(quantile: float) -> float:
+    """The standard normal quantile (NormalDist.inv_cdf is pure Python: once per setting, not per tick)."""
+    return statistics.NormalDist().inv_cdf(quantile)
 
 
 def learn_errors(
