@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.scaling import utilization
+from scaleplane.scaling import records, utilization
 
 
+@records.quick
 @dataclass(frozen=True)
 class MetricSample:
     """One metric's value at a tick; `value` is None and `error` says why when the read failed.
@@ -33,6 +34,7 @@ class MetricSample:
         return self.error is None and self.value is not None and math.isfinite(self.value)
 
 
+@records.quick
 @dataclass(frozen=True)
 class Observation:
     """What the controller saw at one tick, for one policy."""
@@ -49,6 +51,7 @@ class Observation:
         return None
 
 
+@records.quick
 @dataclass(frozen=True)
 class MetricRecommendation:
     """What one metric asked for, and why."""
@@ -64,6 +67,7 @@ class MetricRecommendation:
     predicted: float | None = None  # the forecast's reading for this metric, raised or not (spec.forecast)
 
 
+@records.quick
 @dataclass(frozen=True)
 class Decision:
     """The engine's answer for one tick: how many replicas, and the whole reason.
@@ -125,6 +129,7 @@ class Decision:
         return "none"
 
 
+@records.quick
 @dataclass(frozen=True)
 class ScalingState:
     """What `decide` must remember between ticks. Small, bounded, serialisable.

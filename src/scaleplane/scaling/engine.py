@@ -28,6 +28,7 @@ from scaleplane.scaling import (
     forecasting,
     reasons,
     recommending,
+    records,
     remembering,
     resources,
     scheduling,
@@ -36,6 +37,7 @@ from scaleplane.scaling import (
 )
 
 
+@records.quick
 @dataclass(frozen=True)
 class Outcome:
     """What steps 3-4 settled on, before the operator switches."""

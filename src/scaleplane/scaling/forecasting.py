@@ -121,8 +121,8 @@ def series(
 ) -> tuple[list[float], list[float]]:
     """(times, values) of one metric's remembered history, with this tick's value last."""
     if state.history and state.history[-1][0] < now:
-        at, names, readings = zip(*state.history, strict=True)
-        if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+        at, only, readings = _columns(state.history)
+        if only == metric:  # one metric (the usual case): no filter, at C speed
             return [*at, now], [*readings, value]
     times = [at for at, name, _ in state.history if name == metric and at < now]
     values = [v for at, name, v in state.history if name == metric and at < now]
@@ -305,12 +305,32 @@ def _of_metric(history: Sequence[tuple[float, str, float]], metric: str) -> tupl
     """(times, values) of one metric's entries, in the history's order."""
     if not history:
         return [], []
-    at, names, readings = zip(*history, strict=True)
-    if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+    at, only, readings = _columns(history)
+    if only == metric:  # one metric (the usual case): no filter, at C speed
         return list(at), list(readings)
-    return [t for t, n in zip(at, names, strict=True) if n == metric], [
-        v for v, n in zip(readings, names, strict=True) if n == metric
-    ]
+    return [t for t, n, _ in history if n == metric], [v for _, n, v in history if n == metric]
+
+
+_Columns = tuple[tuple[float, ...], str | None, tuple[float, ...]]
+_LAST_COLUMNS: list[tuple[object, _Columns]] = [((), ((), None, ()))]  # one entry, swapped whole
+
+
+def _columns(history: Sequence[tuple[float, str, float]]) -> _Columns:
+    """(times, the metric's name when every entry is that one metric's, else None, values).
+
+    Remembered for the last history seen: the history a tick leaves (learn_errors reads it) is the one
+    the next tick forecasts from (series). Histories are tuples, never changed in place, and the entry
+    holds the tuple itself, so an identity check is exact; one assignment swaps the entry (threads).
+    """
+    held, columns = _LAST_COLUMNS[0]
+    if held is history:
+        return columns
+    at, names, readings = zip(*history, strict=True)
+    only = names[0] if names.count(names[0]) == len(names) else None
+    columns = (at, only, readings)
+    if type(history) is tuple:  # a list could change after this call
+        _LAST_COLUMNS[0] = (history, columns)
+    return columns
 
 
 def learn_seasons(

@@ -21,12 +21,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplane.scaling import decisions, specs
+from scaleplane.scaling import decisions, records, specs
 
 # The HPA works in int32; a ratio of 1e300 must not become an OverflowError.
 REPLICA_CEILING = 2**31 - 1
 
 
+@records.quick
 @dataclass(frozen=True)
 class Tolerances:
     """The HPA's band: a ratio r with 1 - down <= r <= 1 + up changes nothing."""
@@ -106,6 +107,7 @@ def recommend(
     )
 
 
+@records.quick
 @dataclass(frozen=True)
 class Combined:
     """The max over metrics, as the HPA's computeReplicasForMetrics takes it."""

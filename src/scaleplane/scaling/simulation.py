@@ -229,19 +229,40 @@ def simulate(
     after = state
     reason = ""
     k = 0
-    while k < len(demand):
+    pods = "resource" in wiring.values()  # only then is `busy` read
+    # (name, reads the backlog, rate window) of each metric, when none reads pods
+    plain = None if pods else [(n, s == "backlog", windows[n]) for n, s in wiring.items()]
+    first_rate = demand[0]
+    Sample = decisions.MetricSample  # a local name: one is made per metric and sync tick
+    ticks = len(demand)
+    while k < ticks:
         arriving_rate = demand[k]
-        fleet.advance(k)
+        if fleet.starting:
+            fleet.advance(k)
         synced = k % sync_every == 0
         if synced:
             left = state
             now = start + k * tick_seconds
-            samples = tuple(
-                _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
-                if s == "resource"
-                else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
-                for n, s in wiring.items()
-            )
+            if plain is not None:
+                # rate(k, window), inlined: the same sums in the same order, so the same floats
+                samples = tuple(
+                    [
+                        Sample(
+                            n,
+                            backlog
+                            if reads_backlog
+                            else (max(0, w - k) * first_rate + sum(demand[max(0, k - w) : k])) / w,
+                        )
+                        for n, reads_backlog, w in plain
+                    ]
+                )
+            else:
+                samples = tuple(
+                    _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
+                    if s == "resource"
+                    else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
+                    for n, s in wiring.items()
+                )
             observed = decisions.Observation(now, fleet.billed, fleet.ready, samples)
             decision, state = decide(spec, observed, state, now)
             reason = decision.reason
@@ -260,7 +281,8 @@ def simulate(
         if work > capacity * (1 + oracle.EPSILON) + oracle.EPSILON:
             violated += 1
         overload += max(0.0, arriving - capacity)
-        busy.append(min(1.0, work / capacity) if capacity > 0 else 0.0)
+        if pods:
+            busy.append(min(1.0, work / capacity) if capacity > 0 else 0.0)
         backlog = max(0.0, work - capacity) if model.queueing else 0.0
         replicas.append(fleet.billed)
         ready_counts.append(fleet.ready)
