@@ -62,10 +62,12 @@ def decide(
     known = facts.of(spec)
     tolerances = known.tolerances
     recs = tuple(
-        resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
-        if metric.is_resource
-        else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
-        for metric in spec.metrics
+        [
+            resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
+            if metric.is_resource
+            else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
+            for metric in spec.metrics
+        ]
     )
     if known.any_resource:  # without pods to read, resolved would return an equal copy
         observation = resources.resolved(observation, recs)
@@ -77,7 +79,7 @@ def decide(
     burst_raised = False
     if spec.burst is not None:
         recs, burst_state, burst_raised = sizing.burst(spec, recs, state, current, ready, now)
-    any_failed = any(rec.replicas is None for rec in recs)
+    any_failed = None in [rec.replicas for rec in recs]
     failures = activation.failures_after(any_failed, state.consecutive_failures)
     active = activation.is_active(spec, observation)
     last_active_at = now if active else state.last_active_at

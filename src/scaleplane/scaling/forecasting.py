@@ -333,6 +333,32 @@ def _columns(history: Sequence[tuple[float, str, float]]) -> _Columns:
     return columns
 
 
+def cached_columns(history: Sequence[tuple[float, str, float]]) -> _Columns | None:
+    """The columns `_columns` holds for this very history, else None (nothing is computed)."""
+    held, columns = _LAST_COLUMNS[0]
+    return columns if held is history else None
+
+
+def extend_columns(
+    history: tuple[tuple[float, str, float], ...],
+    old: _Columns,
+    first: int,
+    last: int,
+    added: Sequence[tuple[float, str, float]],
+) -> None:
+    """Hold the columns of `history` = the old history's [first:last] + `added`, by slicing the old
+    columns (no pass over the entries); when they hold one metric and `added` is only that one."""
+    at, only, readings = old
+    if only is None or first >= last or any(name != only for _, name, _ in added):
+        return
+    columns = (
+        at[first:last] + tuple(t for t, _, _ in added),
+        only,
+        readings[first:last] + tuple(v for _, _, v in added),
+    )
+    _LAST_COLUMNS[0] = (history, columns)
+
+
 def learn_seasons(
     spec: specs.ScalingPolicySpec,
     state: decisions.ScalingState,

@@ -56,9 +56,10 @@ def replicas_for(
     metric: specs.MetricSpec, value: float, current: int, ready: int, tolerances: Tolerances
 ) -> tuple[int, bool]:
     """(replicas, whether the tolerance band changed the count) for one metric's finite value."""
-    target = metric.level.value
+    level = metric.level
+    target = level.value
     value = max(value, 0.0)  # a negative level (a derivative, a gauge gone wrong) means no demand
-    if metric.level.type == "Value":
+    if level.type == "Value":
         ratio = value / target
         if current == 0:
             return ceil_replicas(ratio), False
@@ -97,13 +98,9 @@ def recommend(
         )
     assert sample.value is not None  # sample.ok guarantees it; mypy cannot see through the property
     replicas, held = replicas_for(metric, sample.value, current, ready, tolerances)
+    level = metric.level
     return decisions.MetricRecommendation(
-        metric=metric.name,
-        value=sample.value,
-        target=metric.level.value,
-        target_type=metric.level.type,
-        replicas=replicas,
-        note="tolerance" if held else "",
+        metric.name, sample.value, level.value, level.type, replicas, note="tolerance" if held else ""
     )
 
 

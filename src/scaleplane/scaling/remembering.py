@@ -52,17 +52,26 @@ def remember(
     if keep:
         history_cutoff = now - keep
         # the history is in time order (each tick appends its own time): two bisections, not a scan
-        first = bisect.bisect_right(state.history, history_cutoff, key=_time)
-        last = bisect.bisect_left(state.history, now, key=_time)
+        columns = forecasting.cached_columns(state.history)  # when this tick's forecast read them
+        if columns is not None:
+            first = bisect.bisect_right(columns[0], history_cutoff)
+            last = bisect.bisect_left(columns[0], now)
+        else:
+            first = bisect.bisect_right(state.history, history_cutoff, key=_time)
+            last = bisect.bisect_left(state.history, now, key=_time)
         entries = list(state.history[first:last])
+        added = []
         for metric in spec.metrics:
             sample = observation.sample(metric.name)
             if sample is not None and sample.ok and sample.value is not None:
                 scale = forecasting.multiplier(
                     metric, observation.current_replicas, observation.ready_replicas
                 )
-                entries.append((now, metric.name, max(sample.value, 0.0) * scale))
+                added.append((now, metric.name, max(sample.value, 0.0) * scale))
+        entries.extend(added)
         history = tuple(entries)
+        if columns is not None:
+            forecasting.extend_columns(history, columns, first, last, added)
         extra = forecasting.learn_seasons(spec, state, history, now)
     if known.forecasting and spec.forecast is not None and spec.forecast.error_quantile is not None:
         extra["forecastErrors"] = forecasting.learn_errors(spec, state, history, now)
