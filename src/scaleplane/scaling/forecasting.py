@@ -375,8 +375,7 @@ def learn_seasons(
     seasonal: dict[str, Any] = {}
     for metric in spec.metrics:
         profile = profile_of(state, metric.name, season) or [0.0] * min(MAX_BUCKETS, season)
-        times = [at for at, name, _ in history if name == metric.name]
-        values = [v for at, name, v in history if name == metric.name]
+        times, values = _of_metric(history, metric.name)
         if times and times[-1] == now and len(values) >= 2:
             deseasoned = deseason(times, values, profile, season)
             level = holt_level(deseasoned)
