@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import latencies, latencyruns, oracle, runlengths
+from scaleplane.scaling import frontiers, latencies, latencyruns, oracle, runlengths, simulation
 
 EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,3 +102,34 @@ def test_the_latency_slo_on_runs_is_the_latency_slo_tick_by_tick(
         ticked.windows,
     )
     assert math.isclose(ran.late_work_fraction, ticked.late_work_fraction, rel_tol=1e-9, abs_tol=1e-15)
+
+
+@SETTINGS
+@given(
+    demand=series,
+    family=st.sampled_from(frontiers.FAMILIES),
+    target=st.sampled_from([0.5, 0.8]),
+    low=st.integers(0, 1),
+    high=st.sampled_from([5, 100]),
+    queueing=st.booleans(),
+)
+def test_simulating_runs_is_simulating_tick_by_tick(
+    demand: list[float], family: str, target: float, low: int, high: int, queueing: bool
+) -> None:
+    model = simulation.TargetModel(queueing=queueing)
+    preset = frontiers.preset_for(family, model, target, min_replicas=low, max_replicas=high)
+    ticked = simulation.simulate(preset.spec, demand, model=model, sync_seconds=preset.sync_seconds)
+    ran = simulation.simulate(
+        preset.spec, runlengths.Runs.of(demand), model=model, sync_seconds=preset.sync_seconds
+    )
+    fractions = ("late_work_fraction", "overload_work_fraction")  # totals summed per run: to rounding
+    for key, value in ticked.summary().items():
+        if key in fractions:
+            assert math.isclose(ran.summary()[key], value, rel_tol=1e-9, abs_tol=1e-12), key
+        else:
+            assert ran.summary()[key] == value, key
+    assert ran.replica_hours == ticked.replica_hours
+    for field in ("at", "demand", "replicas", "ready", "backlog"):
+        assert list(getattr(ran.timeline, field)) == list(getattr(ticked.timeline, field)), field
+    assert list(ran.oracle.billed) == list(ticked.oracle.billed)
+    assert list(ran.oracle.ready) == list(ticked.oracle.ready)

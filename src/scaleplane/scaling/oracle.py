@@ -54,8 +54,8 @@ class OraclePlan:
     replica_hours: float
     slo_violation_minutes: float  # unavoidable: ticks whose demand needs more than maxReplicas
     scale_events: int  # ticks at which the billed count changes
-    billed: tuple[int, ...]  # replicas billed (ready + starting) on each tick
-    ready: tuple[int, ...]  # replicas ready on each tick
+    billed: Sequence[int]  # replicas billed (ready + starting) on each tick (a tuple, or a run view)
+    ready: Sequence[int]  # replicas ready on each tick
 
 
 def needed(demand: float, capacity_per_replica: float) -> int:
@@ -205,6 +205,24 @@ def _merged(values: Sequence[int], ends: Sequence[int], firsts: Sequence[int]) -
         if out_values and out_values[-1] == value:
             out_lengths[-1] += end - first
         else:
-            out_values.append(float(value))
+            out_values.append(value)  # an int: the counts stay integers, as plan's are
             out_lengths.append(end - first)
     return runlengths.Runs(tuple(out_values), tuple(out_lengths))
+
+
+def backlog_runs(
+    arrivals: runlengths.Runs, ready: runlengths.Runs, capacity_per_tick: float
+) -> runlengths.Runs:
+    """`backlog` on runs: a segment that starts with no queue and whose arrivals fit stays at zero whole;
+    the others are stepped tick by tick (a queue only builds beyond maxReplicas)."""
+    bounds, values = runlengths.segments(arrivals, ready)
+    out = runlengths.Builder()
+    queue = 0.0
+    for first, end, (work, count) in zip(bounds, [*bounds[1:], arrivals.ticks], values, strict=True):
+        k = first
+        while k < end and not (queue == 0.0 and work - count * capacity_per_tick <= 0):
+            out.append(queue)
+            queue = max(0.0, queue + work - count * capacity_per_tick)
+            k += 1
+        out.repeat(queue, end - k)  # queue is 0 here and stays 0 (max(0, 0 + w - c) = 0 when w <= c)
+    return out.runs()
