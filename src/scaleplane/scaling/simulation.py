@@ -47,32 +47,27 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
-from scaleplane.inputs import durations
 from scaleplane.scaling import (
     decisions,
     engine,
     fleets,
     latencies,
     oracle,
+    outcomes,
+    readings,
     runlengths,
     runsummaries,
     skipping,
     specs,
-    utilization,
 )
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
     tuple[decisions.Decision, decisions.ScalingState],
 ]
-BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
-SIGNALS = ("demand", "backlog", "resource")
-# A modelled pod's requests: Utilization does not depend on them; AverageValue targets are read against
-# them (a pod busy half the time uses 500m of CPU, or 512Mi of memory).
-REQUESTS = {"cpu": 1.0, "memory": float(2**30)}
 
 
 @dataclass(frozen=True)
@@ -96,75 +91,14 @@ class TargetModel:
         }
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """Per tick: the offset (s from the trace's start), demand (units/s), billed and ready replicas.
-
-    Tuples, or read-only run views (scaling.runlengths.Ticks) when the demand came as runs: both index,
-    slice, iterate and measure `len` per tick.
-    """
-
-    at: Sequence[float]
-    demand: Sequence[float]
-    replicas: Sequence[int]
-    ready: Sequence[int]
-    backlog: Sequence[float]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    replica_hours: float
-    slo_violation_minutes: float
-    scale_events: int
-    overload_work_fraction: float
-    peak_replicas: int
-    oracle: oracle.OraclePlan
-    timeline: Timeline
-    reasons: Mapping[str, int] = field(default_factory=dict)
-    shortfall_minutes: float = 0.0
-    late_work_fraction: float = 0.0
-    oracle_slo_violation_minutes: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """The public JSON keys of `scaleplane simulate --json` for one run."""
-        return {
-            "name": self.name,
-            "replica_hours": round(self.replica_hours, 4),
-            "slo_violation_minutes": round(self.slo_violation_minutes, 4),
-            "oracle_replica_hours": round(self.oracle.replica_hours, 4),
-            "oracle_ratio": round(self.replica_hours / self.oracle.replica_hours, 4)
-            if self.oracle.replica_hours > 0
-            else None,
-            "oracle_slo_violation_minutes": round(self.oracle_slo_violation_minutes, 4),
-            "shortfall_minutes": round(self.shortfall_minutes, 4),
-            "oracle_shortfall_minutes": round(self.oracle.slo_violation_minutes, 4),
-            "scale_events": self.scale_events,
-            "overload_work_fraction": round(self.overload_work_fraction, 6),
-            "late_work_fraction": round(self.late_work_fraction, 6),
-            "peak_replicas": self.peak_replicas,
-            "decision_reasons": dict(sorted(self.reasons.items())),
-        }
-
-
-def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
-    if metric.is_resource:
-        return "resource"
-    if metric.name in signals:
-        return signals[metric.name]
-    text = f"{metric.name} {metric.query}".lower()
-    return "backlog" if any(word in text for word in BACKLOG_WORDS) else "demand"
-
-
-def window_of(metric: specs.MetricSpec, default_seconds: float) -> float:
-    """The range of the query's first range selector (`rate(x[2m])` -> 120 s), else the default."""
-    if metric.query is None:  # a Resource metric: the pods' usage is read over the model's window
-        return default_seconds
-    try:
-        found = durations.first_range(metric.query)
-    except durations.DurationError as exc:  # refused by name, never read as the default window
-        raise ValueError(f"metric {metric.name!r}: {exc}") from None
-    return default_seconds if found is None else found
+# Kept here under their old names: callers read them as simulation.X.
+BACKLOG_WORDS = readings.BACKLOG_WORDS
+SIGNALS = readings.SIGNALS
+REQUESTS = readings.REQUESTS
+Timeline = outcomes.Timeline
+Outcome = outcomes.Outcome
+signal_for = readings.signal_for
+window_of = readings.window_of
 
 
 def simulate(
@@ -282,7 +216,9 @@ def simulate(
                 )
             else:
                 samples = tuple(
-                    _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
+                    readings.pod_samples(
+                        spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds
+                    )
                     if s == "resource"
                     else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
                     for n, s in wiring.items()
@@ -436,31 +372,3 @@ def _repeat(series: list[Any] | runlengths.Builder, value: float, count: int) ->
         series.repeat(value, count)
     else:
         series.extend([value] * count)
-
-
-def _pod_samples(
-    spec: specs.ScalingPolicySpec, name: str, fleet: fleets.Fleet, busy: float, now: float, window: float
-) -> decisions.MetricSample:
-    """The modelled pods of a Resource metric: every ready pod uses `busy` of its request (the work
-    is spread evenly), settled long ago; pods still starting are Pending (set aside)."""
-    metric = next(m for m in spec.metrics if m.name == name)
-    assert metric.resource is not None  # only Resource metrics are wired to "resource"
-    request = REQUESTS[metric.resource.name]
-    settled = now - 3600.0
-    ready = [
-        utilization.PodSample(
-            f"pod-{i}",
-            ready_since=settled,
-            started_at=settled,
-            request=request,
-            usage=busy * request,
-            sampled_at=now,
-            window=window,
-        )
-        for i in range(fleet.ready)
-    ]
-    starting = [
-        utilization.PodSample(f"starting-{i}", phase="Pending", request=request, started_at=now)
-        for i in range(fleet.billed - fleet.ready)
-    ]
-    return decisions.MetricSample(name, None, None, tuple(ready + starting))
