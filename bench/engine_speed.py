@@ -2,6 +2,9 @@
 
     uv run python bench/engine_speed.py
 
+This checkout and main before the speed-up (bench/sweep_speed.py's BASE) are measured in turn, each in its
+own process (A B A B), and the table gives both and their ratio.
+
 Each case first runs 200 ticks of 15 s (so the stabilization windows, rate-limit events and forecast
 history are full, as in a long-running operator), then times `decide` over the next ticks, best of 5
 rounds. "10,000 policies" is the time one core needs for a tick of the operator's design load.
@@ -11,19 +14,24 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import recording
-from scaleplane.scaling import decisions, engine, specs
+from bench import recording, sweep_speed
+from scaleplane.scaling import decisions, engine, specs  # with --measure, the one PYTHONPATH names first
+
+ROOT = Path(__file__).resolve().parents[1]
 
 TICK = 15.0
 WARM = 200
 TIMED = 2000
+PAIRS = 2
 
 
 def spec_of(**extra: Any) -> specs.ScalingPolicySpec:
@@ -94,23 +102,49 @@ def time_case(spec: specs.ScalingPolicySpec) -> tuple[float, int]:
     return best, size
 
 
-def main() -> None:
-    rows = [
-        "| policy | µs per decide | 10,000 policies per tick | remembered entries |",
-        "|---|---:|---:|---:|",
-    ]
+def measure() -> None:
+    """`--measure`: one line per case, `name<TAB>seconds<TAB>entries`, for whichever scaleplane imports."""
     for name, spec in CASES.items():
         seconds, size = time_case(spec)
-        rows.append(f"| {name} | {seconds * 1e6:.0f} | {seconds * 1e4 * 1e3:.0f} ms | {size} |")
+        print(f"{name}\t{seconds}\t{size}", flush=True)
+
+
+def measured(src: Path) -> dict[str, tuple[float, int]]:
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(src), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, __file__, "--measure"], env=env, capture_output=True, text=True, check=True
+    )
+    rows = (line.split("\t") for line in done.stdout.splitlines())
+    return {name: (float(seconds), int(size)) for name, seconds, size in rows}
+
+
+def main() -> None:
+    rows = [
+        "| policy | µs per decide | main µs | main / this | 10,000 policies per tick | remembered entries |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        base = sweep_speed.old_source(Path(tmp), sweep_speed.BASE)
+        runs = [(measured(ROOT / "src"), measured(base)) for _ in range(PAIRS)]  # A B A B
+    for name in CASES:
+        mine = min(pair[0][name][0] for pair in runs)
+        theirs = min(pair[1][name][0] for pair in runs)
+        size = runs[0][0][name][1]
+        rows.append(
+            f"| {name} | {mine * 1e6:.0f} | {theirs * 1e6:.0f} | {theirs / mine:.2f} | "
+            f"{mine * 1e4 * 1e3:.0f} ms | {size} |"
+        )
         print(rows[-1], flush=True)
     load = os.getloadavg()[0]
     body = (
-        f"Steady state after {WARM} ticks of 15 s; best of 5 rounds of {TIMED} calls, one core. The machine "
-        f"was shared (load average {load:.1f} on 2 cores at the end of the run): read the ratios between "
-        "rows rather than the absolute times.\n\n" + "\n".join(rows)
+        f"Steady state after {WARM} ticks of 15 s; best of 5 rounds of {TIMED} calls, one core; this "
+        f"checkout and main before the speed-up ({sweep_speed.BASE}) in turn, each in its own process, "
+        f"{PAIRS} times (A B A B), the best of each kept. The machine was shared (load average {load:.1f} "
+        "on 2 cores at the end of the run): read the ratios rather than the absolute times.\n\n"
+        + "\n".join(rows)
     )
     recording.record("engine-speed", "## Engine speed", body)
 
 
 if __name__ == "__main__":
-    main()
+    measure() if "--measure" in sys.argv else main()

@@ -1,18 +1,19 @@
 """How simulation time scales (with ticks, not replicas) and the WorldCup98 week's frontier run time.
 
-    uv run python bench/sweep_speed.py             # one A-B pair of the WorldCup98 frontier
-    uv run python bench/sweep_speed.py --pairs 0   # no frontier: on a busy machine a pair takes ~40 min
+    uv run python bench/sweep_speed.py             # two pairs (A B A B) of the WorldCup98 frontier
+    uv run python bench/sweep_speed.py --pairs 0   # no frontier: on a busy machine a pair takes minutes
 
 1. One simulation of the recommended preset at 2,000 ticks, with the demand scaled so the peak needs
    ~100 replicas, then ~10^7 (maxReplicas 10^8), run by this checkout and by the simulator before this
    work (git commit BEFORE, extracted into a temporary folder), side by side in one run, each in its own
    process with a time limit.
 2. A trace of two busy days around 30 idle days (zero load; 184,320 ticks), one simulation of KEDA's
-   defaults, this checkout (which skips quiet spans, scaling.skipping) against main before it (BASE).
+   defaults, this checkout against main before the speed-up (BASE), which already skipped quiet spans.
 3. `scaleplane simulate --frontier --json --jobs 2` on ../shared/traces/worldcup98-1998-06-08-week.csv
    (40,320 ticks of 15 s, 4 families x 12 targets = 48 runs), this checkout and BASE in turn (A B A B),
    each timed as a whole process: wall time, and the CPU time of all its processes, whose half is the
-   wall time on 2 cores nobody else uses; the ratio is taken pair by pair.
+   wall time on 2 cores nobody else uses; the ratio is taken pair by pair, and the two outputs are
+   compared byte for byte (the speed-up must not change one result).
 The machine is shared with other engineers' jobs: the seconds are upper bounds, the ratios hold.
 """
 
@@ -40,8 +41,8 @@ WORLDCUP = (
     / "worldcup98-1998-06-08-week.csv"
 )
 BEFORE = "bc89f14"  # main before the latency model and the batched start-ups
-BASE = "02c2ff7"  # main before quiet spans were skipped and the forecast's hot path was trimmed
-PAIRS = 1  # one A-B pair: on a shared machine a sweep takes minutes
+BASE = "62ca7a2"  # main before the per-tick speed-up (scaling.facts, scaling.records, lazy messages)
+PAIRS = 2  # A B A B: on a shared machine a sweep takes minutes
 LIMIT = 120.0
 SNIPPET = """
 import random, time
@@ -90,8 +91,8 @@ print(time.perf_counter() - began)
 """
 
 
-def sweep(src: Path) -> tuple[float, float, float]:
-    """(wall s, CPU s of all its processes, load average at start) of the WorldCup98 frontier."""
+def sweep(src: Path) -> tuple[float, float, float, bytes]:
+    """(wall s, CPU s of all its processes, load average at start, output) of the WorldCup98 frontier."""
     code = (
         "import sys; from scaleplane.cli import main; "
         f"sys.argv = ['scaleplane', 'simulate', '--trace', {str(WORLDCUP)!r}, '--frontier', '--json', "
@@ -101,11 +102,11 @@ def sweep(src: Path) -> tuple[float, float, float]:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     env = os.environ | {"PYTHONPATH": str(src)}
-    subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, check=True)
     seconds = time.perf_counter() - began
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
-    return seconds, cpu, load
+    return seconds, cpu, load, done.stdout
 
 
 def main() -> None:
@@ -114,8 +115,9 @@ def main() -> None:
         "|---:|---:|---:|---:|",
     ]
     sweep_rows = [
-        "| pair | this checkout: wall s / CPU s | main: wall s / CPU s | CPU ratio | load avg at start |",
-        "|---:|---:|---:|---:|---:|",
+        "| pair | this checkout: wall s / CPU s | main: wall s / CPU s | CPU main / this | load avg at start "
+        "| same JSON |",
+        "|---:|---:|---:|---:|---:|---|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         before = old_source(Path(tmp))
@@ -131,10 +133,11 @@ def main() -> None:
         pairs = int(sys.argv[sys.argv.index("--pairs") + 1]) if "--pairs" in sys.argv else PAIRS
         for pair in range(1, pairs + 1 if WORLDCUP.exists() else 1):
             mine, theirs = sweep(ROOT / "src"), sweep(base)
-            ratios.append(mine[1] / theirs[1])
+            ratios.append(theirs[1] / mine[1])
             sweep_rows.append(
                 f"| {pair} | {mine[0]:.1f} / {mine[1]:.1f} | {theirs[0]:.1f} / {theirs[1]:.1f} | "
-                f"{ratios[-1]:.2f} | {mine[2]:.1f}, {theirs[2]:.1f} |"
+                f"{ratios[-1]:.2f} | {mine[2]:.1f}, {theirs[2]:.1f} | "
+                f"{'yes' if mine[3] == theirs[3] else 'NO'} |"
             )
             print(sweep_rows[-1], flush=True)
     body = (
@@ -143,7 +146,8 @@ def main() -> None:
         "were one list entry per replica and whose oracle walked every replica level):\n\n"
         + "\n".join(lines)
         + "\n\nTwo busy days around 30 idle days (184,320 ticks of 15 s), KEDA's defaults, one simulation: "
-        f"this checkout skips the idle span (scaling.skipping), main before it ({BASE}) steps every tick:"
+        f"this checkout and main before the speed-up ({BASE}), both skipping the idle span "
+        "(scaling.skipping):"
         "\n\n| this checkout s | main s |\n|---:|---:|\n"
         + idle
         + "\n\nThe WorldCup98 week's frontier (`scaleplane simulate --trace "
@@ -151,7 +155,8 @@ def main() -> None:
         f"4 families x 12 targets), this checkout and main ({BASE}) in turn, the goal being under 60 s on "
         "2 cores. The machine was shared with other engineers' jobs (the load averages are in the table), "
         "so a worker did not have a core to itself: the wall time is an upper bound, the CPU time is what "
-        "the sweep needs (its half is the wall time on 2 free cores), and the ratio is taken pair by pair:"
+        "the sweep needs (its half is the wall time on 2 free cores), the ratio is taken pair by pair, and "
+        "'same JSON' says whether the two printed byte-identical results:"
         "\n\n" + ("\n".join(sweep_rows) if len(sweep_rows) > 2 else "(not measured in this run: --pairs 0)")
     )
     recording.record("sweep-speed", "## Simulation and sweep speed (bench/sweep_speed.py)", body)

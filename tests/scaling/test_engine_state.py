@@ -71,3 +71,31 @@ def test_state_round_trips_through_json() -> None:
 def test_an_empty_or_missing_state_dict_is_a_fresh_state() -> None:
     assert ScalingState.from_dict(None) == ScalingState()
     assert ScalingState.from_dict({}) == ScalingState()
+
+
+def test_a_lazily_explained_decision_reads_as_one_built_with_its_message() -> None:
+    """The engine builds the sentence when it is read: every reader gets the text it would have had."""
+    import copy
+    import dataclasses
+    import pickle
+
+    spec = policy(dryRun=True)
+    decision, _ = engine.decide(spec, observe(0, 2, load=1000.0), ScalingState(), 0)
+    fields = {f.name: getattr(decision, f.name) for f in dataclasses.fields(decision)}
+    eager = decisions.Decision(**fields)
+
+    def unread() -> decisions.Decision:
+        return engine.decide(spec, observe(0, 2, load=1000.0), ScalingState(), 0)[0]
+
+    assert unread() == eager and hash(unread()) == hash(eager) and repr(unread()) == repr(eager)
+    copies = (pickle.loads(pickle.dumps(unread())), copy.deepcopy(unread()), dataclasses.replace(unread()))
+    for other in copies:
+        assert other == eager and other.message == eager.message
+    assert dataclasses.asdict(unread()) == dataclasses.asdict(eager)
+    assert eager.message.startswith("scale from 2 to 6 replicas")
+    try:
+        unread().no_such_field  # noqa: B018 - the lazy message must not make every name an attribute
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("a Decision answered an unknown attribute")

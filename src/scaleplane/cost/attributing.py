@@ -189,7 +189,7 @@ def _replays(
         f"{startup:g} s start-up"
     )
     return (
-        Replay(ours.replica_hours, ours.slo_violation_minutes, ours.timeline.replicas),
-        Replay(hpa.replica_hours, hpa.slo_violation_minutes, hpa.timeline.replicas),
+        Replay(ours.replica_hours, ours.slo_violation_minutes, tuple(ours.timeline.replicas)),
+        Replay(hpa.replica_hours, hpa.slo_violation_minutes, tuple(hpa.timeline.replicas)),
         note,
     )

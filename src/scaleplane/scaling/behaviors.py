@@ -25,7 +25,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplane.scaling import specs
+from scaleplane.scaling import records, specs
 
 Recommendations = Sequence[tuple[float, int]]  # (at, replicas)
 ScaleEvents = Sequence[tuple[float, int, int]]  # (at, replicas before, replicas after)
@@ -97,6 +97,7 @@ def scale_down_limit(current: int, events: ScaleEvents, rules: specs.ScalingRule
     return limit
 
 
+@records.quick
 @dataclass(frozen=True)
 class Limited:
     replicas: int

@@ -8,12 +8,14 @@ local platform in its state file: a restarted controller resumes its stabilizati
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scaleplane.scaling import utilization
+from scaleplane.scaling import records, utilization
 
 
+@records.quick
 @dataclass(frozen=True)
 class MetricSample:
     """One metric's value at a tick; `value` is None and `error` says why when the read failed.
@@ -32,6 +34,7 @@ class MetricSample:
         return self.error is None and self.value is not None and math.isfinite(self.value)
 
 
+@records.quick
 @dataclass(frozen=True)
 class Observation:
     """What the controller saw at one tick, for one policy."""
@@ -42,9 +45,13 @@ class Observation:
     samples: tuple[MetricSample, ...]
 
     def sample(self, name: str) -> MetricSample | None:
-        return next((s for s in self.samples if s.name == name), None)
+        for found in self.samples:  # a loop, not next(generator): this runs for every metric and tick
+            if found.name == name:
+                return found
+        return None
 
 
+@records.quick
 @dataclass(frozen=True)
 class MetricRecommendation:
     """What one metric asked for, and why."""
@@ -60,6 +67,7 @@ class MetricRecommendation:
     predicted: float | None = None  # the forecast's reading for this metric, raised or not (spec.forecast)
 
 
+@records.quick
 @dataclass(frozen=True)
 class Decision:
     """The engine's answer for one tick: how many replicas, and the whole reason.
@@ -81,6 +89,37 @@ class Decision:
     recommendations: tuple[MetricRecommendation, ...] = ()
     actuate: bool = True  # False under dryRun or paused: record, do not scale
 
+    @classmethod
+    def explained_later(cls, explain: Callable[[], str], **fields: Any) -> Decision:
+        """A Decision whose `message` is `explain()`, computed the first time it is read.
+
+        The engine builds one every tick and most readers (a simulation) never read the sentence;
+        every reader that does (the operator, ==, repr, pickle, dataclasses.replace) gets the same text
+        as if it had been passed to the constructor. `fields` are every field but `message`.
+        """
+        decision = cls.__new__(cls)
+        for name, value in fields.items():
+            object.__setattr__(decision, name, value)
+        object.__setattr__(decision, "_explain", explain)
+        return decision
+
+    if not TYPE_CHECKING:  # mypy would otherwise accept any attribute name on a Decision
+
+        def __getattr__(self, name: str) -> Any:
+            # only reached when `message` was never set: a Decision made by explained_later
+            explain = self.__dict__.get("_explain")
+            if name != "message" or explain is None:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            message = explain()
+            object.__setattr__(self, "message", message)
+            return message
+
+        def __getstate__(self) -> dict[str, Any]:
+            state = dict(self.__dict__)
+            state["message"] = self.message
+            state.pop("_explain", None)
+            return state
+
     @property
     def direction(self) -> str:
         if self.desired > self.current:
@@ -90,6 +129,7 @@ class Decision:
         return "none"
 
 
+@records.quick
 @dataclass(frozen=True)
 class ScalingState:
     """What `decide` must remember between ticks. Small, bounded, serialisable.

@@ -17,15 +17,18 @@ no clock, no I/O.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from scaleplane.scaling import (
     activation,
     behaviors,
     decisions,
+    facts,
     forecasting,
     reasons,
     recommending,
+    records,
     remembering,
     resources,
     scheduling,
@@ -34,6 +37,7 @@ from scaleplane.scaling import (
 )
 
 
+@records.quick
 @dataclass(frozen=True)
 class Outcome:
     """What steps 3-4 settled on, before the operator switches."""
@@ -55,15 +59,19 @@ def decide(
 ) -> tuple[decisions.Decision, decisions.ScalingState]:
     current = max(0, observation.current_replicas)
     ready = max(0, observation.ready_replicas)
-    tolerances = recommending.tolerances_of(spec)
+    known = facts.of(spec)
+    tolerances = known.tolerances
     recs = tuple(
-        resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
-        if metric.is_resource
-        else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
-        for metric in spec.metrics
+        [
+            resources.recommend(metric, observation.sample(metric.name), current, tolerances, now)
+            if metric.is_resource
+            else recommending.recommend(metric, observation.sample(metric.name), current, ready, tolerances)
+            for metric in spec.metrics
+        ]
     )
-    observation = resources.resolved(observation, recs)
-    if spec.forecast is not None and spec.forecast.enabled:
+    if known.any_resource:  # without pods to read, resolved would return an equal copy
+        observation = resources.resolved(observation, recs)
+    if known.forecasting:
         recs = forecasting.raise_recommendations(spec, recs, state, current, ready, tolerances, now)
     rises = None
     if spec.sizing is not None:
@@ -72,7 +80,7 @@ def decide(
     burst_raised = False
     if spec.burst is not None:
         recs, burst_state, burst_raised = sizing.burst(spec, recs, state, current, ready, now)
-    any_failed = any(rec.replicas is None for rec in recs)
+    any_failed = None in [rec.replicas for rec in recs]
     failures = activation.failures_after(any_failed, state.consecutive_failures)
     active = activation.is_active(spec, observation)
     last_active_at = now if active else state.last_active_at
@@ -95,7 +103,7 @@ def decide(
         state,
         now,
     )
-    actuate = not (spec.paused or spec.dry_run)
+    actuate = known.actuate
     rules, reason = outcome.rules, outcome.reason
     if burst_raised and outcome.raw is not None and outcome.desired >= current:
         rules = (reasons.RULE_BURST, *rules)
@@ -104,13 +112,10 @@ def decide(
     elif spec.dry_run:
         rules = (*rules, reasons.RULE_DRY_RUN)
 
-    decision = decisions.Decision(
-        at=now,
-        current=current,
-        desired=outcome.desired,
-        raw=outcome.raw,
-        reason=reason,
-        message=remembering.explain(
+    # the sentence is built when someone reads it (the operator does, a simulation never does)
+    decision = decisions.Decision.explained_later(
+        functools.partial(
+            remembering.explain,
             spec,
             current,
             outcome.desired,
@@ -120,6 +125,11 @@ def decide(
             outcome.recommendations,
             outcome.driving_metric,
         ),
+        at=now,
+        current=current,
+        desired=outcome.desired,
+        raw=outcome.raw,
+        reason=reason,
         driving_metric=outcome.driving_metric,
         rules=rules,
         recommendations=outcome.recommendations,

@@ -19,7 +19,6 @@ Ticks are taken as evenly spaced: the step is the mean spacing of the history.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import math
 import statistics
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplane.scaling import decisions, recommending, specs
+from scaleplane.scaling import decisions, facts, recommending, specs
 
 # Chosen by bench/forecast_accuracy.py (docs/benchmarks.md, "Forecast accuracy").
 ALPHA = 0.3  # level smoothing
@@ -51,8 +50,10 @@ def holt(values: Sequence[float], steps_ahead: float, alpha: float = ALPHA, beta
     """
     weights = holt_weights(len(values), alpha, beta)
     with np.errstate(all="ignore"):  # readings near the float limit give inf or nan, which callers drop
-        level, trend = weights @ np.fromiter(values, dtype=np.float64, count=len(values))
-        return float(level + steps_ahead * trend)
+        level, trend = (weights @ np.fromiter(values, dtype=np.float64, count=len(values))).tolist()
+    # Python floats are IEEE doubles as numpy's are: the same sum, without numpy scalars' overhead
+    result: float = level + steps_ahead * trend
+    return result
 
 
 @functools.lru_cache(maxsize=64)
@@ -120,8 +121,8 @@ def series(
 ) -> tuple[list[float], list[float]]:
     """(times, values) of one metric's remembered history, with this tick's value last."""
     if state.history and state.history[-1][0] < now:
-        at, names, readings = zip(*state.history, strict=True)
-        if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+        at, only, readings = _columns(state.history)
+        if only == metric:  # one metric (the usual case): no filter, at C speed
             return [*at, now], [*readings, value]
     times = [at for at, name, _ in state.history if name == metric and at < now]
     values = [v for at, name, v in state.history if name == metric and at < now]
@@ -179,7 +180,7 @@ def raise_recommendations(
     """Each metric's recommendation, raised to what its forecast asks for when that is more."""
     settings = spec.forecast
     assert settings is not None  # the engine calls this only with a forecast set
-    by_name = {m.name: m for m in spec.metrics}
+    by_name = facts.of(spec).metrics
     raised: list[decisions.MetricRecommendation] = []
     for rec in recs:
         if rec.value is None or rec.replicas is None:
@@ -203,7 +204,7 @@ def raise_recommendations(
         predicted = load / scale  # back to a reading, at the current count
         # Kept raised or not: the dashboards plot the forecast against what came.
         if predicted <= rec.value * (1 + ROUNDING):
-            raised.append(dataclasses.replace(rec, predicted=predicted))
+            raised.append(_with_prediction(rec, predicted))
             continue
         replicas, _ = recommending.replicas_for(metric, predicted, current, ready, tolerances)
         if replicas > rec.replicas:
@@ -218,9 +219,24 @@ def raise_recommendations(
                 predicted=predicted,
             )
         else:
-            rec = dataclasses.replace(rec, predicted=predicted)
+            rec = _with_prediction(rec, predicted)
         raised.append(rec)
     return tuple(raised)
+
+
+def _with_prediction(rec: decisions.MetricRecommendation, predicted: float) -> decisions.MetricRecommendation:
+    """dataclasses.replace(rec, predicted=predicted), spelt out: replace inspects the fields every call."""
+    return decisions.MetricRecommendation(
+        metric=rec.metric,
+        value=rec.value,
+        target=rec.target,
+        target_type=rec.target_type,
+        replicas=rec.replicas,
+        forecast_value=rec.forecast_value,
+        note=rec.note,
+        sized_value=rec.sized_value,
+        predicted=predicted,
+    )
 
 
 def with_error(load: float, state: decisions.ScalingState, metric: str, quantile: float) -> float:
@@ -235,7 +251,13 @@ def with_error(load: float, state: decisions.ScalingState, metric: str, quantile
         or not math.isfinite(tracked["mse"])
     ):
         return load
-    return load + statistics.NormalDist().inv_cdf(quantile) * math.sqrt(max(0.0, tracked["mse"]))
+    return load + _z_of(quantile) * math.sqrt(max(0.0, tracked["mse"]))
+
+
+@functools.lru_cache(maxsize=64)
+def _z_of(quantile: float) -> float:
+    """The standard normal quantile (NormalDist.inv_cdf is pure Python: once per setting, not per tick)."""
+    return statistics.NormalDist().inv_cdf(quantile)
 
 
 def learn_errors(
@@ -283,12 +305,58 @@ def _of_metric(history: Sequence[tuple[float, str, float]], metric: str) -> tupl
     """(times, values) of one metric's entries, in the history's order."""
     if not history:
         return [], []
-    at, names, readings = zip(*history, strict=True)
-    if names.count(metric) == len(names):  # one metric (the usual case): no filter, at C speed
+    at, only, readings = _columns(history)
+    if only == metric:  # one metric (the usual case): no filter, at C speed
         return list(at), list(readings)
-    return [t for t, n in zip(at, names, strict=True) if n == metric], [
-        v for v, n in zip(readings, names, strict=True) if n == metric
-    ]
+    return [t for t, n, _ in history if n == metric], [v for _, n, v in history if n == metric]
+
+
+_Columns = tuple[tuple[float, ...], str | None, tuple[float, ...]]
+_LAST_COLUMNS: list[tuple[object, _Columns]] = [((), ((), None, ()))]  # one entry, swapped whole
+
+
+def _columns(history: Sequence[tuple[float, str, float]]) -> _Columns:
+    """(times, the metric's name when every entry is that one metric's, else None, values).
+
+    Remembered for the last history seen: the history a tick leaves (learn_errors reads it) is the one
+    the next tick forecasts from (series). Histories are tuples, never changed in place, and the entry
+    holds the tuple itself, so an identity check is exact; one assignment swaps the entry (threads).
+    """
+    held, columns = _LAST_COLUMNS[0]
+    if held is history:
+        return columns
+    at, names, readings = zip(*history, strict=True)
+    only = names[0] if names.count(names[0]) == len(names) else None
+    columns = (at, only, readings)
+    if type(history) is tuple:  # a list could change after this call
+        _LAST_COLUMNS[0] = (history, columns)
+    return columns
+
+
+def cached_columns(history: Sequence[tuple[float, str, float]]) -> _Columns | None:
+    """The columns `_columns` holds for this very history, else None (nothing is computed)."""
+    held, columns = _LAST_COLUMNS[0]
+    return columns if held is history else None
+
+
+def extend_columns(
+    history: tuple[tuple[float, str, float], ...],
+    old: _Columns,
+    first: int,
+    last: int,
+    added: Sequence[tuple[float, str, float]],
+) -> None:
+    """Hold the columns of `history` = the old history's [first:last] + `added`, by slicing the old
+    columns (no pass over the entries); when they hold one metric and `added` is only that one."""
+    at, only, readings = old
+    if only is None or first >= last or any(name != only for _, name, _ in added):
+        return
+    columns = (
+        at[first:last] + tuple(t for t, _, _ in added),
+        only,
+        readings[first:last] + tuple(v for _, _, v in added),
+    )
+    _LAST_COLUMNS[0] = (history, columns)
 
 
 def learn_seasons(
@@ -307,8 +375,7 @@ def learn_seasons(
     seasonal: dict[str, Any] = {}
     for metric in spec.metrics:
         profile = profile_of(state, metric.name, season) or [0.0] * min(MAX_BUCKETS, season)
-        times = [at for at, name, _ in history if name == metric.name]
-        values = [v for at, name, v in history if name == metric.name]
+        times, values = _of_metric(history, metric.name)
         if times and times[-1] == now and len(values) >= 2:
             deseasoned = deseason(times, values, profile, season)
             level = holt_level(deseasoned)

@@ -21,12 +21,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scaleplane.scaling import decisions, specs
+from scaleplane.scaling import decisions, records, specs
 
 # The HPA works in int32; a ratio of 1e300 must not become an OverflowError.
 REPLICA_CEILING = 2**31 - 1
 
 
+@records.quick
 @dataclass(frozen=True)
 class Tolerances:
     """The HPA's band: a ratio r with 1 - down <= r <= 1 + up changes nothing."""
@@ -55,9 +56,10 @@ def replicas_for(
     metric: specs.MetricSpec, value: float, current: int, ready: int, tolerances: Tolerances
 ) -> tuple[int, bool]:
     """(replicas, whether the tolerance band changed the count) for one metric's finite value."""
-    target = metric.level.value
+    level = metric.level
+    target = level.value
     value = max(value, 0.0)  # a negative level (a derivative, a gauge gone wrong) means no demand
-    if metric.level.type == "Value":
+    if level.type == "Value":
         ratio = value / target
         if current == 0:
             return ceil_replicas(ratio), False
@@ -96,16 +98,13 @@ def recommend(
         )
     assert sample.value is not None  # sample.ok guarantees it; mypy cannot see through the property
     replicas, held = replicas_for(metric, sample.value, current, ready, tolerances)
+    level = metric.level
     return decisions.MetricRecommendation(
-        metric=metric.name,
-        value=sample.value,
-        target=metric.level.value,
-        target_type=metric.level.type,
-        replicas=replicas,
-        note="tolerance" if held else "",
+        metric.name, sample.value, level.value, level.type, replicas, note="tolerance" if held else ""
     )
 
 
+@records.quick
 @dataclass(frozen=True)
 class Combined:
     """The max over metrics, as the HPA's computeReplicasForMetrics takes it."""

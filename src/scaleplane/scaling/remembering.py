@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 
-from scaleplane.scaling import behaviors, decisions, forecasting, reasons, specs
+from scaleplane.scaling import behaviors, decisions, facts, forecasting, reasons, specs
 
 
 def remember(
@@ -35,37 +35,47 @@ def remember(
     burst: dict[str, object] | None = None,
     rises: Mapping[str, object] | None = None,
 ) -> decisions.ScalingState:
-    window_cutoff = now - behaviors.longest_window(spec.behavior)
+    known = facts.of(spec)
+    window_cutoff = now - known.longest_window
     kept = [r for r in recommendations if r[0] > window_cutoff]
     if raw is not None:
         kept.append((now, raw))
     elif not kept and recommendations:
         kept.append(recommendations[-1])  # never forget the last one: an empty list re-initialises
 
-    period_cutoff = now - behaviors.longest_period(spec.behavior)
+    period_cutoff = now - known.longest_period
     events = [e for e in state.scale_events if e[0] > period_cutoff]
     if scaled is not None:
         events.append((now, scaled[0], scaled[1]))
 
     history: tuple[tuple[float, str, float], ...] = ()
     extra = dict(state.extra)
-    keep = history_seconds(spec)
+    keep = known.history_seconds
     if keep:
         history_cutoff = now - keep
         # the history is in time order (each tick appends its own time): two bisections, not a scan
-        first = bisect.bisect_right(state.history, history_cutoff, key=_time)
-        last = bisect.bisect_left(state.history, now, key=_time)
+        columns = forecasting.cached_columns(state.history)  # when this tick's forecast read them
+        if columns is not None:
+            first = bisect.bisect_right(columns[0], history_cutoff)
+            last = bisect.bisect_left(columns[0], now)
+        else:
+            first = bisect.bisect_right(state.history, history_cutoff, key=_time)
+            last = bisect.bisect_left(state.history, now, key=_time)
         entries = list(state.history[first:last])
+        added = []
         for metric in spec.metrics:
             sample = observation.sample(metric.name)
             if sample is not None and sample.ok and sample.value is not None:
                 scale = forecasting.multiplier(
                     metric, observation.current_replicas, observation.ready_replicas
                 )
-                entries.append((now, metric.name, max(sample.value, 0.0) * scale))
+                added.append((now, metric.name, max(sample.value, 0.0) * scale))
+        entries.extend(added)
         history = tuple(entries)
+        if columns is not None:
+            forecasting.extend_columns(history, columns, first, last, added)
         extra = forecasting.learn_seasons(spec, state, history, now)
-    if spec.forecast is not None and spec.forecast.enabled and spec.forecast.error_quantile is not None:
+    if known.forecasting and spec.forecast is not None and spec.forecast.error_quantile is not None:
         extra["forecastErrors"] = forecasting.learn_errors(spec, state, history, now)
     else:
         extra.pop("forecastErrors", None)
@@ -94,8 +104,7 @@ def _time(entry: tuple[float, str, float]) -> float:
 
 def history_seconds(spec: specs.ScalingPolicySpec) -> int:
     """How much metric history the policy's rules read: the forecast's and quantile sizing's windows."""
-    forecast = spec.forecast.history_seconds if spec.forecast is not None and spec.forecast.enabled else 0
-    return max(forecast, spec.sizing.history_seconds if spec.sizing is not None else 0)
+    return facts.of(spec).history_seconds
 
 
 _SENTENCES = {

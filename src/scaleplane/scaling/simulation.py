@@ -47,21 +47,27 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
-from scaleplane.inputs import durations
-from scaleplane.scaling import decisions, engine, fleets, latencies, oracle, skipping, specs, utilization
+from scaleplane.scaling import (
+    decisions,
+    engine,
+    fleets,
+    latencies,
+    oracle,
+    outcomes,
+    readings,
+    runlengths,
+    runsummaries,
+    skipping,
+    specs,
+)
 
 Decide = Callable[
     [specs.ScalingPolicySpec, decisions.Observation, decisions.ScalingState, float],
     tuple[decisions.Decision, decisions.ScalingState],
 ]
-BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
-SIGNALS = ("demand", "backlog", "resource")
-# A modelled pod's requests: Utilization does not depend on them; AverageValue targets are read against
-# them (a pod busy half the time uses 500m of CPU, or 512Mi of memory).
-REQUESTS = {"cpu": 1.0, "memory": float(2**30)}
 
 
 @dataclass(frozen=True)
@@ -85,76 +91,19 @@ class TargetModel:
         }
 
 
-@dataclass(frozen=True)
-class Timeline:
-    """Per tick: the offset (s from the trace's start), demand (units/s), billed and ready replicas."""
-
-    at: tuple[float, ...]
-    demand: tuple[float, ...]
-    replicas: tuple[int, ...]
-    ready: tuple[int, ...]
-    backlog: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    replica_hours: float
-    slo_violation_minutes: float
-    scale_events: int
-    overload_work_fraction: float
-    peak_replicas: int
-    oracle: oracle.OraclePlan
-    timeline: Timeline
-    reasons: Mapping[str, int] = field(default_factory=dict)
-    shortfall_minutes: float = 0.0
-    late_work_fraction: float = 0.0
-    oracle_slo_violation_minutes: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        """The public JSON keys of `scaleplane simulate --json` for one run."""
-        return {
-            "name": self.name,
-            "replica_hours": round(self.replica_hours, 4),
-            "slo_violation_minutes": round(self.slo_violation_minutes, 4),
-            "oracle_replica_hours": round(self.oracle.replica_hours, 4),
-            "oracle_ratio": round(self.replica_hours / self.oracle.replica_hours, 4)
-            if self.oracle.replica_hours > 0
-            else None,
-            "oracle_slo_violation_minutes": round(self.oracle_slo_violation_minutes, 4),
-            "shortfall_minutes": round(self.shortfall_minutes, 4),
-            "oracle_shortfall_minutes": round(self.oracle.slo_violation_minutes, 4),
-            "scale_events": self.scale_events,
-            "overload_work_fraction": round(self.overload_work_fraction, 6),
-            "late_work_fraction": round(self.late_work_fraction, 6),
-            "peak_replicas": self.peak_replicas,
-            "decision_reasons": dict(sorted(self.reasons.items())),
-        }
-
-
-def signal_for(metric: specs.MetricSpec, signals: Mapping[str, str]) -> str:
-    if metric.is_resource:
-        return "resource"
-    if metric.name in signals:
-        return signals[metric.name]
-    text = f"{metric.name} {metric.query}".lower()
-    return "backlog" if any(word in text for word in BACKLOG_WORDS) else "demand"
-
-
-def window_of(metric: specs.MetricSpec, default_seconds: float) -> float:
-    """The range of the query's first range selector (`rate(x[2m])` -> 120 s), else the default."""
-    if metric.query is None:  # a Resource metric: the pods' usage is read over the model's window
-        return default_seconds
-    try:
-        found = durations.first_range(metric.query)
-    except durations.DurationError as exc:  # refused by name, never read as the default window
-        raise ValueError(f"metric {metric.name!r}: {exc}") from None
-    return default_seconds if found is None else found
+# Kept here under their old names: callers read them as simulation.X.
+BACKLOG_WORDS = readings.BACKLOG_WORDS
+SIGNALS = readings.SIGNALS
+REQUESTS = readings.REQUESTS
+Timeline = outcomes.Timeline
+Outcome = outcomes.Outcome
+signal_for = readings.signal_for
+window_of = readings.window_of
 
 
 def simulate(
     spec: specs.ScalingPolicySpec,
-    demand: Sequence[float],
+    demand: Sequence[float] | runlengths.Runs,
     *,
     model: TargetModel,
     tick_seconds: float = 15.0,
@@ -173,8 +122,16 @@ def simulate(
     `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees);
     `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds);
     `skip=False` steps every tick even where `scaling.skipping` proves the span a fixed point.
+    `demand` as runs (scaling.runlengths) gives the same Outcome with its per-tick series as run views,
+    in time that grows with the runs and the stepped ticks, not with skipped ones (`_of_runs`).
     """
-    if not demand:
+    as_runs: runlengths.Runs | None = None
+    series: Sequence[float]
+    if isinstance(demand, runlengths.Runs):
+        as_runs, series = demand, runlengths.Ticks(demand)
+    else:
+        series = demand
+    if not series:
         raise ValueError("the demand series is empty: nothing to simulate")
     wiring = {m.name: signal_for(m, signals or {}) for m in spec.metrics}
     unknown = sorted(f"{k}={v}" for k, v in wiring.items() if v not in SIGNALS)
@@ -193,7 +150,7 @@ def simulate(
 
     def rate(k: int, window: int) -> float:
         before = max(0, window - k)  # ticks of the window before the trace: at the first tick's rate
-        return (before * demand[0] + sum(demand[max(0, k - window) : k])) / window
+        return (before * series[0] + sum(series[max(0, k - window) : k])) / window
 
     sync_every = max(1, round(sync_seconds / tick_seconds))
     capacity_per_tick = model.capacity_per_replica * tick_seconds
@@ -202,26 +159,27 @@ def simulate(
     def busy_over(k: int, window: int) -> float:
         if not busy:  # before the first tick: the first tick's share, a system in steady state
             ready_capacity = max(1, initial) * capacity_per_tick
-            return min(1.0, demand[0] * tick_seconds / ready_capacity)
+            return min(1.0, series[0] * tick_seconds / ready_capacity)
         recent = busy[max(0, k - window) : k]
         return sum(recent) / len(recent)
 
-    first = oracle.needed(demand[0], model.capacity_per_replica)
+    first = oracle.needed(series[0], model.capacity_per_replica)
     initial = min(spec.max_replicas, max(spec.min_replicas, first))
     fleet = fleets.Fleet(ready=initial)
     state = decisions.ScalingState()
     backlog = 0.0
-    replicas: list[int] = []
-    ready_counts: list[int] = []
-    backlogs: list[float] = []
-    carried: list[float] = []
+    # per tick: lists, or runs when the demand came as runs (a skipped span is then one entry)
+    replicas: list[int] | runlengths.Builder = [] if as_runs is None else runlengths.Builder()
+    ready_counts: list[int] | runlengths.Builder = [] if as_runs is None else runlengths.Builder()
+    backlogs: list[float] | runlengths.Builder = [] if as_runs is None else runlengths.Builder()
+    carried: list[float] | runlengths.Builder = [] if as_runs is None else runlengths.Builder()
     reasons: Counter[str] = Counter()
     violated = 0
     overload = 0.0
     # Resource metrics read the modelled pods' recent busyness, which scaling.skipping does not model.
     stepped = not skip or decide is not engine.decide or "resource" in wiring.values()
-    runs = None if stepped else skipping.Runs(demand)
-    if runs is not None and not skipping.skippable(spec, start, tick_seconds, len(demand)):
+    runs = None if stepped else skipping.Runs(series if as_runs is None else as_runs)
+    if runs is not None and not skipping.skippable(spec, start, tick_seconds, len(series)):
         runs = None
     widest = max(windows.values(), default=1)
     period = sync_every * tick_seconds
@@ -229,19 +187,42 @@ def simulate(
     after = state
     reason = ""
     k = 0
-    while k < len(demand):
-        arriving_rate = demand[k]
-        fleet.advance(k)
+    pods = "resource" in wiring.values()  # only then is `busy` read
+    # (name, reads the backlog, rate window) of each metric, when none reads pods
+    plain = None if pods else [(n, s == "backlog", windows[n]) for n, s in wiring.items()]
+    first_rate = series[0]
+    Sample = decisions.MetricSample  # a local name: one is made per metric and sync tick
+    ticks = len(series)
+    while k < ticks:
+        arriving_rate = series[k]
+        if fleet.starting:
+            fleet.advance(k)
         synced = k % sync_every == 0
         if synced:
             left = state
             now = start + k * tick_seconds
-            samples = tuple(
-                _pod_samples(spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds)
-                if s == "resource"
-                else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
-                for n, s in wiring.items()
-            )
+            if plain is not None:
+                # rate(k, window), inlined: the same sums in the same order, so the same floats
+                samples = tuple(
+                    [
+                        Sample(
+                            n,
+                            backlog
+                            if reads_backlog
+                            else (max(0, w - k) * first_rate + sum(series[max(0, k - w) : k])) / w,
+                        )
+                        for n, reads_backlog, w in plain
+                    ]
+                )
+            else:
+                samples = tuple(
+                    readings.pod_samples(
+                        spec, n, fleet, busy_over(k, windows[n]), now, windows[n] * tick_seconds
+                    )
+                    if s == "resource"
+                    else decisions.MetricSample(n, backlog if s == "backlog" else rate(k, windows[n]))
+                    for n, s in wiring.items()
+                )
             observed = decisions.Observation(now, fleet.billed, fleet.ready, samples)
             decision, state = decide(spec, observed, state, now)
             reason = decision.reason
@@ -256,11 +237,13 @@ def simulate(
         capacity = fleet.ready * capacity_per_tick
         arriving = arriving_rate * tick_seconds
         carried.append(backlog)
+        carried_in = backlog
         work = arriving + (backlog if model.queueing else 0.0)
         if work > capacity * (1 + oracle.EPSILON) + oracle.EPSILON:
             violated += 1
         overload += max(0.0, arriving - capacity)
-        busy.append(min(1.0, work / capacity) if capacity > 0 else 0.0)
+        if pods:
+            busy.append(min(1.0, work / capacity) if capacity > 0 else 0.0)
         backlog = max(0.0, work - capacity) if model.queueing else 0.0
         replicas.append(fleet.billed)
         ready_counts.append(fleet.ready)
@@ -270,11 +253,11 @@ def simulate(
             synced
             and runs is not None
             and backlog == 0.0
-            and carried[-1] == 0.0
+            and carried_in == 0.0
             and arriving <= capacity
             and not fleet.starting
             and k - 1 - widest >= 0
-            and demand[k - 1 - widest] == arriving_rate  # cheap first: the window's ends agree
+            and series[k - 1 - widest] == arriving_rate  # cheap first: the window's ends agree
             and k - 1 - widest >= runs.start_of(k - 1)
             and skipping.at_fixed_point(spec, before, after, period, start + (k - 1) * tick_seconds)
         ):
@@ -287,25 +270,63 @@ def simulate(
                 state = moved
                 reasons[reason] += syncs
                 repeat = end - k
-                replicas.extend([fleet.billed] * repeat)
-                ready_counts.extend([fleet.ready] * repeat)
-                backlogs.extend([0.0] * repeat)
-                carried.extend([0.0] * repeat)
+                _repeat(replicas, fleet.billed, repeat)
+                _repeat(ready_counts, fleet.ready, repeat)
+                _repeat(backlogs, 0.0, repeat)
+                _repeat(carried, 0.0, repeat)
                 before = None
                 k = end
         if on_tick is not None:
-            on_tick(k, len(demand))
-    total = sum(demand) * tick_seconds
+            on_tick(k, len(series))
+    if as_runs is not None:
+        assert isinstance(replicas, runlengths.Builder) and isinstance(ready_counts, runlengths.Builder)
+        assert isinstance(backlogs, runlengths.Builder) and isinstance(carried, runlengths.Builder)
+        ran = runsummaries.Stepped(replicas.runs(), ready_counts.runs(), backlogs.runs(), carried.runs())
+        summary = runsummaries.summarise(
+            as_runs,
+            ran,
+            capacity_per_replica=model.capacity_per_replica,
+            startup_ticks=lag,
+            tick_seconds=tick_seconds,
+            bounds=(spec.min_replicas, spec.max_replicas),
+            slo=slo,
+            queueing=model.queueing,
+            best=best,
+        )
+        total = summary.total_work
+        return Outcome(
+            name=name,
+            replica_hours=summary.replica_hours,
+            slo_violation_minutes=summary.latency.violation_minutes,
+            shortfall_minutes=violated * tick_seconds / 60.0,
+            late_work_fraction=summary.latency.late_work_fraction,
+            oracle_slo_violation_minutes=summary.oracle_latency.violation_minutes,
+            scale_events=len(ran.replicas.values) - 1 + (1 if ran.replicas.values[0] != initial else 0),
+            overload_work_fraction=overload / total if total > 0 else 0.0,
+            peak_replicas=int(max(ran.replicas.values)),
+            oracle=summary.oracle,
+            timeline=Timeline(
+                at=runlengths.Steps(len(series), tick_seconds),
+                demand=series,
+                replicas=cast(Sequence[int], runlengths.Ticks(ran.replicas)),
+                ready=cast(Sequence[int], runlengths.Ticks(ran.ready)),
+                backlog=runlengths.Ticks(ran.backlog),
+            ),
+            reasons=dict(reasons),
+        )
+    assert isinstance(replicas, list) and isinstance(ready_counts, list)
+    assert isinstance(backlogs, list) and isinstance(carried, list)
+    total = sum(series) * tick_seconds
     if best is None:
         best = oracle.plan(
-            demand,
+            series,
             capacity_per_replica=model.capacity_per_replica,
             startup_ticks=lag,
             tick_seconds=tick_seconds,
             min_replicas=spec.min_replicas,
             max_replicas=spec.max_replicas,
         )
-    arrivals = [d * tick_seconds for d in demand]
+    arrivals = [d * tick_seconds for d in series]
     latency = latencies.measure(
         arrivals,
         [r * capacity_per_tick for r in ready_counts],
@@ -317,7 +338,7 @@ def simulate(
     oracle_latency = latencies.measure(
         arrivals,
         [r * capacity_per_tick for r in best.ready],
-        oracle.backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(demand),
+        oracle.backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(series),
         tick_seconds=tick_seconds,
         objective=slo,
         queueing=model.queueing,
@@ -335,8 +356,8 @@ def simulate(
         peak_replicas=max(replicas),
         oracle=best,
         timeline=Timeline(
-            at=tuple(k * tick_seconds for k in range(len(demand))),
-            demand=tuple(demand),
+            at=tuple(k * tick_seconds for k in range(len(series))),
+            demand=tuple(series),
             replicas=tuple(replicas),
             ready=tuple(ready_counts),
             backlog=tuple(backlogs),
@@ -345,29 +366,9 @@ def simulate(
     )
 
 
-def _pod_samples(
-    spec: specs.ScalingPolicySpec, name: str, fleet: fleets.Fleet, busy: float, now: float, window: float
-) -> decisions.MetricSample:
-    """The modelled pods of a Resource metric: every ready pod uses `busy` of its request (the work
-    is spread evenly), settled long ago; pods still starting are Pending (set aside)."""
-    metric = next(m for m in spec.metrics if m.name == name)
-    assert metric.resource is not None  # only Resource metrics are wired to "resource"
-    request = REQUESTS[metric.resource.name]
-    settled = now - 3600.0
-    ready = [
-        utilization.PodSample(
-            f"pod-{i}",
-            ready_since=settled,
-            started_at=settled,
-            request=request,
-            usage=busy * request,
-            sampled_at=now,
-            window=window,
-        )
-        for i in range(fleet.ready)
-    ]
-    starting = [
-        utilization.PodSample(f"starting-{i}", phase="Pending", request=request, started_at=now)
-        for i in range(fleet.billed - fleet.ready)
-    ]
-    return decisions.MetricSample(name, None, None, tuple(ready + starting))
+def _repeat(series: list[Any] | runlengths.Builder, value: float, count: int) -> None:
+    """`count` more ticks of `value`: one entry in runs, `count` in a list."""
+    if isinstance(series, runlengths.Builder):
+        series.repeat(value, count)
+    else:
+        series.extend([value] * count)

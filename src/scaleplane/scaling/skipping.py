@@ -46,7 +46,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scaleplane.scaling import behaviors, decisions, specs
+from scaleplane.scaling import behaviors, decisions, runlengths, specs
 
 EXACT_SECONDS = 2.0**53  # whole seconds below this add exactly as floats
 
@@ -104,7 +104,11 @@ def at_fixed_point(
 class Runs:
     """Where each run of equal demand values starts and ends (the ticks between its changes)."""
 
-    def __init__(self, demand: Sequence[float]) -> None:
+    def __init__(self, demand: Sequence[float] | runlengths.Runs) -> None:
+        if isinstance(demand, runlengths.Runs):  # a run boundary between equal values only skips less
+            self.ticks = demand.ticks
+            self.changes = np.asarray(demand.starts()[1:], dtype=np.int64)
+            return
         values = np.asarray(demand, dtype=np.float64)
         self.ticks = len(values)
         self.changes = np.flatnonzero(values[1:] != values[:-1]) + 1  # NaN != NaN: never one run
