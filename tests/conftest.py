@@ -28,6 +28,11 @@ scrape and evaluation every 1 s.
     `postgres_primary` on a new port (streaming); stopped and deleted at the end of the test.
 
 `servers_dir` (session): a directory every user (including postgres) can traverse, removed at the end.
+
+`moto_server` (session): the URL of one real moto_server (the AWS API emulator) for every test that talks
+    to AWS APIs (targets, cost, drills, the RDS and Aurora e2e): it takes seconds to start, so once.
+`moto_url` (function): that server's URL, its state reset (`POST /moto-api/reset`) before the test.
+    Tests that need AWS credentials in the environment set them (tests/drills/conftest.py does).
 """
 
 from __future__ import annotations
@@ -40,12 +45,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from scaleplane.local.servers import postgres
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
+from tests.support import moto
 
-SERVER_FIXTURES = {"prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica"}
+SERVER_FIXTURES = {
+    "prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica", "moto_server", "moto_url",
+}  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -133,3 +142,15 @@ def make_replica(
     finally:
         for replica in made:
             replica.destroy()
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    with moto.running_server(start_timeout=30) as url:
+        yield url
+
+
+@pytest.fixture
+def moto_url(moto_server: str) -> str:
+    requests.post(f"{moto_server}/moto-api/reset", timeout=5).raise_for_status()
+    return moto_server

@@ -1,16 +1,12 @@
-"""Fixtures of the drill tests: one moto_server for every aws drill test of the session, its state reset
-before each test, and a drill clock on virtual time."""
+"""Fixtures of the drill tests: the session's moto_server (tests/conftest.py) with fake credentials in
+the environment, and a drill clock on virtual time."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import requests
-
-from tests.support import moto
 
 
 @dataclass
@@ -27,19 +23,12 @@ class FastClock:
         self.t += seconds
 
 
-@pytest.fixture(scope="session")
-def moto_server_url() -> Iterator[str]:
-    with moto.running_server(start_timeout=30) as url:
-        yield url
-
-
 @pytest.fixture
-def moto_url(moto_server_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The shared moto_server, reset, with fake credentials in the environment."""
-    requests.post(f"{moto_server_url}/moto-api/reset", timeout=5)
+def moto_url(moto_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The session's moto_server (tests/conftest.py), reset, with fake credentials in the environment."""
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
         monkeypatch.setenv(key, value)
-    return moto_server_url
+    return moto_url
 
 
 def put_stop_alarm(cloudwatch: Any, name: str) -> None:

@@ -122,7 +122,7 @@ def check_calls_against_policy(calls: list[tuple[str, dict[str, str]]]) -> set[s
     return {action for action, _ in calls}
 
 
-async def test_aws_prods_aurora_policy_scales_the_clusters_readers(prometheus: Any) -> None:
+async def test_aws_prods_aurora_policy_scales_the_clusters_readers(prometheus: Any, moto_url: str) -> None:
     namespace, body = aws_replicas.planned_policy(AURORA)
     spec = body["spec"]
     assert spec["targetRef"] == {
@@ -132,59 +132,56 @@ async def test_aws_prods_aurora_policy_scales_the_clusters_readers(prometheus: A
     }
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 5)
     query = spec["metrics"][0]["query"]
-    with moto.running_server() as moto_url:
-        client, cloudwatch = aws_replicas.moto_clients(moto_url)
-        make_cluster(client, namespace)
-        lagging: set[str] = set()
-        env = dict(aws_replicas.OPERATOR_ENV)
-        # The stack's one postgres_exporter reads through the reader endpoint (db_instance replica-1).
-        series = [{"db_instance": "replica-1"}]
-        async with (
-            moto.FaultyEndpoint(moto_url) as endpoint,
-            aws_replicas.committing(prometheus, "aurora-e2e-commits", series),
-            aws_replicas.playing_lag(
-                cloudwatch, "AuroraReplicaLag", lambda: list(readers(client)), lagging, (20.0, 45_000.0)
-            ),
-            operating.cluster_api() as (cluster, api_url),
-        ):
-            env["AWS_ENDPOINT_URL"] = endpoint.url
-            await asyncio.to_thread(prometheus.wait_for, query, lambda v: v > 2600, 30)
-            cluster.put_object(operating.POLICY, body)
-            async with operating.running_operator(
-                api_url, prometheus.url, namespace=namespace, env=env
-            ) as runner:
-                # One reader at over 2,500 commits/s against 500 a reader (a Value target: the ready
-                # readers times 5.2): its maxReplicas, 5; 3 readers into the cluster.
-                made = await eventually(
-                    lambda: len(ours_by_age(client)) == 3 and ours_by_age(client), timeout=40
-                )
-                assert set(readers(client)) == {*STACK_READERS, *made}
-                one = client.describe_db_instances(DBInstanceIdentifier=made[0])["DBInstances"][0]
-                assert (one["DBClusterIdentifier"], one["DBInstanceClass"]) == (CLUSTER, "db.r6g.large")
-                assert all(name.startswith(f"{CLUSTER}-sp-") for name in made)
-                await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
-                port = runner.metrics_port  # type: ignore[attr-defined]
-                await eventually(lambda: _is(ready_gauge(port, namespace), 5), timeout=20)
+    client, cloudwatch = aws_replicas.moto_clients(moto_url)
+    make_cluster(client, namespace)
+    lagging: set[str] = set()
+    env = dict(aws_replicas.OPERATOR_ENV)
+    # The stack's one postgres_exporter reads through the reader endpoint (db_instance replica-1).
+    series = [{"db_instance": "replica-1"}]
+    async with (
+        moto.FaultyEndpoint(moto_url) as endpoint,
+        aws_replicas.committing(prometheus, "aurora-e2e-commits", series),
+        aws_replicas.playing_lag(
+            cloudwatch, "AuroraReplicaLag", lambda: list(readers(client)), lagging, (20.0, 45_000.0)
+        ),
+        operating.cluster_api() as (cluster, api_url),
+    ):
+        env["AWS_ENDPOINT_URL"] = endpoint.url
+        await asyncio.to_thread(prometheus.wait_for, query, lambda v: v > 2600, 30)
+        cluster.put_object(operating.POLICY, body)
+        async with operating.running_operator(
+            api_url, prometheus.url, namespace=namespace, env=env
+        ) as runner:
+            # One reader at over 2,500 commits/s against 500 a reader (a Value target: the ready
+            # readers times 5.2): its maxReplicas, 5; 3 readers into the cluster.
+            made = await eventually(lambda: len(ours_by_age(client)) == 3 and ours_by_age(client), timeout=40)
+            assert set(readers(client)) == {*STACK_READERS, *made}
+            one = client.describe_db_instances(DBInstanceIdentifier=made[0])["DBInstances"][0]
+            assert (one["DBClusterIdentifier"], one["DBInstanceClass"]) == (CLUSTER, "db.r6g.large")
+            assert all(name.startswith(f"{CLUSTER}-sp-") for name in made)
+            await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
+            port = runner.metrics_port  # type: ignore[attr-defined]
+            await eventually(lambda: _is(ready_gauge(port, namespace), 5), timeout=20)
 
-                # The newest reader lags 45 s (bound 30 s): counted current, not ready, none added for it.
-                lagging.add(made[-1])
-                await eventually(lambda: _is(ready_gauge(port, namespace), 4), timeout=20)
-                assert settled(cluster, namespace, 5) and len(readers(client)) == 5
+            # The newest reader lags 45 s (bound 30 s): counted current, not ready, none added for it.
+            lagging.add(made[-1])
+            await eventually(lambda: _is(ready_gauge(port, namespace), 4), timeout=20)
+            assert settled(cluster, namespace, 5) and len(readers(client)) == 5
 
-                # A user lowers the cap to 4: the newest reader scaleplane made goes first.
-                await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 4}})
-                await eventually(lambda: len(readers(client)) == 4, timeout=30)
-                assert ours_by_age(client) == made[:2]
-                # ... and to the floor, 2: the rest of its readers go; the stack's stay, and the writer.
-                await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 2}})
-                await eventually(lambda: settled(cluster, namespace, 2), timeout=30)
-                assert set(readers(client)) == set(STACK_READERS)
-                members = client.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
-                assert [
-                    m["DBInstanceIdentifier"] for m in members["DBClusterMembers"] if m["IsClusterWriter"]
-                ] == [WRITER]
-        actions = check_calls_against_policy(endpoint.calls)
-        assert {"CreateDBInstance", "DeleteDBInstance", "DescribeDBClusters", "GetMetricData"} <= actions
+            # A user lowers the cap to 4: the newest reader scaleplane made goes first.
+            await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 4}})
+            await eventually(lambda: len(readers(client)) == 4, timeout=30)
+            assert ours_by_age(client) == made[:2]
+            # ... and to the floor, 2: the rest of its readers go; the stack's stay, and the writer.
+            await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 2}})
+            await eventually(lambda: settled(cluster, namespace, 2), timeout=30)
+            assert set(readers(client)) == set(STACK_READERS)
+            members = client.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+            assert [
+                m["DBInstanceIdentifier"] for m in members["DBClusterMembers"] if m["IsClusterWriter"]
+            ] == [WRITER]
+    actions = check_calls_against_policy(endpoint.calls)
+    assert {"CreateDBInstance", "DeleteDBInstance", "DescribeDBClusters", "GetMetricData"} <= actions
 
 
 async def _is(value: Any, wanted: float) -> bool:

@@ -91,64 +91,63 @@ def read_slice(cluster: Any, namespace: str) -> list[str] | None:
     return sorted(ip for endpoint in found.get("endpoints") or [] for ip in endpoint["addresses"])
 
 
-async def test_aws_prods_read_replica_policy_scales_rds_replicas(prometheus: Any, monkeypatch: Any) -> None:
+async def test_aws_prods_read_replica_policy_scales_rds_replicas(
+    prometheus: Any, moto_url: str, monkeypatch: Any
+) -> None:
     dns = Dns()
     monkeypatch.setattr(readendpoints, "resolve_ipv4", dns.resolve)
     namespace, body = aws_replicas.planned_policy()
     query = body["spec"]["metrics"][0]["query"]
     assert "pg_stat_database_xact_commit" in query and body["spec"]["targetRef"]["name"] == SOURCE
-    with moto.running_server() as moto_url:
-        client, cloudwatch = aws_replicas.moto_clients(moto_url)
-        make_database(client, namespace)
-        lagging: set[str] = set()
-        env = dict(aws_replicas.OPERATOR_ENV)
-        # postgres_exporter per stack replica, labelled as the RDS stack's exporters are.
-        series = [{"server": name} for name in STACK_REPLICAS]
-        async with (
-            moto.FaultyEndpoint(moto_url) as endpoint,
-            aws_replicas.committing(prometheus, "rds-e2e-commits", series),
-            aws_replicas.playing_lag(
-                cloudwatch, "ReplicaLag", lambda: list(replicas(client)), lagging, (1.0, 120.0)
-            ),
-            operating.cluster_api() as (cluster, api_url),
-        ):
-            env["AWS_ENDPOINT_URL"] = endpoint.url
-            await asyncio.to_thread(prometheus.wait_for, query, lambda v: v > 2600, 30)
-            cluster.put_object(operating.POLICY, body)
-            async with operating.running_operator(api_url, prometheus.url, namespace=namespace, env=env):
-                # Over 2,500 commits/s at 500 per replica: its maxReplicas, 5; the 3 new ones are ours.
-                made = await eventually(
-                    lambda: len(ours(replicas(client))) == 3 and ours(replicas(client)), timeout=40
-                )
-                assert set(replicas(client)) == {*STACK_REPLICAS, *made}
-                await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
-                # Reads reach the 5 ready replicas; the newest, lagging 120 s (bound: 30 s), drops out.
-                # (It stays out for up to a minute after it catches up: the lag read is the worst of
-                # the last minute. The scale-in below deletes it anyway.)
-                everyone = set(replicas(client))
-                await eventually(
-                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone), timeout=40
-                )
-                service = cluster.read_object("v1/services", namespace, readendpoints.service_name(SOURCE))
-                assert service is not None and "selector" not in service["spec"]
-                newest = max(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
-                lagging.add(newest)
-                await eventually(
-                    lambda: read_slice(cluster, namespace) == dns.of(client, everyone - {newest}), timeout=40
-                )
+    client, cloudwatch = aws_replicas.moto_clients(moto_url)
+    make_database(client, namespace)
+    lagging: set[str] = set()
+    env = dict(aws_replicas.OPERATOR_ENV)
+    # postgres_exporter per stack replica, labelled as the RDS stack's exporters are.
+    series = [{"server": name} for name in STACK_REPLICAS]
+    async with (
+        moto.FaultyEndpoint(moto_url) as endpoint,
+        aws_replicas.committing(prometheus, "rds-e2e-commits", series),
+        aws_replicas.playing_lag(
+            cloudwatch, "ReplicaLag", lambda: list(replicas(client)), lagging, (1.0, 120.0)
+        ),
+        operating.cluster_api() as (cluster, api_url),
+    ):
+        env["AWS_ENDPOINT_URL"] = endpoint.url
+        await asyncio.to_thread(prometheus.wait_for, query, lambda v: v > 2600, 30)
+        cluster.put_object(operating.POLICY, body)
+        async with operating.running_operator(api_url, prometheus.url, namespace=namespace, env=env):
+            # Over 2,500 commits/s at 500 per replica: its maxReplicas, 5; the 3 new ones are ours.
+            made = await eventually(
+                lambda: len(ours(replicas(client))) == 3 and ours(replicas(client)), timeout=40
+            )
+            assert set(replicas(client)) == {*STACK_REPLICAS, *made}
+            await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
+            # Reads reach the 5 ready replicas; the newest, lagging 120 s (bound: 30 s), drops out.
+            # (It stays out for up to a minute after it catches up: the lag read is the worst of
+            # the last minute. The scale-in below deletes it anyway.)
+            everyone = set(replicas(client))
+            await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, everyone), timeout=40)
+            service = cluster.read_object("v1/services", namespace, readendpoints.service_name(SOURCE))
+            assert service is not None and "selector" not in service["spec"]
+            newest = max(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
+            lagging.add(newest)
+            await eventually(
+                lambda: read_slice(cluster, namespace) == dns.of(client, everyone - {newest}), timeout=40
+            )
 
-                # An expired token: the tick fails with the reason in status, nothing is created.
-                endpoint.fail_with("ExpiredToken", 403)
-                error = await eventually(lambda: error_with(cluster, namespace, "ExpiredToken"), timeout=40)
-                assert "credentials refused" in error
-                endpoint.heal()
-                await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
-                assert len(replicas(client)) == 5
+            # An expired token: the tick fails with the reason in status, nothing is created.
+            endpoint.fail_with("ExpiredToken", 403)
+            error = await eventually(lambda: error_with(cluster, namespace, "ExpiredToken"), timeout=40)
+            assert "credentials refused" in error
+            endpoint.heal()
+            await eventually(lambda: settled(cluster, namespace, 5), timeout=40)
+            assert len(replicas(client)) == 5
 
-                # A user lowers the cap to 3: the 2 newest replicas scaleplane made go, never the stack's.
-                oldest = min(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
-                await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 3}})
-                await eventually(lambda: len(replicas(client)) == 3, timeout=40)
-                assert set(replicas(client)) == {*STACK_REPLICAS, oldest}
-                left = {*STACK_REPLICAS, oldest}
-                await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, left), timeout=40)
+            # A user lowers the cap to 3: the 2 newest replicas scaleplane made go, never the stack's.
+            oldest = min(made, key=lambda name: int(replicas(client)[name][rds.CREATED_TAG]))
+            await aws_replicas.merge_patch_policy(api_url, namespace, {"spec": {"maxReplicas": 3}})
+            await eventually(lambda: len(replicas(client)) == 3, timeout=40)
+            assert set(replicas(client)) == {*STACK_REPLICAS, oldest}
+            left = {*STACK_REPLICAS, oldest}
+            await eventually(lambda: read_slice(cluster, namespace) == dns.of(client, left), timeout=40)

@@ -16,14 +16,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import requests
 import yaml
 
-from tests.support.operating import free_port
+from tests.support import rbac_checks
+from tests.support.operating import free_port, serve
 
 HANDLERS = Path(__file__).resolve().parent.parent / "functions" / "handlers"
 
@@ -70,12 +71,17 @@ def start_runtime(reference: str, log_dir: Path, *, name: str = "hello", namespa
 
 
 @contextlib.contextmanager
-def runtime(reference: str, log_dir: Path, **kwargs: Any) -> Iterator[Server]:
-    server = start_runtime(reference, log_dir, **kwargs)
+def _ready(start: Callable[[], Server]) -> Iterator[Server]:
+    """A server started on entering, once it answers /readyz; killed on exit however the test ends."""
+    server = start()
     try:
         yield server.wait_ready()
     finally:
         server.kill()
+
+
+def runtime(reference: str, log_dir: Path, **kwargs: Any) -> contextlib.AbstractContextManager[Server]:
+    return _ready(lambda: start_runtime(reference, log_dir, **kwargs))
 
 
 def start_gateway(work: Path, routes_dir: Path, **settings: Any) -> Server:
@@ -87,13 +93,8 @@ def start_gateway(work: Path, routes_dir: Path, **settings: Any) -> Server:
     return Server(argv, f"http://{config['listen']}", work / f"gateway-{port}.log")
 
 
-@contextlib.contextmanager
-def gateway(work: Path, routes_dir: Path, **settings: Any) -> Iterator[Server]:
-    server = start_gateway(work, routes_dir, **settings)
-    try:
-        yield server.wait_ready()
-    finally:
-        server.kill()
+def gateway(work: Path, routes_dir: Path, **settings: Any) -> contextlib.AbstractContextManager[Server]:
+    return _ready(lambda: start_gateway(work, routes_dir, **settings))
 
 
 class Waker:
@@ -132,11 +133,7 @@ class Waker:
 
         app = web.Application()
         app.router.add_post("/v1/wake/{namespace}/{name}", self.wake)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -158,16 +155,10 @@ def metric(text: str, name: str, **labels: str) -> float | None:
 
 def rbac_verb(request: Any) -> tuple[str, str, str] | None:
     """The RBAC (group, resource[/subresource], verb) a kmock-recorded request needs; None for discovery
-    (the same mapping as tests/e2e/test_operator_rbac.py uses for the operator)."""
-    if request.resource is None or request.resource.plural is None:
-        return None
-    method = str(request.method.value).upper()
-    resource = request.resource.plural + (f"/{request.subresource}" if request.subresource else "")
-    if method == "GET":
-        verb = "watch" if request.params.get("watch") == "true" else ("get" if request.name else "list")
-    else:
-        verb = {"POST": "create", "PATCH": "patch", "PUT": "update", "DELETE": "delete"}[method]
-    return (request.resource.group or "", resource, verb)
+    (rbac_checks.need_of, which tests/e2e/test_operator_rbac.py uses for the operator, without the
+    namespace and name)."""
+    need = rbac_checks.need_of(request)
+    return None if need is None else (need.group, need.resource, need.verb)
 
 
 class ScriptedChat:
@@ -192,11 +183,7 @@ class ScriptedChat:
 
         app = web.Application()
         app.router.add_post("/v1/chat/completions", complete)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def __aexit__(self, *_: object) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from tests.support.operating import free_port
+from tests.support.operating import free_port, serve
 
 
 @contextlib.contextmanager
@@ -110,11 +110,7 @@ class FaultyEndpoint:
         self._session = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application(client_max_size=16 * 2**20)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def __aexit__(self, *_: object) -> None:

@@ -270,6 +270,17 @@ def free_port() -> int:
             return port
 
 
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve `app` on a free 127.0.0.1 port in the running loop: (its runner, for `cleanup()`; its base
+    URL `http://127.0.0.1:PORT`). Every small HTTP endpoint a test plays (hook receivers, wakers, chat
+    servers, fault proxies) starts this way."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
 class HookReceiver:
     """A real HTTP endpoint on 127.0.0.1 (aiohttp, in the test's loop) that keeps what it receives."""
 
@@ -285,11 +296,8 @@ class HookReceiver:
     async def __aenter__(self) -> HookReceiver:
         app = web.Application()
         app.router.add_post("/hook", self._receive)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        port = free_port()
-        await web.TCPSite(self._runner, "127.0.0.1", port).start()
-        self.url = f"http://127.0.0.1:{port}/hook"
+        self._runner, base = await serve(app)
+        self.url = f"{base}/hook"
         return self
 
     async def __aexit__(self, *_: object) -> None:

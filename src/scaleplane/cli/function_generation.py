@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.cli.functions import DEFAULT_STATE, StateDir, _catalog, _definition, _platform, fn
+from scaleplane.cli.function_group import (
+    DEFAULT_STATE,
+    StateDir,
+    fn,
+    load_definition,
+    open_catalog,
+    platform_info,
+)
 
 
 @fn.command(
@@ -44,7 +51,7 @@ def generate(
     if where.exists():
         raise fail(f"{where} already exists; pick another name or --dir")
     if deploy_it:
-        _platform(state_dir)  # refuse before asking the model, not after
+        platform_info(state_dir)  # refuse before asking the model, not after
     try:
         result = generating.generate(
             description, where, name=name, namespace=namespace, endpoint=endpoint, model=model,
@@ -67,8 +74,8 @@ def generate(
             code=1,
         )
     if deploy_it:
-        definition = _definition(where)
-        version = _catalog(state_dir).deploy(
+        definition = load_definition(where)
+        version = open_catalog(state_dir).deploy(
             definition.key, definition.spec, "handler.py", (where / "handler.py").read_text(),
             f"generated: {description[:200]}", result.record,
         )  # fmt: skip

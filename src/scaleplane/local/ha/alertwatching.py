@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from scaleplane.local.servers import alerting
 from scaleplane.local.servers import prometheus as local_prometheus
 
@@ -71,6 +73,19 @@ class AlertWatch:
         poller.start()
         self._threads.append(poller)
         return self
+
+    def settled(self, job: str) -> bool:
+        """True once Prometheus has scraped every target of `job` up and none of `names` is pending or
+        firing. A drill injects its fault only then: an alert still active from start-up (the first
+        scrape of a new target lands seconds after it is added, later on a loaded machine) would fire
+        during the drill and be counted as detecting a fault it never saw."""
+        prometheus = self.prometheus
+        try:
+            up = prometheus.query(f'count(up{{job="{job}"}} == 1)')
+            active = {a.get("labels", {}).get("alertname") for a in prometheus._api("alerts")["alerts"]}
+        except (requests.RequestException, local_prometheus.PrometheusQueryError):
+            return False
+        return up == len(prometheus.targets(job)) and not active & set(self.names)
 
     def _poll(self) -> None:
         assert self._prometheus is not None

@@ -117,7 +117,8 @@ class LeaderSteps:
         self.backend.claim()
         servers = runfiles.servers_dir(self.backend.state_dir)
         self.etcd = etcd.EtcdServer(servers / "etcd-data", run_dir=servers).start()
-        self.backend.alerts = alertwatching.AlertWatch(self.backend.state_dir, servers, ALERTS).start()
+        alerts = alertwatching.AlertWatch(self.backend.state_dir, servers, ALERTS).start()
+        self.backend.alerts = alerts
         for name in REPLICAS:
             self._launch(name)
         until = self.backend.until
@@ -132,6 +133,9 @@ class LeaderSteps:
             lambda: self._leader_metric(standby) == 0 and self._leader_metric(self.old_leader) == 1, 20
         ):
             return backends.Outcome(False, "the replicas' scaleplane_leader does not show one leader")
+        # The fault waits for a quiet watch, or an alert left from start-up would count as detecting it.
+        if not until(lambda: alerts.settled("scaleplane"), 30):
+            return backends.Outcome(False, "Prometheus does not see both replicas up with no alert active")
         return backends.Outcome(True, f"{self.old_leader} leads (token {leading[1]}), {standby} stands by")
 
     def _kill(self, timeout: float) -> backends.Outcome:

@@ -92,11 +92,18 @@ class PatroniCluster:
         self.etcd.start()
         for index in range(1, self.size + 1):
             name = f"pg{index}"
-            member = patronimembers.Member(name, self.home / name, ports.free_port(), ports.free_port())
-            self.members[name] = member
+            self.members[name] = patronimembers.Member(
+                name, self.home / name, ports.free_port(), ports.free_port()
+            )
+        first, *others = self.members.values()
+        # The first member bootstraps alone: a second one started meanwhile could race it to init. Once
+        # it leads, the others only clone it (each its own base backup), so they start together.
+        self._launch(first, bin_dir)
+        self.wait_for(lambda: self._running(first), timeout, f"{first.name} running")
+        for member in others:
             self._launch(member, bin_dir)
-            # The first member bootstraps alone: a second one started meanwhile could race it to init.
-            self.wait_for(lambda m=member: self._running(m), timeout, f"{name} running")
+        for member in others:
+            self.wait_for(lambda m=member: self._running(m), timeout, f"{member.name} running")
         if self.synchronous:
             self.wait_for(lambda: self.sync_standby() is not None, timeout, "a synchronous standby")
         return self
