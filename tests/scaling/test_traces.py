@@ -111,3 +111,42 @@ def test_common_timestamp_forms_are_understood(stamp: str) -> None:
 def test_other_timestamp_forms_are_refused_by_name(stamp: str, problem: str) -> None:
     with pytest.raises(traces.TraceError, match=re.escape(problem)):
         traces.parse_trace(["TIMESTAMP", stamp], source="t.csv")
+
+
+TEN_YEARS = 10 * 365 * 86400  # seconds, a whole number of 15 s buckets
+
+
+def test_a_ten_year_gap_between_requests_is_one_run_of_zeros() -> None:
+    from scaleplane.scaling import resampling, runlengths
+
+    busy = [f"{1.45e9 + s / 4:.2f}" for s in range(4 * 600)]  # 4 requests/s for 10 minutes
+    later = [f"{1.45e9 + TEN_YEARS + s / 4:.2f}" for s in range(4 * 600)]
+    trace = traces.parse_trace(["TIMESTAMP", *busy, *later], source="gap.csv")
+    assert isinstance(trace.demand, runlengths.Ticks)
+    ticks = resampling.resample_runs(trace, 15.0)
+    assert ticks.ticks == (TEN_YEARS + 600) // 15
+    assert ticks.values == (4.0, 0.0, 4.0)  # a constant busy span stays one run, the gap is one
+    assert ticks.lengths == (40, (TEN_YEARS - 600) // 15, 40)
+
+
+def test_runs_resample_exactly_as_per_tick_over_zeros_and_values() -> None:
+    from scaleplane.scaling import resampling
+
+    demand = (0.0,) * 7 + (1.3, 0.0, 0.0, 2.0, 2.0, 2.0) + (0.0,) * 9 + (0.7,)
+    for step, tick in [(10.0, 15.0), (15.0, 15.0), (60.0, 15.0), (7.0, 2.7), (1.0, 30.0)]:
+        trace = traces.DemandTrace("x", step, demand)
+        assert resampling.resample_runs(trace, tick).expanded() == traces.resample(trace, tick)
+
+
+def test_too_many_runs_or_a_wrong_unit_are_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from scaleplane.scaling import resampling
+
+    monkeypatch.setattr(traces, "MAX_RUNS", 100)
+    with pytest.raises(traces.TraceError, match=r"^many\.csv: has requests in 199 buckets .*\(--tick\)"):
+        traces.parse_trace(["TIMESTAMP", *(str(15 * k) for k in range(200))], source="many.csv")
+    # t in milliseconds read as seconds: 15,000 s steps of non-zero demand, 1,000 ticks each
+    series = traces.parse_trace(["t,demand", "0,1", "15000,1", "30000,1"], source="ms.csv")
+    with pytest.raises(traces.TraceError, match=r"^ms\.csv: lasts 1 days .*is column 't' in seconds\?"):
+        resampling.resample_runs(series, 15.0)
+    with pytest.raises(traces.TraceError, match=r"bad\.csv:3: .* looks like milliseconds"):
+        traces.parse_trace(["TIMESTAMP", "1715342400", "1715342400000"], source="bad.csv")

@@ -20,7 +20,7 @@ from scaleplane.cli import simulation_outputs
 from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
-    from scaleplane.scaling import simulation, specs
+    from scaleplane.scaling import runlengths, simulation, specs
 
 PROGRESS_FROM_TICKS = 2000  # shorter runs finish before a bar is worth drawing
 
@@ -129,17 +129,17 @@ def simulate(
     ] = 0.8,
     jobs: Annotated[int, typer.Option(help="--frontier: worker processes (0: one per CPU).")] = 0,
 ) -> None:
-    from scaleplane.scaling import presets, traces
+    from scaleplane.scaling import presets, resampling, traces
 
     model = _model(capacity, startup, queueing, tick, rate_window)
     slo = _objective(slo_latency, slo_quantile, slo_window, service_time, tick)
     signals = _signals(signal or [])
     demand_trace = _read_trace(trace, tick, weight or [])
     try:
-        demand = traces.resample(demand_trace, tick)
+        demand = resampling.resample_runs(demand_trace, tick)  # a gap of zeros is one run, end to end
     except traces.TraceError as exc:
         raise fail(str(exc)) from None
-    if not demand:
+    if not demand.ticks:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
     if frontier:
         from scaleplane.cli import sweeping
@@ -183,7 +183,7 @@ def simulate(
     result = outcomes[0].summary()
     result |= {
         "trace": str(trace),
-        "ticks": len(demand),
+        "ticks": demand.ticks,
         "tick_seconds": tick,
         "unit": demand_trace.unit,
         "model": model.as_dict(),
@@ -319,7 +319,7 @@ def _read_policy(path: Path) -> specs.ScalingPolicySpec:
 
 def _run_all(
     runs: list[tuple[str, specs.ScalingPolicySpec, float]],
-    demand: list[float],
+    demand: runlengths.Runs,
     model: simulation.TargetModel,
     slo: Any,
     start: float,
@@ -347,7 +347,7 @@ def _run_all(
         except ValueError as exc:  # e.g. a --signal naming an unknown kind
             raise fail(f"{name}: {exc}") from None
 
-    if not (show and sys.stderr.isatty() and len(demand) >= PROGRESS_FROM_TICKS):
+    if not (show and sys.stderr.isatty() and demand.ticks >= PROGRESS_FROM_TICKS):
         return [one(name, spec, sync, None) for name, spec, sync in runs]
     from rich.console import Console
     from rich.progress import Progress
@@ -355,7 +355,7 @@ def _run_all(
     outcomes = []
     with Progress(console=Console(stderr=True), transient=True) as progress:
         for name, spec, sync in runs:
-            task = progress.add_task(f"simulating {name}", total=len(demand))
+            task = progress.add_task(f"simulating {name}", total=demand.ticks)
 
             def advance(done: int, total: int, task: Any = task) -> None:
                 if done % 100 == 0 or done == total:

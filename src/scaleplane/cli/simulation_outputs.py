@@ -8,6 +8,7 @@ and, on a terminal too narrow for them, the same values are listed one per line.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +43,15 @@ def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], wi
     return [title.center(total).rstrip(), line(headers), "-" * total, *(line(row) for row in rows)]
 
 
+TIMELINE_ROWS = 1_000_000  # ticks per run written one row each; longer timelines are written as runs
+
+
 def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
-    """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`)."""
+    """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`).
+
+    Past `TIMELINE_ROWS` ticks, when the series are runs (scaling.runlengths), a row only where some
+    value changes, and at the last tick: each row holds until the next row's `t` (docs/simulate.md).
+    """
     with path.open("w", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(
@@ -51,11 +59,11 @@ def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
         )
         for outcome in outcomes:
             line = outcome.timeline
-            for k, at in enumerate(line.at):
+            for k in _rows(outcome):
                 writer.writerow(
                     [
                         outcome.name,
-                        f"{at:g}",
+                        f"{line.at[k]:g}",
                         f"{line.demand[k]:.6g}",
                         line.replicas[k],
                         line.ready[k],
@@ -64,3 +72,15 @@ def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
                         outcome.oracle.ready[k] if k < len(outcome.oracle.ready) else "",
                     ]
                 )
+
+
+def _rows(outcome: simulation.Outcome) -> Iterable[int]:
+    from scaleplane.scaling import runlengths
+
+    line, best = outcome.timeline, outcome.oracle
+    columns = [line.demand, line.replicas, line.ready, line.backlog, best.billed, best.ready]
+    ticks = len(line.at)
+    views = [c for c in columns if isinstance(c, runlengths.Ticks)]
+    if ticks <= TIMELINE_ROWS or len(views) < len(columns):
+        return range(ticks)
+    return sorted({b for view in views for b in view.runs.starts()} | {ticks - 1})

@@ -12,14 +12,15 @@ import json
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.scaling import frontiers, latencies, oracle, simulation
+from scaleplane.scaling import frontiers, latencies, oracle, runlengths, simulation
 
 _SHARED: dict[str, Any] = {}  # what every run of one sweep needs, set once per worker
 
@@ -68,7 +69,7 @@ def parse_targets(text: str, hpa_target: float) -> list[float]:
 
 
 def frontier_of(
-    demand: list[float],
+    demand: Sequence[float] | runlengths.Runs,
     *,
     start: float,
     model: simulation.TargetModel,
@@ -85,7 +86,7 @@ def frontier_of(
     lag = model.startup_ticks(tick)
     lows = {max(1, min_replicas), 0}  # the HPA and scaleplane run with >= 1, KEDA with 0
     oracles = {
-        low: oracle.plan(
+        low: _plan(
             demand,
             capacity_per_replica=model.capacity_per_replica,
             startup_ticks=lag,
@@ -116,10 +117,24 @@ def frontier_of(
     return comparison, points
 
 
+def _plan(demand: Sequence[float] | runlengths.Runs, **bounds: Any) -> oracle.OraclePlan:
+    """The oracle every run of the sweep shares: on runs, its per-tick counts kept as run views."""
+    if not isinstance(demand, runlengths.Runs):
+        return oracle.plan(demand, **bounds)
+    planned = oracle.plan_runs(demand, **bounds)
+    return oracle.OraclePlan(
+        replica_hours=planned.replica_hours,
+        slo_violation_minutes=planned.slo_violation_minutes,
+        scale_events=planned.scale_events,
+        billed=cast(Sequence[int], runlengths.Ticks(planned.billed)),
+        ready=cast(Sequence[int], runlengths.Ticks(planned.ready)),
+    )
+
+
 def run_frontier(
     *,
     trace: Path,
-    demand: list[float],
+    demand: runlengths.Runs,
     demand_trace: Any,
     model: simulation.TargetModel,
     slo: latencies.LatencyObjective,
@@ -135,7 +150,7 @@ def run_frontier(
     grid = parse_targets(targets, hpa_target)
     if not 0 <= jobs <= MAX_JOBS:
         raise fail(f"--jobs: must be 0 (one per CPU) to {MAX_JOBS}, was {jobs}")
-    highest = max_replicas or frontiers.sweep_bound(demand, model.capacity_per_replica, grid)
+    highest = max_replicas or frontiers.sweep_bound(demand.values, model.capacity_per_replica, grid)
     if not 0 <= min_replicas <= highest:
         raise fail(f"--min-replicas: need 0 <= min <= max ({highest}), was {min_replicas}")
     comparison, points = frontier_of(
@@ -153,7 +168,7 @@ def run_frontier(
     )
     result = comparison.public() | {
         "trace": str(trace),
-        "ticks": len(demand),
+        "ticks": demand.ticks,
         "tick_seconds": tick,
         "targets": grid,
         "hpa_target": hpa_target,
@@ -188,7 +203,7 @@ def run_frontier(
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        _print(comparison, trace, len(demand), report)
+        _print(comparison, trace, demand.ticks, report)
 
 
 MAX_JOBS = 64  # worker processes; a sweep has 48 runs by default, and each worker is a whole process

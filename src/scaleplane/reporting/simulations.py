@@ -2,7 +2,8 @@
 
 The plot has two panels over the trace's time: demand against each run's ready capacity (where the
 capacity line dips under the demand, the SLO was violated), and each run's billed replicas against the
-oracle's.
+oracle's. A long timeline is drawn from at most about `thinnings.PLOT_POINTS` ticks (where the series
+change, else each bucket's extremes: `scaling` runs of a ten-year gap are two points, never one per tick).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from scaleplane.reporting import markdown, plots
+from scaleplane.reporting import markdown, plots, thinnings
 from scaleplane.scaling import simulation
 
 MARKDOWN_NAME = "simulate.md"
@@ -71,21 +72,23 @@ def plot(
     title: str,
 ) -> Path:
     first = outcomes[0].timeline
-    load = [plots.Series("demand", first.demand, color="C0")]
+    columns: list[Sequence[float]] = [first.demand, outcomes[0].oracle.billed]
+    for outcome in outcomes:
+        columns += [outcome.timeline.ready, outcome.timeline.replicas]
+    keep = thinnings.thinned(columns)
+    load = [plots.Series("demand", thinnings.picked(first.demand, keep), color="C0")]
     replicas: list[plots.Series] = []
     for index, outcome in enumerate(outcomes, start=1):
-        capacity = [r * model.capacity_per_replica for r in outcome.timeline.ready]
+        capacity = [r * model.capacity_per_replica for r in thinnings.picked(outcome.timeline.ready, keep)]
         color = f"C{index}"
         load.append(plots.Series(f"{outcome.name}: ready capacity", capacity, step=True, color=color))
-        replicas.append(
-            plots.Series(f"{outcome.name}: replicas", outcome.timeline.replicas, step=True, color=color)
-        )
-    replicas.append(
-        plots.Series("oracle: replicas", outcomes[0].oracle.billed, step=True, style=":", color="black")
-    )
+        billed = thinnings.picked(outcome.timeline.replicas, keep)
+        replicas.append(plots.Series(f"{outcome.name}: replicas", billed, step=True, color=color))
+    oracle_billed = thinnings.picked(outcomes[0].oracle.billed, keep)
+    replicas.append(plots.Series("oracle: replicas", oracle_billed, step=True, style=":", color="black"))
     return plots.timeline(
         path,
-        first.at,
+        thinnings.picked(first.at, keep),
         [
             plots.Panel("demand and ready capacity", unit, load),
             plots.Panel("replicas billed", "replicas", replicas),

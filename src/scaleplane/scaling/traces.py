@@ -11,6 +11,10 @@ Two formats, told apart by the header row:
   those columns (e.g. tokens). A trailing bucket covering less than half its length is dropped,
   because dividing its few requests by the full length would invent a fall in load that never happened.
 
+A request log's demand is kept as runs (`scaling.runlengths`): a gap of ten years between requests is
+one run of zeros, not one bucket each, so what is refused is what costs memory: more than `MAX_RUNS`
+runs, or a span of more than `MAX_SPAN_TICKS` buckets (a wrong timestamp, not a longer trace).
+
 Every problem raises `TraceError` naming the source, the line, the column and the value.
 """
 
@@ -24,24 +28,37 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-MAX_TICKS = 5_000_000  # a year at 15 s is 2.1 million; more is a wrong timestamp, not a longer trace
+from scaleplane.scaling import runlengths
+
+MAX_TICKS = 5_000_000  # one float per tick (`resample`): a year at 15 s is 2.1 million
+MAX_RUNS = 5_000_000  # runs of demand (`resample_runs`, request logs): what costs memory
+MAX_SPAN_TICKS = 1_000_000_000  # a century at 15 s is 210 million: more is a wrong timestamp or unit
 MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
 SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
 
 @dataclass(frozen=True)
 class DemandTrace:
-    """`demand[i]` work units per second, held over [i * step, (i + 1) * step) seconds from the start."""
+    """`demand[i]` work units per second, held over [i * step, (i + 1) * step) seconds from the start.
+
+    A tuple for a `t,demand` series; a per-step view of runs (`runlengths.Ticks`) for a request log.
+    """
 
     name: str
     step_seconds: float
-    demand: tuple[float, ...]
+    demand: Sequence[float]
     unit: str = "units/s"
     start: float = 0.0  # epoch seconds of the first step when the trace knows it (request logs), else 0
 
     @property
     def duration_seconds(self) -> float:
         return self.step_seconds * len(self.demand)
+
+    def runs(self) -> runlengths.Runs:
+        """The demand as runs of equal values, without a step per value when it already is runs."""
+        if isinstance(self.demand, runlengths.Ticks):
+            return self.demand.runs
+        return runlengths.Runs.of(self.demand)
 
 
 class TraceError(ValueError):
@@ -144,25 +161,39 @@ def _parse_request_log(
     first, last = min(events), max(events)
     start = first[0]
     span = last[0] - start
-    if span / bucket_seconds > MAX_TICKS:  # one stamp far from the rest would allocate that many buckets
+    if span / bucket_seconds > MAX_SPAN_TICKS:  # one stamp far from the rest: a wrong unit or typo
         raise TraceError(
             source,
             last[2],
             f"the requests span {span / 86400:,.0f} days (line {first[2]} to line {last[2]}), more than "
-            f"{MAX_TICKS:,} buckets of {bucket_seconds:g} s: is one timestamp wrong?",
+            f"{MAX_SPAN_TICKS:,} buckets of {bucket_seconds:g} s: is one timestamp wrong?",
         )
     full, rest = divmod(span, bucket_seconds)
     count = max(1, int(full) + (1 if rest >= bucket_seconds / 2 else 0))
-    work = [0.0] * count
+    work: dict[int, float] = {}  # only the buckets that hold a request: a gap costs nothing
     for at, weight, _ in events:
         index = int((at - start) // bucket_seconds)
         if index < count:
-            work[index] += weight
+            work[index] = work.get(index, 0.0) + weight
+    if 2 * len(work) + 1 > MAX_RUNS:
+        raise TraceError(
+            source,
+            None,
+            f"has requests in {len(work):,} buckets of {bucket_seconds:g} s, more than "
+            f"{MAX_RUNS // 2:,}: use a longer bucket (--tick)",
+        )
+    runs = runlengths.Builder()
+    at_bucket = 0
+    for index in sorted(work):
+        runs.repeat(0.0, index - at_bucket)
+        runs.append(work[index] / bucket_seconds)
+        at_bucket = index + 1
+    runs.repeat(0.0, count - at_bucket)
     unit = "+".join(weight_columns) + "/s" if weight_columns else "requests/s"
     return DemandTrace(
         name=source,
         step_seconds=bucket_seconds,
-        demand=tuple(w / bucket_seconds for w in work),
+        demand=runlengths.Ticks(runs.runs()),
         unit=unit,
         start=start,
     )
