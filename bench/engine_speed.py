@@ -24,7 +24,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording, sweep_speed
-from scaleplane.scaling import decisions, engine, specs  # with --measure, the one PYTHONPATH names first
+from scaleplane.scaling import decisions, specs  # with --measure, the one PYTHONPATH names first
+
+try:  # this checkout's layout, or the older commit's it is measured against (engine.py in scaling/)
+    from scaleplane.scaling.deciding import engine
+except ImportError:
+    from scaleplane.scaling import engine  # type: ignore[no-redef]
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -29,7 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.scaling import decisions, forecasting, specs, traces
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import forecasting
+from scaleplane.scaling.simulating import traces
 
 TICK = 15.0
 HORIZON = 60.0 + TICK

@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.scaling import frontiers, presets, simulation, traces
+from scaleplane.scaling.simulating import frontiers, presets, simulation, traces
 
 TRACES = Path(__file__).resolve().parents[1] / "traces"
 TICK = 15.0

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
 from scaleplane.cli import sweeping
-from scaleplane.scaling import frontiers, latencies, presets, simulation, traces
+from scaleplane.scaling.simulating import frontiers, latencies, presets, simulation, traces
 
 ROOT = Path(__file__).resolve().parents[1]
 # ../shared/traces from the main checkout (/work/main), or from a worktree one level deeper

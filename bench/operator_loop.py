@@ -11,7 +11,7 @@ What runs, all real except the target:
   (`sum(bench_queue_depth{queue="qNNNNN"})`, AverageValue 10) and one query shared by every policy
   (`sum(bench_queue_depth)`, a cluster-wide guard). So there are N + 1 DISTINCT queries for 2N metric
   slots: KEDA would send 2N requests per poll, the Controller sends N + 1.
-- the real engine (`scaling.engine.decide`) for every policy.
+- the real engine (`scaling.deciding.engine.decide`) for every policy.
 - a no-op target in the same process (no HTTP): it answers read() at once and records scale().
   The figures therefore cover fetching + deciding, not the Kubernetes API's latency.
 

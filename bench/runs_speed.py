@@ -7,9 +7,9 @@ one or ten years. The oracle's plan (capacity 0.25 units/s per replica, 60 s sta
 replicas) and the latency SLO of its ready replicas (p95 under 100 ms per minute; the oracle's queue is
 empty: the demand never needs more than maxReplicas) are computed by `oracle.plan` and
 `latencies.measure` over one float per tick, and by `oracle.plan_runs` and `latencyruns.measure_runs`
-over runs (scaling.runlengths). Then `simulation.simulate` of three presets (the HPA's defaults, KEDA's,
+over runs (simulating.runlengths). Then `simulation.simulate` of three presets (the HPA's defaults, KEDA's,
 scaleplane's recommended) at target 0.8 on the per-tick list and on the runs (both skip the quiet span,
-scaling.skipping; the forecast preset cannot skip: it steps every tick either way). Each case runs in
+simulating.skipping; the forecast preset cannot skip: it steps every tick either way). Each case runs in
 its own process with a time limit; the per-tick forms of the ten-year gap (21 million ticks) are not
 run: they need gigabytes. Last, the command line: `scaleplane simulate --trace LOG --json` on a request
 log (two busy hours of 1 to 5 requests/s around the same gap; CPU of reading, resampling to runs and
@@ -31,7 +31,7 @@ from bench import recording
 LIMIT = 300.0
 SETUP = """
 import time
-from scaleplane.scaling import latencies, latencyruns, oracle, runlengths
+from scaleplane.scaling.simulating import latencies, latencyruns, oracle, runlengths
 day = [2.0 + (k % 240) / 60 for k in range(5760)]
 gap = int({years} * 365 * 5760)
 busy = runlengths.Runs.of(day)
@@ -59,7 +59,7 @@ print(time.process_time() - began, best.replica_hours, measured.violation_minute
 
 
 SIMULATE = """
-from scaleplane.scaling import frontiers, simulation
+from scaleplane.scaling.simulating import frontiers, simulation
 model = simulation.TargetModel()
 preset = frontiers.preset_for("{family}", model, 0.8, min_replicas={low}, max_replicas=100)
 out = simulation.simulate(preset.spec, {series}, model=model, sync_seconds=preset.sync_seconds)
@@ -79,7 +79,7 @@ log.write_text("\\n".join(rows) + "\\n")
 """
 CLI_PER_TICK = """
 import contextlib, io, time
-from scaleplane.scaling import presets, simulation, traces
+from scaleplane.scaling.simulating import presets, simulation, traces
 began = time.process_time()
 trace = traces.parse_trace(log.open(), source=str(log))
 demand = traces.resample(trace, 15.0)
@@ -147,7 +147,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     body = (
         "Two busy days around a gap of zero demand, per tick (one float per tick) and as runs "
-        "(scaling.runlengths), CPU seconds of each case in its own process (the machine was shared):"
+        "(simulating.runlengths), CPU seconds of each case in its own process (the machine was shared):"
         "\n\n" + "\n".join(rows) + "\n\nThe last two rows are the command line (bench `CLI_RUNS`: "
         "`scaleplane simulate --trace LOG --json` in process, reading the request log, resampling it to runs "
         "and simulating the recommended policy) against the per-tick path main's command took "

@@ -46,7 +46,10 @@ PAIRS = 2  # A B A B: on a shared machine a sweep takes minutes
 LIMIT = 120.0
 SNIPPET = """
 import random, time
-from scaleplane.scaling import presets, simulation
+try:  # this checkout's layout, or an older commit's (one module per file in scaling/)
+    from scaleplane.scaling.simulating import presets, simulation
+except ImportError:
+    from scaleplane.scaling import presets, simulation
 random.seed(7)
 model = simulation.TargetModel()
 demand = [{peak} * (0.5 + 0.5 * random.random()) for _ in range(2000)]
@@ -80,7 +83,10 @@ def old_source(folder: Path, commit: str = BEFORE) -> Path:
 
 IDLE = """
 import time
-from scaleplane.scaling import presets, simulation
+try:  # this checkout's layout, or an older commit's (one module per file in scaling/)
+    from scaleplane.scaling.simulating import presets, simulation
+except ImportError:
+    from scaleplane.scaling import presets, simulation
 model = simulation.TargetModel()
 day = [2.0 + (k % 240) / 60 for k in range(5760)]
 demand = day + [0.0] * (30 * 5760) + day
@@ -147,7 +153,7 @@ def main() -> None:
         + "\n".join(lines)
         + "\n\nTwo busy days around 30 idle days (184,320 ticks of 15 s), KEDA's defaults, one simulation: "
         f"this checkout and main before the speed-up ({BASE}), both skipping the idle span "
-        "(scaling.skipping):"
+        "(scaling.simulating.skipping):"
         "\n\n| this checkout s | main s |\n|---:|---:|\n"
         + idle
         + "\n\nThe WorldCup98 week's frontier (`scaleplane simulate --trace "

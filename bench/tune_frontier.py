@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.scaling import frontiers, oracle, presets, simulation, traces
+from scaleplane.scaling.simulating import frontiers, oracle, presets, simulation, traces
 
 ROOT = Path(__file__).resolve().parents[1]
 TRACES = ROOT / "traces"

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.scaling import presets, simulation, traces
+from scaleplane.scaling.simulating import presets, simulation, traces
 
 TRACES = Path(__file__).resolve().parents[1] / "traces"
 REAL = "azure-llm-conv-2023"

@@ -136,7 +136,7 @@ def test_plan_fits_80_columns_and_never_cuts_a_value() -> None:
 def test_simulate_summary_fits_80_columns_or_lists_the_values(tmp_path: Path) -> None:
     from scaleplane.cli import simulation_outputs
     from scaleplane.reporting import simulations
-    from scaleplane.scaling import presets, simulation, traces
+    from scaleplane.scaling.simulating import presets, simulation, traces
 
     with (REPO / "traces" / "synthetic-noisy.csv").open() as lines:
         demand = traces.resample(traces.parse_trace(lines, source="t"), 15)

@@ -83,7 +83,7 @@ def test_an_unknown_promql_range_is_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_an_unexpected_exception_is_one_line_naming_a_bug(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scaleplane.scaling import traces
+    from scaleplane.scaling.simulating import traces
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("boom")

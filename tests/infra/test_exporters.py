@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scaleplane.infra import planning
-from scaleplane.scaling import decisions, recommending, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import recommending
 from tests.support import planned_stacks
 
 POD_MONITOR = "kubernetes:monitoring.coreos.com/v1:PodMonitor"

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from scaleplane.control import policies
 from scaleplane.operator import registering, restoring, statuses
-from scaleplane.scaling import decisions, engine, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
 from scaleplane.targets import protocol
 
 POLICY = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scaleplane.reporting import thinnings
-from scaleplane.scaling import runlengths
+from scaleplane.scaling.simulating import runlengths
 
 
 def test_short_timelines_keep_every_tick() -> None:

@@ -6,7 +6,8 @@ GO = kubernetes/kubernetes pkg/controller/podautoscaler/horizontal.go
 
 from __future__ import annotations
 
-from scaleplane.scaling import behaviors, decisions, reasons, specs
+from scaleplane.scaling import decisions, reasons, specs
+from scaleplane.scaling.deciding import behaviors
 from tests.support.engine_ticks import policy, run
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from scaleplane.scaling import decisions, engine, forecasting, reasons, specs
+from scaleplane.scaling import decisions, reasons, specs
+from scaleplane.scaling.deciding import engine, forecasting
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import observe, policy, run
 

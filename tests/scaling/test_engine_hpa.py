@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.scaling import engine, reasons
+from scaleplane.scaling import reasons
+from scaleplane.scaling.deciding import engine
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import metric, observe, policy
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.scaling import decisions, engine, reasons, specs
+from scaleplane.scaling import decisions, reasons, specs
+from scaleplane.scaling.deciding import engine
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import metric, observe, policy, run
 

@@ -16,7 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import decisions, engine, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
 
 # 150 examples keep CI quick; SCALEPLANE_HYPOTHESIS_EXAMPLES=2000 searches harder.
 EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "150"))

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from scaleplane.scaling import decisions, engine, reasons, specs, utilization
+from scaleplane.scaling import decisions, reasons, specs
+from scaleplane.scaling.deciding import engine, utilization
 
 NOW = 100_000.0
 CPU_60 = {

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scaleplane.scaling import engine, reasons, scheduling, specs
+from scaleplane.scaling import reasons, specs
+from scaleplane.scaling.deciding import engine, scheduling
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import observe, policy
 

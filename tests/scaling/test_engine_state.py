@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from scaleplane.scaling import decisions, engine, reasons
+from scaleplane.scaling import decisions, reasons
+from scaleplane.scaling.deciding import engine
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import metric, observe, policy, run
 

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from scaleplane.scaling import decisions, engine, forecasting, reasons
+from scaleplane.scaling import decisions, reasons
+from scaleplane.scaling.deciding import engine, forecasting
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import observe, policy, run
 

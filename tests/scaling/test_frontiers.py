@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.scaling import frontiers, simulation
+from scaleplane.scaling.simulating import frontiers, simulation
 
 P = frontiers.Point
 

@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from scaleplane.scaling import engine, headroom, reasons, specs
+from scaleplane.scaling import reasons, specs
+from scaleplane.scaling.deciding import engine, headroom
 from scaleplane.scaling.decisions import ScalingState
 from tests.support.engine_ticks import observe, policy, run
 

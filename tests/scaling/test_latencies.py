@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import latencies
+from scaleplane.scaling.simulating import latencies
 
 P95_100MS = latencies.LatencyObjective()  # p95 under 100 ms over each minute, 50 ms of service
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaleplane.scaling import presets, simulation, specs
+from scaleplane.scaling import specs
+from scaleplane.scaling.simulating import presets, simulation
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = simulation.TargetModel(capacity_per_replica=0.5, startup_seconds=90)

@@ -8,7 +8,8 @@ import pickle
 
 import pytest
 
-from scaleplane.scaling import behaviors, decisions, engine, recommending, records
+from scaleplane.scaling import decisions, records
+from scaleplane.scaling.deciding import behaviors, engine, recommending
 
 
 @records.quick

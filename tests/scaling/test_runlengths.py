@@ -1,4 +1,4 @@
-"""Demand as runs (scaling.runlengths): the oracle and the latency SLO on runs equal their per-tick forms.
+"""Demand as runs (simulating.runlengths): the oracle and the latency SLO on runs equal their per-tick forms.
 
 Random piecewise-constant series with long constant runs, expanded tick by tick for the per-tick path.
 """
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import frontiers, latencies, latencyruns, oracle, runlengths, simulation
+from scaleplane.scaling.simulating import frontiers, latencies, latencyruns, oracle, runlengths, simulation
 
 EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "60"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import decisions, fleets, presets, simulation, specs, traces
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.simulating import fleets, presets, simulation, traces
 
 REPO = Path(__file__).resolve().parents[2]
 ONE_REQUEST = simulation.TargetModel(

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from scaleplane.scaling import oracle
+from scaleplane.scaling.simulating import oracle
 
 
 def plan(demand: list[float], startup: int, low: int = 0, high: int = 100) -> oracle.OraclePlan:

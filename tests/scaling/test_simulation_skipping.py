@@ -1,4 +1,4 @@
-"""Run-length stepping (scaling.skipping): skipping a quiet span gives exactly what stepping through it gives.
+"""Run-length stepping (simulating.skipping): skipping a quiet span gives exactly what stepping gives.
 
 Every Outcome field is compared (the timelines tick by tick, the decision reasons, the SLO minutes), over
 random policies (every knob the engine has, the non-skippable ones included) and random piecewise-constant
@@ -14,7 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scaleplane.scaling import decisions, engine, presets, simulation, skipping, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
+from scaleplane.scaling.simulating import presets, simulation, skipping
 
 EXAMPLES = int(os.environ.get("SCALEPLANE_HYPOTHESIS_EXAMPLES", "25"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from scaleplane.scaling import traces
+from scaleplane.scaling.simulating import traces
 
 
 def parse(text: str, **kwargs: object) -> traces.DemandTrace:
@@ -117,7 +117,7 @@ TEN_YEARS = 10 * 365 * 86400  # seconds, a whole number of 15 s buckets
 
 
 def test_a_ten_year_gap_between_requests_is_one_run_of_zeros() -> None:
-    from scaleplane.scaling import resampling, runlengths
+    from scaleplane.scaling.simulating import resampling, runlengths
 
     busy = [f"{1.45e9 + s / 4:.2f}" for s in range(4 * 600)]  # 4 requests/s for 10 minutes
     later = [f"{1.45e9 + TEN_YEARS + s / 4:.2f}" for s in range(4 * 600)]
@@ -130,7 +130,7 @@ def test_a_ten_year_gap_between_requests_is_one_run_of_zeros() -> None:
 
 
 def test_runs_resample_exactly_as_per_tick_over_zeros_and_values() -> None:
-    from scaleplane.scaling import resampling
+    from scaleplane.scaling.simulating import resampling
 
     demand = (0.0,) * 7 + (1.3, 0.0, 0.0, 2.0, 2.0, 2.0) + (0.0,) * 9 + (0.7,)
     for step, tick in [(10.0, 15.0), (15.0, 15.0), (60.0, 15.0), (7.0, 2.7), (1.0, 30.0)]:
@@ -139,7 +139,7 @@ def test_runs_resample_exactly_as_per_tick_over_zeros_and_values() -> None:
 
 
 def test_too_many_runs_or_a_wrong_unit_are_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    from scaleplane.scaling import resampling
+    from scaleplane.scaling.simulating import resampling
 
     monkeypatch.setattr(traces, "MAX_RUNS", 100)
     with pytest.raises(traces.TraceError, match=r"^many\.csv: has requests in 199 buckets .*\(--tick\)"):

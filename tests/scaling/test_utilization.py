@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scaleplane.scaling import utilization as u
+from scaleplane.scaling.deciding import utilization as u
 
 NOW = 10_000.0
 OLD: dict[str, Any] = {"started_at": 0.0, "ready_since": 10.0, "sampled_at": NOW}  # running for hours

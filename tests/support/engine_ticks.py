@@ -1,4 +1,4 @@
-"""Step `scaling.engine.decide` through simulated time: policies from dicts, observations, replica sequences.
+"""Step `deciding.engine.decide` through simulated time: policies from dicts, observations, replica sequences.
 
 spec = policy(maxReplicas=20, behavior={...})          # the minimal valid policy, overridden
 obs = observe(0.0, current=4, load=250.0)               # one sample per keyword; None = a failed read
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scaleplane.scaling import decisions, engine, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
 
 TICK = 15.0
 

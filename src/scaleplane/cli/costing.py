@@ -130,7 +130,8 @@ def build_estimate(
 
 def _expected_from_trace(plan: Any, trace: Path, capacity: float, startup: float, only: str | None) -> Any:
     from scaleplane.cost import ranges
-    from scaleplane.scaling import simulation, specs, traces
+    from scaleplane.scaling import specs
+    from scaleplane.scaling.simulating import simulation, traces
 
     try:
         with trace.open(newline="") as lines:

@@ -20,7 +20,8 @@ from scaleplane.cli import simulation_outputs
 from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
-    from scaleplane.scaling import runlengths, simulation, specs
+    from scaleplane.scaling import specs
+    from scaleplane.scaling.simulating import runlengths, simulation
 
 PROGRESS_FROM_TICKS = 2000  # shorter runs finish before a bar is worth drawing
 
@@ -129,7 +130,7 @@ def simulate(
     ] = 0.8,
     jobs: Annotated[int, typer.Option(help="--frontier: worker processes (0: one per CPU).")] = 0,
 ) -> None:
-    from scaleplane.scaling import presets, resampling, traces
+    from scaleplane.scaling.simulating import presets, resampling, traces
 
     model = _model(capacity, startup, queueing, tick, rate_window)
     slo = _objective(slo_latency, slo_quantile, slo_window, service_time, tick)
@@ -207,7 +208,7 @@ def simulate(
 def _model(
     capacity: float, startup: float, queueing: bool, tick: float, window: float | None
 ) -> simulation.TargetModel:
-    from scaleplane.scaling import simulation
+    from scaleplane.scaling.simulating import simulation
 
     if window is None:  # the default follows a long tick, so an unset option is never the one blamed
         window = max(60.0, tick)
@@ -232,7 +233,7 @@ def _model(
 
 
 def _objective(latency: float, quantile: float, window: float | None, service: float, tick: float) -> Any:
-    from scaleplane.scaling import latencies
+    from scaleplane.scaling.simulating import latencies
 
     if window is None:  # the default follows the tick, so a long --tick never blames an unset option
         window = max(60.0, tick)
@@ -256,7 +257,7 @@ def _objective(latency: float, quantile: float, window: float | None, service: f
 
 
 def _signals(pairs: list[str]) -> dict[str, str]:
-    from scaleplane.scaling import simulation
+    from scaleplane.scaling.simulating import simulation
 
     signals: dict[str, str] = {}
     for pair in pairs:
@@ -271,7 +272,7 @@ def _warn_about_wiring(
     spec: specs.ScalingPolicySpec, signals: dict[str, str], model: simulation.TargetModel
 ) -> None:
     """Say so (on stderr) when the policy will read something that makes its run meaningless."""
-    from scaleplane.scaling import simulation
+    from scaleplane.scaling.simulating import simulation
 
     unknown = sorted(set(signals) - {m.name for m in spec.metrics})
     if unknown:
@@ -290,7 +291,7 @@ def _warn_about_wiring(
 
 
 def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:
-    from scaleplane.scaling import traces
+    from scaleplane.scaling.simulating import traces
 
     try:
         with path.open(newline="") as lines:
@@ -328,7 +329,7 @@ def _run_all(
     *,
     show: bool,
 ) -> list[simulation.Outcome]:
-    from scaleplane.scaling import simulation
+    from scaleplane.scaling.simulating import simulation
 
     def one(name: str, spec: specs.ScalingPolicySpec, sync: float, on_tick: Any) -> simulation.Outcome:
         try:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from scaleplane.scaling import simulation
+    from scaleplane.scaling.simulating import simulation
 
 
 def summary_lines(result: dict[str, Any], outcomes: list[simulation.Outcome], width: int) -> list[str]:
@@ -49,7 +49,7 @@ TIMELINE_ROWS = 1_000_000  # ticks per run written one row each; longer timeline
 def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
     """One row per run and tick: the series behind the plots (`scaleplane simulate --timeline`).
 
-    Past `TIMELINE_ROWS` ticks, when the series are runs (scaling.runlengths), a row only where some
+    Past `TIMELINE_ROWS` ticks, when the series are runs (simulating.runlengths), a row only where some
     value changes, and at the last tick: each row holds until the next row's `t` (docs/simulate.md).
     """
     with path.open("w", newline="") as out:
@@ -75,7 +75,7 @@ def write_timeline(path: Path, outcomes: list[simulation.Outcome]) -> None:
 
 
 def _rows(outcome: simulation.Outcome) -> Iterable[int]:
-    from scaleplane.scaling import runlengths
+    from scaleplane.scaling.simulating import runlengths
 
     line, best = outcome.timeline, outcome.oracle
     columns = [line.demand, line.replicas, line.ready, line.backlog, best.billed, best.ready]

@@ -3,7 +3,7 @@
 The runs are independent, so they go to a process pool (one worker per CPU by default): the engine is
 pure Python and one process would use one core. The oracle is computed once per lower bound in the
 parent and handed to the workers with the trace. The frontiers and the comparison are
-`scaling.frontiers`; the report is `reporting.frontiers`.
+`scaling.simulating.frontiers`; the report is `reporting.frontiers`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, cast
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.scaling import frontiers, latencies, oracle, runlengths, simulation
+from scaleplane.scaling.simulating import frontiers, latencies, oracle, runlengths, simulation
 
 _SHARED: dict[str, Any] = {}  # what every run of one sweep needs, set once per worker
 

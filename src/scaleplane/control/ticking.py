@@ -19,7 +19,8 @@ from typing import TypeVar
 
 from scaleplane.control import policies, retrying
 from scaleplane.metrics import pods, sources
-from scaleplane.scaling import decisions, engine, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
 from scaleplane.targets import protocol
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ class Controller:
     """Runs ticks; holds no per-policy state (the caller keeps each ManagedPolicy's state).
 
     source:             where metric values come from (production: metrics.prometheus.PrometheusSource).
-    decide:             the engine; defaults to `scaling.engine.decide`. Tests may pass their own.
+    decide:             the engine; defaults to `scaling.deciding.engine.decide`. Tests may pass their own.
     target_concurrency: at most this many target calls (read or scale) in flight at once.
     target_timeout:     seconds one target call may take before it counts as a (retryable) failure.
     backoff:            retry schedule for retryable target errors (see control.retrying).

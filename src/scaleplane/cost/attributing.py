@@ -24,7 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.scaling import presets, simulation, specs
+from scaleplane.scaling import specs
+from scaleplane.scaling.simulating import presets, simulation
 
 REPLICAS = "max by (namespace, policy) (scaleplane_current_replicas)"
 METRICS = "max by (namespace, policy, metric) (scaleplane_metric_value)"

@@ -1,7 +1,7 @@
 """The expected replica count of an autoscaled part: its policy replayed over a trace by the simulator.
 
 A plan knows an autoscaled part's bounds (minReplicas, maxReplicas) but not where between them it will
-run. Replaying the planned ScalingPolicy over a recorded load with `scaling.simulation.simulate` (the
+run. Replaying the planned ScalingPolicy over a recorded load with `simulating.simulation.simulate` (the
 simulator's public entry point, the same `scaleplane simulate` runs) gives its replica-hours; divided by
 the trace's length that is the mean billed replica count, which prices the "expected" end of the range
 (a trace of one busy week expects a month of weeks like it).
@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.scaling import simulation, specs, traces
+from scaleplane.scaling import specs
+from scaleplane.scaling.simulating import simulation, traces
 
 
 @dataclass(frozen=True)

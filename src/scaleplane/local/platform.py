@@ -55,7 +55,8 @@ from scaleplane.local.servers import (
     watchdog,
 )
 from scaleplane.metrics import prometheus as prometheus_source
-from scaleplane.scaling import activation, decisions
+from scaleplane.scaling import decisions
+from scaleplane.scaling.deciding import activation
 
 log = logging.getLogger(__name__)
 DEFAULT_TICK_SECONDS = 5.0

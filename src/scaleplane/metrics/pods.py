@@ -39,7 +39,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from scaleplane.metrics import selectors, sources
-from scaleplane.scaling import utilization
+from scaleplane.scaling.deciding import utilization
 
 # The cAdvisor rate's default window: two 30 s scrapes, about metrics-server's own window.
 RATE_SECONDS = 60

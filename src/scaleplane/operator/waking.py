@@ -27,7 +27,7 @@ import kopf
 
 from scaleplane.control import policies
 from scaleplane.operator import hooking, runtime
-from scaleplane.scaling import activation
+from scaleplane.scaling.deciding import activation
 
 FUNCTIONS = ("scaleplane.io", "v1alpha1", "functions")
 WAKE_ANNOTATION = "scaleplane.io/wake-requested-at"

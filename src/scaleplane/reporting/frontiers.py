@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scaleplane.reporting import markdown
-from scaleplane.scaling import frontiers
+from scaleplane.scaling.simulating import frontiers
 
 MARKDOWN_NAME = "frontier.md"
 PLOT_NAME = "frontier.png"

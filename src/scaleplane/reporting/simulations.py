@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scaleplane.reporting import markdown, plots, thinnings
-from scaleplane.scaling import simulation
+from scaleplane.scaling.simulating import simulation
 
 MARKDOWN_NAME = "simulate.md"
 PLOT_NAME = "simulate.png"

@@ -1,7 +1,7 @@
 """Long timelines thinned for a plot or a table: never one point per tick of a ten-year trace.
 
 `thinned(columns, limit)` picks at most about `limit` tick indexes of series that share one time axis.
-When every series is a run view (`scaling.runlengths.Ticks`, what a simulation of runs hands out) the
+When every series is a run view (`simulating.runlengths.Ticks`, what a simulation of runs hands out) the
 candidates are the ticks where some series changes and the tick before each change, so a step plot of
 them is exact; a ten-year gap is two points. When those are still more than `limit` (or the series are
 plain per-tick lists), the ticks are cut into equal buckets and each bucket keeps its first tick and the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scaleplane.scaling import runlengths
+from scaleplane.scaling.simulating import runlengths
 
 PLOT_POINTS = 4000  # a 11-inch plot at 100 dpi has ~1,000 pixel columns: 4,000 points is plenty
 

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.scaling import records, utilization
+from scaleplane.scaling import records
+from scaleplane.scaling.deciding import utilization
 
 
 @records.quick

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaleplane.scaling import behaviors, recommending, specs
+from scaleplane.scaling import specs
+from scaleplane.scaling.deciding import behaviors, recommending
 
 CACHE_SIZE = 4096
 

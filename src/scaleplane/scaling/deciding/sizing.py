@@ -1,6 +1,6 @@
 """Headroom that follows the load: quantile sizing and a burst (panic) mode. Both only ever add replicas.
 
-quantile sizing (`spec.sizing`, method stdev; method rise is `scaling.headroom`)
+quantile sizing (`spec.sizing`, method stdev; method rise is `scaling.deciding.headroom`)
     over the metric's readings (loads, as the forecast keeps them) of the last `windowSeconds`:
         sized = latest + z(quantile) * stdev(readings)          z(0.9) = 1.28, z(0.95) = 1.64
     and the metric recommends for `sized` when that asks for more than the reading did. A flat load
@@ -23,7 +23,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scaleplane.scaling import decisions, forecasting, headroom, recommending, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import forecasting, headroom, recommending
 
 MIN_READINGS = 3
 _Z = statistics.NormalDist()

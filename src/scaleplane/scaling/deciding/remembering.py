@@ -18,7 +18,8 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 
-from scaleplane.scaling import behaviors, decisions, facts, forecasting, reasons, specs
+from scaleplane.scaling import decisions, facts, reasons, specs
+from scaleplane.scaling.deciding import behaviors, forecasting
 
 
 def remember(

@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplane.scaling import decisions, facts, recommending, specs
+from scaleplane.scaling import decisions, facts, specs
+from scaleplane.scaling.deciding import recommending
 
 # Chosen by bench/forecast_accuracy.py (docs/benchmarks.md, "Forecast accuracy").
 ALPHA = 0.3  # level smoothing

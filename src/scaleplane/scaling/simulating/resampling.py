@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import math
 
-from scaleplane.scaling import runlengths, traces
+from scaleplane.scaling.simulating import runlengths, traces
 
 
 def resample_runs(trace: traces.DemandTrace, tick_seconds: float) -> runlengths.Runs:

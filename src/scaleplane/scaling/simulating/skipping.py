@@ -10,7 +10,7 @@ and computes that state directly (`shifted`). The argument, from the engine's ru
    burst's windows, the history kept) or adds a duration to `now`. The exceptions read absolute time:
    schedules (cron windows), the seasonal forecast (time of day) and the forecast's error tracking and
    trend fit (arithmetic on timestamps); a policy with schedules or an enabled forecast is never skipped
-   (`skippable`). Nor is one with `sizing.method: rise`: its histogram of rises (`scaling.headroom`)
+   (`skippable`). Nor is one with `sizing.method: rise`: its histogram of rises (`scaling.deciding.headroom`)
    counts one more rise at every tick, even under constant load, so its state is never a fixed point.
    So, with every timestamp and `now` moved by the same D,
    decide(obs + D, shift(S, D), now + D) = (decision + D, shift(S', D)) where (decision, S') =
@@ -46,7 +46,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from scaleplane.scaling import behaviors, decisions, runlengths, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import behaviors
+from scaleplane.scaling.simulating import runlengths
 
 EXACT_SECONDS = 2.0**53  # whole seconds below this add exactly as floats
 

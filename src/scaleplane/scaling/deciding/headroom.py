@@ -32,7 +32,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from scaleplane.scaling import decisions, forecasting, recommending, specs
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import forecasting, recommending
 
 STEP = math.log(1.02)  # one bin: 2 % of 1 + rise
 MAX_BIN = 200  # 1.02^200 = 52: a larger rise counts as that

@@ -11,7 +11,7 @@ Two formats, told apart by the header row:
   those columns (e.g. tokens). A trailing bucket covering less than half its length is dropped,
   because dividing its few requests by the full length would invent a fall in load that never happened.
 
-A request log's demand is kept as runs (`scaling.runlengths`): a gap of ten years between requests is
+A request log's demand is kept as runs (`simulating.runlengths`): a gap of ten years between requests is
 one run of zeros, not one bucket each, so what is refused is what costs memory: more than `MAX_RUNS`
 runs, or a span of more than `MAX_SPAN_TICKS` buckets (a wrong timestamp, not a longer trace).
 
@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scaleplane.scaling import runlengths
+from scaleplane.scaling.simulating import runlengths
 
 MAX_TICKS = 5_000_000  # one float per tick (`resample`): a year at 15 s is 2.1 million
 MAX_RUNS = 5_000_000  # runs of demand (`resample_runs`, request logs): what costs memory

@@ -24,7 +24,7 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
 Metrics (exact):
 - replica_hours: sum over ticks of billed replicas (ready + starting) * tick / 3600.
 - slo_violation_minutes: minutes (windows of the objective) whose latency quantile is above the
-  objective, from the FIFO queue's waits (`scaling.latencies`: p95 under 100 ms over each minute).
+  objective, from the FIFO queue's waits (`scaling.simulating.latencies`: p95 under 100 ms over each minute).
 - shortfall_minutes: (number of ticks whose work exceeds that tick's capacity) * tick / 60, i.e.
   minutes in which some demand, or some queued work, was not served within its tick (the measure this
   simulator had before the latency SLO, kept as a second view).
@@ -36,9 +36,9 @@ Cost: O(ticks) Python steps (one `decide` per sync) plus numpy over ticks; a rep
 what 10 costs (pending start-ups are kept as (ready tick, count) batches, not one entry per replica).
 A span where the engine and the target are at a fixed point (constant or zero load, nothing starting,
 nothing queued) is skipped to the demand's next change, with the state computed directly and exactly
-(`scaling.skipping`: the argument and its conditions).
+(`scaling.simulating.skipping`: the argument and its conditions).
 
-The oracle (`scaling.oracle`) uses the same ticks, capacity and start-up delay.
+The oracle (`scaling.simulating.oracle`) uses the same ticks, capacity and start-up delay.
 """
 
 from __future__ import annotations
@@ -50,9 +50,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from scaleplane.scaling import (
-    decisions,
-    engine,
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import engine
+from scaleplane.scaling.simulating import (
     fleets,
     latencies,
     oracle,
@@ -61,7 +61,6 @@ from scaleplane.scaling import (
     runlengths,
     runsummaries,
     skipping,
-    specs,
 )
 
 Decide = Callable[
@@ -121,8 +120,8 @@ def simulate(
 
     `on_tick(done, total)` reports progress; `decide` replaces the engine (tests observe what it sees);
     `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds);
-    `skip=False` steps every tick even where `scaling.skipping` proves the span a fixed point.
-    `demand` as runs (scaling.runlengths) gives the same Outcome with its per-tick series as run views,
+    `skip=False` steps every tick even where `scaling.simulating.skipping` proves the span a fixed point.
+    `demand` as runs (simulating.runlengths) gives the same Outcome with its per-tick series as run views,
     in time that grows with the runs and the stepped ticks, not with skipped ones (`_of_runs`).
     """
     as_runs: runlengths.Runs | None = None
@@ -176,7 +175,7 @@ def simulate(
     reasons: Counter[str] = Counter()
     violated = 0
     overload = 0.0
-    # Resource metrics read the modelled pods' recent busyness, which scaling.skipping does not model.
+    # Resource metrics read the modelled pods' recent busyness, which simulating.skipping does not model.
     stepped = not skip or decide is not engine.decide or "resource" in wiring.values()
     runs = None if stepped else skipping.Runs(series if as_runs is None else as_runs)
     if runs is not None and not skipping.skippable(spec, start, tick_seconds, len(series)):
@@ -261,7 +260,7 @@ def simulate(
             and k - 1 - widest >= runs.start_of(k - 1)
             and skipping.at_fixed_point(spec, before, after, period, start + (k - 1) * tick_seconds)
         ):
-            # scaling.skipping: every tick until the demand changes is this one again
+            # scaling.simulating.skipping: every tick until the demand changes is this one again
             end = runs.end_of(k - 1)
             syncs = (end - k) // sync_every
             if syncs > 0:

@@ -20,20 +20,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from scaleplane.scaling import (
+from scaleplane.scaling import decisions, facts, reasons, records, specs
+from scaleplane.scaling.deciding import (
     activation,
     behaviors,
-    decisions,
-    facts,
     forecasting,
-    reasons,
     recommending,
-    records,
     remembering,
     resources,
     scheduling,
     sizing,
-    specs,
 )
 
 

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.scaling import presets, simulation
+from scaleplane.scaling.simulating import presets, simulation
 
 FAMILIES = ("hpa", "keda", "scaleplane", "forecast")
 DEFAULT_TARGETS = (0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.75, 0.80, 0.85, 0.90, 0.95)

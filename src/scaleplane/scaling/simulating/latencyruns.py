@@ -1,4 +1,4 @@
-"""`measure_runs`: the latency SLO of `latencies.measure` on run-length series (scaling.runlengths).
+"""`measure_runs`: the latency SLO of `latencies.measure` on run-length series (simulating.runlengths).
 
 Only a tick that starts with a queue or receives more than it serves can make work wait (the argument
 in `latencies.measure`), and only a window holding late work can violate the objective. So the ticks
@@ -19,7 +19,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from scaleplane.scaling import latencies, runlengths
+from scaleplane.scaling.simulating import latencies, runlengths
 
 CHUNK = 1 << 20  # ticks of capacity summed per numpy call
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from scaleplane.scaling import latencies, latencyruns, oracle, runlengths
+from scaleplane.scaling.simulating import latencies, latencyruns, oracle, runlengths
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from scaleplane.scaling import oracle
+from scaleplane.scaling.simulating import oracle
 
 
 @dataclass(frozen=True)
 class Timeline:
     """Per tick: the offset (s from the trace's start), demand (units/s), billed and ready replicas.
 
-    Tuples, or read-only run views (scaling.runlengths.Ticks) when the demand came as runs: both index,
+    Tuples, or read-only run views (simulating.runlengths.Ticks) when the demand came as runs: both index,
     slice, iterate and measure `len` per tick.
     """
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scaleplane.inputs import durations
-from scaleplane.scaling import decisions, fleets, specs, utilization
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import utilization
+from scaleplane.scaling.simulating import fleets
 
 BACKLOG_WORDS = ("queue", "backlog", "depth", "lag", "pending")
 SIGNALS = ("demand", "backlog", "resource")

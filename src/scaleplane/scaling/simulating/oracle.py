@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scaleplane.scaling import runlengths
+from scaleplane.scaling.simulating import runlengths
 
 EPSILON = 1e-9  # demand exactly equal to capacity is served: ceil(5.000000001) must not become 6
 

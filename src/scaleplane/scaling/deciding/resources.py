@@ -16,7 +16,8 @@ rather than scale on a partial view, as the HPA does.
 
 from __future__ import annotations
 
-from scaleplane.scaling import decisions, recommending, specs, utilization
+from scaleplane.scaling import decisions, specs
+from scaleplane.scaling.deciding import recommending, utilization
 
 
 def recommend(

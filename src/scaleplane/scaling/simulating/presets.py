@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaleplane.scaling import simulation, specs
+from scaleplane.scaling import specs
+from scaleplane.scaling.simulating import simulation
 
 HPA_SYNC_SECONDS = 15.0  # --horizontal-pod-autoscaler-sync-period
 KEDA_POLLING_SECONDS = 30.0  # ScaledObject pollingInterval default
