@@ -13,7 +13,8 @@ Two formats, told apart by the header row:
 
 A request log's demand is kept as runs (`simulating.runlengths`): a gap of ten years between requests is
 one run of zeros, not one bucket each, so what is refused is what costs memory: more than `MAX_RUNS`
-runs, or a span of more than `MAX_SPAN_TICKS` buckets (a wrong timestamp, not a longer trace).
+runs, or a span of more than `MAX_SPAN_YEARS` years or `MAX_SPAN_TICKS` buckets (a wrong timestamp, not
+a longer trace).
 
 Every problem raises `TraceError` naming the source, the line, the column and the value.
 """
@@ -33,6 +34,9 @@ from scaleplane.scaling.simulating import runlengths
 MAX_TICKS = 5_000_000  # one float per tick (`resample`): a year at 15 s is 2.1 million
 MAX_RUNS = 5_000_000  # runs of demand (`resample_runs`, request logs): what costs memory
 MAX_SPAN_TICKS = 1_000_000_000  # a century at 15 s is 210 million: more is a wrong timestamp or unit
+# No request log spans decades: two stamps this far apart are a typo or a 0 (1970), not a quiet spell. A
+# ten-year gap is accepted (it costs one run of zeros); the Unix epoch beside this year's stamps is not.
+MAX_SPAN_YEARS = 20
 MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
 SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
@@ -161,12 +165,16 @@ def _parse_request_log(
     first, last = min(events), max(events)
     start = first[0]
     span = last[0] - start
-    if span / bucket_seconds > MAX_SPAN_TICKS:  # one stamp far from the rest: a wrong unit or typo
+    too_long = span > MAX_SPAN_YEARS * 365.25 * 86400
+    if too_long or span / bucket_seconds > MAX_SPAN_TICKS:  # one stamp far from the rest: a typo or unit
+        limit = (
+            f"{MAX_SPAN_YEARS} years" if too_long else f"{MAX_SPAN_TICKS:,} buckets of {bucket_seconds:g} s"
+        )
         raise TraceError(
             source,
             last[2],
             f"the requests span {span / 86400:,.0f} days (line {first[2]} to line {last[2]}), more than "
-            f"{MAX_SPAN_TICKS:,} buckets of {bucket_seconds:g} s: is one timestamp wrong?",
+            f"{limit}: is one timestamp wrong?",
         )
     full, rest = divmod(span, bucket_seconds)
     count = max(1, int(full) + (1 if rest >= bucket_seconds / 2 else 0))
