@@ -82,17 +82,7 @@ def size_for_rises(
         if margin > 0 and math.isfinite(value):
             replicas, _ = recommending.replicas_for(metric, value, current, ready, tolerances)
             if replicas > rec.replicas:
-                rec = decisions.MetricRecommendation(
-                    metric=rec.metric,
-                    value=rec.value,
-                    target=rec.target,
-                    target_type=rec.target_type,
-                    replicas=replicas,
-                    forecast_value=rec.forecast_value,
-                    note=rec.note,
-                    sized_value=value,
-                    predicted=rec.predicted,
-                )
+                rec = rec.sized(replicas, value)
         sized.append(rec)
     return tuple(sized), kept
 
