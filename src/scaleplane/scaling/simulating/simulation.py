@@ -94,6 +94,8 @@ class TargetModel:
 BACKLOG_WORDS = readings.BACKLOG_WORDS
 SIGNALS = readings.SIGNALS
 REQUESTS = readings.REQUESTS
+DENSE_TICKS_PER_RUN = 16  # runs shorter than this on average (a minute of 15 s ticks is 4): a list
+DENSE_TICKS = 5_000_000  # ... when that list stays small (a float object per tick)
 Timeline = outcomes.Timeline
 Outcome = outcomes.Outcome
 signal_for = readings.signal_for
@@ -127,7 +129,10 @@ def simulate(
     as_runs: runlengths.Runs | None = None
     series: Sequence[float]
     if isinstance(demand, runlengths.Runs):
-        as_runs, series = demand, runlengths.Ticks(demand)
+        # A busy trace (few ticks per run) is read from a plain list: a run view's lookups cost about a
+        # quarter of a stepped tick. Long quiet runs keep the view, which costs nothing per skipped tick.
+        dense = len(demand.lengths) * DENSE_TICKS_PER_RUN > demand.ticks and demand.ticks <= DENSE_TICKS
+        as_runs, series = demand, demand.expanded() if dense else runlengths.Ticks(demand)
     else:
         series = demand
     if not series:
