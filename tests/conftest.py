@@ -33,11 +33,16 @@ scrape and evaluation every 1 s.
     to AWS APIs (targets, cost, drills, the RDS and Aurora e2e): it takes seconds to start, so once.
 `moto_url` (function): that server's URL, its state reset (`POST /moto-api/reset`) before the test.
     Tests that need AWS credentials in the environment set them (tests/drills/conftest.py does).
+
+Every test must leave the `SCALEPLANE_*` and `POD_*` environment as it found it: an operator reads its
+settings from there, so a leaked value (once, a drill's `SCALEPLANE_IDENTITY`) breaks a later test that
+has nothing to do with it. `_no_leaked_settings` fails the test that leaked instead.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import signal
 import tempfile
@@ -69,6 +74,18 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if SERVER_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.servers)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_settings() -> Iterator[None]:
+    before = _operator_settings()
+    yield
+    after = _operator_settings()
+    assert after == before, f"the test left operator settings in the environment: {after} (was {before})"
+
+
+def _operator_settings() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(("SCALEPLANE_", "POD_"))}
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import tempfile
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from scaleplane.operator import handlers
+from tests.support import environment
 from tests.support.kmock_cluster import KubernetesCluster
 
 ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -96,9 +95,6 @@ def write_kubeconfig(path: Path, server: str, user: dict[str, Any] | None = None
     return path
 
 
-_env_lock = threading.Lock()
-
-
 @contextlib.asynccontextmanager
 async def running_operator(
     api_url: str,
@@ -146,7 +142,7 @@ async def running_operator(
     runner = KopfRunner(args, timeout=30, settings=kopf_settings, registry=registry)
     # The operator reads its settings from the environment (at login and at start-up, both in its own
     # thread, at times of its choosing): keep them set for the whole run.
-    with _patched_env(values):
+    with environment.layered(values):
         await asyncio.to_thread(runner.__enter__)
         try:
             await eventually(lambda: _answers(metrics_port), timeout=20, every=0.1)
@@ -162,22 +158,6 @@ async def _answers(port: int) -> bool:
             return rsp.status == 200
     except aiohttp.ClientError:
         return False
-
-
-@contextlib.contextmanager
-def _patched_env(values: dict[str, str]) -> Iterator[None]:
-    with _env_lock:
-        saved = {key: os.environ.get(key) for key in values}
-        os.environ.update(values)
-    try:
-        yield
-    finally:
-        with _env_lock:
-            for key, old in saved.items():
-                if old is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = old
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, every: float = 0.2) -> Any:
