@@ -53,6 +53,17 @@ def test_redis_runs_with_a_replica_auth_from_a_generated_secret_and_tls(dev: pla
     assert dev.outputs["cacheReaderEndpoint"] == "scaleplane-dev-cache-replicas.data.svc.cluster.local"
 
 
+def test_the_cache_endpoints_are_the_names_the_chart_gives_its_services(dev: planning.Plan) -> None:
+    # bitnami/redis names them <fullname>-master and <fullname>-replicas, and its generated certificate
+    # <fullname>-crt; without an override the fullname of release "scaleplane-dev-cache" would be
+    # "scaleplane-dev-cache-redis", and every endpoint below would point at no Service.
+    release = _release(dev, "redis")
+    fullname = release["values"]["fullnameOverride"]
+    assert fullname == release["name"] == "scaleplane-dev-cache"
+    assert dev.outputs["cacheEndpoint"] == f"{fullname}-master.data.svc.cluster.local"
+    assert dev.outputs["cacheReaderEndpoint"] == f"{fullname}-replicas.data.svc.cluster.local"
+
+
 def test_everything_goes_through_the_kubeconfig_provider(dev: planning.Plan) -> None:
     (provider,) = dev.by_type("pulumi:providers:kubernetes")
     assert provider.inputs["context"] == "kind-scaleplane"
