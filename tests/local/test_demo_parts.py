@@ -100,6 +100,11 @@ def test_doctor_names_the_install_command_of_what_is_missing(tmp_path: Path) -> 
     [optional] = checks.check_exporters((exporter,))
     assert optional.ok and "optional" in optional.detail
     assert "apt-get install -y prometheus-redis-exporter" in optional.fix
+    # So are the HA servers; Alertmanager is not (the platform's alerts go through it).
+    patroni = binaries.Binary("patroni", tmp_path / "patroni", "patroni")
+    [ha] = checks.check_high_availability((patroni,))
+    assert ha.ok and "--ha-database" in ha.detail and "apt-get install -y patroni" in ha.fix
+    assert binaries.ALERTMANAGER in checks.SERVER_BINARIES
 
 
 def test_profiles_scale_and_reject_bad_values() -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scaleplane.local import runfiles
+from scaleplane.local.ha import backups, etcd, patroni, sentinels
 from scaleplane.local.servers import binaries, ports, postgres, stockexporters
 
 PYTHON_MODULES = ("celery", "aiohttp", "psycopg", "psycopg_pool", "redis", "prometheus_client", "rich")
@@ -37,7 +38,10 @@ def _version(argv: list[str]) -> str:
     )
 
 
-SERVER_BINARIES = (binaries.PROMETHEUS, binaries.PROMTOOL, binaries.REDIS)
+SERVER_BINARIES = (binaries.PROMETHEUS, binaries.PROMTOOL, binaries.REDIS, binaries.ALERTMANAGER)
+# What `--ha-database` and the drills on `--target local` start besides the platform's servers.
+HA_BINARIES = (etcd.ETCD, patroni.PATRONI, sentinels.SENTINEL, backups.PGBACKREST)
+VERSION_ARGS = {backups.PGBACKREST.name: ["version"]}  # pgbackrest refuses --version
 
 
 def check_binaries(
@@ -78,6 +82,19 @@ def check_exporters(
             found.append(Check(binary.name, True, version.partition('msg="')[2].split("  ")[0] or version))
         else:
             detail = "absent (optional): the Database and Cache dashboards get no data"
+            found.append(Check(binary.name, True, detail, binaries.install_command(binary.package)))
+    return found
+
+
+def check_high_availability(tools: tuple[binaries.Binary, ...] = HA_BINARIES) -> list[Check]:
+    """Optional: the platform runs without them; `--ha-database` and the local drills do not."""
+    found = []
+    for binary in tools:
+        if binaries.is_installed(binary):
+            argv = [str(binary.path), *VERSION_ARGS.get(binary.name, ["--version"])]
+            found.append(Check(binary.name, True, _version(argv)))
+        else:
+            detail = "absent (optional): needed by --ha-database and drills on --target local"
             found.append(Check(binary.name, True, detail, binaries.install_command(binary.package)))
     return found
 
@@ -139,6 +156,7 @@ def run(state_dir: Path) -> list[Check]:
     return [
         *check_binaries(),
         *check_exporters(),
+        *check_high_availability(),
         check_python(),
         *check_state_dir(state_dir),
         check_ports(),
