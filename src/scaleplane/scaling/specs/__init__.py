@@ -13,7 +13,8 @@ path and the bad value (`spec.behavior.scaleDown.policies[0].periodSeconds: must
 Rule: pure data and validation, like all of `scaling`. The models live in one module per part of the
 policy: `fields` (the base model and the checked field types), `metrics` (`spec.metrics[]`),
 `behaviors` (`behavior`, `fallback`), `headrooms` (`schedules`, `forecast`, `sizing`, `burst`) and
-`policies` (`targetRef`, the whole spec, `parse_policy`). Every name is also here, so the rest of the
+`policies` (`targetRef`, the whole spec, `parse_policy`). The parts import only `fields`, and only
+`policies` imports the parts (checked by import-linter). Every name is also here, so the rest of the
 project reads one vocabulary, `specs.X`; the modules inside this package import each other instead.
 """
 
