@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from scaleplane.scaling import specs
@@ -93,3 +95,12 @@ def test_snake_case_and_camel_case_both_load() -> None:
         }
     )
     assert camel == snake
+
+
+def test_a_policy_error_survives_pickling_whole() -> None:
+    # the sweep's worker processes send errors back pickled
+    error = specs.PolicyError(
+        ["spec.maxReplicas: must be >= 1, was 0", "spec.metrics: is required"], [("a",), ()]
+    )
+    back = pickle.loads(pickle.dumps(error))
+    assert (back.problems, back.locations, str(back)) == (error.problems, error.locations, str(error))

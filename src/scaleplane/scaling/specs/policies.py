@@ -73,6 +73,11 @@ class PolicyError(ValueError):
         self.problems = problems
         self.locations = locations or [() for _ in problems]
 
+    def __reduce__(self) -> tuple[type[PolicyError], tuple[list[str], list[tuple[int | str, ...]]]]:
+        # BaseException pickles `args` (the joined sentence) and would pass it back as `problems`:
+        # a policy error sent across a process pool came back as one character per problem.
+        return (type(self), (self.problems, self.locations))
+
 
 def parse_policy(data: Any, *, root: str = "spec") -> ScalingPolicySpec:
     """Validate a policy spec (the CR's `spec`, or the `spec` of a YAML file) into a typed object.
