@@ -15,7 +15,7 @@ Why no separate Celery exporter: the broker is Redis on both targets and a queue
 redis_exporter's `--check-single-keys` is the queue length (LLEN, 0 when empty) without one more
 process; danihodovic/celery-exporter reads the same LLEN and adds task events the policies do not use.
 
-The queue exporter (`python -m scaleplane.queues`, in the operator's image) runs on
+The queue exporter (`python -m scaleplane.queues`, in the operator's image, `operator.image`) runs on
 both targets beside the broker: Celery's messages carry no send time and redis_exporter sees no pops,
 so the age of the oldest job and the jobs taken per second come from the broker's keyspace
 notifications (docs/observability.md). On Kubernetes it turns the notifications on itself (CONFIG
@@ -34,7 +34,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from scaleplane import images
 from scaleplane.infra import backends, config
 from scaleplane.infra import exporter_catalogs as catalogs
 
@@ -245,7 +244,7 @@ class Exporters(pulumi.ComponentResource):
         args = ["--queue", workers.queue, "--port", str(QUEUE_EXPORTER_PORT)]
         container: dict[str, Any] = {
             "name": "exporter",
-            "image": images.OPERATOR,  # has scaleplane.queues; operator/Dockerfile
+            "image": platform.operator.image_or_default,  # has scaleplane.queues; operator/Dockerfile
             "command": ["python", "-m", "scaleplane.queues", "--redis-url", url],
             "args": args,
             "ports": [{"name": "metrics", "containerPort": QUEUE_EXPORTER_PORT}],
