@@ -7,6 +7,7 @@ Layers, outermost first (checked by import-linter, see pyproject.toml):
   metrics, targets, infra, guardrails, observability, drills, cost, functions
                            adapters and builders around the core
   scaling                  PURE: specs, the decision engine, forecasting, simulation. No I/O, no clock.
+  inputs, images           PURE: the strict input layer; the operator's image, named once
 """
 
 __version__ = "0.1.0"

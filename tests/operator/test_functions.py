@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from scaleplane import images
 from scaleplane.operator import functions
 from scaleplane.scaling import specs
 
@@ -44,7 +45,7 @@ def test_a_source_function_runs_the_base_runtime_on_its_configmap() -> None:
     deployment = functions.deployment("greet", "team-a", spec)
     pod = deployment["spec"]["template"]["spec"]
     [container] = pod["containers"]
-    assert container["image"] == functions.RUNTIME_IMAGE
+    assert container["image"] == images.OPERATOR  # the operator's own image, which has scaleplane
     assert container["command"] == ["python", "-m", "scaleplane.functions.hosting"]
     assert container["args"][:2] == ["--handler", "/function/handler.py:main"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"

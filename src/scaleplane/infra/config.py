@@ -17,6 +17,7 @@ import pulumi
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from scaleplane import images
 from scaleplane.inputs import durations, quantities
 from scaleplane.inputs import problems as input_problems
 from scaleplane.observability import objectives
@@ -44,6 +45,10 @@ class ConfigError(pulumi.RunError, ValueError):
 def _duration(text: str) -> str:
     durations.seconds(text)  # a DurationError is a ValueError: pydantic reports it on the key
     return text
+
+
+def _image(text: str) -> str:
+    return images.check(text) if text else text  # empty: the default image
 
 
 Quantity = Annotated[str, AfterValidator(quantities.check)]  # Kubernetes' `250m`, `256Mi`, `20Gi`
@@ -199,11 +204,18 @@ class FunctionsConfig(ConfigModel):
 class OperatorConfig(ConfigModel):
     enabled: bool = True
     manifests_dir: str = "operator"  # relative to the project root
+    # The image the operator, the function gateway and the queue exporter run (a private mirror's,
+    # for a cluster that cannot reach ghcr.io); empty: scaleplane.images.OPERATOR.
+    image: Annotated[str, AfterValidator(_image)] = ""
     namespace: str = "scaleplane-system"
     max_replicas_ceiling: Annotated[int, Field(ge=1)] = 50
     workers: WorkersConfig = WorkersConfig()
     functions: FunctionsConfig = FunctionsConfig()
     read_replicas: PolicyDefaults = PolicyDefaults(min_replicas=1, max_replicas=5, target_value=500)
+
+    @property
+    def image_or_default(self) -> str:
+        return self.image or images.OPERATOR
 
 
 class NodePriceConfig(ConfigModel):

@@ -15,11 +15,11 @@ Why no separate Celery exporter: the broker is Redis on both targets and a queue
 redis_exporter's `--check-single-keys` is the queue length (LLEN, 0 when empty) without one more
 process; danihodovic/celery-exporter reads the same LLEN and adds task events the policies do not use.
 
-The queue exporter (`python -m scaleplane.queues`, the operator image) runs on both targets beside the
-broker: Celery's messages carry no send time and redis_exporter sees no pops, so the age of the oldest
-job and the jobs taken per second come from the broker's keyspace notifications (docs/observability.md).
-On Kubernetes it turns the notifications on itself (CONFIG SET); ElastiCache refuses CONFIG, so the
-cache's parameter group sets them (aws/elasticache.py).
+The queue exporter (`python -m scaleplane.queues`, in the operator's image, `operator.image`) runs on
+both targets beside the broker: Celery's messages carry no send time and redis_exporter sees no pops,
+so the age of the oldest job and the jobs taken per second come from the broker's keyspace
+notifications (docs/observability.md). On Kubernetes it turns the notifications on itself (CONFIG
+SET); ElastiCache refuses CONFIG, so the cache's parameter group sets them (aws/elasticache.py).
 
 Credentials: the exporters log in to RDS as `scaleplane_monitor` (a generated password in the Secret
 `postgres-exporter`); the stack cannot reach the private database to create that role, so the DBA runs
@@ -40,7 +40,6 @@ from scaleplane.infra import exporter_catalogs as catalogs
 NAMESPACE = "monitoring"
 POSTGRES_EXPORTER_IMAGE = "quay.io/prometheuscommunity/postgres-exporter:v0.16.0"
 REDIS_EXPORTER_IMAGE = "oliver006/redis_exporter:v1.66.0"
-QUEUE_EXPORTER_IMAGE = "ghcr.io/scaleplane/operator:0.1.0"  # has scaleplane.queues; operator/Dockerfile
 QUEUE_EXPORTER_PORT = 9808
 MONITOR_USER = "scaleplane_monitor"
 REQUESTS = {"requests": {"cpu": "50m", "memory": "64Mi"}}
@@ -245,7 +244,7 @@ class Exporters(pulumi.ComponentResource):
         args = ["--queue", workers.queue, "--port", str(QUEUE_EXPORTER_PORT)]
         container: dict[str, Any] = {
             "name": "exporter",
-            "image": QUEUE_EXPORTER_IMAGE,
+            "image": platform.operator.image_or_default,  # has scaleplane.queues; operator/Dockerfile
             "command": ["python", "-m", "scaleplane.queues", "--redis-url", url],
             "args": args,
             "ports": [{"name": "metrics", "containerPort": QUEUE_EXPORTER_PORT}],

@@ -7,6 +7,7 @@ operator is `scaleplane:operator.enabled: false`, never a silent gap.
 
 With `operator.functions.enabled`, operator/gateway.yaml (the function gateway: its RBAC, settings,
 Deployment and Service) is deployed the same way, its settings pointed at `operator.functions.namespaces`.
+Every container of these files that runs the operator's image runs `operator.image` (a registry mirror's).
 
 The default ScalingPolicies (workers, read replicas) are built from stack config through the same
 spec model the operator validates with, so a policy this stack would apply is a policy it accepts.
@@ -24,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from scaleplane import images
 from scaleplane.infra import backends, config
 from scaleplane.infra import exporter_catalogs as catalogs
 from scaleplane.scaling import specs
@@ -91,6 +93,19 @@ def with_operator_env(obj: dict[str, Any], env: dict[str, str]) -> dict[str, Any
     return {**obj, "spec": spec}
 
 
+def with_operator_image(obj: dict[str, Any], image: str) -> dict[str, Any]:
+    """`obj` with every container that runs the operator's image (any tag: scaleplane.images.is_operator)
+    running `image` instead (`operator.image`, or the default one), init containers included."""
+    if "template" not in (obj.get("spec") or {}):
+        return obj
+    spec = copy.deepcopy(obj["spec"])
+    pod = spec["template"].get("spec") or {}
+    for container in [*(pod.get("initContainers") or ()), *(pod.get("containers") or ())]:
+        if images.is_operator(container.get("image", "")):
+            container["image"] = image
+    return {**obj, "spec": spec}
+
+
 def load_objects(path: Path) -> list[dict[str, Any]]:
     try:
         documents = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
@@ -147,7 +162,10 @@ class ScalingOperator(pulumi.ComponentResource):
         settings = platform.operator
         files = manifest_files(project_root, settings.manifests_dir, functions=settings.functions.enabled)
         objects = [
-            with_operator_env(with_function_namespaces(obj, settings.functions), database.operator_env)
+            with_operator_image(
+                with_operator_env(with_function_namespaces(obj, settings.functions), database.operator_env),
+                settings.image_or_default,
+            )
             for path in files
             for obj in load_objects(path)
         ]

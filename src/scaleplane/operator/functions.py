@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from scaleplane import images
 from scaleplane.functions import instruments
 from scaleplane.inputs import problems as input_problems
 from scaleplane.scaling import specs
@@ -33,9 +34,7 @@ FUNCTION_LABEL = "scaleplane.io/function"
 INFLIGHT_METRIC = "scaleplane_gateway_inflight_requests"  # what the default query reads (with queued)
 REQUESTS_METRIC = "scaleplane_function_requests_total"
 SERVICE_PORT = 80
-RUNTIME_IMAGE = (
-    "ghcr.io/scaleplane/operator:0.1.0"  # has scaleplane, so functions.hosting; operator/Dockerfile
-)
+RUNTIME_IMAGE = images.OPERATOR  # has scaleplane, so functions.hosting; operator/Dockerfile
 SOURCE_MOUNT = "/function"
 
 
