@@ -30,15 +30,17 @@ _REFERENCE = re.compile(rf"^(?P<name>{_NAME})(?::{_TAG})?(?:@{_DIGEST})?$")
 _NAME_MAX = 255  # distribution/reference's NameTotalLengthMax
 
 
-def check(text: str) -> str:
-    """`text` if it is a pullable, pinned image reference, else a ValueError saying the form."""
+def check(
+    text: str, *, pinned: bool = True, example: str = "registry.example.com/scaleplane/operator"
+) -> str:
+    """`text` if it is a pullable image reference (`pinned`: with a tag or a digest), else a ValueError
+    saying the form, with `example` as the repository to show."""
     match = _REFERENCE.match(text)
     if match is None or len(match["name"]) > _NAME_MAX:
         raise ValueError(
-            "must be an image reference like registry.example.com/scaleplane/operator:TAG "
-            "(lowercase path, then a tag or @sha256:DIGEST)"
+            f"must be an image reference like {example}:TAG (lowercase path, then a tag or @sha256:DIGEST)"
         )
-    if match.end("name") == len(text):
+    if pinned and match.end("name") == len(text):
         raise ValueError(f"needs a tag or a digest (e.g. {text}:{__version__}), not an implied :latest")
     return text
 

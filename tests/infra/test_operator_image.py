@@ -140,3 +140,16 @@ def test_a_bad_image_stops_the_plan_before_anything_is_deployed() -> None:
         "registry.example.com/scaleplane/operator:TAG (lowercase path, then a tag or @sha256:DIGEST), "
         "was 'mirror/Operator'"
     ), only
+
+
+def test_the_workers_image_must_be_pullable_and_may_float() -> None:
+    workers = {"operator": {"workers": {"image": "ghcr.io/example/app-worker"}}}
+    assert config.parse(workers).operator.workers.image == "ghcr.io/example/app-worker"
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse({"operator": {"workers": {"image": "ghcr.io/Example/App:1"}}})
+    (only,) = caught.value.problems
+    assert only == (
+        "scaleplane:operator.workers.image: must be an image reference like "
+        "registry.example.com/team/app:TAG (lowercase path, then a tag or @sha256:DIGEST), "
+        "was 'ghcr.io/Example/App:1'"
+    ), only

@@ -51,6 +51,11 @@ def _image(text: str) -> str:
     return images.check(text) if text else text  # empty: the default image
 
 
+def _app_image(text: str) -> str:
+    # The user's own image: a reference the kubelet can pull; a moving tag is their choice.
+    return images.check(text, pinned=False, example="registry.example.com/team/app") if text else text
+
+
 Quantity = Annotated[str, AfterValidator(quantities.check)]  # Kubernetes' `250m`, `256Mi`, `20Gi`
 PromDuration = Annotated[str, AfterValidator(_duration)]  # Prometheus' `15d`, `2w`, `1h30m`
 
@@ -179,7 +184,8 @@ class PolicyDefaults(ConfigModel):
 class WorkersConfig(ConfigModel):
     name: Annotated[str, Field(min_length=1, pattern=r"^[a-z0-9-]+$")] = "workers"
     namespace: str = "default"
-    image: str = ""  # set: the platform deploys the workers too; empty: they are deployed elsewhere
+    # set: the platform deploys the workers too; empty: they are deployed elsewhere
+    image: Annotated[str, AfterValidator(_app_image)] = ""
     cpu_request: Quantity = "250m"
     memory_request: Quantity = "256Mi"
     # The Celery queue the workers drain: a Redis list of that name in the broker's database `brokerDb`.
