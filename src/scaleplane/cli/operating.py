@@ -1,9 +1,9 @@
 """`scaleplane operator run | crds`: the Kubernetes operator and its CustomResourceDefinitions.
 
-`run` is `kopf run -m scaleplane.operator` with scaleplane's defaults (JSON logs, a liveness endpoint)
-and kopf's own options passed through, plus `--kubeconfig`/`--context` (read as the `fn` commands
-read them: cli.clusters); the operator's settings are environment variables
-(`scaleplane.operator.settings`, also listed in docs/operator.md).
+`run` runs what `kopf run -m scaleplane.operator` runs (through kopf.run) with scaleplane's defaults
+(JSON logs, a liveness endpoint) and kopf's own options passed through, plus `--kubeconfig` and
+`--context` (read as the `fn` commands read them: cli.clusters); the operator's settings are
+environment variables (`scaleplane.operator.settings`, also listed in docs/operator.md).
 """
 
 from __future__ import annotations
