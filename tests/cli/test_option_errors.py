@@ -141,3 +141,35 @@ def test_frontier_jobs_are_bounded(jobs: str) -> None:
     trace = str(Path(__file__).resolve().parents[2] / "traces" / "synthetic-noisy.csv")
     code, err = run("simulate", "--trace", trace, "--frontier", "--jobs", jobs)
     assert_names(code, err, "--jobs")
+
+
+@pytest.fixture
+def two_contexts(tmp_path: Path) -> Path:
+    from tests.support import operating
+
+    return operating.write_kubeconfig(
+        tmp_path / "clusters.yaml", "http://127.0.0.1:9", others={"staging": "http://127.0.0.1:9"}
+    )
+
+
+# Read by one function (cli.clusters) for both commands: the same mistake, the same line. Each case
+# fails before kopf starts (no cluster is running, so getting further would not end by itself).
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("command", [["operator", "run", "--all-namespaces"], ["fn", "list"]])
+def test_a_kubeconfig_or_context_that_names_nothing(
+    command: list[str], two_contexts: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nothing.yaml"
+    code, err = run(*command, "--kubeconfig", str(missing))
+    assert (code, err) == (2, f"error: --kubeconfig: {missing} does not exist\n")
+    code, err = run(*command, "--kubeconfig", str(two_contexts), "--context", "prod")
+    assert (code, err) == (
+        2,
+        f"error: --context prod: not a context of {two_contexts} (it has: kmock, staging)\n",
+    )
+    monkeypatch.setenv("KUBECONFIG", str(two_contexts))  # --context alone: a context of $KUBECONFIG's file
+    code, err = run(*command, "--context", "prod")
+    assert (code, err) == (
+        2,
+        f"error: --context prod: not a context of {two_contexts} (it has: kmock, staging)\n",
+    )

@@ -145,7 +145,7 @@ async def test_deploy_list_rollback_delete_on_a_cluster(tmp_path: Path) -> None:
         code, out = await fn("list", "--kubeconfig", config)  # its current context: a dead port
         assert code == 1 and "cannot reach the API server" in out, out
         code, out = await fn("list", "--kubeconfig", config, "--context", "nope")
-        assert code == 2 and "--kubeconfig" in out, out
+        assert code == 2 and f"--context nope: not a context of {config} (it has: gone, kmock)" in out, out
 
         code, out = await fn("delete", "demo/greet", *on)
         assert code == 0 and "its 5 version(s)" in out, out

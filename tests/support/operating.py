@@ -80,15 +80,34 @@ async def cluster_api() -> AsyncIterator[tuple[KubernetesCluster, str]]:
         yield cluster, str(server.url).rstrip("/")
 
 
-def write_kubeconfig(path: Path, server: str, user: dict[str, Any] | None = None) -> Path:
-    """A kubeconfig for `server` whose user is `user` (kubeconfig `user:` fields; default a static token)."""
+def write_kubeconfig(
+    path: Path,
+    server: str,
+    user: dict[str, Any] | None = None,
+    *,
+    others: dict[str, str] | None = None,
+    current: str = "kmock",
+) -> Path:
+    """A kubeconfig for `server` whose user is `user` (kubeconfig `user:` fields; default a static token),
+    in the context `kmock`. `others` adds a context per name -> server (its user's token "NAME-token"),
+    and `current` says which context is the current one."""
+    others = others or {}
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "kmock", "cluster": {"server": server}}],
-        "users": [{"name": "tester", "user": user or {"token": "tester-token"}}],
-        "contexts": [{"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}}],
-        "current-context": "kmock",
+        "clusters": [
+            {"name": "kmock", "cluster": {"server": server}},
+            *({"name": name, "cluster": {"server": url}} for name, url in others.items()),
+        ],
+        "users": [
+            {"name": "tester", "user": user or {"token": "tester-token"}},
+            *({"name": name, "user": {"token": f"{name}-token"}} for name in others),
+        ],
+        "contexts": [
+            {"name": "kmock", "context": {"cluster": "kmock", "user": "tester"}},
+            *({"name": name, "context": {"cluster": name, "user": name}} for name in others),
+        ],
+        "current-context": current,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config))

@@ -1,37 +1,37 @@
 """The cluster side of `scaleplane fn deploy | list | rollback | delete` (operator.releasing does the work).
 
 `--kubeconfig FILE` and/or `--context NAME` (or `--cluster` for the current kubeconfig context) send a
-command to a cluster instead of the local platform; the credentials are found as for the operator
-(kube.credentials: a static token, a token file, an exec plugin, client certificates) and every request
-goes through the project's one client (kube.clients). Faults come back as one `error:` line that says
-what to do: a namespace or the CRD missing (404), credentials expired or refused (401), not allowed
-(403), the API server unreachable, a conflict that kept coming back.
+command to a cluster instead of the local platform; the options are read as for `operator run`
+(cli.clusters), the credentials found as for the operator (kube.credentials: a static token, a token
+file, an exec plugin, client certificates), and every request goes through the project's one client
+(kube.clients). Faults come back as one `error:` line that says what to do: a namespace or the CRD
+missing (404), credentials expired or refused (401), not allowed (403), the API server unreachable, a
+conflict that kept coming back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
+from scaleplane.cli import clusters
 from scaleplane.cli.app import fail
 
 T = TypeVar("T")
 
 Kubeconfig = Annotated[
     Path | None,
-    typer.Option(
-        "--kubeconfig",
-        help="Work on the cluster of this kubeconfig (Function resources), not the local platform.",
+    clusters.kubeconfig_option(
+        "Work on the cluster of this kubeconfig (Function resources), not the local platform."
     ),
 ]
 Context = Annotated[
-    str | None, typer.Option("--context", help="The kubeconfig context to use (implies the cluster).")
+    str | None, clusters.context_option("The kubeconfig context to use (implies the cluster).")
 ]
 Cluster = Annotated[
     bool,
@@ -43,36 +43,12 @@ def wanted(kubeconfig: Path | None, context: str | None, cluster: bool) -> bool:
     return cluster or kubeconfig is not None or context is not None
 
 
-def credentials_for(kubeconfig: Path | None, context: str | None) -> Any:
-    from lightkube.config import kubeconfig as kubeconfigs
-
-    from scaleplane.kube import credentials
-
-    if kubeconfig is None and context is None:
-        try:
-            return credentials.locate()
-        except credentials.NoCredentials as exc:
-            raise fail(str(exc)) from None
-    if kubeconfig is None:
-        listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
-        kubeconfig = Path(listed[0] if listed else credentials.DEFAULT_KUBECONFIG).expanduser()
-    if not kubeconfig.is_file():
-        raise fail(f"--kubeconfig: {kubeconfig} does not exist")
-    try:
-        config = kubeconfigs.KubeConfig.from_file(kubeconfig).get(context_name=context)
-    except Exception as exc:  # lightkube raises ConfigError, yaml and msgspec their own
-        raise fail(f"--kubeconfig {kubeconfig}: {exc}") from None
-    if config is None:
-        raise fail(f"--kubeconfig {kubeconfig}: no current context; name one with --context")
-    return credentials.Credentials(config, f"kubeconfig {kubeconfig} (context {config.context_name})")
-
-
 def run(kubeconfig: Path | None, context: str | None, what: str, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(client)` on the cluster; API errors become one `error:` line (exit 1) saying what to do."""
     from scaleplane.kube import clients
     from scaleplane.operator import releasing
 
-    found = credentials_for(kubeconfig, context)
+    found = clusters.credentials_for(kubeconfig, context)
 
     async def go() -> T:
         client = clients.KubeClient(found)

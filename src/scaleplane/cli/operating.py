@@ -1,8 +1,9 @@
 """`scaleplane operator run | crds`: the Kubernetes operator and its CustomResourceDefinitions.
 
-`run` is `kopf run -m scaleplane.operator` with scaleplane's defaults (JSON logs, a liveness endpoint)
-and kopf's own options passed through; the operator's settings are environment variables
-(`scaleplane.operator.settings`, also listed in docs/operator.md).
+`run` runs what `kopf run -m scaleplane.operator` runs (through kopf.run) with scaleplane's defaults
+(JSON logs, a liveness endpoint) and kopf's own options passed through, plus `--kubeconfig` and
+`--context` (read as the `fn` commands read them: cli.clusters); the operator's settings are
+environment variables (`scaleplane.operator.settings`, also listed in docs/operator.md).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from scaleplane.cli import clusters
 from scaleplane.cli.app import app, fail
 
 operator_app = typer.Typer(
@@ -31,6 +33,19 @@ def run(
     all_namespaces: Annotated[
         bool, typer.Option("--all-namespaces", "-A", help="Serve every namespace.")
     ] = False,
+    kubeconfig: Annotated[
+        Path | None,
+        clusters.kubeconfig_option(
+            "Run against the cluster of this kubeconfig (its current context, or --context), "
+            "not the service account or $KUBECONFIG."
+        ),
+    ] = None,
+    context: Annotated[
+        str | None,
+        clusters.context_option(
+            "The kubeconfig context to use (of --kubeconfig, else of $KUBECONFIG or ~/.kube/config)."
+        ),
+    ] = None,
     standalone: Annotated[
         bool, typer.Option("--standalone", help="kopf: no peering (the Lease still decides who actuates).")
     ] = False,
@@ -44,7 +59,11 @@ def run(
     log_format: Annotated[str, typer.Option("--log-format", help="json, full, plain")] = "json",
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
-    """Run the operator against the current kubeconfig (or the in-cluster service account)."""
+    """Run the operator against the current kubeconfig (or the in-cluster service account).
+
+    From a laptop or a CI job, --kubeconfig FILE and/or --context NAME pick the cluster; both kopf's
+    watches and the operator's own requests (/scale, status, Events, the Lease) then go there.
+    """
     if namespace and all_namespaces:
         raise fail("--namespace and --all-namespaces exclude each other")
     if not namespace and not all_namespaces:
@@ -57,28 +76,30 @@ def run(
         settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
     except settings.SettingsError as exc:
         raise fail(str(exc)) from None
-    from scaleplane.kube import credentials
+    # No API server to reach: say where we looked (or what is wrong with the chosen file), once, and stop.
+    found = clusters.credentials_for(kubeconfig, context)
 
-    try:
-        credentials.locate()  # no API server to reach: say where we looked, once, and stop
-    except credentials.NoCredentials as exc:
-        raise fail(str(exc)) from None
+    import kopf
 
-    import kopf.cli
+    import scaleplane.operator  # noqa: F401  (registers the handlers on kopf's default registry)
+    from scaleplane.operator import connecting
 
-    args = ["run", "-m", "scaleplane.operator", f"--log-format={log_format}"]
-    args += ["--all-namespaces"] if all_namespaces else [f"--namespace={n}" for n in namespace or []]
-    if standalone:
-        args.append("--standalone")
-    if peering:
-        args.append(f"--peering={peering}")
-    if priority is not None:
-        args.append(f"--priority={priority}")
-    if liveness:
-        args.append(f"--liveness={liveness}")
-    if verbose:
-        args.append("--verbose")
-    kopf.cli.main(args=args, prog_name="scaleplane operator", standalone_mode=True)
+    # kopf.run rather than `kopf run -m scaleplane.operator`: only kopf.run takes a memo, the one way
+    # to hand the handlers (login and start-up) the cluster these options chose. Without them the
+    # memo stays empty and the handlers locate the credentials themselves, as in a pod.
+    memo = kopf.Memo()
+    if kubeconfig is not None or context is not None:
+        memo[connecting.MEMO_KEY] = found
+    kopf.configure(verbose=verbose, log_format=kopf.LogFormat[log_format.upper()], log_prefix=None)
+    kopf.run(
+        standalone=standalone or None,
+        namespaces=tuple(namespace or ()),
+        clusterwide=all_namespaces,
+        priority=priority,
+        peering_name=peering,
+        liveness_endpoint=liveness or None,
+        memo=memo,
+    )
 
 
 @operator_app.command("crds")

@@ -1,19 +1,31 @@
 """How the operator reaches the API server: one set of credentials for kopf and for our own client.
 
-`kube.credentials.locate` finds them (the pod's service account, else the kubeconfig); our client
-(`kube.clients.KubeClient`) keeps them fresh by itself. kopf gets the same credentials through its
-login handler, with the token as of now: kopf calls the handler again after a 401 (a rotated token
-file, an expired exec token), and at the `expiration` an exec plugin announced.
+`kube.credentials.locate` finds them (the pod's service account, else the kubeconfig), unless
+`scaleplane operator run --kubeconfig/--context` chose them: the command puts its choice in kopf's
+memo (`MEMO_KEY`), the one place both the login handler and the start-up handler read, and `chosen`
+is how they read it. Our client (`kube.clients.KubeClient`) keeps them fresh by itself. kopf gets
+the same credentials through its login handler, with the token as of now: kopf calls the handler
+again after a 401 (a rotated token file, an expired exec token), and at the `expiration` an exec
+plugin announced.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+from typing import Any
 
 import kopf
 
 from scaleplane.kube import credentials
+
+MEMO_KEY = "scaleplane.credentials"
+
+
+def chosen(memo: Any) -> credentials.Credentials:
+    """The credentials the command chose, else those found now. Raises credentials.NoCredentials."""
+    found: credentials.Credentials | None = memo.get(MEMO_KEY)
+    return found if found is not None else credentials.locate()
 
 
 def connection_info(found: credentials.Credentials) -> kopf.ConnectionInfo:

@@ -23,7 +23,7 @@ from typing import Any
 import kopf
 
 from scaleplane.kube import clients
-from scaleplane.operator import functions, recording, restoring, runtime, statuses, waking
+from scaleplane.operator import connecting, functions, recording, restoring, runtime, statuses, waking
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -35,13 +35,12 @@ def _runtime(memo: Any) -> runtime.Runtime:
     return found
 
 
-def login(**_: Any) -> kopf.ConnectionInfo:
+def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
     """Called at start and again after a 401: the credentials as of now (see operator.connecting)."""
     from scaleplane.kube import credentials
-    from scaleplane.operator import connecting
 
     try:
-        return connecting.connection_info(credentials.locate())
+        return connecting.connection_info(connecting.chosen(memo))
     except credentials.NoCredentials as exc:
         raise kopf.PermanentError(str(exc)) from None
 
@@ -57,7 +56,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, *
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="scaleplane.io", key="last-handled-configuration"
     )
-    built = await runtime.build(config)
+    built = await runtime.build(config, connecting.chosen(memo))
     memo["scaleplane"] = built
     await runtime.start(built)
     logger.info(

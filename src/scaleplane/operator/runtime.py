@@ -68,9 +68,8 @@ class Runtime:
                 closer.close()  # type: ignore[attr-defined]
 
 
-async def build(config: settings.OperatorSettings) -> Runtime:
-    """Build (not start) everything. Raises credentials.NoCredentials when no API server can be found."""
-    found = credentials.locate()
+async def build(config: settings.OperatorSettings, found: credentials.Credentials) -> Runtime:
+    """Build (not start) everything, reaching the API server with `found` (operator.connecting)."""
     log.info("reaching the API server %s with the %s", found.server, found.source)
     api = clients.KubeClient(found)
     # Every kind through /scale, pinned to the policy's own namespace; RDS replicas and Aurora readers
