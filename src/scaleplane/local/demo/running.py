@@ -58,7 +58,8 @@ async def _run(
             await running.start()
         console.print(
             f"platform up in {time.monotonic() - started:.0f} s: app {running.app_url}, "
-            f"Prometheus {running.servers.prometheus.url if running.servers else '?'}"
+            f"Prometheus {running.servers.prometheus.url if running.servers else '?'}",
+            soft_wrap=True,  # a URL cut in two cannot be clicked or copied
         )
         for note in running.progress.notes:
             console.print(f"  {note}")
@@ -100,7 +101,7 @@ async def _drive(
                     view.update(liveview.render(snapshot))
                 elif running.ticks > printed:
                     printed = running.ticks
-                    console.print(_line(snapshot))
+                    console.print(_line(snapshot), soft_wrap=True)  # one line per tick in a log
                 await asyncio.wait([load, stopper], timeout=1.0)
     finally:
         if not load.done():
