@@ -10,9 +10,9 @@ and the checked field types), `resources` (what the stack stands up: `cluster`, 
 `services` (what it runs for itself: `monitoring`, `operator` with its workers, read replicas and
 functions), `platforms` (the whole `PlatformConfig`, `cost`, the rules across parts) and `parsing`
 (the known keys, `parse`, `from_pulumi`). `resources` and `services` import only `fields`, only
-`platforms` imports them, and only `parsing` imports `platforms`. Every name is also here, so the
-rest of the project reads one vocabulary, `config.X`; the modules inside this package import each
-other instead.
+`platforms` imports them, and only `parsing` imports `platforms` (checked by import-linter). Every
+name is also here, so the rest of the project reads one vocabulary, `config.X`; the modules inside
+this package import each other instead.
 """
 
 from __future__ import annotations
