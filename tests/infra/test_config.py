@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,9 @@ def test_the_program_refuses_keys_it_does_not_read() -> None:
         "aws:regoin",
         "scaleplane:databse",
     ]
+
+
+def test_a_config_error_survives_pickling_whole() -> None:
+    error = config.ConfigError(["scaleplane:a: bad, was 1", "scaleplane:b: bad, was 2"])
+    back = pickle.loads(pickle.dumps(error))
+    assert (back.problems, str(back)) == (error.problems, str(error))

@@ -34,6 +34,10 @@ class ConfigError(pulumi.RunError, ValueError):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[ConfigError], tuple[list[str]]]:
+        # BaseException pickles `args` (the joined sentence), which would come back as `problems`.
+        return (type(self), (self.problems,))
+
 
 def _duration(text: str) -> str:
     durations.seconds(text)  # a DurationError is a ValueError: pydantic reports it on the key
