@@ -35,7 +35,7 @@ def test_drift_is_detected_and_the_cli_check_fails(tmp_path: Path) -> None:
     assert generating.drift(tmp_path) == []
     runner = CliRunner()
     assert runner.invoke(cli_app.app, ["observability", "generate", "--check", str(tmp_path)]).exit_code == 0
-    (tmp_path / "scaleplane-cache.json").write_text("{}\n")
+    (tmp_path / "scaleplane-cache.json").write_bytes(b"\x84\xff not text")
     (tmp_path / "rules" / "slos.rules.yaml").unlink()
     assert generating.drift(tmp_path) == ["scaleplane-cache.json", "rules/slos.rules.yaml"]
     result = runner.invoke(cli_app.app, ["observability", "generate", "--check", str(tmp_path)])

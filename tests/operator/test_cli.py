@@ -19,6 +19,9 @@ def test_crds_check_passes_on_the_committed_files_and_fails_on_drift(tmp_path: P
     (tmp_path / "scalingpolicies.yaml").write_text("edited\n")
     result = runner.invoke(cli_app.app, ["operator", "crds", "--check", str(tmp_path)])
     assert result.exit_code == 1 and "scalingpolicies.yaml" in result.output
+    (tmp_path / "scalingpolicies.yaml").write_bytes(b"\x84\xff not text")
+    result = runner.invoke(cli_app.app, ["operator", "crds", "--check", str(tmp_path)])
+    assert result.exit_code == 1 and "scalingpolicies.yaml" in result.output
 
 
 def test_run_refuses_bad_input_clearly() -> None:
@@ -71,5 +74,8 @@ def test_rbac_prints_the_namespaced_mode_and_checks_the_shipped_file(tmp_path: P
     shipped = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"
     assert runner.invoke(cli_app.app, ["operator", "rbac", "--check", str(shipped)]).exit_code == 0
     (tmp_path / "rbac.yaml").write_text("edited\n")
+    stale = runner.invoke(cli_app.app, ["operator", "rbac", "--check", str(tmp_path / "rbac.yaml")])
+    assert stale.exit_code == 1 and "differs from the generated RBAC" in stale.output
+    (tmp_path / "rbac.yaml").write_bytes(b"\x84\xff not text")  # found by the CLI fuzz test
     stale = runner.invoke(cli_app.app, ["operator", "rbac", "--check", str(tmp_path / "rbac.yaml")])
     assert stale.exit_code == 1 and "differs from the generated RBAC" in stale.output

@@ -166,7 +166,11 @@ def rbac(
     )
     text = permissions.to_yaml(docs, permissions.header(mode, functions))
     if check is not None:
-        if not check.is_file() or check.read_text() != text:
+        try:
+            same = check.is_file() and check.read_text() == text
+        except UnicodeDecodeError:  # not even text: it differs
+            same = False
+        if not same:
             raise fail(
                 f"{check} differs from the generated RBAC; run `scaleplane operator rbac > {check}`", code=1
             )

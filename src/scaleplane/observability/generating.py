@@ -71,7 +71,7 @@ def write(directory: Path, slos: tuple[objectives.Objective, ...] = objectives.D
     for name, text in render(slos).items():
         path = directory / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists() or path.read_text() != text:
+        if not _holds(path, text):
             path.write_text(text)
         written.append(path)
     return written
@@ -82,9 +82,16 @@ def drift(directory: Path, slos: tuple[objectives.Objective, ...] = objectives.D
     stale = []
     for name, text in render(slos).items():
         path = directory / name
-        if not path.is_file() or path.read_text() != text:
+        if not _holds(path, text):
             stale.append(name)
     return stale
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and path.read_text() == text
+    except UnicodeDecodeError:  # not even text: it differs (and `write` replaces it)
+        return False
 
 
 def all_alerts(slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS) -> list[rules.Alert]:

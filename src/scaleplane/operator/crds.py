@@ -174,11 +174,14 @@ def rendered() -> dict[str, str]:
 
 def drift(directory: Path) -> list[str]:
     """Names of files under `directory` that are missing or differ from the generated ones."""
-    return [
-        name
-        for name, text in rendered().items()
-        if not (directory / name).is_file() or (directory / name).read_text() != text
-    ]
+    return [name for name, text in rendered().items() if not _holds(directory / name, text)]
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and path.read_text() == text
+    except UnicodeDecodeError:  # not even text: it differs, it is no reason to crash
+        return False
 
 
 def write(directory: Path) -> list[Path]:
