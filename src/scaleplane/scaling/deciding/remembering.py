@@ -6,9 +6,9 @@ The state keeps exactly what the rules can still read, so it stays small in a CR
     history          newer than forecast.historySeconds or sizing.windowSeconds (the longer), only when
                      one is set; loads, not readings (forecasting.multiplier): a Value metric is kept
                      as value x ready replicas
-    extra            "seasonal": the holt-winters profiles (forecasting); "burst": an open burst
+    extra            "seasonal": the holt-winters profiles (seasons); "burst": an open burst
                      (sizing); "forecastErrors": the forecast's checked error and pending forecasts
-                     (forecasting, with forecast.errorQuantile); "rises": the rise histograms
+                     (forecasterrors, with forecast.errorQuantile); "rises": the rise histograms
                      (headroom, with sizing.method rise); nothing else of the engine's
 An entry exactly one window old is dropped: the HPA counts only entries strictly newer than the cutoff.
 """
@@ -19,7 +19,7 @@ import bisect
 from collections.abc import Mapping, Sequence
 
 from scaleplane.scaling import decisions, facts, reasons, specs
-from scaleplane.scaling.deciding import behaviors, forecasting
+from scaleplane.scaling.deciding import behaviors, forecasterrors, forecasting, histories, seasons
 
 
 def remember(
@@ -55,7 +55,7 @@ def remember(
     if keep:
         history_cutoff = now - keep
         # the history is in time order (each tick appends its own time): two bisections, not a scan
-        columns = forecasting.cached_columns(state.history)  # when this tick's forecast read them
+        columns = histories.cached_columns(state.history)  # when this tick's forecast read them
         if columns is not None:
             first = bisect.bisect_right(columns[0], history_cutoff)
             last = bisect.bisect_left(columns[0], now)
@@ -74,10 +74,10 @@ def remember(
         entries.extend(added)
         history = tuple(entries)
         if columns is not None:
-            forecasting.extend_columns(history, columns, first, last, added)
-        extra = forecasting.learn_seasons(spec, state, history, now)
+            histories.extend_columns(history, columns, first, last, added)
+        extra = seasons.learn_seasons(spec, state, history, now)
     if known.forecasting and spec.forecast is not None and spec.forecast.error_quantile is not None:
-        extra["forecastErrors"] = forecasting.learn_errors(spec, state, history, now)
+        extra["forecastErrors"] = forecasterrors.learn_errors(spec, state, history, now)
     else:
         extra.pop("forecastErrors", None)
     if burst is not None:

@@ -1,4 +1,4 @@
-"""The simulated target's replicas: ready ones and start-up batches, as a ReplicaSet removes them.
+"""The simulated target: what it is (TargetModel), and its replicas (Fleet), as a ReplicaSet keeps them.
 
 Pending start-ups are (ready tick, count) batches, not one entry per replica, so 10^8 replicas cost what
 10 do. Removal takes the latest-requested not-ready replicas first, then ready ones.
@@ -6,7 +6,31 @@ Pending start-ups are (ready tick, count) batches, not one entry per replica, so
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TargetModel:
+    """What is scaled: how much one replica serves, how long a new one takes, whether work can wait."""
+
+    capacity_per_replica: float = 0.25  # work units per second one ready replica serves
+    startup_seconds: float = 60.0  # from request to ready
+    queueing: bool = True  # unserved work waits (a FIFO queue) rather than being dropped
+    rate_window_seconds: float = 60.0  # the window W of the rate() the demand signal is read over
+
+    def startup_ticks(self, tick_seconds: float) -> int:
+        return max(0, math.ceil(self.startup_seconds / tick_seconds - 1e-9))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "capacity_per_replica": self.capacity_per_replica,
+            "startup_seconds": self.startup_seconds,
+            "queueing": self.queueing,
+            "rate_window_seconds": self.rate_window_seconds,
+        }
 
 
 class Fleet:

@@ -21,7 +21,7 @@ The model, tick by tick (tick k covers [k * tick, (k + 1) * tick) seconds; defau
    Work = the tick's arrivals plus, with `queueing` (the default), the backlog carried in (work beyond
    capacity waits, FIFO, for later ticks; without queueing it is dropped).
 
-Metrics (exact):
+Metrics (exact; `scaling.simulating.outcomes.tally` sums them from what the loop recorded):
 - replica_hours: sum over ticks of billed replicas (ready + starting) * tick / 3600.
 - slo_violation_minutes: minutes (windows of the objective) whose latency quantile is above the
   objective, from the FIFO queue's waits (`scaling.simulating.latencies`: p95 under 100 ms over each minute).
@@ -43,12 +43,9 @@ The oracle (`scaling.simulating.oracle`) uses the same ticks, capacity and start
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from scaleplane.scaling import decisions, specs
 from scaleplane.scaling.deciding import engine
@@ -59,7 +56,6 @@ from scaleplane.scaling.simulating import (
     outcomes,
     readings,
     runlengths,
-    runsummaries,
     skipping,
 )
 
@@ -69,28 +65,8 @@ Decide = Callable[
 ]
 
 
-@dataclass(frozen=True)
-class TargetModel:
-    """What is scaled: how much one replica serves, how long a new one takes, whether work can wait."""
-
-    capacity_per_replica: float = 0.25  # work units per second one ready replica serves
-    startup_seconds: float = 60.0  # from request to ready
-    queueing: bool = True  # unserved work waits (a FIFO queue) rather than being dropped
-    rate_window_seconds: float = 60.0  # the window W of the rate() the demand signal is read over
-
-    def startup_ticks(self, tick_seconds: float) -> int:
-        return max(0, math.ceil(self.startup_seconds / tick_seconds - 1e-9))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "capacity_per_replica": self.capacity_per_replica,
-            "startup_seconds": self.startup_seconds,
-            "queueing": self.queueing,
-            "rate_window_seconds": self.rate_window_seconds,
-        }
-
-
 # Kept here under their old names: callers read them as simulation.X.
+TargetModel = fleets.TargetModel
 BACKLOG_WORDS = readings.BACKLOG_WORDS
 SIGNALS = readings.SIGNALS
 REQUESTS = readings.REQUESTS
@@ -124,7 +100,7 @@ def simulate(
     `best` is the oracle's plan when the caller has it already (a sweep computes it once per bounds);
     `skip=False` steps every tick even where `scaling.simulating.skipping` proves the span a fixed point.
     `demand` as runs (simulating.runlengths) gives the same Outcome with its per-tick series as run views,
-    in time that grows with the runs and the stepped ticks, not with skipped ones (`_of_runs`).
+    in time that grows with the runs and the stepped ticks, not with skipped ones (`outcomes.tally`).
     """
     as_runs: runlengths.Runs | None = None
     series: Sequence[float]
@@ -282,91 +258,26 @@ def simulate(
                 k = end
         if on_tick is not None:
             on_tick(k, len(series))
-    if as_runs is not None:
-        assert isinstance(replicas, runlengths.Builder) and isinstance(ready_counts, runlengths.Builder)
-        assert isinstance(backlogs, runlengths.Builder) and isinstance(carried, runlengths.Builder)
-        ran = runsummaries.Stepped(replicas.runs(), ready_counts.runs(), backlogs.runs(), carried.runs())
-        summary = runsummaries.summarise(
-            as_runs,
-            ran,
-            capacity_per_replica=model.capacity_per_replica,
-            startup_ticks=lag,
-            tick_seconds=tick_seconds,
-            bounds=(spec.min_replicas, spec.max_replicas),
-            slo=slo,
-            queueing=model.queueing,
-            best=best,
-        )
-        total = summary.total_work
-        return Outcome(
-            name=name,
-            replica_hours=summary.replica_hours,
-            slo_violation_minutes=summary.latency.violation_minutes,
-            shortfall_minutes=violated * tick_seconds / 60.0,
-            late_work_fraction=summary.latency.late_work_fraction,
-            oracle_slo_violation_minutes=summary.oracle_latency.violation_minutes,
-            scale_events=len(ran.replicas.values) - 1 + (1 if ran.replicas.values[0] != initial else 0),
-            overload_work_fraction=overload / total if total > 0 else 0.0,
-            peak_replicas=int(max(ran.replicas.values)),
-            oracle=summary.oracle,
-            timeline=Timeline(
-                at=runlengths.Steps(len(series), tick_seconds),
-                demand=series,
-                replicas=cast(Sequence[int], runlengths.Ticks(ran.replicas)),
-                ready=cast(Sequence[int], runlengths.Ticks(ran.ready)),
-                backlog=runlengths.Ticks(ran.backlog),
-            ),
-            reasons=dict(reasons),
-        )
-    assert isinstance(replicas, list) and isinstance(ready_counts, list)
-    assert isinstance(backlogs, list) and isinstance(carried, list)
-    total = sum(series) * tick_seconds
-    if best is None:
-        best = oracle.plan(
-            series,
-            capacity_per_replica=model.capacity_per_replica,
-            startup_ticks=lag,
-            tick_seconds=tick_seconds,
-            min_replicas=spec.min_replicas,
-            max_replicas=spec.max_replicas,
-        )
-    arrivals = [d * tick_seconds for d in series]
-    latency = latencies.measure(
-        arrivals,
-        [r * capacity_per_tick for r in ready_counts],
-        carried,
-        tick_seconds=tick_seconds,
-        objective=slo,
-        queueing=model.queueing,
+    recorded = outcomes.Recorded(
+        replicas=replicas,
+        ready=ready_counts,
+        backlog=backlogs,
+        carried=carried,
+        initial=initial,
+        violated=violated,
+        overload=overload,
+        reasons=reasons,
     )
-    oracle_latency = latencies.measure(
-        arrivals,
-        [r * capacity_per_tick for r in best.ready],
-        oracle.backlog(arrivals, best.ready, capacity_per_tick) if model.queueing else [0.0] * len(series),
-        tick_seconds=tick_seconds,
-        objective=slo,
-        queueing=model.queueing,
-    )
-    return Outcome(
+    return outcomes.tally(
+        recorded,
+        series,
+        as_runs,
         name=name,
-        replica_hours=sum(replicas) * tick_seconds / 3600.0,
-        slo_violation_minutes=latency.violation_minutes,
-        shortfall_minutes=violated * tick_seconds / 60.0,
-        late_work_fraction=latency.late_work_fraction,
-        oracle_slo_violation_minutes=oracle_latency.violation_minutes,
-        scale_events=sum(1 for a, b in itertools.pairwise(replicas) if a != b)
-        + (1 if replicas and replicas[0] != initial else 0),
-        overload_work_fraction=overload / total if total > 0 else 0.0,
-        peak_replicas=max(replicas),
-        oracle=best,
-        timeline=Timeline(
-            at=tuple(k * tick_seconds for k in range(len(series))),
-            demand=tuple(series),
-            replicas=tuple(replicas),
-            ready=tuple(ready_counts),
-            backlog=tuple(backlogs),
-        ),
-        reasons=dict(reasons),
+        model=model,
+        tick_seconds=tick_seconds,
+        bounds=(spec.min_replicas, spec.max_replicas),
+        slo=slo,
+        best=best,
     )
 
 
