@@ -12,6 +12,8 @@ Where things live (a room per role):
     app/       the sample application the demo scales
     ha/        etcd, Patroni, Sentinel, pgBackRest, and the drill backend that fails them over
     demo/      `scaleplane demo`: load profiles, the live view, the recording and the report
-    (top)      the platform itself: its config and assembly (platform), policy files, the state
-               directory, `local doctor|status`, the platform's own exporter, serving in the background
+    (top)      the platform itself: its assembly (platform: what starts and stops in which order),
+               its config (settings), the processes around the pools (launching), its loop (looping),
+               policy files, the state directory, `local doctor|status`, the platform's own exporter,
+               serving in the background
 """
