@@ -74,27 +74,24 @@ def check_exporters(
     tools: tuple[binaries.Binary, ...] = (stockexporters.POSTGRES_EXPORTER, stockexporters.REDIS_EXPORTER),
 ) -> list[Check]:
     """Optional: without them the platform runs, and the Database and Cache dashboards stay empty."""
-    found = []
-    for binary in tools:
-        if binaries.is_installed(binary):
-            version = _version([str(binary.path), "--version"])
-            # redis_exporter prints its version as a log line: keep the message
-            found.append(Check(binary.name, True, version.partition('msg="')[2].split("  ")[0] or version))
-        else:
-            detail = "absent (optional): the Database and Cache dashboards get no data"
-            found.append(Check(binary.name, True, detail, binaries.install_command(binary.package)))
-    return found
+    return _optional(tools, "the Database and Cache dashboards get no data")
 
 
 def check_high_availability(tools: tuple[binaries.Binary, ...] = HA_BINARIES) -> list[Check]:
     """Optional: the platform runs without them; `--ha-database` and the local drills do not."""
+    return _optional(tools, "needed by --ha-database and drills on --target local")
+
+
+def _optional(tools: tuple[binaries.Binary, ...], without: str) -> list[Check]:
+    """Each binary's version when installed; absent, a passing check naming `without` and the install."""
     found = []
     for binary in tools:
         if binaries.is_installed(binary):
-            argv = [str(binary.path), *VERSION_ARGS.get(binary.name, ["--version"])]
-            found.append(Check(binary.name, True, _version(argv)))
+            version = _version([str(binary.path), *VERSION_ARGS.get(binary.name, ["--version"])])
+            # redis_exporter prints its version as a log line: keep the message
+            found.append(Check(binary.name, True, version.partition('msg="')[2].split("  ")[0] or version))
         else:
-            detail = "absent (optional): needed by --ha-database and drills on --target local"
+            detail = f"absent (optional): {without}"
             found.append(Check(binary.name, True, detail, binaries.install_command(binary.package)))
     return found
 
