@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from scaleplane.operator import settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_defaults_and_values() -> None:
@@ -69,3 +74,16 @@ def test_the_aws_settings_default_to_boto3s_region_and_the_sources_class() -> No
         {"SCALEPLANE_AWS_REGION": "eu-west-1", "SCALEPLANE_RDS_INSTANCE_CLASS": "db.r6g.large"}
     )
     assert (config.aws_region, config.rds_instance_class) == ("eu-west-1", "db.r6g.large")
+
+
+def test_outside_a_pod_the_lease_is_the_installed_operators_one() -> None:
+    """A replica run from a laptop must find the Lease the Deployment's replicas hold, not make its own."""
+    deployment = yaml.safe_load((ROOT / "operator" / "deployment.yaml").read_text())
+    lease_roles = [
+        doc
+        for doc in yaml.safe_load_all((ROOT / "operator" / "rbac.yaml").read_text())
+        if doc and doc["kind"] == "Role" and doc["metadata"]["name"] == "scaleplane-operator-lease"
+    ]
+    assert settings.from_env({}).lease_namespace == deployment["metadata"]["namespace"]
+    assert [role["metadata"]["namespace"] for role in lease_roles] == [deployment["metadata"]["namespace"]]
+    assert settings.from_env({"POD_NAMESPACE": "ops"}).lease_namespace == "ops"

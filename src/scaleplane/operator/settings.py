@@ -21,7 +21,7 @@
                                  (counts, reason, conditions, error), else at most this often
     SCALEPLANE_LEASE             "true": only the Lease holder actuates     true
     SCALEPLANE_LEASE_NAME        the coordination.k8s.io Lease's name      scaleplane-operator
-    SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         default
+    SCALEPLANE_LEASE_NAMESPACE   its namespace (else POD_NAMESPACE)         scaleplane-system
     SCALEPLANE_LEASE_SECONDS     how long a holder's claim lasts           15
     SCALEPLANE_RENEW_DEADLINE_SECONDS  a holder that could not renew     2/3 of the lease (10)
                                  for this long stops actuating
@@ -49,6 +49,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scaleplane.operator import leasing
+
+INSTALL_NAMESPACE = "scaleplane-system"  # where operator/deployment.yaml and operator/rbac.yaml install it
 
 
 class SettingsError(ValueError):
@@ -82,7 +84,9 @@ class OperatorSettings(BaseModel):
     status_heartbeat_seconds: Annotated[float, Field(ge=0, le=3600)] = 180.0
     lease: bool = True
     lease_name: str = "scaleplane-operator"
-    lease_namespace: str = "default"
+    # Outside a pod (no POD_NAMESPACE) the Lease is the installed operators' one, so that a replica
+    # run from a laptop waits for it instead of electing itself leader in a namespace of its own.
+    lease_namespace: str = INSTALL_NAMESPACE
     lease_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
     renew_deadline_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     retry_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
