@@ -46,6 +46,9 @@ SIZINGS = {
     "rise q0.9 1800 s": {"sizing_method": "rise", "quantile": 0.9, "sizing_window": 1800},
     "rise q0.95 1800 s": {"sizing_method": "rise", "quantile": 0.95, "sizing_window": 1800},
     "rise q0.99 7200 s": {"sizing_method": "rise", "quantile": 0.99, "sizing_window": 7200},
+    # square-root staffing: beta x sqrt(n) spare replicas over the n the reading needs (no history)
+    "sqrt beta 0.5": {"sizing_method": "sqrt", "beta": 0.5},
+    "sqrt beta 1.0": {"sizing_method": "sqrt", "beta": 1.0},
 }
 GRID = {"utilization": (0.8, 0.9), "scale_down_window": (60, 180)}
 ERROR_QUANTILES = (None, 0.3)  # the forecast preset's forecast.errorQuantile, on the recommended knobs
@@ -113,6 +116,12 @@ def score(knobs: presets.Knobs, series: dict[str, tuple[list[float], float]], ba
     return broken_default, broken_frontier, statistics.mean(gaps), [round(g, 2) for g in gaps]
 
 
+def _sizing_name(knobs: presets.Knobs) -> str:
+    if knobs.sizing_method == "sqrt":
+        return f"sqrt beta {knobs.beta}"
+    return f"{knobs.sizing_method} q{knobs.quantile} {knobs.sizing_window} s"
+
+
 def _forecast_gap(args: tuple) -> tuple:
     quantile, name, series, baselines = args
     demand, start = series[name]
@@ -156,7 +165,7 @@ def main() -> None:
     for rank, (bad_default, bad_frontier, gap, per, knobs) in enumerate(results, start=1):
         lines.append(
             f"| {rank} | {bad_default} | {bad_frontier} | {gap:.3f} | {' '.join(map(str, per))} | "
-            f"{knobs.sizing_method} q{knobs.quantile} {knobs.sizing_window} s | {knobs.utilization:g} | "
+            f"{_sizing_name(knobs)} | {knobs.utilization:g} | "
             f"{knobs.scale_down_window} |"
         )
     table = "\n".join(lines)

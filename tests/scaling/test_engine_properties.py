@@ -87,6 +87,8 @@ def policies(draw: st.DrawFn) -> specs.ScalingPolicySpec:
         }
         if draw(st.booleans()):
             data["sizing"] |= {"method": "rise", "horizonSeconds": draw(st.integers(15, 300))}
+        elif draw(st.booleans()):
+            data["sizing"] = {"method": "sqrt", "beta": draw(st.floats(0, 10))}
     if draw(st.booleans()):
         data["burst"] = {"threshold": draw(st.floats(1.01, 10)), "holdSeconds": draw(st.integers(15, 300))}
     if draw(st.booleans()):

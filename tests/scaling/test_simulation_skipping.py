@@ -61,6 +61,8 @@ def policies(draw: st.DrawFn) -> specs.ScalingPolicySpec:
         data["sizing"] = {"quantile": draw(st.floats(0.5, 0.99)), "windowSeconds": draw(st.integers(30, 600))}
         if draw(st.integers(0, 3)) == 0:  # not skippable (its histogram is no fixed point): must still agree
             data["sizing"] |= {"method": "rise", "horizonSeconds": draw(st.integers(15, 120))}
+        elif draw(st.integers(0, 2)) == 0:  # a function of the reading alone: skippable like no sizing
+            data["sizing"] = {"method": "sqrt", "beta": draw(st.floats(0, 3))}
     if draw(st.booleans()):
         data["burst"] = {"threshold": draw(st.floats(1.1, 4)), "holdSeconds": draw(st.integers(15, 300))}
     if draw(st.integers(0, 5)) == 0:  # not skippable: always stepped, must still agree

@@ -41,6 +41,7 @@ PAUSED = "paused"  # spec.paused: computed, recorded, not carried out
 RULE_TOLERANCE = "tolerance"
 RULE_FORECAST = "forecast"
 RULE_QUANTILE = "quantile"  # spec.sizing raised the recommendation for a quantile of recent load
+RULE_SQRT_STAFFING = "sqrt_staffing"  # spec.sizing (method sqrt) added beta x sqrt(n) spare replicas
 RULE_BURST = "burst"  # spec.burst held the count at a burst's peak (no scale-down meanwhile)
 RULE_STABILIZATION = "stabilization"
 RULE_RATE_LIMIT = "rate_limit"

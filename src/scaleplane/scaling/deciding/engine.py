@@ -215,7 +215,8 @@ def _settle(
         rules.append(reasons.RULE_FORECAST)
         base_reason = base_reason or reasons.FORECAST
     if driving.sized_value is not None:
-        rules.append(reasons.RULE_QUANTILE)
+        by_sqrt = spec.sizing is not None and spec.sizing.method == "sqrt"
+        rules.append(reasons.RULE_SQRT_STAFFING if by_sqrt else reasons.RULE_QUANTILE)
     reason = base_reason or _direction_reason(raw, current)
 
     stabilized = behaviors.stabilize(remembered, raw, current, spec.behavior, now)

@@ -1,4 +1,9 @@
-"""Headroom that follows the load: quantile sizing and a burst (panic) mode. Both only ever add replicas.
+"""Headroom that follows the load: sizing and a burst (panic) mode. Both only ever add replicas.
+
+square-root staffing (`spec.sizing`, method sqrt)
+    n = the replicas (unrounded) a metric's reading asks for at its target; recommend for
+        n + beta * sqrt(n)                                       16 -> 18 at beta 0.5, 400 -> 410
+    the spare that independent arrivals need: their swings grow as sqrt(n), not as n. No history.
 
 quantile sizing (`spec.sizing`, method stdev; method rise is `scaling.deciding.headroom`)
     over the metric's readings (loads, as the forecast keeps them) of the last `windowSeconds`:
@@ -43,7 +48,42 @@ def size(
     assert spec.sizing is not None  # the engine calls this only with sizing set
     if spec.sizing.method == "rise":
         return headroom.size_for_rises(spec, recs, state, current, ready, tolerances, now)
+    if spec.sizing.method == "sqrt":
+        return size_for_sqrt_staffing(spec, recs, current, ready, tolerances), None
     return size_for_quantile(spec, recs, state, current, ready, tolerances, now), None
+
+
+def size_for_sqrt_staffing(
+    spec: specs.ScalingPolicySpec,
+    recs: tuple[decisions.MetricRecommendation, ...],
+    current: int,
+    ready: int,
+    tolerances: recommending.Tolerances,
+) -> tuple[decisions.MetricRecommendation, ...]:
+    """Each metric recommends for n + beta * sqrt(n) replicas, n = load / target (unrounded).
+
+    In value terms: sized = value * (1 + beta / sqrt(n)). A Value metric's load is its reading times the
+    ready replicas (forecasting.multiplier), so n is the replicas either kind of target asks for.
+    """
+    settings = spec.sizing
+    assert settings is not None and settings.method == "sqrt"  # size dispatches here
+    by_name = {m.name: m for m in spec.metrics}
+    sized: list[decisions.MetricRecommendation] = []
+    for rec in recs:
+        if rec.value is None or rec.replicas is None or rec.value <= 0 or settings.beta == 0:
+            sized.append(rec)
+            continue
+        metric = by_name[rec.metric]
+        needed = rec.value * forecasting.multiplier(metric, current, ready) / metric.level.value
+        value = rec.value * (1.0 + settings.beta / math.sqrt(needed))
+        if not math.isfinite(value):  # readings near the float limit: no headroom worth computing
+            sized.append(rec)
+            continue
+        replicas, _ = recommending.replicas_for(metric, value, current, ready, tolerances)
+        if replicas > rec.replicas:
+            rec = rec.sized(replicas, value)
+        sized.append(rec)
+    return tuple(sized)
 
 
 def size_for_quantile(

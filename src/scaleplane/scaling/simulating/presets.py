@@ -90,6 +90,7 @@ class Knobs:
     sizing_window: int = RECOMMENDED_SIZING_WINDOW  # spec.sizing.windowSeconds
     sizing_method: str = RECOMMENDED_SIZING_METHOD  # spec.sizing.method
     horizon: int = RECOMMENDED_HORIZON  # spec.sizing.horizonSeconds (method rise)
+    beta: float = 0.5  # spec.sizing.beta (method sqrt: beta x sqrt(n) spare replicas)
     burst_threshold: float | None = None  # spec.burst.threshold; None: no burst mode
     burst_hold: int = 60  # spec.burst.holdSeconds
     error_quantile: float | None = None  # the forecast preset's forecast.errorQuantile (none: point)
@@ -168,7 +169,9 @@ def recommended(
 
 
 def _sizing(knobs: Knobs) -> dict[str, object]:
-    """spec.sizing of these knobs (method stdev is the default: written only for rise)."""
+    """spec.sizing of these knobs (method stdev is the default: written only for rise and sqrt)."""
+    if knobs.sizing_method == "sqrt":
+        return {"method": "sqrt", "beta": knobs.beta}
     sizing: dict[str, object] = {"quantile": knobs.quantile, "windowSeconds": knobs.sizing_window}
     if knobs.sizing_method == "rise":
         sizing |= {"method": "rise", "horizonSeconds": knobs.horizon}

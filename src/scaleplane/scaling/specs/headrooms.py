@@ -59,8 +59,17 @@ class Forecast(fields.SpecModel):
         return self
 
 
+# Which methods read each setting: one set for another method is a mistake worth naming, not ignoring.
+_METHODS_OF = {
+    "quantile": ("stdev", "rise"),
+    "window_seconds": ("stdev", "rise"),
+    "horizon_seconds": ("rise",),
+    "beta": ("sqrt",),
+}
+
+
 class Sizing(fields.SpecModel):
-    """Size for a quantile of recent demand, not for its latest reading: headroom that follows the load.
+    """Size for more than the latest reading: headroom that follows the load (its noise, its rises, its size).
 
     `method: stdev` (the default): over the last `windowSeconds` (default 300) of a metric's readings
     (as loads, like the forecast's history), recommend for the latest reading plus z(quantile) standard
@@ -72,12 +81,30 @@ class Sizing(fields.SpecModel):
     `windowSeconds`, default 7200). Set the horizon to the lead time (the query's rate window plus the
     start-up time plus a sync period): the headroom is what the load has actually risen by, recently,
     in the time new capacity takes to count; a load that stays flat gets none.
+
+    `method: sqrt` (square-root staffing, the queueing rule of Halfin and Whitt): recommend `beta` x
+    sqrt(n) spare replicas over the n replicas (unrounded) the latest reading asks for at the target.
+    Arrivals that are independent (Poisson-like) swing by about sqrt(n) replicas' worth, so the spare
+    share falls as the load grows: 16 needed -> 2 spare at beta 0.5, 400 -> 10. Reads no history.
     """
 
-    method: Literal["stdev", "rise"] = "stdev"
+    method: Literal["stdev", "rise", "sqrt"] = "stdev"
     quantile: Annotated[float, Field(ge=0.5, le=0.999, allow_inf_nan=False)] = 0.9
     window_seconds: Annotated[int, fields.Range(30, 86400)] | None = None
     horizon_seconds: Annotated[int, fields.Range(15, 3600)] = 120
+    beta: Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)] = 0.5
+
+    @model_validator(mode="after")
+    def _fields_of_method(self) -> Sizing:
+        for name in sorted(self.model_fields_set):
+            methods = _METHODS_OF.get(name)
+            if methods is not None and self.method not in methods:
+                alias = type(self).model_fields[name].alias or name
+                raise ValueError(
+                    f"{alias} is for method {' or '.join(methods)}, "
+                    f"was {getattr(self, name)!r} with method {self.method}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _window_for_method(self) -> Sizing:
@@ -86,8 +113,6 @@ class Sizing(fields.SpecModel):
                 f"windowSeconds must be 30..3600 with method stdev (it keeps every reading), "
                 f"was {self.window_seconds} (method rise keeps a histogram: up to 86400)"
             )
-        if self.method == "stdev" and "horizon_seconds" in self.model_fields_set:
-            raise ValueError(f"horizonSeconds is for method rise, was {self.horizon_seconds} with stdev")
         return self
 
     @property
@@ -100,7 +125,9 @@ class Sizing(fields.SpecModel):
     @property
     def history_seconds(self) -> int:
         """The readings the method reads back: the whole window (stdev), or a horizon and a margin of a
-        minute for the sync period (rise: older rises live in its histogram, not as readings)."""
+        minute for the sync period (rise: older rises live in its histogram, not as readings); sqrt none."""
+        if self.method == "sqrt":
+            return 0
         return self.window if self.method == "stdev" else self.horizon_seconds + 60
 
 
