@@ -23,7 +23,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.drills import clocks, reports, running, scenarios
+from scaleplane.drills.engine import running, scenarios
+from scaleplane.drills.probing import clocks
+from scaleplane.drills.reporting import reports
 from scaleplane.local.ha import drillfiles, drilling
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.drills import actuations
+from scaleplane.drills.engine import actuations
 
 CYCLE = 50
 FAULT = 105.5

@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 
-from scaleplane.drills import aws, running, scenarios
+from scaleplane.drills.aws import drilling
+from scaleplane.drills.engine import running, scenarios
 from tests.drills.conftest import FastClock, put_stop_alarm
 from tests.drills.test_cli import drill
 
@@ -39,8 +40,8 @@ def aurora(moto_url: str) -> dict[str, Any]:
     return {"url": moto_url, "rds": rds, "cloudwatch": cloudwatch, "fis": fis}
 
 
-def backend(aurora: dict[str, Any], fault: str) -> aws.AwsBackend:
-    return aws.AwsBackend(
+def backend(aurora: dict[str, Any], fault: str) -> drilling.AwsBackend:
+    return drilling.AwsBackend(
         scenario="db-primary-loss",
         cluster=CLUSTER,
         stop_alarm=ALARM,
@@ -178,7 +179,7 @@ def test_with_a_dsn_the_probes_measure_rto_and_rpo_beside_the_control_plane(
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'drill_aws'").fetchone():
             conn.execute("CREATE DATABASE drill_aws")
     dsn = postgres_primary.dsn_for("drill_aws") + "?target_session_attrs=read-write"
-    b = aws.AwsBackend(
+    b = drilling.AwsBackend(
         scenario="db-primary-loss", cluster=CLUSTER, stop_alarm=ALARM, role_arn=ROLE,
         endpoint_url=aurora["url"], fault="api", dsn=dsn,
     )  # fmt: skip

@@ -13,7 +13,8 @@ import boto3
 import pytest
 import requests
 
-from scaleplane.drills import aws, running, scenarios
+from scaleplane.drills.aws import drilling
+from scaleplane.drills.engine import running, scenarios
 from tests.drills.conftest import FastClock, put_stop_alarm
 from tests.drills.test_cli import drill
 
@@ -55,9 +56,9 @@ def aws_api(moto_url: str) -> dict[str, Any]:
     return {"url": moto_url, **clients}
 
 
-def backend(api: dict[str, Any], scenario: str, cluster: str, **options: Any) -> aws.AwsBackend:
+def backend(api: dict[str, Any], scenario: str, cluster: str, **options: Any) -> drilling.AwsBackend:
     options.setdefault("clock", FastClock())
-    return aws.AwsBackend(
+    return drilling.AwsBackend(
         scenario=scenario,
         cluster=cluster,
         stop_alarm=ALARM,

@@ -24,7 +24,8 @@ from typing import Any
 import kmock
 import pytest
 
-from scaleplane.drills import cnpgrestores, kubernetes, running, scenarios
+from scaleplane.drills.engine import running, scenarios
+from scaleplane.drills.kubernetes import cnpgrestores, drilling
 from tests.support.kmock_cluster import KubernetesCluster
 
 pytestmark = pytest.mark.servers
@@ -240,10 +241,10 @@ def cnpg(request: pytest.FixtureRequest) -> Iterator[tuple[CnpgCluster, str]]:
 
 def backend(
     url: str, poll: float = 0.2, scenario: str = "db-primary-loss", **options: Any
-) -> kubernetes.KubernetesBackend:
+) -> drilling.KubernetesBackend:
     options.setdefault("clock", FastClock())
-    return kubernetes.KubernetesBackend(
-        scenario=scenario, cluster=NAME, namespace=NS, api=kubernetes.api_for(url), poll=poll, **options
+    return drilling.KubernetesBackend(
+        scenario=scenario, cluster=NAME, namespace=NS, api=drilling.api_for(url), poll=poll, **options
     )
 
 

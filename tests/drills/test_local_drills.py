@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.drills import clocks, running, scenarios
+from scaleplane.drills.engine import running, scenarios
+from scaleplane.drills.probing import clocks
 from scaleplane.local.ha import drillfiles, drilling
 from scaleplane.local.servers import processes
 

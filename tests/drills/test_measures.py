@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.drills import measures, probes, steps
+from scaleplane.drills.engine import measures, probes, steps
 
 W, R = "write", "read"
 

@@ -20,13 +20,14 @@ from typing import Any
 
 import pytest
 
-from scaleplane.drills import clocks, kubernetes
+from scaleplane.drills.kubernetes import drilling
+from scaleplane.drills.probing import clocks
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 NS, PODS, LEASES = "team-ops", "v1/pods", "coordination.k8s.io/v1/leases"
-STEPS = (  # the scenario's steps (scaleplane.drills.leaderlosses), in order
+STEPS = (  # the scenario's steps (scaleplane.drills.engine.leaderlosses), in order
     "start-controllers", "kill-leader", "detect-leader-lost", "decide-standby-healthy", "await-takeover",
     "verify-actuations", "rejoin-old-leader",
 )  # fmt: skip
@@ -127,8 +128,8 @@ async def test_the_standby_takes_the_lease_and_no_scale_write_is_missed_or_doubl
         leader = cluster.read_object(LEASES, NS, "scaleplane-operator")["spec"]["holderIdentity"]
         watcher = asyncio.get_running_loop().create_task(kubelet())
         try:
-            drill = kubernetes.KubernetesBackend(
-                scenario="operator-leader-loss", namespace=NS, api=kubernetes.api_for(url), fault="delete",
+            drill = drilling.KubernetesBackend(
+                scenario="operator-leader-loss", namespace=NS, api=drilling.api_for(url), fault="delete",
                 clock=clocks.WallClock(), poll=0.1,
             )  # fmt: skip
             cluster.tokens.add("drill")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scaleplane.drills import aws, kubernetes, scenarios, steps
+from scaleplane.drills.aws import drilling as aws_drilling
+from scaleplane.drills.engine import scenarios, steps
+from scaleplane.drills.kubernetes import drilling as kubernetes_drilling
 from scaleplane.local.ha import drilling
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
@@ -48,8 +50,8 @@ def test_runbook_steps_map_to_drill_steps_and_back(scenario: steps.Scenario) -> 
 
 BACKENDS = [
     drilling.LocalBackend,
-    kubernetes.KubernetesBackend,
-    *(functools.partial(aws.AwsBackend, kind=kind) for kind in aws.KINDS),
+    kubernetes_drilling.KubernetesBackend,
+    *(functools.partial(aws_drilling.AwsBackend, kind=kind) for kind in aws_drilling.KINDS),
 ]
 
 

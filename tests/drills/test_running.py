@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from scaleplane.drills import backends, probes, running, scenarios, steps
+from scaleplane.drills.engine import backends, probes, running, scenarios, steps
 
 
 @dataclass

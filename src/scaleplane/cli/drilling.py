@@ -16,7 +16,7 @@ import typer
 from scaleplane.cli.app import app, fail
 
 if TYPE_CHECKING:
-    from scaleplane.drills import backends, running, steps
+    from scaleplane.drills.engine import backends, running, steps
 
 drill = typer.Typer(
     name="drill",
@@ -50,18 +50,20 @@ StateDir = Annotated[
 
 
 def registry() -> backends.Registry:
-    from scaleplane.drills import aws, backends, kubernetes
+    from scaleplane.drills.aws import drilling as aws_drilling
+    from scaleplane.drills.engine import backends
+    from scaleplane.drills.kubernetes import drilling as kubernetes_drilling
     from scaleplane.local.ha import drilling
 
     found = backends.Registry()
     found.register("local", drilling.LocalBackend)
-    found.register("kubernetes", kubernetes.KubernetesBackend)
-    found.register("aws", aws.AwsBackend)
+    found.register("kubernetes", kubernetes_drilling.KubernetesBackend)
+    found.register("aws", aws_drilling.AwsBackend)
     return found
 
 
 def _scenario(name: str) -> steps.Scenario:
-    from scaleplane.drills import scenarios
+    from scaleplane.drills.engine import scenarios
 
     try:
         return scenarios.get(name)
@@ -81,7 +83,7 @@ def _backend(target: str, scenario: steps.Scenario, **options: Any) -> backends.
 
 @drill.command("list", help="The scenarios, their objectives and the targets that run them.")
 def list_scenarios(as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
-    from scaleplane.drills import scenarios
+    from scaleplane.drills.engine import scenarios
 
     reg = registry()
     rows: list[dict[str, Any]] = []
@@ -138,7 +140,9 @@ def plan(
         str, typer.Option("--kind", help="aws: aurora, multi-az or read-replica (see `drill run --help`).")
     ] = "aurora",
 ) -> None:
-    from scaleplane.drills import clocks, reports, running
+    from scaleplane.drills.engine import running
+    from scaleplane.drills.probing import clocks
+    from scaleplane.drills.reporting import reports
 
     chosen = _scenario(scenario)
     if kind not in KINDS:
@@ -224,7 +228,9 @@ def run(
         typer.Option("--confirm", help="kubernetes, aws: the cluster's name, typed, to allow --execute."),
     ] = None,
 ) -> None:
-    from scaleplane.drills import clocks, reports, running, timelines
+    from scaleplane.drills.engine import running
+    from scaleplane.drills.probing import clocks
+    from scaleplane.drills.reporting import reports, timelines
 
     chosen = _scenario(scenario)
     if replication not in ("sync", "async"):
@@ -337,7 +343,7 @@ def history(
         Path, typer.Option("--reports-dir", help="Where drill run wrote history.jsonl.")
     ] = (DEFAULT_REPORTS),
 ) -> None:
-    from scaleplane.drills import reports
+    from scaleplane.drills.reporting import reports
 
     rows = reports.read_history(reports_dir / "history.jsonl")
     if not rows:

@@ -1,14 +1,15 @@
 """Disaster-recovery drills: scenarios as data, the engine that runs one against a backend, and the
-measures (RTO, RPO) and reports that come out of it.
+measures (RTO, RPO) and reports that come out of it. The failover under test is never written here:
+backends inject a fault and watch what the real HA system (Patroni, Sentinel, RDS, CNPG) does.
 
-Rule: adapter layer. A scenario is a frozen value (steps with expected outcomes, timeouts, objectives, a
-rollback); the engine (`running`) walks it against a `backends.Backend` with an injected clock and
-never sleeps or reads the time itself; `measures` turns what the probes saw into RTO and RPO as a pure
-function. Only the backends and `probing` touch servers. The failover under test is never written here:
-backends inject a fault and watch what the real HA system (Patroni, Sentinel, RDS) does.
-The remote backends live here, on one shape (`actions.TableBackend`: step id -> what runs and the
-runbook's commands): aws (`aws`, boto3; its parts `awsdatabases`, `awsreplicas`, `awsrestores`,
-`awscaches`, `fisexperiments`) and kubernetes (`kubernetes`; `cnpgfailovers`, `cnpgrestores`,
-`operatorleases`). A backend that starts the single-machine platform's servers lives on the entry layer
+Rule: adapter layer, in layers of its own (import-linter checks them), top to bottom:
+- `aws/` and `kubernetes/`: the remote backends, one package per cloud, never importing each other.
+- `actions`: the one shape both remote backends share (`TableBackend`: step id -> what runs and the
+  runbook's commands, and the probe steps every remote target does alike).
+- `probing/`: the data-plane probes (PostgreSQL, Redis) and the wall clock; `reporting/`: what a drill
+  leaves behind (JSON, Markdown, history, timeline PNG).
+- `engine/`: pure. Scenarios, the `Backend` Protocol and its registry, the runner with an injected
+  clock, RTO and RPO as a pure function of what the probes saw.
+A backend that starts the single-machine platform's servers lives on the entry layer
 (`scaleplane.local.ha.drilling`). The command line fills the registry.
 """

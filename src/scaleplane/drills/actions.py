@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from scaleplane.drills import backends, probes, probing
+from scaleplane.drills.engine import backends, probes
+from scaleplane.drills.probing import databases, loops
 
 Run = Callable[[float], backends.Outcome]
 NOT_MEASURED = "no probe: no database endpoint given (dsn); RTO and RPO not measured"
@@ -37,10 +38,10 @@ class TableBackend:
     target = ""
     scenarios: tuple[str, ...] = ()
 
-    def __init__(self, *, scenario: str, clock: probing.Clock, poll: float, dsn: str | None) -> None:
+    def __init__(self, *, scenario: str, clock: loops.Clock, poll: float, dsn: str | None) -> None:
         self.scenario, self.clock, self.poll, self.dsn = scenario, clock, poll, dsn
         self.table: dict[str, Action] = {}
-        self.probe: probing.Probe | None = None
+        self.probe: loops.Probe | None = None
         self.fault_at: float | None = None
 
     def supports(self, scenario: str) -> bool:
@@ -81,7 +82,7 @@ class TableBackend:
         if self.dsn is None:
             return backends.Outcome(True, NOT_MEASURED)
         read = self.dsn.replace("target_session_attrs=read-write", "target_session_attrs=prefer-standby")
-        self.probe = probe = probing.Probe(probing.SqlStore(self.dsn, read), self.clock)
+        self.probe = probe = loops.Probe(databases.SqlStore(self.dsn, read), self.clock)
         probe.create_table()
         probe.start()
         ok = self.until(lambda: probe.count("write", ok=True, since=0) >= 20, timeout)

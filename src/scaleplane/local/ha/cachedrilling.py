@@ -1,7 +1,7 @@
 """The local backend's cache steps: Redis with Sentinel, the Sentinel-aware probe, the real fault.
 
 A part of `drilling.LocalBackend` (it shares its clock, probe, state directory and watchdog); one method
-per step id of `scaleplane.drills.scenarios.CACHE_PRIMARY_LOSS`.
+per step id of `scaleplane.drills.engine.scenarios.CACHE_PRIMARY_LOSS`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from scaleplane.drills import backends, cacheprobing, probing
+from scaleplane.drills.engine import backends
+from scaleplane.drills.probing import caches, loops
 from scaleplane.local import runfiles
 from scaleplane.local.ha import sentinels
 
@@ -67,8 +68,8 @@ class CacheSteps:
         )
 
     def _start_probes(self, timeout: float) -> backends.Outcome:
-        store = cacheprobing.RedisStore(self._group().sentinel_addresses)
-        return self.backend.start_probe(probing.Probe(store, self.backend.clock), timeout)
+        store = caches.RedisStore(self._group().sentinel_addresses)
+        return self.backend.start_probe(loops.Probe(store, self.backend.clock), timeout)
 
     def _kill(self, timeout: float) -> backends.Outcome:
         assert self.primary is not None

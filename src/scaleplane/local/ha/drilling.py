@@ -13,7 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scaleplane.drills import backends, clocks, probes, probing
+from scaleplane.drills.engine import backends, probes
+from scaleplane.drills.probing import clocks, loops
 from scaleplane.local import runfiles
 from scaleplane.local.ha import (
     alertwatching,
@@ -44,7 +45,7 @@ class LocalBackend:
         scenario: str,
         state_dir: Path = drillfiles.DEFAULT_STATE_DIR,
         synchronous: bool = True,
-        clock: probing.Clock | None = None,
+        clock: loops.Clock | None = None,
         members: int = 3,
     ) -> None:
         self.scenario = scenario
@@ -52,7 +53,7 @@ class LocalBackend:
         self.synchronous = synchronous
         self.clock = clock or clocks.WallClock()
         self.members = members
-        self.probe: probing.Probe | None = None
+        self.probe: loops.Probe | None = None
         self.watchdog: processes.SupervisedProcess | None = None
         self.victim: str | None = None
         self.fault_at: float | None = None
@@ -141,7 +142,7 @@ class LocalBackend:
         servers = runfiles.servers_dir(self.state_dir)
         self.watchdog = processes.SupervisedProcess(watchdog.NAME, argv, run_dir=servers).start()
 
-    def start_probe(self, probe: probing.Probe, timeout: float, *, reads: bool = True) -> backends.Outcome:
+    def start_probe(self, probe: loops.Probe, timeout: float, *, reads: bool = True) -> backends.Outcome:
         self.probe = probe
         probe.create_table()
         since = self.clock.now()

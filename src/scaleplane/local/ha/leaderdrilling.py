@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import aetcd
 import requests
 
-from scaleplane.drills import actuations, backends, probes
+from scaleplane.drills.engine import actuations, backends, probes
 from scaleplane.local import runfiles
 from scaleplane.local.ha import alertwatching, etcd, fencedcontrolling, leaderelecting
 from scaleplane.local.servers import ports, processes

@@ -3,7 +3,7 @@ probes through the multi-host DSN, and the real fault (SIGKILL of a whole member
 PostgreSQL). The failover is Patroni's; these methods inject, watch and read what Patroni says.
 
 A part of `drilling.LocalBackend` (its clock, probe, state directory and watchdog); one method per step
-id of `scaleplane.drills.scenarios.DB_PRIMARY_LOSS` and `DB_REPLICA_LOSS`.
+id of `scaleplane.drills.engine.scenarios.DB_PRIMARY_LOSS` and `DB_REPLICA_LOSS`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from scaleplane.drills import backends, probing
+from scaleplane.drills.engine import backends
+from scaleplane.drills.probing import databases, loops
 from scaleplane.local import runfiles
 from scaleplane.local.ha import alertwatching, patroni
 from scaleplane.local.servers import ports
@@ -97,7 +98,7 @@ class PatroniSteps:
             "target_session_attrs=read-write", "target_session_attrs=prefer-standby"
         )
         return self.backend.start_probe(
-            probing.Probe(probing.SqlStore(cluster.dsn, read_dsn), self.backend.clock), timeout
+            loops.Probe(databases.SqlStore(cluster.dsn, read_dsn), self.backend.clock), timeout
         )
 
     def _kill(self, role: str) -> backends.Outcome:

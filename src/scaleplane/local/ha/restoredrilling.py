@@ -2,7 +2,7 @@
 the probe writing, an operator's mistake (DROP TABLE), and a restore to just before it.
 
 A part of `drilling.LocalBackend` (its clock, probe, state directory and watchdog); one method per step
-id of `scaleplane.drills.scenarios.RESTORE_TO_POINT_IN_TIME`.
+id of `scaleplane.drills.engine.scenarios.RESTORE_TO_POINT_IN_TIME`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from scaleplane.drills import backends, probing
+from scaleplane.drills.engine import backends
+from scaleplane.drills.probing import databases, loops
 from scaleplane.local import runfiles
 from scaleplane.local.ha import backups
 from scaleplane.local.servers import ports, postgres
@@ -101,14 +102,14 @@ class RestoreSteps:
     def _start_probe(self, timeout: float) -> backends.Outcome:
         server, _ = self._parts()
         # Writes only: a restore takes the one server away, so there is no reader to measure apart.
-        store = probing.SqlStore(lambda: server.dsn, server.dsn)
-        return self.backend.start_probe(probing.Probe(store, self.backend.clock), timeout, reads=False)
+        store = databases.SqlStore(lambda: server.dsn, server.dsn)
+        return self.backend.start_probe(loops.Probe(store, self.backend.clock), timeout, reads=False)
 
     def _drop(self, timeout: float) -> backends.Outcome:
         server, _ = self._parts()
         with server.connect() as conn, conn.transaction():
             self.xid = str(conn.execute("SELECT txid_current()").fetchone()[0])  # type: ignore[index]
-            conn.execute(f"DROP TABLE {probing.TABLE}")
+            conn.execute(f"DROP TABLE {databases.TABLE}")
         self.backend.fault_at = self.backend.clock.now()
         return backends.Outcome(True, f"DROP TABLE committed in transaction {self.xid}",
                                 {"fault": self.backend.fault_at})  # fmt: skip
@@ -140,6 +141,6 @@ class RestoreSteps:
         server.start(timeout=timeout)
         repo.write_config(server.data_dir, server.port)
         ok = self.backend.until(lambda: server.fetch_one("SELECT NOT pg_is_in_recovery()"), timeout)
-        rows = server.fetch_one(f"SELECT count(*) FROM {probing.TABLE}") if ok else None
+        rows = server.fetch_one(f"SELECT count(*) FROM {databases.TABLE}") if ok else None
         return backends.Outcome(bool(ok), f"restored and promoted: {rows} probe rows back",
                                 {"restored": self.backend.clock.now()})  # fmt: skip

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scaleplane.drills import backends, measures, probes, steps
+from scaleplane.drills.engine import backends, measures, probes, steps
 
 
 class Clock(Protocol):

@@ -14,7 +14,7 @@ watches it.
 - cache-primary-loss (ElastiCache): FIS aws:elasticache:replicationgroup-interrupt-az-power, or
   test_failover; a replica becomes the primary.
 
-The parts live in `awsdatabases`, `awsrestores` and `awscaches`; this module holds what they share (the
+The parts live in `databases`, `replicas`, `restores` and `caches`; this module holds what they share (the
 clients, the FIS experiment, the stop alarm). `cluster` names the Aurora DB cluster, the DB instance or
 the ElastiCache replication group. RTO and RPO need a data-plane probe (`dsn`); without one (and on
 moto_server, which has no database behind its API) the drill checks the control plane only and says so.
@@ -27,17 +27,11 @@ from typing import Any
 
 import boto3
 
-from scaleplane.drills import (
-    actions,
-    awscaches,
-    awsdatabases,
-    awsreplicas,
-    awsrestores,
-    backends,
-    clocks,
-    probing,
-)
-from scaleplane.drills.fisexperiments import Experiments
+from scaleplane.drills import actions
+from scaleplane.drills.aws import caches, databases, replicas, restores
+from scaleplane.drills.aws.experiments import Experiments
+from scaleplane.drills.engine import backends
+from scaleplane.drills.probing import clocks, loops
 
 KINDS = ("aurora", "multi-az", "read-replica")
 FAULTS = ("fis", "api")
@@ -59,7 +53,7 @@ class AwsBackend(actions.TableBackend):
         dsn: str | None = None,
         fault: str = "fis",
         kind: str = "aurora",
-        clock: probing.Clock | None = None,
+        clock: loops.Clock | None = None,
         **_: Any,
     ) -> None:
         if fault not in FAULTS:
@@ -72,14 +66,14 @@ class AwsBackend(actions.TableBackend):
         self.stop_alarm = stop_alarm
         self.stopped_by_alarm = False
         if scenario == "cache-primary-loss":
-            self.table = awscaches.ReplicationGroupDrill(self).table()
+            self.table = caches.ReplicationGroupDrill(self).table()
         elif scenario == "restore-to-point-in-time" and kind != "read-replica":
-            self.table = awsrestores.PointInTimeRestore(self).table()
+            self.table = restores.PointInTimeRestore(self).table()
         elif scenario == "db-primary-loss":
             part = {
-                "aurora": awsdatabases.AuroraFailover,
-                "multi-az": awsdatabases.MultiAzFailover,
-                "read-replica": awsreplicas.ReplicaPromotion,
+                "aurora": databases.AuroraFailover,
+                "multi-az": databases.MultiAzFailover,
+                "read-replica": replicas.ReplicaPromotion,
             }[kind]
             self.table = part(self).table()
 

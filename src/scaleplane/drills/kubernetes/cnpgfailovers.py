@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.drills import backends
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
 
 if TYPE_CHECKING:
-    from scaleplane.drills.kubernetes import KubernetesBackend
+    from scaleplane.drills.kubernetes.drilling import KubernetesBackend
 
 Outcome = backends.Outcome
 HEALTHY, FAILING_OVER = "Cluster in healthy state", "Failing over"

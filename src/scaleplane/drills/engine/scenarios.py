@@ -3,8 +3,8 @@ the same name in runbooks/."""
 
 from __future__ import annotations
 
-from scaleplane.drills import failovers, leaderlosses, restores
-from scaleplane.drills.steps import Scenario
+from scaleplane.drills.engine import failovers, leaderlosses, restores
+from scaleplane.drills.engine.steps import Scenario
 
 DB_PRIMARY_LOSS = failovers.DB_PRIMARY_LOSS
 DB_REPLICA_LOSS = failovers.DB_REPLICA_LOSS

@@ -16,11 +16,11 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.drills import backends
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
 
 if TYPE_CHECKING:
-    from scaleplane.drills.aws import AwsBackend
+    from scaleplane.drills.aws.drilling import AwsBackend
 
 Outcome = backends.Outcome
 NO_PROBE = "not measured: no probe on aws restores (the copy has a new endpoint)"

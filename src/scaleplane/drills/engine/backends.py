@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scaleplane.drills import probes
+from scaleplane.drills.engine import probes
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scaleplane.drills import running
+from scaleplane.drills.engine import running
 
 
 def write_png(result: running.DrillResult, path: Path) -> Path:

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from kubernetes.client.api import coordination_v1_api, core_v1_api
 
-from scaleplane.drills import backends, cnpgfailovers
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
+from scaleplane.drills.kubernetes import cnpgfailovers
 
 if TYPE_CHECKING:
-    from scaleplane.drills.kubernetes import KubernetesBackend
+    from scaleplane.drills.kubernetes.drilling import KubernetesBackend
 
 Outcome = backends.Outcome
 LEASE, SELECTOR = "scaleplane-operator", "app.kubernetes.io/name=scaleplane-operator"

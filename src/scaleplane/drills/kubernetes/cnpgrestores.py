@@ -17,11 +17,11 @@ import copy
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.drills import backends
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
 
 if TYPE_CHECKING:
-    from scaleplane.drills.kubernetes import KubernetesBackend
+    from scaleplane.drills.kubernetes.drilling import KubernetesBackend
 
 Outcome = backends.Outcome
 GROUP, VERSION = "postgresql.cnpg.io", "v1"

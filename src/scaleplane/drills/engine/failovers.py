@@ -8,7 +8,7 @@ may be lost.
 
 from __future__ import annotations
 
-from scaleplane.drills.steps import Objectives, Phase, Scenario, Step
+from scaleplane.drills.engine.steps import Objectives, Phase, Scenario, Step
 
 START_CLUSTER = Step(
     "start-cluster",

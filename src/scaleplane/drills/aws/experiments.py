@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scaleplane.drills import backends
+from scaleplane.drills.engine import backends
 
 FINISHED = ("completed", "stopped", "failed")
 

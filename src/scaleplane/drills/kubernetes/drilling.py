@@ -27,7 +27,10 @@ from typing import Any
 from kubernetes.client import api_client, configuration
 from kubernetes.client.api import core_v1_api, custom_objects_api
 
-from scaleplane.drills import actions, backends, clocks, cnpgfailovers, cnpgrestores, operatorleases, probing
+from scaleplane.drills import actions
+from scaleplane.drills.engine import backends
+from scaleplane.drills.kubernetes import cnpgfailovers, cnpgrestores, operatorleases
+from scaleplane.drills.probing import clocks, loops
 
 GROUP, VERSION, PLURAL = "postgresql.cnpg.io", "v1", "clusters"
 CHAOS_GROUP, CHAOS_VERSION, CHAOS_PLURAL = "chaos-mesh.org", "v1alpha1", "podchaos"
@@ -55,7 +58,7 @@ class KubernetesBackend(actions.TableBackend):
         api: api_client.ApiClient | None = None,
         dsn: str | None = None,
         fault: str = "auto",
-        clock: probing.Clock | None = None,
+        clock: loops.Clock | None = None,
         poll: float = 0.2,
         **_: Any,
     ) -> None:

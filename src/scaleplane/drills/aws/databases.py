@@ -1,8 +1,8 @@
-"""db-primary-loss on AWS, the ways RDS fails over by itself (see `aws`): an Aurora cluster fails over to a
-reader; a Multi-AZ DB instance reboots through a failover to its standby. (A DB instance with a read
-replica, promoted by the runbook's act, is `awsreplicas`.)
+"""db-primary-loss on AWS, the ways RDS fails over by itself (see `drilling`): an Aurora cluster fails
+over to a reader; a Multi-AZ DB instance reboots through a failover to its standby. (A DB instance with
+a read replica, promoted by the runbook's act, is `replicas`.)
 
-Each class builds the step table of the scenario from the shared backend (`aws.AwsBackend`); the writer,
+Each class builds the step table of the scenario from the shared backend (`drilling.AwsBackend`); the writer,
 the zones and the replica are read in prepare, and every later step compares against them.
 """
 
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.drills import backends
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
 
 if TYPE_CHECKING:
-    from scaleplane.drills.aws import AwsBackend
+    from scaleplane.drills.aws.drilling import AwsBackend
 
 Outcome = backends.Outcome
 DESCRIBE = "aws rds describe-db-instances --db-instance-identifier INSTANCE"

@@ -6,7 +6,7 @@ Aurora and Multi-AZ, RDS does not do it by itself: promotion is the operator's a
 from __future__ import annotations
 
 from scaleplane.drills.actions import Action, act
-from scaleplane.drills.awsdatabases import DELETE, DESCRIBE, EVENTS, START, TEMPLATE, Drill, Outcome
+from scaleplane.drills.aws.databases import DELETE, DESCRIBE, EVENTS, START, TEMPLATE, Drill, Outcome
 
 
 class ReplicaPromotion(Drill):

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scaleplane.drills import running
+from scaleplane.drills.engine import running
 
 
 def _iso(ts: float) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scaleplane.drills import probes, steps
+from scaleplane.drills.engine import probes, steps
 
 POLICY_MET = "PolicyMet"
 POLICY_BREACHED = "PolicyBreached"

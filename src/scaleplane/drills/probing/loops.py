@@ -1,14 +1,9 @@
 """The probes: a writer that commits a numbered sequence and a reader, each in its own thread,
 recording every attempt with the drill's clock; and the data check after recovery.
 
-`Probe` runs the loops; what a write, a read and the check are is a `Store` (`SqlStore`, and
-`RedisStore` in `cacheprobing`). Each number is tried once: after a failure the next attempt uses the
-next number, so an answer that was lost can never be mistaken for a later, acknowledged one.
-
-SQL: the writer connects through the application's DSN (multi-host, `target_session_attrs=read-write`),
-so finding the new primary is libpq's job, as in the application. No `statement_timeout`: a commit
-waiting for a synchronous standby that gets cancelled comes back *successful* with a warning (committed
-locally only), which would count an unreplicated write as acknowledged.
+`Probe` runs the loops; what a write, a read and the check are is a `Store` (`databases.SqlStore`,
+`caches.RedisStore`). Each number is tried once: after a failure the next attempt uses the next number,
+so an answer that was lost can never be mistaken for a later, acknowledged one.
 
 Load is bounded: one write every `interval` seconds, one read every `interval` seconds, until `stop`.
 """
@@ -20,12 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-import psycopg
-
-from scaleplane.drills import probes
-
-TABLE = "scaleplane_drill_probe"
-ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, OSError)
+from scaleplane.drills.engine import probes
 
 
 class Clock(Protocol):
@@ -51,56 +41,6 @@ class Store(Protocol):
     def close(self, handle: Any) -> None: ...
 
     def check(self) -> frozenset[int]: ...
-
-
-class SqlStore:
-    """`write_dsn` may be a function: a restored server can come back at a new address (as an RDS
-    point-in-time restore does), and the application is pointed at it."""
-
-    errors = ERRORS
-
-    def __init__(self, write_dsn: str | Callable[[], str], read_dsn: str, connect_timeout: int = 1) -> None:
-        self._write_dsn = write_dsn
-        self.read_dsn = read_dsn
-        self.connect_timeout = connect_timeout
-
-    @property
-    def write_dsn(self) -> str:
-        return self._write_dsn() if callable(self._write_dsn) else self._write_dsn
-
-    def _connect(self, dsn: str) -> psycopg.Connection[Any]:
-        return psycopg.connect(
-            dsn, autocommit=True, connect_timeout=self.connect_timeout, application_name="scaleplane-drill"
-        )
-
-    def prepare(self) -> None:
-        with self._connect(self.write_dsn) as conn:
-            conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
-            conn.execute(
-                f"CREATE TABLE {TABLE} (seq bigint PRIMARY KEY, at timestamptz DEFAULT clock_timestamp())"
-            )
-
-    def connect(self, kind: str) -> psycopg.Connection[Any]:
-        return self._connect(self.write_dsn if kind == "write" else self.read_dsn)
-
-    def write(self, handle: psycopg.Connection[Any], seq: int) -> str:
-        row = handle.execute(
-            f"INSERT INTO {TABLE} (seq) VALUES (%s) RETURNING inet_server_port()", (seq,)
-        ).fetchone()
-        return str(row[0]) if row else ""
-
-    def read(self, handle: psycopg.Connection[Any]) -> tuple[int, str]:
-        row = handle.execute(f"SELECT coalesce(max(seq), 0), inet_server_port() FROM {TABLE}").fetchone()
-        assert row is not None
-        return int(row[0]), str(row[1])
-
-    def close(self, handle: psycopg.Connection[Any]) -> None:
-        handle.close()
-
-    def check(self) -> frozenset[int]:
-        with self._connect(self.write_dsn) as conn:
-            rows = conn.execute(f"SELECT seq FROM {TABLE}").fetchall()
-        return frozenset(int(row[0]) for row in rows)
 
 
 class Probe:

@@ -9,7 +9,7 @@ applied twice, none missed while a replica led (the data check, `drills.actuatio
 
 from __future__ import annotations
 
-from scaleplane.drills.steps import Objectives, Phase, Scenario, Step
+from scaleplane.drills.engine.steps import Objectives, Phase, Scenario, Step
 
 OPERATOR_LEADER_LOSS = Scenario(
     name="operator-leader-loss",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scaleplane.drills.steps import Objectives, Phase, Scenario, Step
+from scaleplane.drills.engine.steps import Objectives, Phase, Scenario, Step
 
 RESTORE_TO_POINT_IN_TIME = Scenario(
     name="restore-to-point-in-time",

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scaleplane.drills import backends
 from scaleplane.drills.actions import Action, act
+from scaleplane.drills.engine import backends
 
 if TYPE_CHECKING:
-    from scaleplane.drills.aws import AwsBackend
+    from scaleplane.drills.aws.drilling import AwsBackend
 
 Outcome = backends.Outcome
 TAG = "scaleplane-drill"
