@@ -1,7 +1,7 @@
 """The gateway's logic: every call to a function goes through here (the process is `scaleplane.gateway`).
 
     POST /v1/functions/{namespace}/{name}   JSON parameters in, the function's JSON answer out
-    (with `Prefer: respond-async`)          202 and an id once the call is journaled (functions.journaling)
+    (with `Prefer: respond-async`)          202 and an id once the call is journaled (journaling)
     GET  /v1/calls/{id}                     an async call's status and answer (its namespace's token)
     GET  /v1/functions                      known functions, ready instances, in flight and queued
     GET  /healthz | /readyz | /metrics      liveness; readiness (503 while draining); the gateway's series
@@ -13,7 +13,7 @@ instance's /invoke (504 TimedOut when the call's whole time runs out), whose sta
 back unchanged. Every error is JSON:
 `{"error": {"code": "QueueFull", "message": "..."}}`.
 
-What happens to a call once admitted, and the one retry the gateway makes, is functions.routing.
+What happens to a call once admitted, and the one retry the gateway makes, is routing.
 
 Shutdown drains: /readyz turns 503 and new calls answer 503 ShuttingDown, calls in flight and queued
 finish (up to drainSeconds), then the server closes.
@@ -34,7 +34,8 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scaleplane.functions import announcing, instruments, journaling, routes, routing, settings, waking
+from scaleplane.functions import announcing, instruments, routes
+from scaleplane.functions.gateway import journaling, routing, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
 POLL_SECONDS = 0.02
@@ -45,7 +46,7 @@ class Gateway:
         self.settings = config
         self.source: Any
         if config.kubernetes is not None:
-            from scaleplane.functions import cluster
+            from scaleplane.functions.gateway import cluster
 
             api = cluster.api_client(config.kubernetes.server)
             self.source = cluster.EndpointSliceRoutes(
