@@ -32,7 +32,8 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.functions import definitions, routes
+from scaleplane.functions import routes
+from scaleplane.functions.authoring import definitions
 from scaleplane.local.pools import functionhome
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 import yaml
 
-from scaleplane.functions import cluster as gateway_cluster
+from scaleplane.functions.gateway import cluster as gateway_cluster
 from scaleplane.operator import functions
 from tests.support import functioning, operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from scaleplane.functions import balancing
+from scaleplane.functions.gateway import balancing
 
 
 async def test_the_least_loaded_instance_takes_the_call() -> None:

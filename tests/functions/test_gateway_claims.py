@@ -4,7 +4,7 @@ claims them (XAUTOCLAIM once they are idle longer than the calls' whole time lim
 What this shows, and what it does not: no acknowledged call is lost. A call the dead gateway had only
 queued (its function had no instance yet) runs exactly once, on the other gateway. A call it had already
 forwarded to an instance ran there and runs again on the other gateway: the answer died with the
-gateway, so the journal is at-least-once (functions.journaling), and such a call runs twice.
+gateway, so the journal is at-least-once (functions.gateway.journaling), and such a call runs twice.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from scaleplane.functions import settings
+from scaleplane.functions.gateway import settings
 
 MANIFEST = Path(__file__).resolve().parents[2] / "operator" / "gateway.yaml"
 

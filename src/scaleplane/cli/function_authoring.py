@@ -26,7 +26,7 @@ def new(
     for what, value in (("name", name), ("--namespace", namespace)):
         if not re.fullmatch(routes.NAME_PATTERN, value) or len(value) > 63:
             raise fail(f"{what} must be a DNS label (a-z, 0-9, -), was {value!r}")
-    from scaleplane.functions import templates
+    from scaleplane.functions.authoring import templates
 
     where = directory / name
     if where.exists():
@@ -52,7 +52,7 @@ def test(
         str | None, typer.Option("--params", help="One call's parameters, a JSON object.")
     ] = None,
 ) -> None:
-    from scaleplane.functions import testing
+    from scaleplane.functions.authoring import testing
 
     definition = load_definition(path)
     if params is not None:

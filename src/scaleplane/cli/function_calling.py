@@ -117,7 +117,8 @@ def logs(
 
 
 @fn.command(
-    "gateway", help="Run a function gateway in the foreground from a settings file (functions.settings)."
+    "gateway",
+    help="Run a function gateway in the foreground from a settings file (functions.gateway.settings).",
 )
 def gateway(config: Annotated[Path, typer.Option("--config", help="The gateway's YAML settings.")]) -> None:
     from scaleplane.gateway import __main__ as gateway_main

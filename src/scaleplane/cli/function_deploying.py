@@ -122,7 +122,7 @@ def rollback(
     cluster: Cluster = False,
 ) -> None:
     from scaleplane.cli import function_releases as releases
-    from scaleplane.functions import catalog
+    from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):
         from scaleplane.operator import releasing
@@ -151,7 +151,7 @@ def delete(
     cluster: Cluster = False,
 ) -> None:
     from scaleplane.cli import function_releases as releases
-    from scaleplane.functions import catalog
+    from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):
         from scaleplane.operator import releasing

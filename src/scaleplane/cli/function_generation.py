@@ -1,4 +1,4 @@
-"""`scaleplane fn generate`: a function and its tests from a description (functions.generating)."""
+"""`scaleplane fn generate`: a function and its tests from a description (functions.authoring.generating)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def generate(
 ) -> None:
     import os
 
-    from scaleplane.functions import generating
+    from scaleplane.functions.authoring import generating
 
     where = directory / name
     if where.exists():

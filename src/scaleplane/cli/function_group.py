@@ -18,7 +18,7 @@ import typer
 from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
-    from scaleplane.functions import catalog, definitions
+    from scaleplane.functions.authoring import catalog, definitions
 
 fn = typer.Typer(
     name="fn",
@@ -43,7 +43,7 @@ DESCRIPTOR = "function.yaml"
 def load_definition(path: Path) -> definitions.FunctionDefinition:
     import yaml
 
-    from scaleplane.functions import definitions
+    from scaleplane.functions.authoring import definitions
 
     descriptor = path / DESCRIPTOR if path.is_dir() else path
     if not descriptor.is_file():
@@ -77,7 +77,7 @@ def platform_info(state_dir: Path) -> dict[str, Any]:
 
 
 def open_catalog(state_dir: Path) -> catalog.Catalog:
-    from scaleplane.functions import catalog
+    from scaleplane.functions.authoring import catalog
     from scaleplane.local.pools import functionhome
 
     redis_url = str(platform_info(state_dir)["redis"]).rsplit("/", 1)[0]
@@ -85,7 +85,7 @@ def open_catalog(state_dir: Path) -> catalog.Catalog:
 
 
 def parse_key(text: str) -> Any:
-    from scaleplane.functions import catalog
+    from scaleplane.functions.authoring import catalog
 
     try:
         return catalog.parse_key(text)

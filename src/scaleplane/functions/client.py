@@ -10,7 +10,7 @@ The gateway is `SCALEPLANE_GATEWAY_URL` (default http://127.0.0.1:8080) and the 
 gateway's (or the function's) status, code and message.
 
 `submit` stores an asynchronous call in the gateway's journal and returns its id; `result(id)` waits
-for its answer (functions.journaling says what survives a gateway crash).
+for its answer (functions.gateway.journaling says what survives a gateway crash).
 
 Retries (tenacity, exponential back-off with jitter, within the call's own `timeout`) happen only where
 the function cannot have run: the connection was refused, or the gateway answered 429 QueueFull,

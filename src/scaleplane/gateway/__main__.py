@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from scaleplane.functions import settings
+from scaleplane.functions.gateway import settings
 from scaleplane.gateway import serving
 
 

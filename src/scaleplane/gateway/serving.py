@@ -8,7 +8,7 @@ import signal
 
 from aiohttp import web
 
-from scaleplane.functions import gateway, settings
+from scaleplane.functions.gateway import application, settings
 
 log = logging.getLogger("scaleplane.gateway")
 
@@ -16,7 +16,7 @@ log = logging.getLogger("scaleplane.gateway")
 async def serve(config: settings.GatewaySettings, stop: asyncio.Event | None = None) -> None:
     """Listen on `config.listen`; on SIGTERM/SIGINT (or `stop`), drain, then close."""
     stop = stop or asyncio.Event()
-    front = gateway.Gateway(config)
+    front = application.Gateway(config)
     runner = web.AppRunner(front.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     await web.TCPSite(runner, config.host, config.port, reuse_address=True, backlog=1024).start()

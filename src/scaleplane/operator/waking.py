@@ -1,6 +1,6 @@
 """Wake a Function at zero the moment the gateway asks, not at the next tick.
 
-The gateway (functions.cluster.KubernetesWaker) sets the Function's annotation
+The gateway (functions.gateway.cluster.KubernetesWaker) sets the Function's annotation
 `scaleplane.io/wake-requested-at` to the Unix time of a call queued at zero. This raw event handler
 (no finalizer, no progress annotations, so it costs the Function nothing) sees the new value and, when
 the request is fresh (under `FRESH_SECONDS` old; an old annotation seen after an operator restart is

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from scaleplane.control import policies
-from scaleplane.functions import announcing, catalog, definitions, routes
+from scaleplane.functions import announcing, routes
+from scaleplane.functions.authoring import catalog, definitions
 from scaleplane.local.pools import functionhome, functions
 from scaleplane.scaling import decisions, specs
 

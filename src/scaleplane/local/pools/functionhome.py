@@ -1,6 +1,6 @@
 """Functions on the local platform: their pools, the gateway in front of them, and the wake endpoint.
 
-From the policy files' `kind: Function` documents (functions.definitions) the platform builds:
+From the policy files' `kind: Function` documents (functions.authoring.definitions) the platform builds:
 
     one FunctionPool per function    `FunctionPool/<namespace>.<name>`, each instance a runtime process
                                      (functions.hosting); ready instances are published in the gateway's
@@ -15,7 +15,7 @@ From the policy files' `kind: Function` documents (functions.definitions) the pl
                                      at once (the platform also marks the policy active, see `woken`)
 
 Asynchronous calls (`Prefer: respond-async`) are journaled in the platform's Redis (db 2), so a gateway
-killed and restarted loses none it acknowledged with 202 (functions.journaling).
+killed and restarted loses none it acknowledged with 202 (functions.gateway.journaling).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ import requests
 import yaml
 from aiohttp import web
 
-from scaleplane.functions import announcing, definitions, routes
+from scaleplane.functions import announcing, routes
+from scaleplane.functions.authoring import definitions
 from scaleplane.local import policyfiles
 from scaleplane.local.pools import functions
 from scaleplane.local.servers import ports, processes

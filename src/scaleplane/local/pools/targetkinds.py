@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from scaleplane.functions import definitions
+from scaleplane.functions.authoring import definitions
 from scaleplane.local import exporters as exporters_module
 from scaleplane.local import policyfiles
 from scaleplane.local.pools import functionhome, workers

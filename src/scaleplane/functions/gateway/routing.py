@@ -24,7 +24,8 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
-from scaleplane.functions import balancing, instruments, routes, settings, waking
+from scaleplane.functions import instruments, routes
+from scaleplane.functions.gateway import balancing, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
 CONNECT_RETRIES = 2

@@ -35,6 +35,8 @@ from typing import Any
 
 import requests
 
+import scaleplane
+
 SYSTEM_PROMPT = """You write Python functions for the scaleplane function platform.
 Answer with exactly two fenced code blocks and nothing else of substance:
 1. ```python handler.py``` - a module with a function `main` whose parameters have type hints and whose
@@ -135,7 +137,9 @@ def run_tests(directory: Path, *, timeout_seconds: float, memory_mb: int) -> tup
     site.mkdir(exist_ok=True)
     if prefix is None:
         (site / "sitecustomize.py").write_text(NO_SOCKETS)
-    scaleplane_root = str(Path(__file__).resolve().parents[2])  # so a handler can import scaleplane
+    # The directory that holds the scaleplane package, so a handler can import it; never the package's
+    # own directory, whose `operator` would shadow the standard library's.
+    scaleplane_root = str(Path(scaleplane.__file__).resolve().parents[1])
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join([str(site), scaleplane_root]),
            "PYTHONDONTWRITEBYTECODE": "1", "HOME": str(directory)}  # fmt: skip
 

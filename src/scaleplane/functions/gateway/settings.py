@@ -12,7 +12,7 @@ limits:
   maxQueue: 100                  calls waiting per function; one more answers 429
   concurrencyLimit: 0            calls per instance at once (0: no limit, calls go to the least loaded)
   drainSeconds: 30               on SIGTERM, how long calls in flight and queued may take to finish
-journal: redis://127.0.0.1:6379/0   where asynchronous calls are kept (functions.journaling); optional
+journal: redis://127.0.0.1:6379/0   where asynchronous calls are kept (journaling); optional
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What `scaleplane fn new` writes: a handler, its function.yaml and mock cases that pass as written.
 
 `HANDLER` and `DESCRIPTOR` are `str.format` templates (fields `name`, `namespace`); `MOCK_CASES` is the
-list written to mock.json (functions.testing's format).
+list written to mock.json (testing's format).
 """
 
 from __future__ import annotations

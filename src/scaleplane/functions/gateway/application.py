@@ -1,7 +1,7 @@
 """The gateway's logic: every call to a function goes through here (the process is `scaleplane.gateway`).
 
     POST /v1/functions/{namespace}/{name}   JSON parameters in, the function's JSON answer out
-    (with `Prefer: respond-async`)          202 and an id once the call is journaled (functions.journaling)
+    (with `Prefer: respond-async`)          202 and an id once the call is journaled (journaling)
     GET  /v1/calls/{id}                     an async call's status and answer (its namespace's token)
     GET  /v1/functions                      known functions, ready instances, in flight and queued
     GET  /healthz | /readyz | /metrics      liveness; readiness (503 while draining); the gateway's series
@@ -13,7 +13,10 @@ instance's /invoke (504 TimedOut when the call's whole time runs out), whose sta
 back unchanged. Every error is JSON:
 `{"error": {"code": "QueueFull", "message": "..."}}`.
 
-What happens to a call once admitted, and the one retry the gateway makes, is functions.routing.
+Here: the application, its life cycle and its reads. The parts it ties together, in this package:
+routetable (the functions and their routes, kept fresh from the source), calling (the token, the door of
+async calls, what every answer counts), routing (what happens to a call once admitted, and the one retry
+the gateway makes), journaling (where async calls wait).
 
 Shutdown drains: /readyz turns 503 and new calls answer 503 ShuttingDown, calls in flight and queued
 finish (up to drainSeconds), then the server closes.
@@ -23,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
-import json
 import logging
 import time
 from typing import Any
@@ -34,34 +35,22 @@ from aiohttp import web
 from prometheus_client import generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from scaleplane.functions import announcing, instruments, journaling, routes, routing, settings, waking
+from scaleplane.functions import announcing, instruments, routes
+from scaleplane.functions.gateway import calling, journaling, routetable, routing, settings, waking
 
 log = logging.getLogger("scaleplane.gateway")
-POLL_SECONDS = 0.02
 
 
 class Gateway:
     def __init__(self, config: settings.GatewaySettings, *, waker: waking.Waker | None = None) -> None:
         self.settings = config
-        self.source: Any
-        if config.kubernetes is not None:
-            from scaleplane.functions import cluster
-
-            api = cluster.api_client(config.kubernetes.server)
-            self.source = cluster.EndpointSliceRoutes(
-                api, config.kubernetes.namespaces, poll_seconds=config.kubernetes.poll_seconds
-            )
-            default_waker: waking.Waker = cluster.KubernetesWaker(api)
-        else:
-            assert config.routes is not None
-            self.source = routes.RouteDirectory(config.routes)
-            default_waker = waking.HttpWaker(config.wake_url) if config.wake_url else waking.NullWaker()
+        source, default_waker = routetable.source_for(config)
         self.waker = waker or default_waker
         self.meters = instruments.GatewayMeters()
         self.announcer = announcing.Announcer(config.hooks, source=f"/scaleplane/gateway/{config.listen}")
-        self.routes: dict[routes.FunctionKey, routing.Route] = {}
+        self.table = routetable.RouteTable(source, config.limits, self.meters, self._wake)
+        self.accounting = calling.Accounting(self.meters, self.announcer)
         self.draining = False
-        self.gone: set[routes.FunctionKey] = set()
         self.session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Task[None] | None = None
@@ -91,8 +80,8 @@ class Gateway:
     async def _on_startup(self, _: web.Application) -> None:
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
-        await self.refresh()
-        self._poller = asyncio.get_running_loop().create_task(self._poll())
+        await self.table.refresh()
+        self._poller = asyncio.get_running_loop().create_task(self.table.poll())
         if self.journal is not None:
             self._worker = asyncio.get_running_loop().create_task(self._work_journal())
 
@@ -106,12 +95,13 @@ class Gateway:
                 await asyncio.sleep(1.0)
 
     async def _run_journaled(self, key: routes.FunctionKey, body: bytes) -> tuple[int, bytes]:
-        route = self.routes.get(key) if key not in self.gone else None
+        route = self.table.get(key)
         if route is None:
             answer = routing.error(404, "NotFound", f"no function {key}")
         else:
             started = time.monotonic()
-            answer = self._count(route, started, await route.forward(self._session(), body, started))
+            response = await route.forward(self._session(), body, started)
+            answer = self.accounting.count(route, started, response)
         return answer.status, bytes(answer.body or b"")  # type: ignore[arg-type]
 
     async def _on_cleanup(self, _: web.Application) -> None:
@@ -136,8 +126,8 @@ class Gateway:
         assert self.session is not None, "the app has not started"
         return self.session
 
-    def _waker_for(self, key: routes.FunctionKey) -> Any:
-        return lambda: self.spawn(self.waker.wake(key))
+    def _wake(self, key: routes.FunctionKey) -> None:
+        self.spawn(self.waker.wake(key))
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -150,59 +140,13 @@ class Gateway:
         if self.journal is not None:
             self.journal.stop()  # entries not started stay in Redis for the next gateway
         deadline = time.monotonic() + self.settings.limits.drain_seconds
-        while any(r.balancer.inflight or r.balancer.queued for r in self.routes.values()) or (
-            self.journal is not None and self.journal.running
-        ):
+        while self.table.busy() or (self.journal is not None and self.journal.running):
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.02)
         return True
 
-    # The route table --------------------------------------------------------------------------------
-
-    async def refresh(self) -> None:
-        """Read the route table (a file stat per function locally; API calls, in a thread, in a cluster)."""
-        if getattr(self.source, "blocking", False):
-            table, changed = await asyncio.to_thread(self.source.scan)
-        else:
-            table, changed = self.source.scan()
-        # A function that left the table takes no new call (404); its route goes once its calls ended.
-        self.gone = set(self.routes) - set(table)
-        for key in self.gone:
-            if not (self.routes[key].balancer.inflight or self.routes[key].balancer.queued):
-                del self.routes[key]
-                self.meters.forget(key.namespace, key.name)
-        if changed:
-            for key, urls in table.items():
-                if key not in self.routes:
-                    self.routes[key] = routing.Route(
-                        key, self.settings.limits, self.meters, self._waker_for(key)
-                    )
-                    self.meters.known(key.namespace, key.name)
-                self.routes[key].update(urls)
-
-    async def _poll(self) -> None:
-        every = getattr(self.source, "poll_seconds", POLL_SECONDS)
-        last = 0.0
-        while True:
-            if time.monotonic() - last >= every:
-                last = time.monotonic()
-                try:
-                    await self.refresh()
-                except Exception as exc:  # a bad file, an API error: keep routing with the last table
-                    log.warning("reading the routes failed: %s", exc)
-            for route in self.routes.values():
-                route.tick()
-            await asyncio.sleep(POLL_SECONDS)
-
     # Calls ------------------------------------------------------------------------------------------
-
-    def _authorized(self, namespace: str, request: web.Request) -> bool:
-        config = self.settings.namespaces.get(namespace)
-        if config is None or not config.tokens:
-            return True
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        return any(hmac.compare_digest(given.encode(), token.encode()) for token in config.tokens)
 
     async def call(self, request: web.Request) -> web.Response:
         started = time.monotonic()
@@ -211,23 +155,19 @@ class Gateway:
             return routing.error(
                 503, "ShuttingDown", "this gateway is draining; retry on another", **{"Retry-After": "1"}
             )
-        if not self._authorized(key.namespace, request):
+        if not calling.authorized(self.settings.namespaces, key.namespace, request):
             return routing.error(
                 401,
                 "Unauthorized",
                 f"namespace {key.namespace!r} needs a valid 'Authorization: Bearer' token",
             )
-        route = self.routes.get(key) if key not in self.gone else None
+        route = self.table.get(key)
         if route is None:
-            return routing.error(
-                404,
-                "NotFound",
-                f"no function {key} (known: {', '.join(map(str, sorted(self.routes))) or 'none'})",
-            )
+            return routing.error(404, "NotFound", f"no function {key} (known: {self.table.known()})")
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
-            return self._count(
+            return self.accounting.count(
                 route,
                 started,
                 routing.error(
@@ -235,69 +175,12 @@ class Gateway:
                 ),
             )
         if "respond-async" in request.headers.get("Prefer", ""):
-            return await self._accept(route, body)
+            return await calling.accept(self.journal, route, body)
         response = await route.forward(self._session(), body, started)
-        return self._count(route, started, response)
-
-    async def _accept(self, route: routing.Route, body: bytes) -> web.Response:
-        if self.journal is None:
-            return routing.error(
-                501, "AsyncNotEnabled", "this gateway has no journal (settings: journal) for async calls"
-            )
-        try:
-            call_id = await self.journal.accept(route.key, body)
-        except Exception as exc:  # Redis down: the call was not stored, so it is not acknowledged
-            return routing.error(
-                503,
-                "JournalUnavailable",
-                f"the call could not be stored ({exc}); retry",
-                **{"Retry-After": "1"},
-            )
-        location = f"/v1/calls/{call_id}"
-        return web.json_response(
-            {"id": call_id, "status": "accepted", "location": location},
-            status=202,
-            headers={"Location": location},
-        )
+        return self.accounting.count(route, started, response)
 
     async def call_status(self, request: web.Request) -> web.Response:
-        if self.journal is None:
-            return routing.error(501, "AsyncNotEnabled", "this gateway has no journal for async calls")
-        found = await self.journal.status(request.match_info["id"])
-        if found is not None and not self._authorized(
-            str(found.get("function") or "").partition("/")[0], request
-        ):
-            found = None  # another namespace's call: as if it did not exist
-            return routing.error(
-                404, "NotFound", f"no call {request.match_info['id']} (results are kept a day)"
-            )
-        return web.json_response(found)
-
-    def _count(self, route: routing.Route, started: float, response: web.Response) -> web.Response:
-        labels = (route.key.namespace, route.key.name)
-        took = time.monotonic() - started
-        self.meters.requests.labels(*labels, str(response.status)).inc()
-        self.meters.duration.labels(*labels).observe(took)
-        if response.status >= 500 or response.status == 429:
-            self._announce_failure(route, response, took)
-        return response
-
-    def _announce_failure(self, route: routing.Route, response: web.Response, took: float) -> None:
-        try:
-            problem = json.loads(bytes(response.body or b"{}")).get("error") or {}  # type: ignore[arg-type]
-        except ValueError:
-            problem = {}
-        self.announcer.offer(
-            "invocation.failed",
-            str(route.key),
-            {
-                "function": str(route.key),
-                "status": response.status,
-                "code": problem.get("code"),
-                "message": str(problem.get("message", ""))[:500],
-                "durationSeconds": round(took, 4),
-            },
-        )
+        return await calling.status(self.journal, self.settings.namespaces, request)
 
     # Reads ------------------------------------------------------------------------------------------
 
@@ -306,7 +189,7 @@ class Gateway:
             "functions": [
                 {"namespace": k.namespace, "name": k.name, "ready": r.balancer.ready,
                  "inflight": r.balancer.inflight, "queued": r.balancer.queued}
-                for k, r in sorted(self.routes.items())
+                for k, r in sorted(self.table.routes.items())
             ]
         })  # fmt: skip
 
@@ -316,7 +199,7 @@ class Gateway:
     async def readyz(self, _: web.Request) -> web.Response:
         if self.draining:
             return routing.error(503, "ShuttingDown", "draining")
-        return web.json_response({"status": "ready", "functions": len(self.routes)})
+        return web.json_response({"status": "ready", "functions": len(self.table.routes)})
 
     async def metrics(self, _: web.Request) -> web.Response:
         return web.Response(

@@ -22,7 +22,8 @@ from typing import Any, cast
 
 import redis
 
-from scaleplane.functions import definitions, routes
+from scaleplane.functions import routes
+from scaleplane.functions.authoring import definitions
 
 PREFIX = "scaleplane:catalog"
 REVISION = f"{PREFIX}:revision"
