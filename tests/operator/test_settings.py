@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scaleplane.operator import settings
+from scaleplane.operator.wiring import settings
 
 
 def test_defaults_and_values() -> None:
