@@ -9,7 +9,7 @@ What runs, in three processes on 127.0.0.1:
 - the API server: kmock with the test suite's emulator (tests/support/kmock_cluster.py), seeded with
   one Deployment and one ScalingPolicy per policy in 50 namespaces, in its own process;
 - the operator, in its own process: the production pieces a running operator builds
-  (`operator.runtime`): the registry fed with every policy's body (as kopf's watch would), the
+  (`operator.wiring.runtime`): the registry fed with every policy's body (as kopf's watch would), the
   Controller (Prometheus batched, the real engine), the Recorder (status PATCH per policy, an Event per
   scale), the Lease renewed in the background, all through the one `kube.clients.KubeClient`.
 
@@ -105,7 +105,8 @@ def operator_child(size: int, api_url: str, prometheus_url: str, ticks: int) -> 
     from scaleplane.control import ticking
     from scaleplane.kube import clients, credentials
     from scaleplane.metrics import prometheus
-    from scaleplane.operator import hooking, instruments, leasing, looping, recording, registering
+    from scaleplane.operator.loop import leasing, looping
+    from scaleplane.operator.records import hooking, instruments, recording, registering
     from scaleplane.targets import registry as target_registry
 
     config = kubeconfig.KubeConfig.from_server(api_url).get()

@@ -6,7 +6,7 @@
 Per policy per tick the operator builds the status, sets its gauges and counters, writes a JSON log
 line (INFO when something changed, else DEBUG), PATCHes `/status` over HTTP (aiohttp, at most 32 in
 flight), POSTs an Event if it scaled, and offers the decision to the hooks queue (none configured
-here). This bench runs exactly that (`operator.recording.Recorder`) against a no-op API server: a
+here). This bench runs exactly that (`operator.records.recording.Recorder`) against a no-op API server: a
 separate process on 127.0.0.1 (aiohttp) that answers every request with `{}`, so the figures are the
 operator's side of the cost, not an API server's. Statuses carry a realistic engine state (20
 stabilization entries, 4 scale events; no metric history: that is kept only for policies with a
@@ -56,7 +56,7 @@ async def _run(size: int, url: str, scaled_share: float = 1.0) -> dict[str, floa
 
     from scaleplane.control import policies
     from scaleplane.kube import clients, credentials
-    from scaleplane.operator import hooking, instruments, recording, registering
+    from scaleplane.operator.records import hooking, instruments, recording, registering
     from scaleplane.scaling import decisions
 
     class Target:
@@ -183,9 +183,9 @@ def main() -> None:
             f"{1000 * r['wall_median'] / size:.2f} | {r['status_bytes']:,} | {r['peak_rss_mib']:.0f} |"
         )
     body = "\n".join(table) + (
-        "\n\nWhat runs: `operator.recording.Recorder.record` over N tick outcomes (status built, gauges and "
-        "counters set, a JSON log line for each change, one HTTP PATCH of `/status` each, plus an Event POST "
-        "for each policy that scaled; at most 32 in flight) against a "
+        "\n\nWhat runs: `operator.records.recording.Recorder.record` over N tick outcomes (status built, "
+        "gauges and counters set, a JSON log line for each change, one HTTP PATCH of `/status` each, plus an "
+        "Event POST for each policy that scaled; at most 32 in flight) against a "
         "no-op API server in another process on 127.0.0.1. Not included: the API server's own latency, the "
         "fetch and the decisions (bench/operator_loop.py). Each size runs in its own child process; three "
         "measured rounds after a 50-policy warm-up. "

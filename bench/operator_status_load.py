@@ -3,7 +3,7 @@
     uv run python bench/operator_status_load.py                  # records the table in docs/benchmarks.md
     uv run python bench/operator_status_load.py --sizes 1000 --no-record
 
-For N policies, six ticks 15 s apart (on a simulated clock) go through `operator.recording.Recorder`
+For N policies, six ticks 15 s apart (on a simulated clock) go through `operator.records.recording.Recorder`
 against an API server in another process on 127.0.0.1 that answers every request (Events with a name,
 so repeats can update them) and counts them. Per tick 10 % of the policies scale (a different tenth
 each tick), 1 % fail with the same error every tick, the rest hold steady. Side by side in one run:
@@ -60,10 +60,11 @@ async def _counts(api: Any) -> dict[str, int]:
 
 
 async def _run(size: int, url: str, heartbeat: float) -> dict[str, float]:
-    import kopf
+    from lightkube.config import kubeconfig
 
     from scaleplane.control import policies
-    from scaleplane.operator import hooking, instruments, kubeapi, recording, registering
+    from scaleplane.kube import clients, credentials
+    from scaleplane.operator.records import hooking, instruments, recording, registering
     from scaleplane.scaling import decisions
 
     registry = registering.Registry(make_target=lambda ns, ref: None)  # type: ignore[arg-type,return-value]
@@ -83,7 +84,10 @@ async def _run(size: int, url: str, heartbeat: float) -> dict[str, float]:
                 },
             }
         )
-    api = kubeapi.KubeApi(kopf.ConnectionInfo(server=url), connections=32)
+    # The operator's one client (kube.clients, which replaced operator.kubeapi), pointed at the counter.
+    config = kubeconfig.KubeConfig.from_server(url).get()
+    assert config is not None
+    api = clients.KubeClient(credentials.Credentials(config, "the bench's counting server"), connections=32)
     meters = instruments.Instruments()
     recorder = recording.Recorder(
         api, registry, meters, hooking.HookDispatcher([], meters), heartbeat=heartbeat

@@ -121,7 +121,7 @@ def _real_trace_against_the_hpa(checkout: Path) -> tuple[str, ...]:
 
 
 def _batching_default(checkout: Path) -> str:
-    from scaleplane.operator import settings
+    from scaleplane.operator.wiring import settings
 
     return "on" if settings.OperatorSettings().batch_queries else "off"
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scaleplane.operator import functions
+from scaleplane.operator.manifests import functions
 from scaleplane.scaling import specs
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from scaleplane.functions.gateway import cluster as gateway_cluster
-from scaleplane.operator import functions
+from scaleplane.operator.manifests import functions
 from tests.support import functioning, operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 

@@ -1,5 +1,5 @@
-"""The operator's RBAC is least privilege in both install modes (operator.permissions): every request
-the running operator makes is allowed by the generated manifests, and every rule in them is used (or
+"""The operator's RBAC is least privilege in both install modes (operator.manifests.permissions): every
+request the running operator makes is allowed by the generated manifests, and every rule in them is used (or
 is listed below as needed only on a real cluster). The check evaluates Roles and ClusterRoles with
 their bindings, namespaces and resourceNames, as the API server's RBAC authorizer does.
 
@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from scaleplane.operator import functions, permissions
+from scaleplane.operator.manifests import functions, permissions
 from tests.support import operating, rbac_checks
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
@@ -53,7 +53,7 @@ def check(cluster: Any, docs: list[dict[str, Any]]) -> None:
 
 def add_failing_policy(cluster: Any, ns: str, query: str) -> None:
     """A policy whose Deployment does not exist: ScalingFailed every tick, so the repeat patches the
-    one Event's count (operator.posting) and the `patch` on events is used."""
+    one Event's count (operator.records.posting) and the `patch` on events is used."""
     spec = {
         "targetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "ghost"},
         "maxReplicas": 5,

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from scaleplane.operator import hooking
+from scaleplane.operator.records import hooking
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from scaleplane.functions import routes
-from scaleplane.operator import functions
+from scaleplane.operator.manifests import functions
 from scaleplane.scaling import specs
 from tests.support import functioning
 

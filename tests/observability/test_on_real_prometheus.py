@@ -232,7 +232,7 @@ async def _call_at_zero(rig: Rig, waker: functioning.Waker, gateway: str, count:
         statuses = await asyncio.gather(*(one(i) for i in range(count)))
     assert statuses == [200] * count
     assert [key for key, _ in waker.woken][:1] == [f"{NS}/{FN}"]
-    # The runtime's own series feed the Function's policy (operator.functions.query).
+    # The runtime's own series feed the Function's policy (operator.manifests.functions.query).
     rig.prometheus.add_target("function", waker.servers[0].url.removeprefix("http://"))
 
 

@@ -1,4 +1,4 @@
-"""kopf logs in with the same credentials as our client, the token as of now (operator.connecting)."""
+"""kopf logs in with the same credentials as our client, the token as of now (operator.wiring.connecting)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scaleplane.kube import credentials
-from scaleplane.operator import connecting
+from scaleplane.operator.wiring import connecting
 from tests.support import operating
 
 

@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
-from scaleplane.operator import crds, functions, schemas
+from scaleplane.operator.manifests import crds, functions, schemas
 from scaleplane.scaling import specs
 
 CRD_DIR = Path(__file__).resolve().parents[2] / "operator" / "crds"

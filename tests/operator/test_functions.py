@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from scaleplane import images
-from scaleplane.operator import functions
+from scaleplane.operator.manifests import functions
 from scaleplane.scaling import specs
 
 

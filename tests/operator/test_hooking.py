@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from scaleplane.operator import hooking, instruments, settings
+from scaleplane.operator.records import hooking, instruments
+from scaleplane.operator.wiring import settings
 from tests.support import operating
 
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from scaleplane.operator import leasing
+from scaleplane.operator.loop import leasing
 from tests.support import operating
 from tests.support.kmock_cluster import kube_client
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from scaleplane.control import policies
-from scaleplane.operator import instruments, looping, registering
+from scaleplane.operator.loop import looping
+from scaleplane.operator.records import instruments, registering
 from scaleplane.scaling import decisions
 from scaleplane.targets import protocol
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scaleplane.operator import posting, recording
+from scaleplane.operator.records import posting, recording
 from tests.support import operating
 from tests.support.kmock_cluster import kube_client
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 import scaleplane.cli
 from scaleplane.cli import app as cli_app
-from scaleplane.operator import releasing
+from scaleplane.operator.releases import releasing
 from tests.support.kmock_cluster import kube_client
 from tests.support.operating import FUNCTION, cluster_api, free_port
 

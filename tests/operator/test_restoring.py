@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scaleplane.control import policies
-from scaleplane.operator import registering, restoring, statuses
+from scaleplane.operator.records import registering, restoring, statuses
 from scaleplane.scaling import decisions, specs
 from scaleplane.scaling.deciding import engine
 from scaleplane.targets import protocol

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scaleplane.operator import settings
+from scaleplane.operator.wiring import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,9 +1,9 @@
-"""The status a tick writes: conditions by the table in operator.statuses, times that move only on flips."""
+"""The status a tick writes: conditions as operator.records.statuses tabulates, times moved only on flips."""
 
 from __future__ import annotations
 
 from scaleplane.control import policies
-from scaleplane.operator import statuses
+from scaleplane.operator.records import statuses
 from scaleplane.scaling import decisions, specs
 
 SPEC = specs.parse_policy(

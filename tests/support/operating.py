@@ -26,7 +26,7 @@ from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
-from scaleplane.operator import handlers
+from scaleplane.operator.wiring import handlers
 from tests.support import environment
 from tests.support.kmock_cluster import KubernetesCluster
 

@@ -1,6 +1,6 @@
 """`scaleplane fn deploy | list | rollback | delete`: a function's versions, in the local platform's
 catalog (its Redis, found from --state-dir) or, with --kubeconfig, --context or --cluster, in a
-cluster's Function resources (cli.function_releases, operator.releasing)."""
+cluster's Function resources (cli.function_releases, operator.releases.releasing)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def deploy(
     if not source.is_file():
         raise fail(f"{definition.source}: spec.handler: {source} does not exist")
     if releases.wanted(kubeconfig, context, cluster):
-        from scaleplane.operator import releasing
+        from scaleplane.operator.releases import releasing
 
         code, key, settings = (
             read_text(source, "spec.handler"),
@@ -125,7 +125,7 @@ def rollback(
     from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):
-        from scaleplane.operator import releasing
+        from scaleplane.operator.releases import releasing
 
         key = parse_key(function)
         done = releases.run(
@@ -154,7 +154,7 @@ def delete(
     from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):
-        from scaleplane.operator import releasing
+        from scaleplane.operator.releases import releasing
 
         key = parse_key(function)
         gone = releases.run(

@@ -1,4 +1,4 @@
-"""The cluster side of `scaleplane fn deploy | list | rollback | delete` (operator.releasing does the work).
+"""The cluster side of `scaleplane fn deploy | list | rollback | delete` (operator.releases.releasing works).
 
 `--kubeconfig FILE` and/or `--context NAME` (or `--cluster` for the current kubeconfig context) send a
 command to a cluster instead of the local platform; the options are read as for `operator run`
@@ -46,7 +46,7 @@ def wanted(kubeconfig: Path | None, context: str | None, cluster: bool) -> bool:
 def run(kubeconfig: Path | None, context: str | None, what: str, work: Callable[[Any], Awaitable[T]]) -> T:
     """Run `work(client)` on the cluster; API errors become one `error:` line (exit 1) saying what to do."""
     from scaleplane.kube import clients
-    from scaleplane.operator import releasing
+    from scaleplane.operator.releases import releasing
 
     found = clusters.credentials_for(kubeconfig, context)
 
@@ -99,7 +99,7 @@ def settings_of(definition: Any, note: str) -> dict[str, Any]:
 
 
 def list_cluster(kubeconfig: Path | None, context: str | None, namespace: str | None, as_json: bool) -> None:
-    from scaleplane.operator import releasing
+    from scaleplane.operator.releases import releasing
 
     where = f"list functions in {namespace or 'all namespaces'}"
     found = run(kubeconfig, context, where, lambda client: releasing.listing(client, namespace))
@@ -119,7 +119,7 @@ def logs_cluster(
 ) -> None:
     """Each instance pod's last `lines` lines, prefixed `[POD]`; a Function at zero has none (exit 0).
     With `follow`, the lines as they come, until the pods stop or Ctrl-C."""
-    from scaleplane.operator import tailing
+    from scaleplane.operator.releases import tailing
 
     def emit(pod: str, line: str) -> None:
         typer.echo(f"[{pod}] {line}")

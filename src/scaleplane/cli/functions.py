@@ -2,7 +2,7 @@
 
 deploy/list/rollback/delete talk to the catalog in the running local platform's Redis, and call to its
 gateway (both found in the platform's state directory); with --kubeconfig, --context or --cluster
-they talk to a cluster's Function resources instead (cli.function_releases, operator.releasing).
+they talk to a cluster's Function resources instead (cli.function_releases, operator.releases.releasing).
 new and test need no platform at all.
 
 Importing this module registers every `fn` command; they live by role (cli.function_group says where)

@@ -3,7 +3,7 @@
 `run` runs what `kopf run -m scaleplane.operator` runs (through kopf.run) with scaleplane's defaults
 (JSON logs, a liveness endpoint) and kopf's own options passed through, plus `--kubeconfig` and
 `--context` (read as the `fn` commands read them: cli.clusters); the operator's settings are
-environment variables (`scaleplane.operator.settings`, also listed in docs/operator.md).
+environment variables (`scaleplane.operator.wiring.settings`, also listed in docs/operator.md).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run(
         raise fail("say which namespaces to serve: --namespace NAME (repeatable) or --all-namespaces")
     if log_format not in ("json", "full", "plain"):
         raise fail(f"--log-format: must be json, full or plain, was {log_format!r}")
-    from scaleplane.operator import settings
+    from scaleplane.operator.wiring import settings
 
     try:
         settings.from_env()  # fail here, clearly, rather than inside kopf's start-up retries
@@ -82,7 +82,7 @@ def run(
     import kopf
 
     import scaleplane.operator  # noqa: F401  (registers the handlers on kopf's default registry)
-    from scaleplane.operator import connecting
+    from scaleplane.operator.wiring import connecting
 
     # kopf.run rather than `kopf run -m scaleplane.operator`: only kopf.run takes a memo, the one way
     # to hand the handlers (login and start-up) the cluster these options chose. Without them the
@@ -112,7 +112,7 @@ def crds(
     ] = False,
 ) -> None:
     """Write the ScalingPolicy and Function CRDs generated from the spec models (or check them)."""
-    from scaleplane.operator import crds as crd_files
+    from scaleplane.operator.manifests import crds as crd_files
 
     if check:
         if not directory.is_dir():
@@ -154,7 +154,7 @@ def rbac(
     kubectl apply it: `scaleplane operator rbac -n team-a -n team-b | kubectl apply -f -`, then run the
     operator with the same namespaces (`scaleplane operator run -n team-a -n team-b`).
     """
-    from scaleplane.operator import permissions
+    from scaleplane.operator.manifests import permissions
 
     mode: permissions.Mode = "namespaced" if namespace else "cluster-wide"
     docs = permissions.manifests(

@@ -1,7 +1,7 @@
 """`scaleplane validate FILE...`: ScalingPolicy files checked offline, as the cluster and the engine would.
 
 Two checks per policy, no trace and no cluster needed: the CRD's OpenAPI schema (what `kubectl
-apply` would refuse, generated from the same models: scaleplane.operator.crds) and the engine's own
+apply` would refuse, generated from the same models: scaleplane.operator.manifests.crds) and the engine's own
 rules (scaleplane.scaling.manifests: strict types, cross-field rules, PromQL ranges the simulator
 and the operator can read). CEL rules of the CRD are the engine's cross-field rules again, so they
 are covered by the second check. `kind: Function` documents in the same files (local mode reads
@@ -117,7 +117,7 @@ def _where(path: Any) -> str:
 
 
 def _crd_spec_schema() -> dict[str, Any]:
-    from scaleplane.operator import crds
+    from scaleplane.operator.manifests import crds
 
     crd = crds.scaling_policy_crd()
     version = crd["spec"]["versions"][0]

@@ -6,7 +6,7 @@
     GET  /healthz   200 while the process lives (liveness)
     GET  /readyz    200 once the handler is loaded and while not draining, else 503 (readiness)
     GET  /metrics   scaleplane_function_inflight_requests and scaleplane_function_requests_total, the
-                    per-replica series a cluster's Function policy reads (operator.functions)
+                    per-replica series a cluster's Function policy reads (operator.manifests.functions)
 
 The handler is loaded before the port opens, so a probe that answers means the code imported. On
 SIGTERM (or SIGINT) the runtime drains: /readyz answers 503 at once (routers stop sending), calls in

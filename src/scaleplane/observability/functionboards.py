@@ -3,9 +3,9 @@
 Series: the function gateway's (`scaleplane.functions.instruments`, every series labelled
 {namespace, function} and present at 0 as soon as the gateway knows the function) and the loop's for
 each function's ScalingPolicy (`scaleplane.control.meters`). A Function's policy is named after it in a
-cluster (`operator.functions`: same namespace, same name) and `fn-<namespace>-<name>` on the local
-platform (`functions.authoring.definitions.policy_name`); `of_functions` maps a gateway's function to either
-name, so the policy panels show functions' policies and no other.
+cluster (`operator.manifests.functions`: same namespace, same name) and `fn-<namespace>-<name>` on the
+local platform (`functions.authoring.definitions.policy_name`); `of_functions` maps a gateway's function
+to either name, so the policy panels show functions' policies and no other.
 """
 
 from __future__ import annotations

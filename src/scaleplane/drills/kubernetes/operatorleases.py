@@ -4,7 +4,7 @@
 The operator's Deployment (operator/deployment.yaml) runs two replicas labelled
 `app.kubernetes.io/name=scaleplane-operator`, each naming itself in the Lease by its Pod's name
 (`POD_NAME`), so the holder IS the Pod to take away. The drill reads the Lease and the Pods; the
-takeover is the operator's own (`scaleplane.operator.leasing`).
+takeover is the operator's own (`scaleplane.operator.loop.leasing`).
 
 What the drill cannot see on a cluster is every scale write: that no decision was missed or applied
 twice is proven by the test (tests/drills/test_operator_leader_loss.py: two real operators on kmock,

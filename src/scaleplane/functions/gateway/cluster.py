@@ -3,10 +3,11 @@
     routes   every `poll_seconds`, LIST the Functions (scaleplane.io/v1alpha1) and the EndpointSlices of
              the watched namespaces; a Function's ready instances are the ready endpoints of the
              EndpointSlices of its Service (label kubernetes.io/service-name = the Function's name, which
-             is its Service's name, see operator.functions), as http://ADDRESS:PORT of the `http` port.
+             is its Service's name, see operator.manifests.functions), as http://ADDRESS:PORT of the `http`
+             port.
              A Function with no ready endpoint is known, at zero.
     wake     a merge PATCH of the Function's annotation `scaleplane.io/wake-requested-at` (Unix time);
-             the operator (operator.waking) reacts to the change by scaling the Deployment from zero at
+             the operator (operator.wiring.waking) reacts to the change by scaling the Deployment from zero at
              once and marking its policy active. RBAC: get/list functions, patch functions, list
              endpointslices (operator/gateway.yaml).
 

@@ -1,6 +1,6 @@
 """Only one local controller replica actuates: a fenced leader key on etcd, through aetcd.
 
-The rules are the operator's (`scaleplane.operator.leasing`, a Kubernetes Lease), carried to etcd:
+The rules are the operator's (`scaleplane.operator.loop.leasing`, a Kubernetes Lease), carried to etcd:
 
     lease 3 s       the etcd lease the leader key is attached to: etcd deletes the key when the holder
                     has not kept it alive for this long (etcd's own clock, one server: no skew between

@@ -1,8 +1,8 @@
 """`spec`: the whole policy, the rules that cross its parts, and `parse_policy`, the one way in.
 
 `parse_policy` holds a spec to what the Kubernetes API would accept and reports each root cause as
-`path: what is wrong, was VALUE`. The CRD (`operator.crds`) is generated from `ScalingPolicySpec`; its
-CEL rules repeat the cross-field checks the API server can make itself.
+`path: what is wrong, was VALUE`. The CRD (`operator.manifests.crds`) is generated from
+`ScalingPolicySpec`; its CEL rules repeat the cross-field checks the API server can make itself.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ file (`handler.py`) and the settings it was deployed with (`function.json`: conc
 time, the handler's function name, the note). The Function resource names its versions in the
 annotation `scaleplane.io/versions` (a JSON list, oldest first) and runs one of them: its
 `spec.source` names that version's ConfigMap, and `source.version` (= N) rolls the pods onto it
-(operator.functions). So:
+(operator.manifests.functions). So:
 
     deploy     creates ConfigMap v<N+1>, then creates the Function or points it at the new version
     rollback   points the Function at an earlier version's ConfigMap and settings (nothing is rebuilt)
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scaleplane.kube import clients
-from scaleplane.operator import functions
+from scaleplane.operator.manifests import functions
 
 API_VERSION = "scaleplane.io/v1alpha1"
 PLURAL = "functions"

@@ -1,6 +1,6 @@
 """The `Function` resource: its spec, and the Deployment, Service and ScalingPolicy built from it.
 
-Pure: bodies in, bodies out. The kopf handlers (`operator.handlers`) adopt and apply them.
+Pure: bodies in, bodies out. The kopf handlers (`operator.wiring.handlers`) adopt and apply them.
 
 What a Function scales on. By default, concurrency as the function gateway sees it: every gateway
 replica exports per function (labels namespace, function)
@@ -15,7 +15,7 @@ runtime's own counter per pod (Prometheus attaches `namespace` and `function`), 
 requests per second per replica. `minReplicas: 0` lets an idle function go to zero `idleSeconds`
 after its last request (the policy's cooldown). Calls reach a Function through the function gateway
 (operator/gateway.yaml, scaleplane.functions): at zero it holds the call and annotates the Function,
-and operator.waking scales the Deployment from zero at once.
+and operator.wiring.waking scales the Deployment from zero at once.
 """
 
 from __future__ import annotations

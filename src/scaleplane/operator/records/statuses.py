@@ -95,7 +95,7 @@ def after_tick(
 ) -> dict[str, Any]:
     """The whole new status (kept fields from `previous` where this tick says nothing).
 
-    `previous` must have been read back through operator.restoring (or written by this function).
+    `previous` must have been read back through operator.records.restoring (or written by this function).
     """
     state_condition = condition("StateRestored", *restored, previous, at)
     status: dict[str, Any] = {

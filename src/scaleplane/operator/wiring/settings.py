@@ -10,7 +10,7 @@
                                  Resource cpu metrics read (metrics.pods)
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_FUNCTIONS         "false": no Function resource (no         true
-                                 handlers, no RBAC for them: operator.permissions)
+                                 handlers, no RBAC for them: operator.manifests.permissions)
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
                                  a hook whose secret is missing, empty, or whose secretEnv is unset
@@ -26,7 +26,7 @@
     SCALEPLANE_RENEW_DEADLINE_SECONDS  a holder that could not renew     2/3 of the lease (10)
                                  for this long stops actuating
     SCALEPLANE_RETRY_SECONDS     how often a replica tries to acquire or   2/15 of the lease (2)
-                                 renew (operator.leasing)
+                                 renew (operator.loop.leasing)
     SCALEPLANE_IDENTITY          this replica's name in the Lease          POD_NAME or host-pid
     SCALEPLANE_AWS_REGION        region of the RDS/Aurora targets          "" (boto3's: AWS_REGION)
     SCALEPLANE_RDS_MAX_LAG_SECONDS  a replica/reader whose CloudWatch       30
@@ -48,7 +48,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from scaleplane.operator import leasing
+from scaleplane.operator.loop import leasing
 
 INSTALL_NAMESPACE = "scaleplane-system"  # where operator/deployment.yaml and operator/rbac.yaml install it
 

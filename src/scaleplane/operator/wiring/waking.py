@@ -26,7 +26,8 @@ from typing import Any
 import kopf
 
 from scaleplane.control import policies
-from scaleplane.operator import hooking, runtime
+from scaleplane.operator.records import hooking
+from scaleplane.operator.wiring import runtime
 from scaleplane.scaling.deciding import activation
 
 FUNCTIONS = ("scaleplane.io", "v1alpha1", "functions")

@@ -1,9 +1,9 @@
 """The one loop per operator: every `tick_seconds`, one Controller tick over every known policy.
 
 Not one task per policy: a tick fetches every distinct query once (control.Controller), decides for
-all policies, actuates, then records (operator.recording). A replica that does not hold the Lease
+all policies, actuates, then records (operator.records.recording). A replica that does not hold the Lease
 ticks too but only to keep its gauges honest: it neither decides nor actuates nor writes status.
-The Lease is asked again right before every /scale write and before recording (operator.leasing).
+The Lease is asked again right before every /scale write and before recording (operator.loop.leasing).
 
 A replica that becomes the Lease holder first reloads every policy's engine state from the API
 (`resync`): the states it held were read when it first saw each policy, the old leader wrote newer ones.
@@ -20,7 +20,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from scaleplane.control import policies, ticking
-from scaleplane.operator import instruments, leasing, recording, registering
+from scaleplane.operator.loop import leasing
+from scaleplane.operator.records import instruments, recording, registering
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,10 @@ policy's `metadata.generation` changes (a spec edit), so our own status writes, 
 watch events too, cost a dictionary lookup. The engine state is read from `status.engineState` once,
 when the operator first sees a policy (at start-up, or after a restart): that is what keeps a
 restarted operator from flapping. After that, the in-memory state is the truth and is written back to
-status (see operator.recording for when).
+status (see operator.records.recording for when).
 
 Faults stay inside one policy: a spec that does not parse (for any reason) refuses that policy alone;
-a status that does not read back (operator.restoring) resets that policy's engine state, and the
+a status that does not read back (operator.records.restoring) resets that policy's engine state, and the
 entry carries the problems until the recorder has told the user (a Warning Event `StateReset`) and
 keeps them in the `StateRestored` condition. Nothing here raises for one policy's content.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaleplane.control import policies
-from scaleplane.operator import restoring
+from scaleplane.operator.records import restoring
 from scaleplane.scaling import specs
 from scaleplane.targets import protocol
 

@@ -14,10 +14,10 @@ states first (`save_states`), so only a crash leaves them that old.
 Writes and skips are counted in `scaleplane_status_writes_total{result}`.
 
 Events: one on every scale (Normal/Scaled), one on every tick error (Warning/ScalingFailed) — a
-repeat of the same message updates that Event's count instead (operator.posting), so a broken target
+repeat of the same message updates that Event's count instead (operator.records.posting), so a broken target
 does not flood the namespace — one when metrics start failing (Warning/MetricsUnavailable), one
 when fallback rules take over (Warning/FallbackActive), and one when the status read back at
-(re)load was malformed (Warning/MalformedStatus, see operator.restoring). Hooks are offered a
+(re)load was malformed (Warning/MalformedStatus, see operator.records.restoring). Hooks are offered a
 policy's changes only (a scale, a new error, a condition flip), never a steady decision. Events go
 out with the operator's own client (`posting`).
 """
@@ -31,7 +31,7 @@ from typing import Any
 
 from scaleplane.control import policies, retrying
 from scaleplane.kube import clients
-from scaleplane.operator import hooking, instruments, posting, registering, statuses
+from scaleplane.operator.records import hooking, instruments, posting, registering, statuses
 from scaleplane.scaling import reasons
 
 log = logging.getLogger("scaleplane.operator.decisions")

@@ -16,15 +16,9 @@ from scaleplane.control import meters as control_meters
 from scaleplane.control import ticking
 from scaleplane.kube import clients, credentials
 from scaleplane.metrics import prometheus
-from scaleplane.operator import (
-    hooking,
-    instruments,
-    leasing,
-    looping,
-    recording,
-    registering,
-    settings,
-)
+from scaleplane.operator.loop import leasing, looping
+from scaleplane.operator.records import hooking, instruments, recording, registering
+from scaleplane.operator.wiring import settings
 from scaleplane.targets import awscalls
 from scaleplane.targets import registry as target_registry
 
@@ -69,7 +63,7 @@ class Runtime:
 
 
 async def build(config: settings.OperatorSettings, found: credentials.Credentials) -> Runtime:
-    """Build (not start) everything, reaching the API server with `found` (operator.connecting)."""
+    """Build (not start) everything, reaching the API server with `found` (operator.wiring.connecting)."""
     log.info("reaching the API server %s with the %s", found.server, found.source)
     api = clients.KubeClient(found)
     # Every kind through /scale, pinned to the policy's own namespace; RDS replicas and Aurora readers

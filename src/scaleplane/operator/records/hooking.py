@@ -1,6 +1,6 @@
 """Outbound hooks: what changed in a policy goes, as a CloudEvent, to each configured HTTP endpoint.
 
-What is offered (operator.recording decides): a scale, a new or changed error, a condition that
+What is offered (operator.records.recording decides): a scale, a new or changed error, a condition that
 changed (status or reason). A steady decision is not an event: at 10,000 policies every tick would
 otherwise offer 10,000 events that say nothing new.
 
@@ -15,7 +15,7 @@ Wire format: CloudEvents 1.0 in structured mode, written by the CloudEvents SDK 
 type, subject, time, datacontenttype, data). The signature is `X-Scaleplane-Signature: sha256=<hex
 HMAC-SHA256 of the exact body bytes with the hook's secret>`, as GitHub signs its webhooks: a receiver
 recomputes it over the raw body and compares with `hmac.compare_digest`. A hook whose secret cannot be
-resolved is refused at start (operator.settings), never sent unsigned or signed with an empty key.
+resolved is refused at start (operator.wiring.settings), never sent unsigned or signed with an empty key.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1 import event as ce_event
 
 from scaleplane.control import retrying
-from scaleplane.operator import instruments, settings
+from scaleplane.operator.records import instruments
+from scaleplane.operator.wiring import settings
 from scaleplane.targets import protocol
 
 log = logging.getLogger(__name__)

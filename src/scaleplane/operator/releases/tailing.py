@@ -1,7 +1,7 @@
 """`scaleplane fn logs NAMESPACE/NAME --cluster`: the logs of a Function's instance pods.
 
 The pods are the ones the operator's Deployment for the Function selects: label
-`scaleplane.io/function=NAME` in the Function's namespace (operator.functions). Each pod's log comes
+`scaleplane.io/function=NAME` in the Function's namespace (operator.manifests.functions). Each pod's log comes
 from the pods log API (`GET /api/v1/namespaces/NS/pods/POD/log`, with `tailLines` and `sinceSeconds`
 as `kubectl logs` sends them), read whole and prefixed with the pod's name line by line, the way
 `kubectl logs --prefix` does. The Function is read first, so a name that does not exist is told apart
@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scaleplane.kube import clients
-from scaleplane.operator import functions, releasing
+from scaleplane.operator.manifests import functions
+from scaleplane.operator.releases import releasing
 
 
 @dataclass(frozen=True)

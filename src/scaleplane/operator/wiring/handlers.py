@@ -8,7 +8,7 @@ Function: create/update/resume handlers make (or bring up to date) a Deployment,
 ScalingPolicy named after the Function, owned by it (`kopf.adopt`), so Kubernetes' garbage collector
 deletes them with it. An update never touches the Deployment's replicas: the policy owns those.
 Registered only when Functions are enabled (SCALEPLANE_FUNCTIONS), so an operator without them never
-watches Functions and needs no rights on them (operator.permissions).
+watches Functions and needs no rights on them (operator.manifests.permissions).
 
 `register(registry, functions=...)` puts them on a kopf registry (once per registry): importing
 `scaleplane.operator` does it for kopf's default registry; tests pass registries of their own.
@@ -23,7 +23,9 @@ from typing import Any
 import kopf
 
 from scaleplane.kube import clients
-from scaleplane.operator import connecting, functions, recording, restoring, runtime, statuses, waking
+from scaleplane.operator.manifests import functions
+from scaleplane.operator.records import recording, restoring, statuses
+from scaleplane.operator.wiring import connecting, runtime, waking
 from scaleplane.scaling import specs
 
 POLICIES = ("scaleplane.io", "v1alpha1", "scalingpolicies")
@@ -36,7 +38,7 @@ def _runtime(memo: Any) -> runtime.Runtime:
 
 
 def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
-    """Called at start and again after a 401: the credentials as of now (see operator.connecting)."""
+    """Called at start and again after a 401: the credentials as of now (see operator.wiring.connecting)."""
     from scaleplane.kube import credentials
 
     try:
@@ -46,7 +48,7 @@ def login(memo: kopf.Memo, **_: Any) -> kopf.ConnectionInfo:
 
 
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
-    from scaleplane.operator import settings as operator_settings
+    from scaleplane.operator.wiring import settings as operator_settings
 
     config = operator_settings.from_env()
     settings.posting.reporting_component = "scaleplane-operator"

@@ -1,6 +1,6 @@
 """The CustomResourceDefinitions, generated from the spec models (never edited by hand).
 
-`python -m scaleplane.operator.crds` (or `scaleplane operator crds`) writes `operator/crds/*.yaml`;
+`python -m scaleplane.operator.manifests.crds` (or `scaleplane operator crds`) writes `operator/crds/*.yaml`;
 `--check` exits 1 when the files on disk differ from what the models generate (CI and the tests run it).
 
 The rules that cross fields are CEL `x-kubernetes-validations`, so the API server rejects at admission
@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from scaleplane.operator import functions, schemas
+from scaleplane.operator.manifests import functions, schemas
 from scaleplane.scaling import specs
 
 GROUP = "scaleplane.io"
@@ -70,7 +70,7 @@ FUNCTION_RULES = {
     ]
 }
 
-# Status is written only by the operator; its shape is documented in `operator.statuses`, and it
+# Status is written only by the operator; its shape is documented in `operator.records.statuses`, and it
 # carries the engine's serialised state, whose inner shape belongs to the engine.
 STATUS_SCHEMA = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
