@@ -187,3 +187,26 @@ def test_a_spinner_on_a_terminal_and_nothing_in_a_pipe(monkeypatch: pytest.Monke
     with cli_app.spinner("planning aws-prod"):
         pass
     assert pipe.getvalue() == ""
+
+
+def test_every_help_renders_as_flowing_paragraphs() -> None:
+    """Hard-wrapped docstrings must not reach the terminal as lines broken mid-sentence."""
+    import itertools
+
+    import typer
+
+    for name in scaleplane.cli.COMMAND_MODULES:
+        importlib.import_module(f"scaleplane.cli.{name}")
+    pending: list[tuple[str, object]] = [("scaleplane", typer.main.get_command(cli_app.app))]
+    while pending:
+        path, command = pending.pop()
+        for paragraph in (getattr(command, "help", None) or "").split("\n\n"):
+            assert "\n" not in paragraph, f"{path}: {paragraph!r}"
+        pending += [(f"{path} {n}", c) for n, c in getattr(command, "commands", {}).items()]
+    # Rendered at 100 columns, a line of a paragraph ends only where its next word would not fit.
+    result = CliRunner().invoke(cli_app.app, ["simulate", "--help"], env={"COLUMNS": "100"})
+    prose = result.stdout.split("╭")[0].splitlines()
+    for line, after in itertools.pairwise(prose):
+        if line.strip() and after.strip() and not after.strip().startswith("Usage:"):
+            assert len(line.strip()) + 1 + len(after.split()[0]) > 90, (line, after)
+    assert cli_app.flowing("One\nparagraph.\n\n\bkept\nas is") == "One paragraph.\n\n\bkept\nas is"

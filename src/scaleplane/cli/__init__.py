@@ -1,6 +1,6 @@
 """The `scaleplane` command: one entry for every user-facing job.
 
-At the top: app (the root Typer app, where errors are shaped), the small modules the
+At the top: app (the root Typer app, where errors and help text are shaped), the small modules the
 commands share (options, stacks, clusters) and the one-module commands (operating, local_platform,
 observing, importing, validating). A command with several modules is a sub-package: simulate, plan,
 cost, functions, drill; its `__init__` says what lives there.
