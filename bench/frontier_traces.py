@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
-from scaleplane.cli import sweeping
+from scaleplane.cli.simulate import sweeping
 from scaleplane.scaling.simulating import frontiers, latencies, presets, simulation, traces
 
 ROOT = Path(__file__).resolve().parents[1]

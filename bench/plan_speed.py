@@ -6,7 +6,7 @@ virtualenv there (from uv's cache: no download), then run the plan three times a
 user sees first; the later ones show what is left once Python's bytecode caches exist.
 
 Modes: `plain` is a bare `uv sync` (no bytecode: the first plan compiles the Pulumi SDKs' sources and
-caches the bytecode, even under PYTHONDONTWRITEBYTECODE, see scaleplane.cli.planning); `compiled` is
+caches the bytecode, even under PYTHONDONTWRITEBYTECODE, see scaleplane.cli.stacks); `compiled` is
 `uv sync --compile-bytecode` (bytecode written at install), which is what scripts/bootstrap.sh (the
 README's `./run`) does when it creates the virtualenv.
 

@@ -120,10 +120,10 @@ def test_plan_ends_with_a_summary_by_type_like_pulumi_preview() -> None:
 
 
 def test_plan_fits_80_columns_and_never_cuts_a_value() -> None:
-    from scaleplane.cli import planning
+    from scaleplane.cli.plan import previews
 
     plan = planned_stacks.planned("aws-prod")
-    lines = planning.plan_lines(plan, 80)
+    lines = previews.plan_lines(plan, 80)
     # Only a single value longer than the line may stick out (it is never split).
     wide = [line for line in lines if len(line) > 80 and len(line.strip().removeprefix("+ ").split()) > 1]
     assert not wide, wide
@@ -134,7 +134,7 @@ def test_plan_fits_80_columns_and_never_cuts_a_value() -> None:
 
 
 def test_simulate_summary_fits_80_columns_or_lists_the_values(tmp_path: Path) -> None:
-    from scaleplane.cli import simulation_outputs
+    from scaleplane.cli.simulate import outputs
     from scaleplane.reporting import simulations
     from scaleplane.scaling.simulating import presets, simulation, traces
 
@@ -145,11 +145,11 @@ def test_simulate_summary_fits_80_columns_or_lists_the_values(tmp_path: Path) ->
     result = {"trace": "traces/synthetic-noisy.csv", "ticks": len(demand), "tick_seconds": 15.0}
     cells = [str(cell) for cell in simulations.summary_rows(outcomes)[0]]
     for width in (80, 40):
-        lines = simulation_outputs.summary_lines(result, outcomes, width)
+        lines = outputs.summary_lines(result, outcomes, width)
         assert all(len(line) <= width for line in lines[1:]), lines
         joined = "\n".join(lines)
         assert all(cell in joined for cell in cells)
-    assert any(line.startswith("run ") for line in simulation_outputs.summary_lines(result, outcomes, 80))
+    assert any(line.startswith("run ") for line in outputs.summary_lines(result, outcomes, 80))
 
 
 def test_timeline_holds_the_series_behind_the_numbers(tmp_path: Path) -> None:
@@ -187,3 +187,26 @@ def test_a_spinner_on_a_terminal_and_nothing_in_a_pipe(monkeypatch: pytest.Monke
     with cli_app.spinner("planning aws-prod"):
         pass
     assert pipe.getvalue() == ""
+
+
+def test_every_help_renders_as_flowing_paragraphs() -> None:
+    """Hard-wrapped docstrings must not reach the terminal as lines broken mid-sentence."""
+    import itertools
+
+    import typer
+
+    for name in scaleplane.cli.COMMAND_MODULES:
+        importlib.import_module(f"scaleplane.cli.{name}")
+    pending: list[tuple[str, object]] = [("scaleplane", typer.main.get_command(cli_app.app))]
+    while pending:
+        path, command = pending.pop()
+        for paragraph in (getattr(command, "help", None) or "").split("\n\n"):
+            assert "\n" not in paragraph, f"{path}: {paragraph!r}"
+        pending += [(f"{path} {n}", c) for n, c in getattr(command, "commands", {}).items()]
+    # Rendered at 100 columns, a line of a paragraph ends only where its next word would not fit.
+    result = CliRunner().invoke(cli_app.app, ["simulate", "--help"], env={"COLUMNS": "100"})
+    prose = result.stdout.split("╭")[0].splitlines()
+    for line, after in itertools.pairwise(prose):
+        if line.strip() and after.strip() and not after.strip().startswith("Usage:"):
+            assert len(line.strip()) + 1 + len(after.split()[0]) > 90, (line, after)
+    assert cli_app.flowing("One\nparagraph.\n\n\bkept\nas is") == "One paragraph.\n\n\bkept\nas is"

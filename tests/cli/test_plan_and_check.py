@@ -7,7 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, planning  # noqa: F401 - importing planning registers its commands
+from scaleplane.cli import app
+from scaleplane.cli import plan as plan_commands  # noqa: F401 - importing it registers plan and check
 from tests.support import planned_stacks
 
 RUNNER = CliRunner()

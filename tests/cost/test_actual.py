@@ -10,7 +10,8 @@ import pytest
 import requests
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, costing
+from scaleplane.cli import app
+from scaleplane.cli.cost import costing
 from scaleplane.cost import actuals, estimates
 
 pytestmark = pytest.mark.servers

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pulumi_policy as policy
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, planning  # noqa: F401 - importing planning registers its commands
+from scaleplane.cli import app
+from scaleplane.cli import plan as plan_commands  # noqa: F401 - importing it registers plan and check
 from scaleplane.guardrails import budgets, pack, rules, running
 from tests.support import planned_stacks
 

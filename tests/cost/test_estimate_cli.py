@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, costing  # noqa: F401 - importing costing registers its commands
+from scaleplane.cli import app
+from scaleplane.cli import cost as cost_commands  # noqa: F401 - importing it registers the cost commands
 from tests.support import planned_stacks
 
 RUNNER = CliRunner()

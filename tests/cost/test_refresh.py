@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, costing
+from scaleplane.cli import app
+from scaleplane.cli.cost import costing
 from scaleplane.cost import catalogs
 from tests.support import pricelist
 

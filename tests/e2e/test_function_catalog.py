@@ -15,8 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from scaleplane.cli import app as cli_app
-from scaleplane.cli import function_generation as _generate  # noqa: F401  (registers `fn generate`)
-from scaleplane.cli import functions as _commands  # noqa: F401  (registers `fn`)
+from scaleplane.cli import functions as _commands  # noqa: F401  (registers `fn`, generate too)
 from scaleplane.functions.authoring import catalog
 from scaleplane.local import platform
 from tests.support import functioning

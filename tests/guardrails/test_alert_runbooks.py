@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from scaleplane.cli import app as cli_app
-from scaleplane.cli import planning as planning_cli  # noqa: F401  (registers `check`)
+from scaleplane.cli import plan as plan_commands  # noqa: F401  (registers `check`)
 from scaleplane.guardrails import alerting, catalog, rules, running
 from tests.support import planned_stacks
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from scaleplane.cli import app, planning  # noqa: F401 - importing planning registers its commands
+from scaleplane.cli import app
+from scaleplane.cli import plan as plan_commands  # noqa: F401 - importing it registers plan and check
 from scaleplane.infra import manifests
 from scaleplane.infra import planning as infra_planning
 from tests.support import planned_stacks

@@ -1,4 +1,4 @@
-"""The root Typer application that every command module adds to, and the one place errors are shaped.
+"""The root Typer application that every command module adds to, and the one place errors and help are shaped.
 
 Whatever a command raises reaches the user as one `error: ...` line on stderr, never a traceback:
 `GuardedGroup` wraps every command (those added later too), so a command only has to
@@ -6,11 +6,16 @@ Whatever a command raises reaches the user as one `error: ...` line on stderr, n
 (`check`, `operator crds --check`, `local status` with leftovers, `local doctor`), 2 an error (bad
 input, a fault, a bug), 130 interrupted. An error the command did not expect is named as a bug;
 `SCALEPLANE_DEBUG=1` lets its traceback through for the report.
+
+Help text is written as hard-wrapped docstrings and strings; `GuardedGroup` also joins the lines of
+each paragraph of every command's help (`flowing`), so it renders as flowing paragraphs at any
+terminal width. A paragraph break is a blank line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -45,8 +50,36 @@ def describe_os_error(exc: OSError) -> str:
     return f"{where}: {what.lower()}{hints.get(type(exc), '')}" if where else what
 
 
+def flowing(text: str | None) -> str | None:
+    """Help text with each paragraph on one line, paragraphs still apart (a blank line between).
+
+    typer's rich help keeps the single newlines of a paragraph (all but the first), so a hard-wrapped
+    docstring printed broken mid-sentence at any width but the source's. A paragraph that starts
+    with click's no-rewrap marker (\\b) is kept as written; so is whatever follows a \\f.
+    """
+    if not text:
+        return text
+    shown, cut, hidden = inspect.cleandoc(text).partition("\f")
+    paragraphs = (p if p.startswith("\b") else " ".join(p.split()) for p in shown.split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p) + cut + hidden
+
+
+def _flow_help(command: Any) -> None:
+    command.help = flowing(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _flow_help(sub)
+
+
 class GuardedGroup(typer.core.TyperGroup):
-    """The root group: runs the chosen command and turns any exception it lets out into `error: ...`."""
+    """The root group: runs the chosen command and turns any exception it lets out into `error: ...`.
+
+    Typer builds it with every command and sub-group already in place, so its construction is where
+    the help of all of them is made to flow (see `flowing`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _flow_help(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:

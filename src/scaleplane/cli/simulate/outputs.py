@@ -1,4 +1,5 @@
-"""What `scaleplane simulate` prints and writes besides JSON: the summary table and the timeline CSV.
+"""What `scaleplane simulate` prints and writes besides JSON: the summary table, the timeline CSV and
+the report folder (simulate.md and its chart, drawn by scaleplane.reporting.simulations).
 
 The table is laid out by hand rather than with rich: rich crops the cells of a table wider than the
 terminal, and a cropped number reads as a different number. Here columns take their natural width
@@ -8,9 +9,13 @@ and, on a terminal too narrow for them, the same values are listed one per line.
 from __future__ import annotations
 
 import csv
+import shlex
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from scaleplane.cli.app import fail
 
 if TYPE_CHECKING:
     from scaleplane.scaling.simulating import simulation
@@ -84,3 +89,40 @@ def _rows(outcome: simulation.Outcome) -> Iterable[int]:
     if ticks <= TIMELINE_ROWS or len(views) < len(columns):
         return range(ticks)
     return sorted({b for view in views for b in view.runs.starts()} | {ticks - 1})
+
+
+def write_report(
+    directory: Path,
+    outcomes: list[simulation.Outcome],
+    trace: Any,
+    model: simulation.TargetModel,
+    tick: float,
+) -> None:
+    """--report: simulate.md and simulate.png in `directory`, with the command line that made them."""
+    from scaleplane.reporting import simulations
+
+    try:
+        simulations.write(
+            directory,
+            outcomes,
+            trace_name=trace.name,
+            unit=trace.unit,
+            model=model,
+            tick_seconds=tick,
+            command="scaleplane " + shlex.join(sys.argv[1:]),
+        )
+    except OSError as exc:
+        raise fail(f"--report: cannot write into {directory}: {exc}") from None
+
+
+def print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], report: Path | None) -> None:
+    """The summary on the terminal (summary_lines at its width), then where the report went."""
+    from rich.console import Console
+
+    from scaleplane.reporting import simulations
+
+    console = Console()
+    for line in summary_lines(result, outcomes, console.width):
+        console.print(line, highlight=False, soft_wrap=True)
+    if report is not None:
+        console.print(f"report: {report / simulations.MARKDOWN_NAME}")

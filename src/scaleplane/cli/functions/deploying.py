@@ -1,6 +1,6 @@
 """`scaleplane fn deploy | list | rollback | delete`: a function's versions, in the local platform's
 catalog (its Redis, found from --state-dir) or, with --kubeconfig, --context or --cluster, in a
-cluster's Function resources (cli.function_releases, operator.releases.releasing)."""
+cluster's Function resources (cli.functions.releases, operator.releases.releasing)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli.app import fail, read_text
-from scaleplane.cli.function_group import (
+from scaleplane.cli.functions.group import (
     DEFAULT_STATE,
     StateDir,
     fn,
@@ -20,7 +20,7 @@ from scaleplane.cli.function_group import (
     parse_key,
     platform_info,
 )
-from scaleplane.cli.function_releases import Cluster, Context, Kubeconfig
+from scaleplane.cli.functions.releases import Cluster, Context, Kubeconfig
 
 
 @fn.command("deploy", help="Store the function's code and settings as a new version; the platform runs it.")
@@ -32,7 +32,7 @@ def deploy(
     context: Context = None,
     cluster: Cluster = False,
 ) -> None:
-    from scaleplane.cli import function_releases as releases
+    from scaleplane.cli.functions import releases
 
     definition = load_definition(path)
     target = definition.handler_reference.partition(":")[0]
@@ -81,7 +81,7 @@ def list_functions(
 ) -> None:
     import requests
 
-    from scaleplane.cli import function_releases as releases
+    from scaleplane.cli.functions import releases
 
     if releases.wanted(kubeconfig, context, cluster):
         releases.list_cluster(kubeconfig, context, namespace, as_json)
@@ -121,7 +121,7 @@ def rollback(
     context: Context = None,
     cluster: Cluster = False,
 ) -> None:
-    from scaleplane.cli import function_releases as releases
+    from scaleplane.cli.functions import releases
     from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):
@@ -150,7 +150,7 @@ def delete(
     context: Context = None,
     cluster: Cluster = False,
 ) -> None:
-    from scaleplane.cli import function_releases as releases
+    from scaleplane.cli.functions import releases
     from scaleplane.functions.authoring import catalog
 
     if releases.wanted(kubeconfig, context, cluster):

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.cli.function_group import (
+from scaleplane.cli.functions.group import (
     DEFAULT_STATE,
     StateDir,
     fn,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.cli.function_group import DESCRIPTOR, fn, load_definition
+from scaleplane.cli.functions.group import DESCRIPTOR, fn, load_definition
 
 
 @fn.command("new", help="Write a function template: NAME/handler.py, NAME/function.yaml and NAME/mock.json.")

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli.app import fail
-from scaleplane.cli.function_group import DEFAULT_STATE, StateDir, fn, parse_key, platform_info
-from scaleplane.cli.function_releases import Cluster, Context, Kubeconfig
+from scaleplane.cli.functions.group import DEFAULT_STATE, StateDir, fn, parse_key, platform_info
+from scaleplane.cli.functions.releases import Cluster, Context, Kubeconfig
 
 
 @fn.command(
@@ -96,7 +96,7 @@ def logs(
     context: Context = None,
     cluster: Cluster = False,
 ) -> None:
-    from scaleplane.cli import function_releases as releases
+    from scaleplane.cli.functions import releases
     from scaleplane.local import runfiles
 
     key = parse_key(function)

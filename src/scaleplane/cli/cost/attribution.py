@@ -10,7 +10,7 @@ import typer
 
 from scaleplane.cli import options
 from scaleplane.cli.app import fail, read_text
-from scaleplane.cli.costing import cost_app, load_catalog
+from scaleplane.cli.cost.costing import cost_app, load_catalog
 
 REPORT_HELP = """What autoscaling spent and saved, from the operator's own series in Prometheus.
 
@@ -178,7 +178,7 @@ def report_command(
                 series, seconds, spec, price, source, capacities.get(series.policy), startup
             )
         )
-    from scaleplane.cli import cost_tables
+    from scaleplane.cli.cost import tables
     from scaleplane.cost import savings_reports
 
     if as_json:
@@ -193,6 +193,6 @@ def report_command(
             )
         )
     else:
-        cost_tables.print_attribution(found, since)
+        tables.print_attribution(found, since)
     if report is not None:
         typer.echo(f"wrote {savings_reports.write_attribution(report, found, recorded, since)}", err=True)

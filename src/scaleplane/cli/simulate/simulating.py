@@ -7,8 +7,6 @@ The command only opens files and prints: parsing, simulation and the oracle are 
 from __future__ import annotations
 
 import json
-import math
-import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplane.cli import simulation_outputs
-from scaleplane.cli.app import app, fail, read_text
+from scaleplane.cli.app import app, fail
+from scaleplane.cli.simulate import inputs, outputs
 
 if TYPE_CHECKING:
     from scaleplane.scaling import specs
@@ -132,10 +130,10 @@ def simulate(
 ) -> None:
     from scaleplane.scaling.simulating import presets, resampling, traces
 
-    model = _model(capacity, startup, queueing, tick, rate_window)
-    slo = _objective(slo_latency, slo_quantile, slo_window, service_time, tick)
-    signals = _signals(signal or [])
-    demand_trace = _read_trace(trace, tick, weight or [])
+    model = inputs.target_model(capacity, startup, queueing, tick, rate_window)
+    slo = inputs.objective(slo_latency, slo_quantile, slo_window, service_time, tick)
+    signals = inputs.signals(signal or [])
+    demand_trace = inputs.read_trace(trace, tick, weight or [])
     try:
         demand = resampling.resample_runs(demand_trace, tick)  # a gap of zeros is one run, end to end
     except traces.TraceError as exc:
@@ -143,7 +141,7 @@ def simulate(
     if not demand.ticks:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
     if frontier:
-        from scaleplane.cli import sweeping
+        from scaleplane.cli.simulate import sweeping
 
         if policy is not None or baseline is not None:
             raise fail("--frontier sweeps the four preset families: --policy and --baseline do not apply")
@@ -173,9 +171,9 @@ def simulate(
         spec = presets.recommended(model, min_replicas=min_replicas, max_replicas=max_replicas)
         policy_name = "recommended"
     else:
-        spec = _read_policy(policy)
+        spec = inputs.read_policy(policy)
         policy_name = policy.stem
-    _warn_about_wiring(spec, signals, model)
+    inputs.warn_about_wiring(spec, signals, model)
     runs = [(policy_name, spec, presets.HPA_SYNC_SECONDS)]
     if baseline is not None:
         preset = presets.hpa_default(spec) if baseline is Baseline.hpa else presets.keda_default(spec)
@@ -193,129 +191,16 @@ def simulate(
     if len(outcomes) > 1:
         result["baseline"] = outcomes[1].summary()
     if report is not None:
-        _write_report(report, outcomes, demand_trace, model, tick)
+        outputs.write_report(report, outcomes, demand_trace, model, tick)
     if timeline is not None:
         try:
-            simulation_outputs.write_timeline(timeline, outcomes)
+            outputs.write_timeline(timeline, outcomes)
         except OSError as exc:
             raise fail(f"--timeline: cannot write {timeline} ({exc.strerror or exc})") from None
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        _print_table(result, outcomes, report)
-
-
-def _model(
-    capacity: float, startup: float, queueing: bool, tick: float, window: float | None
-) -> simulation.TargetModel:
-    from scaleplane.scaling.simulating import simulation
-
-    if window is None:  # the default follows a long tick, so an unset option is never the one blamed
-        window = max(60.0, tick)
-    checks = [
-        # Below a millionth, demand / capacity overflows the replica counts of the oracle.
-        (
-            "--capacity",
-            capacity,
-            math.isfinite(capacity) and capacity >= 1e-6,
-            "must be a finite number >= 1e-06",
-        ),
-        ("--startup", startup, 0 <= startup <= 86400, "must be 0..86400 seconds"),
-        ("--tick", tick, 1 <= tick <= 3600, "must be 1..3600 seconds"),
-        ("--rate-window", window, math.isfinite(window) and window >= tick, "must be at least one tick"),
-    ]
-    for option, value, ok, message in checks:
-        if not ok or value != value:  # NaN compares unequal to itself
-            raise fail(f"{option}: {message}, was {value!r}")
-    return simulation.TargetModel(
-        capacity_per_replica=capacity, startup_seconds=startup, queueing=queueing, rate_window_seconds=window
-    )
-
-
-def _objective(latency: float, quantile: float, window: float | None, service: float, tick: float) -> Any:
-    from scaleplane.scaling.simulating import latencies
-
-    if window is None:  # the default follows the tick, so a long --tick never blames an unset option
-        window = max(60.0, tick)
-    checks = [
-        ("--slo-latency", latency, 0 < latency <= 3600, "must be in (0, 3600] seconds"),
-        ("--slo-quantile", quantile, 0 < quantile < 1, "must be in (0, 1)"),
-        (
-            "--slo-window",
-            window,
-            tick <= window <= 86400,
-            f"must be {tick:g}..86400 seconds (at least a tick)",
-        ),
-        ("--service-time", service, 0 <= service < latency, "must be >= 0 and below --slo-latency"),
-    ]
-    for option, value, ok, message in checks:
-        if not ok or value != value:
-            raise fail(f"{option}: {message}, was {value!r}")
-    return latencies.LatencyObjective(
-        latency_seconds=latency, quantile=quantile, window_seconds=window, service_seconds=service
-    )
-
-
-def _signals(pairs: list[str]) -> dict[str, str]:
-    from scaleplane.scaling.simulating import simulation
-
-    signals: dict[str, str] = {}
-    for pair in pairs:
-        metric, _, kind = pair.partition("=")
-        if not metric or kind not in simulation.SIGNALS:
-            raise fail(f"--signal: expected METRIC=demand|backlog, was {pair!r}")
-        signals[metric] = kind
-    return signals
-
-
-def _warn_about_wiring(
-    spec: specs.ScalingPolicySpec, signals: dict[str, str], model: simulation.TargetModel
-) -> None:
-    """Say so (on stderr) when the policy will read something that makes its run meaningless."""
-    from scaleplane.scaling.simulating import simulation
-
-    unknown = sorted(set(signals) - {m.name for m in spec.metrics})
-    if unknown:
-        raise fail(f"--signal: the policy has no metric {', '.join(unknown)}")
-    if not model.queueing:
-        for metric in spec.metrics:
-            if simulation.signal_for(metric, signals) == "backlog":
-                typer.secho(
-                    f"warning: metric {metric.name!r} reads the queue length, which stays 0 without "
-                    "--queueing (or map it with --signal NAME=demand)",
-                    err=True,
-                    fg=typer.colors.YELLOW,
-                )
-    if spec.paused:
-        typer.secho("warning: the policy is paused: it will never scale", err=True, fg=typer.colors.YELLOW)
-
-
-def _read_trace(path: Path, tick: float, weights: list[str]) -> Any:
-    from scaleplane.scaling.simulating import traces
-
-    try:
-        with path.open(newline="") as lines:
-            return traces.parse_trace(lines, source=str(path), bucket_seconds=tick, weight_columns=weights)
-    except FileNotFoundError:
-        raise fail(f"--trace: {path} does not exist") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        raise fail(f"--trace: cannot read {path}: {exc}") from None
-    except traces.TraceError as exc:
-        raise fail(str(exc)) from None
-
-
-def _read_policy(path: Path) -> specs.ScalingPolicySpec:
-    """A ScalingPolicy manifest (apiVersion, kind, metadata, spec) or a bare spec, from YAML."""
-    from scaleplane.scaling import manifests
-
-    text = read_text(path, "--policy")
-    try:
-        found = manifests.parse(text, str(path), bare_spec=True)
-    except manifests.ManifestError as exc:
-        raise fail(str(exc)) from None
-    if len(found) != 1:
-        raise fail(f"--policy: {path} holds {len(found)} ScalingPolicies; simulate replays exactly one")
-    return found[0].spec
+        outputs.print_table(result, outcomes, report)
 
 
 def _run_all(
@@ -364,38 +249,3 @@ def _run_all(
 
             outcomes.append(one(name, spec, sync, advance))
     return outcomes
-
-
-def _write_report(
-    directory: Path,
-    outcomes: list[simulation.Outcome],
-    trace: Any,
-    model: simulation.TargetModel,
-    tick: float,
-) -> None:
-    from scaleplane.reporting import simulations
-
-    try:
-        simulations.write(
-            directory,
-            outcomes,
-            trace_name=trace.name,
-            unit=trace.unit,
-            model=model,
-            tick_seconds=tick,
-            command="scaleplane " + shlex.join(sys.argv[1:]),
-        )
-    except OSError as exc:
-        raise fail(f"--report: cannot write into {directory}: {exc}") from None
-
-
-def _print_table(result: dict[str, Any], outcomes: list[simulation.Outcome], report: Path | None) -> None:
-    from rich.console import Console
-
-    from scaleplane.reporting import simulations
-
-    console = Console()
-    for line in simulation_outputs.summary_lines(result, outcomes, console.width):
-        console.print(line, highlight=False, soft_wrap=True)
-    if report is not None:
-        console.print(f"report: {report / simulations.MARKDOWN_NAME}")

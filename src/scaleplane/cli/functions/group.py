@@ -2,9 +2,9 @@
 found from it, its function catalog, a `namespace/name` argument, and a function.yaml read into a
 definition (every error one `error:` line naming the file).
 
-The commands live by role: cli.function_authoring (new, test), cli.function_deploying (deploy, list,
-rollback, delete), cli.function_calling (call, logs, gateway), cli.function_generation (generate);
-cli.functions imports them all and lists them in `--help` order. Heavy imports happen inside the
+The commands live by role: cli.functions.authoring (new, test), cli.functions.deploying (deploy,
+list, rollback, delete), cli.functions.calling (call, logs, gateway), cli.functions.generation
+(generate); the package imports them all and lists them in `--help` order. Heavy imports happen inside the
 commands.
 """
 

@@ -1,8 +1,8 @@
-"""`scaleplane cost`: what a stack will cost, what autoscaling spent and saved, what the bill says.
+"""The `scaleplane cost` group and `cost estimate`: what a stack will cost, priced from its offline plan.
 
-Thin: it reads files, plans the stack (the same offline plan as `scaleplane plan`) and prints; the
-pricing is `scaleplane.cost` (pure), the servers are reached through its adapters. Bad input ends with
-`error: ...` naming the file, field and value, exit 2.
+Also what the other cost commands share: the catalog (bundled, overlaid by --prices) and the estimate
+of a stack (`cost actual` compares the bill with it). The plan is the same offline plan as
+`scaleplane plan` (cli.stacks); the pricing is `scaleplane.cost` (pure).
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from scaleplane.cli import options
-from scaleplane.cli import planning as planning_cli
+from scaleplane.cli import stacks
 from scaleplane.cli.app import app, fail
 
 if TYPE_CHECKING:
@@ -26,10 +25,6 @@ cost_app = typer.Typer(
     help="Cost reports: estimate a stack before deploying, attribute autoscaling spend, read the bill.",
     no_args_is_help=True,
 )
-prices_app = typer.Typer(
-    name="prices", help="The price catalog: list it, refresh it from AWS.", no_args_is_help=True
-)
-cost_app.add_typer(prices_app)
 app.add_typer(cost_app)
 
 ESTIMATE_HELP = """Price every resource of the stack's offline plan, per month (730 h) and per hour.
@@ -81,25 +76,6 @@ def _usage(path: Path | None) -> Any:
         raise fail(str(exc)) from None
 
 
-def cost_config(stack: str, config_file: Path | None, project_dir: Path | None) -> tuple[str, Any]:
-    """(region, the validated `scaleplane:cost` key) of a stack."""
-    from pydantic import ValidationError
-
-    from scaleplane.infra import config, planning
-
-    root = planning_cli._project_root(project_dir)
-    try:
-        _, values = planning.stack_config(root, stack, config_file)
-    except planning.PlanError as exc:
-        raise fail(str(exc)) from None
-    raw = values.get("scaleplane:cost", "{}")
-    try:
-        settings = config.CostConfig.model_validate(json.loads(raw) if raw.startswith("{") else {})
-    except (ValidationError, json.JSONDecodeError) as exc:
-        raise fail(f"scaleplane:cost: invalid ({str(exc).splitlines()[-1].strip()}), was {raw}") from None
-    return values.get("aws:region", "us-east-1"), settings
-
-
 def build_estimate(
     stack: str,
     *,
@@ -112,8 +88,8 @@ def build_estimate(
 ) -> estimates.Estimate:
     from scaleplane.cost import estimates, estimating, shares
 
-    region, settings = cost_config(stack, config_file, project_dir)
-    plan = plan or planning_cli._plan(stack, config_file, project_dir)
+    region, settings = stacks.cost_config(stack, config_file, project_dir)
+    plan = plan or stacks.offline_plan(stack, config_file, project_dir)
     node = settings.node_price
     given = estimating.Inputs(
         project=plan.project,
@@ -181,7 +157,7 @@ def _past(compare: str, prices: Path | None, usage: Path | None, project_dir: Pa
 
 @cost_app.command("estimate", help=ESTIMATE_HELP)
 def estimate(
-    stack: str = planning_cli.StackOption,
+    stack: str = stacks.StackOption,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print Infracost's JSON shape, nothing else.")
     ] = False,
@@ -210,14 +186,14 @@ def estimate(
     report: Annotated[
         Path | None, typer.Option("--report", help="Also write cost-estimate.md and its chart here.")
     ] = None,
-    config_file: Path | None = planning_cli.ConfigFileOption,
-    project_dir: Path | None = planning_cli.ProjectOption,
+    config_file: Path | None = stacks.ConfigFileOption,
+    project_dir: Path | None = stacks.ProjectOption,
 ) -> None:
     from scaleplane.cost import infracost
 
     if capacity <= 0:
         raise fail(f"--capacity: must be > 0, was {capacity}")
-    plan = planning_cli._plan(stack, config_file, project_dir)
+    plan = stacks.offline_plan(stack, config_file, project_dir)
     expected = _expected_from_trace(plan, trace, capacity, startup, trace_policy) if trace else None
     current = build_estimate(
         stack,
@@ -237,97 +213,6 @@ def estimate(
         now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         typer.echo(json.dumps(infracost.output(current, now, past), indent=2))
         return
-    from scaleplane.cli import cost_tables
+    from scaleplane.cli.cost import tables
 
-    cost_tables.print_estimate(current, past)
-
-
-@prices_app.command(
-    "list", help="Print the catalog's prices with their source and date (--prices: with a refresh)."
-)
-def prices_list(
-    region: Annotated[str | None, typer.Option("--region", help="Only this region.")] = None,
-    prices: Annotated[
-        Path | None, typer.Option("--prices", help="A refreshed catalog over the bundled one.")
-    ] = None,
-) -> None:
-    catalog = load_catalog(prices)
-    if region is not None and region not in catalog.regions:
-        raise fail(f"--region: no prices for {region!r} (regions: {', '.join(catalog.regions)})")
-    for price in sorted(catalog.prices.values(), key=lambda p: (p.region, p.service, p.product)):
-        if region is None or price.region == region:
-            typer.echo(
-                f"{price.region}\t{price.service}\t{price.product}\t{price.usd:g} USD/{price.unit}\t"
-                f"{price.date}\t{price.source}"
-            )
-
-
-REFRESH_HELP = """Fetch the catalog's prices again from the AWS Price List API (boto3 `pricing`).
-
-Writes a catalog file of the bundled one's shape (every price with its source, the offer's SKU and
-effective date, and the day of the refresh) that `cost estimate --prices FILE` lays over the bundled
-prices. Needs AWS credentials allowed `pricing:GetProducts`; --endpoint-url (or AWS_ENDPOINT_URL_PRICING)
-points it elsewhere. A product the API has nothing for keeps its bundled price and is listed.
-"""
-
-
-@prices_app.command("refresh", help=REFRESH_HELP)
-def prices_refresh(
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the refreshed catalog.")
-    ] = Path("prices.json"),
-    region: Annotated[
-        list[str] | None,
-        typer.Option("--region", help="A region to refresh (repeatable; default: all of the catalog's)."),
-    ] = None,
-    endpoint_url: Annotated[
-        str | None,
-        typer.Option("--endpoint-url", help="The Price List API endpoint (default: AWS's, us-east-1)."),
-    ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.")] = 20.0,
-) -> None:
-    import boto3
-    import botocore.config
-    import botocore.exceptions
-
-    from scaleplane.cost import catalogs, refreshing
-
-    options.positive_finite("--timeout", timeout)
-    if endpoint_url is not None:
-        options.http_url("--endpoint-url", endpoint_url)
-    bundled = catalogs.bundled()
-    unknown = sorted(set(region or ()) - set(bundled.regions))
-    if unknown:
-        raise fail(f"--region: no catalog products in {unknown[0]!r} (regions: {', '.join(bundled.regions)})")
-    config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": 3}, connect_timeout=timeout, read_timeout=timeout
-    )
-    # The Price List API is served from us-east-1 (and two other regions) whatever region it prices.
-    client = boto3.client("pricing", region_name="us-east-1", endpoint_url=endpoint_url, config=config)
-    today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    regions = refreshing.regions_of(bundled, region or ())
-    try:
-        result = refreshing.refresh(
-            client, bundled, regions, today, progress=lambda line: typer.echo(line, err=True)
-        )
-    except botocore.exceptions.NoCredentialsError:
-        raise fail(
-            "no AWS credentials: the Price List API needs a signed request (aws configure)", 1
-        ) from None
-    except botocore.exceptions.EndpointConnectionError as exc:
-        raise fail(f"cannot reach the Price List API: {exc}", 1) from None
-    except (botocore.exceptions.ClientError, botocore.exceptions.ReadTimeoutError) as exc:
-        raise fail(f"the Price List API refused or timed out: {exc}", 1) from None
-    except refreshing.RefreshError as exc:
-        raise fail(str(exc), 1) from None
-    output.write_text(result.catalog.to_json())
-    typer.echo(f"wrote {len(result.catalog.prices)} price(s) to {output}")
-    for missing_region, service, product in result.missing:
-        typer.secho(
-            f"not refreshed (kept the bundled price): {missing_region} {service} {product}",
-            fg=typer.colors.YELLOW,
-        )
-
-
-# The spend commands live in their own modules; importing them registers them on `cost_app`.
-from scaleplane.cli import cost_actuals, cost_attribution  # noqa: E402, F401
+    tables.print_estimate(current, past)

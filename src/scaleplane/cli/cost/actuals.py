@@ -9,10 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from scaleplane.cli import options
-from scaleplane.cli import planning as planning_cli
+from scaleplane.cli import options, stacks
 from scaleplane.cli.app import fail
-from scaleplane.cli.costing import build_estimate, cost_app
+from scaleplane.cli.cost.costing import build_estimate, cost_app
 
 ACTUAL_HELP = """What the bill says: Cost Explorer's spend, by tag or service, against the estimate.
 
@@ -60,7 +59,7 @@ def actual(
     prices: Annotated[
         Path | None, typer.Option("--prices", help="A refreshed catalog (cost prices refresh).")
     ] = None,
-    project_dir: Path | None = planning_cli.ProjectOption,
+    project_dir: Path | None = stacks.ProjectOption,
 ) -> None:
     import boto3
     import botocore.config
@@ -80,7 +79,7 @@ def actual(
         by_group = actuals.spend(client, start, end, grouping)
         by_service: list[actuals.Spend] = []
         if stack is not None:
-            _, values = planning.stack_config(planning_cli._project_root(project_dir), stack)
+            _, values = planning.stack_config(stacks.project_root(project_dir), stack)
             environment = values.get("scaleplane:environment", "dev")
             tags = [
                 {"Tags": {"Key": k, "Values": [v]}}
@@ -101,9 +100,9 @@ def actual(
     if as_json:
         typer.echo(json.dumps(_actual_json(start, end, group_by, by_group, variances), indent=2))
     else:
-        from scaleplane.cli import cost_tables
+        from scaleplane.cli.cost import tables
 
-        cost_tables.print_actual(start, end, group_by, actuals.totals(by_group), variances)
+        tables.print_actual(start, end, group_by, actuals.totals(by_group), variances)
     if report is not None:
         from scaleplane.cost import reports
 
