@@ -65,6 +65,11 @@ def test_the_operator_the_gateway_and_the_queue_exporter_run_the_configured_imag
     assert running["queue-exporter"] == [expected]
     ours = {i for found in running.values() for i in found if "scaleplane/operator" in i}
     assert ours == {expected}  # no container left on the default image when a mirror is set
+    # ... and the Functions the operator runs from a `source` pull it from the same place
+    deployments = plan.by_type("kubernetes:apps/v1:Deployment")
+    (deployment,) = [d for d in deployments if d.inputs["metadata"]["name"] == "scaleplane-operator"]
+    env = {e["name"]: e.get("value") for c in _containers(deployment.inputs) for e in c.get("env") or ()}
+    assert env.get("SCALEPLANE_FUNCTION_RUNTIME_IMAGE") == image
 
 
 def test_every_container_on_the_operators_repository_is_replaced_and_no_other() -> None:

@@ -7,7 +7,8 @@ operator is `scaleplane:operator.enabled: false`, never a silent gap.
 
 With `operator.functions.enabled`, operator/gateway.yaml (the function gateway: its RBAC, settings,
 Deployment and Service) is deployed the same way, its settings pointed at `operator.functions.namespaces`.
-Every container of these files that runs the operator's image runs `operator.image` (a registry mirror's).
+Every container of these files that runs the operator's image runs `operator.image` (a registry mirror's),
+and so do the Functions the operator runs from a `source` (SCALEPLANE_FUNCTION_RUNTIME_IMAGE).
 
 The default ScalingPolicies (workers, read replicas) are built from stack config through the same
 spec model the operator validates with, so a policy this stack would apply is a policy it accepts.
@@ -93,6 +94,11 @@ def with_operator_env(obj: dict[str, Any], env: dict[str, str]) -> dict[str, Any
     return {**obj, "spec": spec}
 
 
+def runtime_image_env(settings: config.OperatorConfig) -> dict[str, str]:
+    """With `operator.image` (a mirror), the image source-only Functions run: the same mirror's."""
+    return {"SCALEPLANE_FUNCTION_RUNTIME_IMAGE": settings.image} if settings.image else {}
+
+
 def with_operator_image(obj: dict[str, Any], image: str) -> dict[str, Any]:
     """`obj` with every container that runs the operator's image (any tag: scaleplane.images.is_operator)
     running `image` instead (`operator.image`, or the default one), init containers included."""
@@ -161,9 +167,10 @@ class ScalingOperator(pulumi.ComponentResource):
         super().__init__("scaleplane:operator:ScalingOperator", name, None, opts)
         settings = platform.operator
         files = manifest_files(project_root, settings.manifests_dir, functions=settings.functions.enabled)
+        env = {**database.operator_env, **runtime_image_env(settings)}
         objects = [
             with_operator_image(
-                with_operator_env(with_function_namespaces(obj, settings.functions), database.operator_env),
+                with_operator_env(with_function_namespaces(obj, settings.functions), env),
                 settings.image_or_default,
             )
             for path in files

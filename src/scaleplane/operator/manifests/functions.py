@@ -118,11 +118,16 @@ def labels(name: str, spec: FunctionSpec) -> dict[str, str]:
     return result
 
 
-def deployment(name: str, namespace: str, spec: FunctionSpec) -> dict[str, Any]:
-    """The Deployment. Its `replicas` is only the starting count: the ScalingPolicy owns it after."""
+def deployment(
+    name: str, namespace: str, spec: FunctionSpec, *, runtime_image: str = RUNTIME_IMAGE
+) -> dict[str, Any]:
+    """The Deployment. Its `replicas` is only the starting count: the ScalingPolicy owns it after.
+
+    `runtime_image` runs a Function without an image of its own (SCALEPLANE_FUNCTION_RUNTIME_IMAGE).
+    """
     container: dict[str, Any] = {
         "name": "function",
-        "image": spec.image or RUNTIME_IMAGE,
+        "image": spec.image or runtime_image,
         "ports": [{"name": "http", "containerPort": spec.port}],
         "env": [{"name": e.name, "value": e.value} for e in spec.env],
     }
@@ -175,9 +180,9 @@ def _run_source(
         meta["annotations"] = {"scaleplane.io/source-version": source.version}
 
 
-def template_patch(name: str, spec: FunctionSpec) -> dict[str, Any]:
+def template_patch(name: str, spec: FunctionSpec, *, runtime_image: str = RUNTIME_IMAGE) -> dict[str, Any]:
     """What an update of the Function changes in its Deployment: everything but `replicas`."""
-    body = deployment(name, "", spec)
+    body = deployment(name, "", spec, runtime_image=runtime_image)
     return {
         "metadata": {"labels": body["metadata"]["labels"]},
         "spec": {"template": body["spec"]["template"]},

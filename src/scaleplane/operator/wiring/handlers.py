@@ -130,12 +130,13 @@ async def ensure_function(
             {"type": "Ready", "status": "False", "reason": "InvalidFunction", "message": str(exc)}
         ]
         raise kopf.PermanentError(str(exc)) from None
-    api = _runtime(memo).api
+    rt = _runtime(memo)
+    api, image = rt.api, rt.config.function_runtime_image
     children = [
         (
             clients.resource_path("apps/v1", "deployments", namespace),
-            functions.deployment(name, namespace, fn),
-            functions.template_patch(name, fn),
+            functions.deployment(name, namespace, fn, runtime_image=image),
+            functions.template_patch(name, fn, runtime_image=image),
         ),
         (clients.resource_path("v1", "services", namespace), functions.service(name, namespace, fn), None),
         (

@@ -11,6 +11,9 @@
     SCALEPLANE_METRICS_ADDR      host:port of the operator's /metrics     0.0.0.0:9108 ("" = off)
     SCALEPLANE_FUNCTIONS         "false": no Function resource (no         true
                                  handlers, no RBAC for them: operator.manifests.permissions)
+    SCALEPLANE_FUNCTION_RUNTIME_IMAGE  the image a Function with a        scaleplane.images.OPERATOR
+                                 `source` (no image of its own) runs; the stack sets it to
+                                 `operator.image` (a registry mirror's). Pinned: a tag or a digest
     SCALEPLANE_HOOKS             JSON list of outbound hooks, each         []
                                  {"url": ..., "secret": ... | "secretEnv": NAME, "timeout": 2, "retries": 3}
                                  a hook whose secret is missing, empty, or whose secretEnv is unset
@@ -48,6 +51,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from scaleplane import images
 from scaleplane.operator.loop import leasing
 
 INSTALL_NAMESPACE = "scaleplane-system"  # where operator/deployment.yaml and operator/rbac.yaml install it
@@ -83,6 +87,9 @@ class OperatorSettings(BaseModel):
     hook_queue: Annotated[int, Field(ge=1)] = 1000
     status_heartbeat_seconds: Annotated[float, Field(ge=0, le=3600)] = 180.0
     lease: bool = True
+    # A source-only Function runs the operator's own image (it has scaleplane.functions.hosting): a
+    # cluster that pulls the operator from a mirror must pull its functions from there too.
+    function_runtime_image: str = images.OPERATOR
     lease_name: str = "scaleplane-operator"
     # Outside a pod (no POD_NAMESPACE) the Lease is the installed operators' one, so that a replica
     # run from a laptop waits for it instead of electing itself leader in a namespace of its own.
@@ -96,6 +103,11 @@ class OperatorSettings(BaseModel):
     aws_region: Annotated[str, Field(pattern=r"^([a-z]{2}(-[a-z]+)+-\d)?$")] = ""
     rds_max_lag_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
     rds_instance_class: Annotated[str, Field(pattern=r"^(db\.[a-z0-9]+\.[a-z0-9]+)?$")] = ""
+
+    @field_validator("function_runtime_image")
+    @classmethod
+    def _pullable(cls, value: str) -> str:
+        return images.check(value)
 
     @field_validator("metrics_addr")
     @classmethod
@@ -148,6 +160,7 @@ def default_identity() -> str:
 
 
 ENV = {
+    "function_runtime_image": "SCALEPLANE_FUNCTION_RUNTIME_IMAGE",
     "prometheus_url": "SCALEPLANE_PROMETHEUS_URL",
     "tick_seconds": "SCALEPLANE_TICK_SECONDS",
     "batch_queries": "SCALEPLANE_BATCH_QUERIES",
