@@ -78,11 +78,8 @@ def size_for_rises(
         entry = counted(entry, None if found is None else bin_of(found), now, settings.window)
         kept[rec.metric] = entry
         margin = headroom(entry["total"], settings.quantile)
-        value = load * (1.0 + margin) / scale
-        if margin > 0 and math.isfinite(value):
-            replicas, _ = recommending.replicas_for(metric, value, current, ready, tolerances)
-            if replicas > rec.replicas:
-                rec = rec.sized(replicas, value)
+        if margin > 0:
+            rec = recommending.raised(rec, metric, load * (1.0 + margin) / scale, current, ready, tolerances)
         sized.append(rec)
     return tuple(sized), kept
 

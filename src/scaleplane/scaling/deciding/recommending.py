@@ -73,6 +73,24 @@ def replicas_for(
     return untolerated, False
 
 
+def raised(
+    rec: decisions.MetricRecommendation,
+    metric: specs.MetricSpec,
+    value: float,
+    current: int,
+    ready: int,
+    tolerances: Tolerances,
+) -> decisions.MetricRecommendation:
+    """`rec` raised by headroom (spec.sizing) to what `value` asks for, when that is more replicas.
+
+    A value that is no finite number (readings near the float limit) leaves `rec` as it is.
+    """
+    if rec.replicas is None or not math.isfinite(value):
+        return rec
+    replicas, _ = replicas_for(metric, value, current, ready, tolerances)
+    return rec.sized(replicas, value) if replicas > rec.replicas else rec
+
+
 def recommend(
     metric: specs.MetricSpec,
     sample: decisions.MetricSample | None,

@@ -76,13 +76,7 @@ def size_for_sqrt_staffing(
         metric = by_name[rec.metric]
         needed = rec.value * forecasting.multiplier(metric, current, ready) / metric.level.value
         value = rec.value * (1.0 + settings.beta / math.sqrt(needed))
-        if not math.isfinite(value):  # readings near the float limit: no headroom worth computing
-            sized.append(rec)
-            continue
-        replicas, _ = recommending.replicas_for(metric, value, current, ready, tolerances)
-        if replicas > rec.replicas:
-            rec = rec.sized(replicas, value)
-        sized.append(rec)
+        sized.append(recommending.raised(rec, metric, value, current, ready, tolerances))
     return tuple(sized)
 
 
@@ -112,15 +106,8 @@ def size_for_quantile(
         if len(loads) < MIN_READINGS:
             sized.append(rec)
             continue
-        spread = _stdev(loads)
-        value = (loads[-1] + z * spread) / scale
-        if not math.isfinite(value):  # readings near the float limit: no headroom worth computing
-            sized.append(rec)
-            continue
-        replicas, _ = recommending.replicas_for(metric, value, current, ready, tolerances)
-        if replicas > rec.replicas:
-            rec = rec.sized(replicas, value)
-        sized.append(rec)
+        value = (loads[-1] + z * _stdev(loads)) / scale
+        sized.append(recommending.raised(rec, metric, value, current, ready, tolerances))
     return tuple(sized)
 
 
