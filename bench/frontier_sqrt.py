@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
 from bench.frontier_traces import WORLDCUP, series
-from scaleplane.scaling.simulating import frontiers, oracle, presets, simulation
+from bench.tune_frontier import oracle_hours
+from scaleplane.scaling.simulating import frontiers, presets, simulation
 
 TICK = 15.0
 MODEL = simulation.TargetModel()
@@ -52,19 +53,6 @@ def run(job: tuple[int, str, float, list[float], float]) -> tuple[int, str, fron
         preset.spec, demand, model=MODEL, tick_seconds=TICK, sync_seconds=preset.sync_seconds, start=start
     )
     return row, column, frontiers.Point(column, target, outcome.replica_hours, outcome.slo_violation_minutes)
-
-
-def oracle_hours(demand: list[float]) -> float:
-    bound = frontiers.sweep_bound(demand, MODEL.capacity_per_replica, frontiers.DEFAULT_TARGETS)
-    plan = oracle.plan(
-        demand,
-        capacity_per_replica=MODEL.capacity_per_replica,
-        startup_ticks=MODEL.startup_ticks(TICK),
-        tick_seconds=TICK,
-        min_replicas=1,
-        max_replicas=bound,
-    )
-    return plan.replica_hours
 
 
 def cells(points: list[frontiers.Point], oracle_h: float) -> list[str]:
