@@ -2,7 +2,7 @@
 never looked at with?
 
     uv run python bench/frontier_sqrt.py            # every trace, two worker processes (about a minute)
-    uv run python bench/frontier_sqrt.py --quick    # without the WorldCup98 week (about 30 s)
+    uv run python bench/frontier_sqrt.py --quick    # no WorldCup98 week (30 s; prints, records nothing)
 
 `sizing.method: sqrt` (beta x sqrt(n) spare replicas, docs/engine.md) was tried on the training traces
 only (bench/tune_frontier.py, bench/frontier_knobs.py) and is not the recommended preset. This is its
@@ -108,6 +108,8 @@ def main() -> None:
         "point Pareto-dominates the HPA default. Same model, SLO and 12-target grid as the frontier table; "
         f"load average at the end {load} on 2 cores.\n\n" + "\n".join(lines)
     )
+    if args.quick:  # a partial table must not replace the recorded one
+        return
     recording.record("frontier-sqrt", "## Square-root staffing on every trace (bench/frontier_sqrt.py)", body)
 
 
