@@ -120,6 +120,22 @@ def _real_trace_against_the_hpa(checkout: Path) -> tuple[str, ...]:
     )
 
 
+def _sqrt_staffing_on_sparse(checkout: Path) -> tuple[str, ...]:
+    """(its replica-hours and SLO minutes, the HPA default's) as docs/simulate.md quotes the example."""
+    script = (
+        "uv run scaleplane simulate --policy examples/sqrt-staffing.yaml --trace traces/synthetic-sparse.csv "
+        "--baseline hpa --json"
+    )
+    result = json.loads(run(checkout, script).stdout)
+    hpa = result["baseline"]
+    return (
+        f"{result['replica_hours']:.2f}",
+        f"{result['slo_violation_minutes']:g}",
+        f"{hpa['replica_hours']:.2f}",
+        f"{hpa['slo_violation_minutes']:g}",
+    )
+
+
 def _batching_default(checkout: Path) -> str:
     from scaleplane.operator.wiring import settings
 
@@ -136,6 +152,12 @@ FIGURES: list[tuple[str, str, Callable[[Path], Any]]] = [
         r"(\d+\.\d+) replica-hours\).*?the recommended\s+preset "
         r"\((\d+\.\d+) replica-hours, (\d+) SLO minutes\)",
         _real_trace_against_the_hpa,
+    ),
+    (
+        "docs/simulate.md",
+        r"Here it spends (\d+\.\d+) replica-hours at (\d+) SLO minutes, where the HPA default\s+spends "
+        r"(\d+\.\d+) at (\d+)\.",
+        _sqrt_staffing_on_sparse,
     ),
 ]
 
