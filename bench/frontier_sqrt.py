@@ -26,12 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import recording
 from bench.frontier_traces import WORLDCUP, series
-from bench.tune_frontier import oracle_hours
+from bench.tune_frontier import oracle_hours, sweep
 from scaleplane.scaling.simulating import frontiers, presets, simulation
 
-TICK = 15.0
 MODEL = simulation.TargetModel()
-GRID = sorted({*frontiers.DEFAULT_TARGETS, presets.RECOMMENDED_UTILIZATION})
 # (column, family, knobs changed from the recommended preset's)
 FAMILIES: tuple[tuple[str, str, dict[str, object]], ...] = (
     ("hpa", "hpa", {}),
@@ -43,16 +41,12 @@ FAMILIES: tuple[tuple[str, str, dict[str, object]], ...] = (
 SCALEPLANE = [column for column, family, _ in FAMILIES if family == "scaleplane"]
 
 
-def run(job: tuple[int, str, float, list[float], float]) -> tuple[int, str, frontiers.Point]:
-    row, column, target, demand, start = job
+def run(job: tuple[int, str, list[float], float]) -> list[tuple[int, frontiers.Point]]:
+    """One column's sweep over the grid on one trace (tune_frontier's sweep), its points named after it."""
+    row, column, demand, start = job
     family, changes = next((f, c) for name, f, c in FAMILIES if name == column)
     knobs = dataclasses.replace(presets.recommended_knobs(MODEL), **changes)  # type: ignore[arg-type]
-    bound = frontiers.sweep_bound(demand, MODEL.capacity_per_replica, frontiers.DEFAULT_TARGETS)
-    preset = frontiers.preset_for(family, MODEL, target, min_replicas=1, max_replicas=bound, knobs=knobs)
-    outcome = simulation.simulate(
-        preset.spec, demand, model=MODEL, tick_seconds=TICK, sync_seconds=preset.sync_seconds, start=start
-    )
-    return row, column, frontiers.Point(column, target, outcome.replica_hours, outcome.slo_violation_minutes)
+    return [(row, dataclasses.replace(p, family=column)) for p in sweep(family, knobs, demand, start)]
 
 
 def cells(points: list[frontiers.Point], oracle_h: float) -> list[str]:
@@ -82,13 +76,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = [r for r in series() if not (args.quick and r[0].startswith(f"{WORLDCUP} ("))]
     jobs = [
-        (i, c, t, demand, start)
-        for i, (_, demand, start) in enumerate(rows)
-        for c, _, _ in FAMILIES
-        for t in GRID
+        (i, column, demand, start) for i, (_, demand, start) in enumerate(rows) for column, _, _ in FAMILIES
     ]
     with ProcessPoolExecutor(max_workers=2) as pool:
-        done = list(pool.map(run, jobs))
+        done = [found for points in pool.map(run, jobs) for found in points]
         oracles = list(pool.map(oracle_hours, [demand for _, demand, _ in rows]))
     header = " | ".join(SCALEPLANE)
     lines = [
@@ -96,9 +87,11 @@ def main() -> None:
         "|---|---:|---:|" + "---:|" * len(SCALEPLANE),
     ]
     for i, (name, _, _) in enumerate(rows):
-        points = [p for row, _, p in done if row == i]
+        points = [p for row, p in done if row == i]
         lines.append(f"| {name} | {' | '.join(cells(points, oracles[i]))} |")
         print(lines[-1], flush=True)
+    if args.quick:  # a partial table must not replace the recorded one
+        return
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     body = (
         "Square-root staffing (sizing.method sqrt) against the shipped sizing (stdev, q 0.75 over 300 s) on "
@@ -108,8 +101,6 @@ def main() -> None:
         "point Pareto-dominates the HPA default. Same model, SLO and 12-target grid as the frontier table; "
         f"load average at the end {load} on 2 cores.\n\n" + "\n".join(lines)
     )
-    if args.quick:  # a partial table must not replace the recorded one
-        return
     recording.record("frontier-sqrt", "## Square-root staffing on every trace (bench/frontier_sqrt.py)", body)
 
 
