@@ -26,6 +26,7 @@ from typing import Any, Literal
 Where = Literal["cluster", "watched", "operator"]
 Mode = Literal["cluster-wide", "namespaced"]
 NAME = "scaleplane-operator"
+INSTALL_NAMESPACE = "scaleplane-system"  # where operator/deployment.yaml and operator/rbac.yaml install it
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def manifests(
     mode: Mode,
     *,
     watched: tuple[str, ...] = (),
-    operator_namespace: str = "scaleplane-system",
+    operator_namespace: str = INSTALL_NAMESPACE,
     lease_name: str = NAME,
     functions: bool = True,
 ) -> list[dict[str, Any]]:

@@ -53,8 +53,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from scaleplane import images
 from scaleplane.operator.loop import leasing
-
-INSTALL_NAMESPACE = "scaleplane-system"  # where operator/deployment.yaml and operator/rbac.yaml install it
+from scaleplane.operator.manifests import permissions
 
 
 class SettingsError(ValueError):
@@ -90,10 +89,10 @@ class OperatorSettings(BaseModel):
     # A source-only Function runs the operator's own image (it has scaleplane.functions.hosting): a
     # cluster that pulls the operator from a mirror must pull its functions from there too.
     function_runtime_image: str = images.OPERATOR
-    lease_name: str = "scaleplane-operator"
+    lease_name: str = permissions.NAME  # the Lease operator/rbac.yaml lets the operator write
     # Outside a pod (no POD_NAMESPACE) the Lease is the installed operators' one, so that a replica
     # run from a laptop waits for it instead of electing itself leader in a namespace of its own.
-    lease_namespace: str = INSTALL_NAMESPACE
+    lease_namespace: str = permissions.INSTALL_NAMESPACE
     lease_seconds: Annotated[float, Field(gt=0, le=600)] = 15.0
     renew_deadline_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
     retry_seconds: Annotated[float, Field(gt=0, le=600)] | None = None
