@@ -5,10 +5,8 @@ its update after the Function's source changes, both name that image."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import aiohttp
 import pytest
 
 from scaleplane.operator.wiring import settings
@@ -44,10 +42,7 @@ async def test_a_source_function_runs_the_operators_runtime_image(prometheus: An
             assert await eventually(lambda: _image(cluster, ns, name)) == MIRROR
             # a new version of the source (as `kubectl patch` sends it): the template is patched, same image
             path = f"/apis/scaleplane.io/v1alpha1/namespaces/{ns}/functions/{name}"
-            kind = {"Content-Type": "application/merge-patch+json"}
-            body = json.dumps({"spec": {"source": {"version": "v2"}}})
-            async with aiohttp.ClientSession() as http, http.patch(url + path, data=body, headers=kind) as r:
-                assert r.status == 200, await r.text()
+            await operating.merge_patch(url, path, {"spec": {"source": {"version": "v2"}}})
             await eventually(lambda: _version(cluster, ns, name) == "v2")
             assert _image(cluster, ns, name) == MIRROR
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import json
 from typing import Any
 
 import aiohttp
@@ -48,12 +47,6 @@ def _events(cluster: Any, name: str, reason: str) -> list[dict[str, Any]]:
         and o.raw["involvedObject"]["name"] == name
         and o.raw["reason"] == reason
     ]
-
-
-async def _merge_patch(url: str, path: str, body: dict[str, Any]) -> None:
-    headers = {"Content-Type": "application/merge-patch+json"}
-    async with aiohttp.ClientSession() as s, s.patch(url + path, data=json.dumps(body), headers=headers) as r:
-        assert r.status == 200, await r.text()
 
 
 async def _valid_policies(port: int) -> float:
@@ -100,9 +93,9 @@ async def test_malformed_engine_states_among_100_good_policies(prometheus: Any, 
             assert len(_scaled(cluster, ns, names)) == len(names)
             # The other replica breaks a policy's state, then gives the Lease up.
             path = f"/apis/scaleplane.io/v1alpha1/namespaces/{ns}/scalingpolicies/broken-later/status"
-            await _merge_patch(url, path, {"status": {"engineState": {"history": [[1, "load"]]}}})
+            await operating.merge_patch(url, path, {"status": {"engineState": {"history": [[1, "load"]]}}})
             lease = f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases/scaleplane-operator"
-            await _merge_patch(url, lease, {"spec": {"holderIdentity": None}})
+            await operating.merge_patch(url, lease, {"spec": {"holderIdentity": None}})
 
             await eventually(lambda: not _scaled(cluster, ns, names), timeout=40)
             for name in ("broken-at-start", "broken-later"):

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import boto3
 
 from tests.support import operating, planned_stacks
@@ -134,7 +132,5 @@ def settled(cluster: Any, namespace: str, current: int) -> bool:
 
 async def merge_patch_policy(api_url: str, namespace: str, body: dict[str, Any]) -> None:
     """What `kubectl patch scalingpolicy read-replicas --type merge` sends."""
-    url = f"{api_url}/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/read-replicas"
-    headers = {"Content-Type": "application/merge-patch+json"}
-    async with aiohttp.ClientSession() as s, s.patch(url, data=json.dumps(body), headers=headers) as answer:
-        assert answer.status == 200, await answer.text()
+    path = f"/apis/scaleplane.io/v1alpha1/namespaces/{namespace}/scalingpolicies/read-replicas"
+    await operating.merge_patch(api_url, path, body)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -177,6 +178,16 @@ async def _answers(port: int) -> bool:
             return rsp.status == 200
     except aiohttp.ClientError:
         return False
+
+
+async def merge_patch(api_url: str, path: str, body: dict[str, Any]) -> None:
+    """What `kubectl patch --type merge` sends to `path` of the (kmock) API server; it must answer 200."""
+    headers = {"Content-Type": "application/merge-patch+json"}
+    async with (
+        aiohttp.ClientSession() as s,
+        s.patch(api_url + path, data=json.dumps(body), headers=headers) as r,
+    ):
+        assert r.status == 200, await r.text()
 
 
 async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, every: float = 0.2) -> Any:
