@@ -62,3 +62,25 @@ def test_a_ten_year_gap_costs_its_idle_replicas_and_nothing_else(tmp_path: Path,
         written = list(csv.DictReader(rows))
     assert len(written) < 20_000  # written as runs: a row where a value changes, not one per tick
     assert written[-1]["t"] == f"{(long['ticks'] - 1) * 15:g}"
+
+
+def test_the_frontier_over_a_ten_year_gap_is_the_short_gaps_plus_its_idle_replicas(tmp_path: Path) -> None:
+    # Every family skips the gap, the forecast one too (its error tracking moves in time): stepping
+    # the forecast family over 21 million ticks per target took minutes (docs/benchmarks.md).
+    fronts = []
+    for name, gap in (("near", SHORT), ("far", TEN_YEARS)):
+        code, out, err = run(
+            "--trace", str(request_log(tmp_path / f"{name}.csv", gap)), "--frontier", "--json"
+        )
+        assert code == 0, err
+        fronts.append(json.loads(out)["frontier"])
+    short, long = fronts
+    idle_hours = (TEN_YEARS - SHORT) / 3600
+    assert set(long) == {"hpa", "keda", "scaleplane", "forecast"}
+    for family, low in (("hpa", 1), ("keda", 0), ("scaleplane", 1), ("forecast", 1)):
+        assert [p["target"] for p in long[family]] == [p["target"] for p in short[family]]
+        for near_point, far_point in zip(short[family], long[family], strict=True):
+            assert far_point["slo_violation_minutes"] == near_point["slo_violation_minutes"]
+            assert far_point["replica_hours"] == pytest.approx(
+                near_point["replica_hours"] + low * idle_hours, abs=1e-2
+            )

@@ -65,8 +65,17 @@ def policies(draw: st.DrawFn) -> specs.ScalingPolicySpec:
             data["sizing"] = {"method": "sqrt", "beta": draw(st.floats(0, 3))}
     if draw(st.booleans()):
         data["burst"] = {"threshold": draw(st.floats(1.1, 4)), "holdSeconds": draw(st.integers(15, 300))}
-    if draw(st.integers(0, 5)) == 0:  # not skippable: always stepped, must still agree
-        data["forecast"] = {"model": "holt", "startupSeconds": 60, "historySeconds": 300}
+    if draw(st.integers(0, 3)) == 0:  # holt and last skip (the error tracking moves); holt-winters never
+        model = draw(st.sampled_from(["holt", "holt", "last", "holt-winters"]))
+        data["forecast"] = {
+            "model": model,
+            "startupSeconds": draw(st.sampled_from([15, 60])),
+            "historySeconds": 300,
+        }
+        if model == "holt-winters":
+            data["forecast"]["seasonSeconds"] = 3600
+        if draw(st.booleans()):
+            data["forecast"]["errorQuantile"] = draw(st.sampled_from([0.3, 0.5, 0.9]))
     return specs.parse_policy(data)
 
 
@@ -90,25 +99,36 @@ def test_skipping_gives_exactly_the_stepped_outcome(
 
 
 @SETTINGS
-@given(parts=segments, family=st.sampled_from(["hpa", "keda", "recommended"]))
+@given(parts=segments, family=st.sampled_from(["hpa", "keda", "recommended", "forecast"]))
 def test_the_presets_skip_exactly_too(parts: list[tuple[float, int]], family: str) -> None:
     mine = presets.recommended(MODEL, min_replicas=1, max_replicas=60)
     preset = {"hpa": presets.hpa_default, "keda": presets.keda_default}.get(family, lambda s: None)(mine)
     spec, sync = (preset.spec, preset.sync_seconds) if preset else (mine, 15.0)
+    if family == "forecast":
+        spec = presets.forecasting(MODEL, min_replicas=1, max_replicas=60)
     demand = [value for value, length in parts for _ in range(length)]
     skipped, stepped = both(spec, demand, sync_seconds=sync)
     assert skipped == stepped
 
 
-@pytest.mark.parametrize(("family", "idle", "reason"), [("keda", 0, "idle"), ("hpa", 1, "min_replicas")])
-def test_a_long_idle_span_is_skipped_not_stepped(family: str, idle: int, reason: str) -> None:
-    # a day of load, 200,000 ticks (ten days) of nothing, a day of load: stepping calls decide per tick
+@pytest.mark.parametrize(
+    ("family", "idle", "reason", "steps_idle"),
+    [("keda", 0, "idle", 100), ("hpa", 1, "min_replicas", 100), ("forecast", 1, "min_replicas", 8000)],
+)
+def test_a_long_idle_span_is_skipped_not_stepped(
+    family: str, idle: int, reason: str, steps_idle: int
+) -> None:
+    # a day of load, 60,000 ticks (ten days) of nothing, a day of load: stepping calls decide per tick.
+    # The forecast's error tracking steps until its mean squared error has decayed to a fixed point
+    # (0.9 per check: about 7,000 checks from 1 to the smallest float), then skips.
     day = [2.0 + (k % 240) / 60 for k in range(1440)]
     demand = day + [0.0] * 60_000 + day
     steps: list[int] = []
-    preset = {"hpa": presets.hpa_default, "keda": presets.keda_default}[family](
-        presets.recommended(MODEL, max_replicas=60)
-    )
+    mine = presets.recommended(MODEL, max_replicas=60)
+    if family == "forecast":
+        preset = presets.Preset("forecast", presets.forecasting(MODEL, max_replicas=60), 15.0, "forecast")
+    else:
+        preset = {"hpa": presets.hpa_default, "keda": presets.keda_default}[family](mine)
     outcome = simulation.simulate(
         preset.spec,
         demand,
@@ -116,7 +136,7 @@ def test_a_long_idle_span_is_skipped_not_stepped(family: str, idle: int, reason:
         sync_seconds=preset.sync_seconds,
         on_tick=lambda done, total: steps.append(done),
     )
-    assert len(steps) < 2 * len(day) + 100  # the idle span costs a handful of steps
+    assert len(steps) < 2 * len(day) + steps_idle  # the idle span costs a handful of steps
     assert outcome.timeline.replicas[len(day) + 1000 : len(day) + 60_000] == (idle,) * 59_000
     assert outcome.reasons[reason] > 25_000  # every skipped sync tick counts its reason
 

@@ -245,7 +245,10 @@ def simulate(
             end = runs.end_of(k - 1)
             syncs = (end - k) // sync_every
             if syncs > 0:
-                moved = skipping.moved(spec, after, syncs * period, start + (k - 1) * tick_seconds)
+                checks = skipping.checks_per_sync(before, after) if before is not None else None
+                assert checks is not None  # at_fixed_point found the counts
+                checks = {metric: count * syncs for metric, count in checks.items()}
+                moved = skipping.moved(spec, after, syncs * period, start + (k - 1) * tick_seconds, checks)
                 assert moved is not None  # at_fixed_point checked that the state can move
                 state = moved
                 reasons[reason] += syncs

@@ -8,9 +8,11 @@ and computes that state directly (`shifted`). The argument, from the engine's ru
 1. Time enters `decide` only through differences. Every stage compares a remembered timestamp with
    `now` minus a window or period (stabilization, rate limits, cooldown, quantile sizing's and the
    burst's windows, the history kept) or adds a duration to `now`. The exceptions read absolute time:
-   schedules (cron windows), the seasonal forecast (time of day) and the forecast's error tracking and
-   trend fit (arithmetic on timestamps); a policy with schedules or an enabled forecast is never skipped
-   (`skippable`). Nor is one with `sizing.method: rise`: its histogram of rises (`scaling.deciding.headroom`)
+   schedules (cron windows) and the seasonal forecast (time of day): a policy with schedules or a
+   holt-winters forecast (or a `seasonSeconds`) is never skipped (`skippable`). Holt's trend fit reads
+   the history's times only as differences (its step is the mean spacing), and the error tracking keeps
+   each pending forecast's due time as `now` + the horizon and compares it with `now`: both move.
+   Nor is one with `sizing.method: rise`: its histogram of rises (`scaling.deciding.headroom`)
    counts one more rise at every tick, even under constant load, so its state is never a fixed point.
    So, with every timestamp and `now` moved by the same D,
    decide(obs + D, shift(S, D), now + D) = (decision + D, shift(S', D)) where (decision, S') =
@@ -22,12 +24,16 @@ and computes that state directly (`shifted`). The argument, from the engine's ru
    (`lastActiveAt + cooldownSeconds < now` stays true as `now` grows). Such a time is "dead": it is kept
    as it is, not moved; `moved(S, D, t)` moves every other time by D. Since decide reads a dead time only
    through comparisons that stay the same, rule 1 holds with `moved` in place of the plain shift.
+   One count grows under constant load: the error tracking's `n`, the forecasts checked so far
+   (`forecastErrors`), read only as `n == 0` and `n < MIN_ERRORS`. Once it is past MIN_ERRORS (or does
+   not grow) those reads stay the same, so `moved` adds the checks of the span to it (`checks`: per sync
+   tick, the growth between the two ticks compared) and rule 1 holds; before that, no skip.
 3. Let sync tick k see observation O_k and leave state S_k, the previous sync tick (at t_p = t_k - D)
    having left S_p. If S_k == moved(S_p, D, t_p) (D = the sync period; compared exactly, field by field;
-   `extra` must be empty, since what the skippable stages leave there, an open burst, holds an absolute
-   time) and O_(k+D) == O_k + D, then by 1 and 2 the call at k + D returns the decision of k and
-   moved(S_k, D, t_k); by induction the same holds at every later sync tick for as long as the
-   observation stays the same.
+   `extra` may hold only the error tracking, whose due times move: an open burst holds an absolute
+   time that `moved` does not move) and O_(k+D) == O_k + D, then by 1 and 2 the call at k + D
+   returns the decision of k and moved(S_k, D, t_k); by induction the same holds at every later sync
+   tick for as long as the observation stays the same.
 4. The observation stays the same while: the decision at k changed nothing (its count is the billed
    count and no start-up is pending, so billed and ready stay put); the demand is one constant value
    over every rate window from k on (each window then sums the same values in the same order: the same
@@ -42,12 +48,13 @@ gives exactly the Outcome that stepping gives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from scaleplane.scaling import decisions, specs
-from scaleplane.scaling.deciding import behaviors
+from scaleplane.scaling.deciding import behaviors, forecasterrors
 from scaleplane.scaling.simulating import runlengths
 
 EXACT_SECONDS = 2.0**53  # whole seconds below this add exactly as floats
@@ -55,8 +62,12 @@ EXACT_SECONDS = 2.0**53  # whole seconds below this add exactly as floats
 
 def skippable(spec: specs.ScalingPolicySpec, start: float, tick_seconds: float, ticks: int) -> bool:
     """Whether time enters this policy's decisions only through differences, computed exactly (rule 1)."""
-    if spec.schedules or (spec.forecast is not None and spec.forecast.enabled):
+    if spec.schedules:
         return False
+    forecast = spec.forecast
+    seasonal = forecast is not None and (forecast.model == "holt-winters" or forecast.season_seconds)
+    if forecast is not None and forecast.enabled and seasonal:
+        return False  # the seasonal profile is indexed by the time of day
     if spec.sizing is not None and spec.sizing.method == "rise":
         return (
             False  # its histogram changes every tick (a count grows until its block leaves): no fixed point
@@ -66,12 +77,21 @@ def skippable(spec: specs.ScalingPolicySpec, start: float, tick_seconds: float, 
 
 
 def moved(
-    spec: specs.ScalingPolicySpec, state: decisions.ScalingState, seconds: float, now: float
+    spec: specs.ScalingPolicySpec,
+    state: decisions.ScalingState,
+    seconds: float,
+    now: float,
+    checks: Mapping[str, int] | None = None,
 ) -> decisions.ScalingState | None:
-    """The state left at `now` with every live time `seconds` later (rule 2); None when it holds times
-    this cannot move (anything in `extra`)."""
+    """The state left at `now` with every live time `seconds` later (rule 2) and `checks[metric]` more
+    forecasts checked; None when it holds what this cannot move (anything in `extra` but the error
+    tracking, or a due time that is not a whole second)."""
+    extra: dict[str, Any] = {}
     if state.extra:
-        return None
+        errors = _moved_errors(state.extra, seconds, checks or {})
+        if errors is None:
+            return None
+        extra["forecastErrors"] = errors
     oldest_read = now - behaviors.longest_window(spec.behavior)
     active = state.last_active_at
     if active is not None and spec.min_replicas == 0 and not active + spec.cooldown_seconds < now:
@@ -84,8 +104,50 @@ def moved(
         history=tuple((at + seconds, name, value) for at, name, value in state.history),
         consecutive_failures=state.consecutive_failures,
         last_active_at=active,
-        extra={},
+        extra=extra,
     )
+
+
+def _moved_errors(
+    extra: Mapping[str, Any], seconds: float, checks: Mapping[str, int]
+) -> dict[str, Any] | None:
+    """`forecastErrors` with its due times `seconds` later and `checks` added to its counts, or None."""
+    tracked = extra.get("forecastErrors")
+    if set(extra) != {"forecastErrors"} or not isinstance(tracked, dict):
+        return None
+    moved_errors: dict[str, Any] = {}
+    for metric, entry in tracked.items():
+        pending = entry.get("pending") if isinstance(entry, dict) else None
+        if not isinstance(pending, list) or not isinstance(entry.get("n"), int):
+            return None
+        if not all(float(due).is_integer() for due, _ in pending):
+            return None  # moving it would round
+        moved_errors[metric] = {
+            "mse": entry.get("mse"),
+            "n": entry["n"] + checks.get(metric, 0),
+            "pending": [[due + seconds, load] for due, load in pending],
+        }
+    return moved_errors
+
+
+def checks_per_sync(before: decisions.ScalingState, after: decisions.ScalingState) -> dict[str, int] | None:
+    """How many more forecasts each metric had checked at `after` than at `before` (rule 2's count);
+    None when a count that grows is still read differently as it grows (under MIN_ERRORS)."""
+    old, new = before.extra.get("forecastErrors"), after.extra.get("forecastErrors")
+    if not isinstance(new, dict):
+        return {}
+    counts: dict[str, int] = {}
+    for metric, entry in new.items():
+        previous = old.get(metric) if isinstance(old, dict) else None
+        if not isinstance(entry, dict) or not isinstance(previous, dict):
+            return None
+        n, was = entry.get("n"), previous.get("n")
+        if not isinstance(n, int) or not isinstance(was, int) or n < was:
+            return None
+        if n > was and was < forecasterrors.MIN_ERRORS:
+            return None
+        counts[metric] = n - was
+    return counts
 
 
 def at_fixed_point(
@@ -96,11 +158,10 @@ def at_fixed_point(
     now: float,
 ) -> bool:
     """Rule 3: the state the sync tick at `now` left is the previous one's, moved by one sync period."""
-    return (
-        before is not None
-        and not after.extra
-        and moved(spec, before, sync_seconds, now - sync_seconds) == after
-    )
+    if before is None:
+        return False
+    checks = checks_per_sync(before, after)
+    return checks is not None and moved(spec, before, sync_seconds, now - sync_seconds, checks) == after
 
 
 class Runs:
