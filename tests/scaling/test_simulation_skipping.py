@@ -157,7 +157,7 @@ def test_what_cannot_be_moved_in_time_is_never_skipped() -> None:
     assert not skipping.skippable(plain, 0.0, 7.5, 100)
     burst = decisions.ScalingState(extra={"burst": {"until": 10.0, "peak": 3}})
     assert skipping.moved(plain, burst, 15.0, 0.0) is None
-    assert not skipping.at_fixed_point(plain, burst, burst, 15.0, 15.0)
+    assert skipping.fixed_point_checks(plain, burst, burst, 15.0, 15.0) is None
     # a replaced `decide` (tests watching what the engine sees) is always stepped
     calls: list[float] = []
 

@@ -239,17 +239,15 @@ def simulate(
             and k - 1 - widest >= 0
             and series[k - 1 - widest] == arriving_rate  # cheap first: the window's ends agree
             and k - 1 - widest >= runs.start_of(k - 1)
-            and skipping.at_fixed_point(spec, before, after, period, start + (k - 1) * tick_seconds)
+            and (checks := skipping.fixed_point_checks(spec, before, after, period, now)) is not None
         ):
             # scaling.simulating.skipping: every tick until the demand changes is this one again
             end = runs.end_of(k - 1)
             syncs = (end - k) // sync_every
             if syncs > 0:
-                checks = skipping.checks_per_sync(before, after) if before is not None else None
-                assert checks is not None  # at_fixed_point found the counts
-                checks = {metric: count * syncs for metric, count in checks.items()}
-                moved = skipping.moved(spec, after, syncs * period, start + (k - 1) * tick_seconds, checks)
-                assert moved is not None  # at_fixed_point checked that the state can move
+                span_checks = {metric: count * syncs for metric, count in checks.items()}
+                moved = skipping.moved(spec, after, syncs * period, now, span_checks)
+                assert moved is not None  # fixed_point_checks checked that the state can move
                 state = moved
                 reasons[reason] += syncs
                 repeat = end - k

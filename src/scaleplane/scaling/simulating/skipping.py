@@ -130,7 +130,7 @@ def _moved_errors(
     return moved_errors
 
 
-def checks_per_sync(before: decisions.ScalingState, after: decisions.ScalingState) -> dict[str, int] | None:
+def _checks_per_sync(before: decisions.ScalingState, after: decisions.ScalingState) -> dict[str, int] | None:
     """How many more forecasts each metric had checked at `after` than at `before` (rule 2's count);
     None when a count that grows is still read differently as it grows (under MIN_ERRORS)."""
     old, new = before.extra.get("forecastErrors"), after.extra.get("forecastErrors")
@@ -150,18 +150,22 @@ def checks_per_sync(before: decisions.ScalingState, after: decisions.ScalingStat
     return counts
 
 
-def at_fixed_point(
+def fixed_point_checks(
     spec: specs.ScalingPolicySpec,
     before: decisions.ScalingState | None,
     after: decisions.ScalingState,
     sync_seconds: float,
     now: float,
-) -> bool:
-    """Rule 3: the state the sync tick at `now` left is the previous one's, moved by one sync period."""
+) -> dict[str, int] | None:
+    """Rule 3: when the state the sync tick at `now` left is the previous one's moved by one sync
+    period, the forecasts each metric checked in that period (rule 2's count, empty without error
+    tracking); None when it is not."""
     if before is None:
-        return False
-    checks = checks_per_sync(before, after)
-    return checks is not None and moved(spec, before, sync_seconds, now - sync_seconds, checks) == after
+        return None
+    checks = _checks_per_sync(before, after)
+    if checks is None or moved(spec, before, sync_seconds, now - sync_seconds, checks) != after:
+        return None
+    return checks
 
 
 class Runs:
