@@ -119,7 +119,7 @@ def test_trace_prices_the_expected_replicas_between_the_bounds(tmp_path: Path) -
             ("--usage", "{tmp}/usage.yml"),
             "usage.yml: resource_usage.x.storage_gb: must be a number >= 0, was -1",
         ),
-        (("--prices", "{tmp}/missing.json"), "--prices: cannot read"),
+        (("--prices", "{tmp}/missing.json"), "missing.json does not exist"),
         (("--trace", "{tmp}/usage.yml"), "usage.yml:1: unknown header 'resource_usage:'"),
         (
             ("--trace", "{tmp}/t.csv", "--trace-policy", "nothing"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from scaleplane.cli import stacks
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, read_text
 
 if TYPE_CHECKING:
     from scaleplane.cost import catalogs, estimates
@@ -45,12 +45,9 @@ def load_catalog(prices: Path | None) -> catalogs.Catalog:
     catalog = catalogs.bundled()
     if prices is None:
         return catalog
+    text = read_text(prices, "--prices")
     try:
-        return catalog.overlaid(catalogs.parse(prices.read_text(), str(prices)))
-    except UnicodeDecodeError:
-        raise fail(f"--prices: {prices} is not a text file (expected a JSON catalog)") from None
-    except OSError as exc:
-        raise fail(f"--prices: cannot read {prices}: {exc.strerror or exc}") from None
+        return catalog.overlaid(catalogs.parse(text, str(prices)))
     except catalogs.CatalogError as exc:
         raise fail(str(exc)) from None
 
@@ -62,12 +59,9 @@ def _usage(path: Path | None) -> Any:
 
     if path is None:
         return usages.Usage()
+    text = read_text(path, "--usage")
     try:
-        data = yaml.safe_load(path.read_text())
-    except UnicodeDecodeError:
-        raise fail(f"--usage: {path} is not a text file (expected a YAML usage file)") from None
-    except OSError as exc:
-        raise fail(f"--usage: cannot read {path}: {exc.strerror or exc}") from None
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise fail(f"{path}: not valid YAML: {exc}") from None
     try:
@@ -109,13 +103,9 @@ def _expected_from_trace(plan: Any, trace: Path, capacity: float, startup: float
     from scaleplane.scaling import specs
     from scaleplane.scaling.simulating import simulation, traces
 
+    text = read_text(trace, "--trace")
     try:
-        with trace.open(newline="") as lines:
-            demand = traces.parse_trace(lines, source=str(trace), bucket_seconds=15.0)
-    except OSError as exc:
-        raise fail(f"--trace: cannot read {trace}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise fail(f"--trace: {trace} is not text: {exc}") from None
+        demand = traces.parse_trace(text.splitlines(), source=str(trace), bucket_seconds=15.0)
     except traces.TraceError as exc:
         raise fail(str(exc)) from None
     model = simulation.TargetModel(capacity_per_replica=capacity, startup_seconds=startup)
@@ -140,12 +130,9 @@ def _past(compare: str, prices: Path | None, usage: Path | None, project_dir: Pa
 
     path = Path(compare)
     if path.suffix == ".json" or path.is_file():
+        text = read_text(path, "--compare")
         try:
-            document = json.loads(path.read_text())
-        except UnicodeDecodeError:
-            raise fail(f"--compare: {path} is not a text file (expected Infracost JSON)") from None
-        except OSError as exc:
-            raise fail(f"--compare: cannot read {path}: {exc.strerror or exc}") from None
+            document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise fail(f"--compare: {path} is not valid JSON ({exc.msg} at line {exc.lineno})") from None
         try:
