@@ -154,6 +154,7 @@ def rbac(
     kubectl apply it: `scaleplane operator rbac -n team-a -n team-b | kubectl apply -f -`, then run the
     operator with the same namespaces (`scaleplane operator run -n team-a -n team-b`).
     """
+    from scaleplane import generated
     from scaleplane.operator.manifests import permissions
 
     mode: permissions.Mode = "namespaced" if namespace else "cluster-wide"
@@ -166,11 +167,7 @@ def rbac(
     )
     text = permissions.to_yaml(docs, permissions.header(mode, functions))
     if check is not None:
-        try:
-            same = check.is_file() and check.read_text() == text
-        except UnicodeDecodeError:  # not even text: it differs
-            same = False
-        if not same:
+        if not generated.holds(check, text):
             raise fail(
                 f"{check} differs from the generated RBAC; run `scaleplane operator rbac > {check}`", code=1
             )

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from scaleplane import generated
 from scaleplane.observability import (
     alerts,
     functionboards,
@@ -67,31 +68,12 @@ def render(slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS) -> dict
 
 
 def write(directory: Path, slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS) -> list[Path]:
-    written = []
-    for name, text in render(slos).items():
-        path = directory / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not _holds(path, text):
-            path.write_text(text)
-        written.append(path)
-    return written
+    return generated.write(directory, render(slos))
 
 
 def drift(directory: Path, slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS) -> list[str]:
     """Generated files that are missing or differ on disk (relative names); [] when up to date."""
-    stale = []
-    for name, text in render(slos).items():
-        path = directory / name
-        if not _holds(path, text):
-            stale.append(name)
-    return stale
-
-
-def _holds(path: Path, text: str) -> bool:
-    try:
-        return path.is_file() and path.read_text() == text
-    except UnicodeDecodeError:  # not even text: it differs (and `write` replaces it)
-        return False
+    return generated.drift(directory, render(slos))
 
 
 def all_alerts(slos: tuple[objectives.Objective, ...] = objectives.DEFAULTS) -> list[rules.Alert]:

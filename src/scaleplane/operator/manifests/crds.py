@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from scaleplane import generated
 from scaleplane.operator.manifests import functions, schemas
 from scaleplane.scaling import specs
 
@@ -174,23 +175,11 @@ def rendered() -> dict[str, str]:
 
 def drift(directory: Path) -> list[str]:
     """Names of files under `directory` that are missing or differ from the generated ones."""
-    return [name for name, text in rendered().items() if not _holds(directory / name, text)]
-
-
-def _holds(path: Path, text: str) -> bool:
-    try:
-        return path.is_file() and path.read_text() == text
-    except UnicodeDecodeError:  # not even text: it differs, it is no reason to crash
-        return False
+    return generated.drift(directory, rendered())
 
 
 def write(directory: Path) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in rendered().items():
-        (directory / name).write_text(text)
-        written.append(directory / name)
-    return written
+    return generated.write(directory, rendered())
 
 
 def main(argv: list[str] | None = None) -> int:
