@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking
 from tests.support import operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
@@ -106,8 +107,8 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
     assert hook.attempts > len(hook.received)
     for headers, body in hook.received:
         assert headers["Content-Type"] == "application/cloudevents+json"
-        assert hooking.verify(secret.encode(), body, headers[hooking.SIGNATURE_HEADER])
-        assert not hooking.verify(b"wrong", body, headers[hooking.SIGNATURE_HEADER])
+        assert announcing.verify(secret.encode(), body, headers[announcing.SIGNATURE_HEADER])
+        assert not announcing.verify(b"wrong", body, headers[announcing.SIGNATURE_HEADER])
     events = [json.loads(body) for _, body in hook.received]
     assert all(e["specversion"] == "1.0" and e["type"] == hooking.EVENT_TYPE for e in events)
     assert any(e["data"]["scaled"] and e["data"]["decision"]["desired"] == 5 for e in events)

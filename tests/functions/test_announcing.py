@@ -58,7 +58,7 @@ async def test_failed_calls_are_announced_signed_and_retried(tmp_path: Path) -> 
 def test_hooks_come_from_the_operators_variable_and_bad_ones_name_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOOK_S", "s3cret")
     raw = '[{"url": "http://127.0.0.1:9/h", "secretEnv": "HOOK_S"}]'
-    [hook] = announcing.hooks_from_env({"SCALEPLANE_HOOKS": raw})
+    [hook] = announcing.hooks_from_env({"SCALEPLANE_HOOKS": raw, "HOOK_S": "s3cret"})
     assert (hook.url, hook.secret_env, hook.retries, hook.key()) == (
         "http://127.0.0.1:9/h",
         "HOOK_S",
@@ -66,12 +66,17 @@ def test_hooks_come_from_the_operators_variable_and_bad_ones_name_it(monkeypatch
         b"s3cret",
     )
     assert announcing.hooks_from_env({}) == ()
-    for bad, message in [
-        ('[{"url": "ftp://x", "secret": "s"}]', "should match pattern"),
-        ('[{"url": "http://h/x"}]', "needs secret or secretEnv"),
-        ('[{"url": "http://h/x", "secret": "s", "secretEnv": "HOOK_S"}]', "not both"),
-        ('[{"url": "http://h/x", "secretEnv": "NOT_SET_ANYWHERE"}]', "NOT_SET_ANYWHERE is not set"),
+    with pytest.raises(ValueError, match="SCALEPLANE_HOOKS: not a JSON list") as caught:
+        announcing.hooks_from_env({"SCALEPLANE_HOOKS": '[{"url": "ftp://x", "secret": "s"}]'})
+    assert "should match pattern" in str(caught.value)
+    unsigned = "SCALEPLANE_HOOKS[0] (http://h/x): "
+    for bad, environ, message in [
+        ('[{"url": "http://h/x"}]', {}, "no secret and no secretEnv; a hook must be signed"),
+        ('[{"url": "http://h/x", "secret": "s", "secretEnv": "HOOK_S"}]', {}, "not both"),
+        ('[{"url": "http://h/x", "secretEnv": "NOT_SET_ANYWHERE"}]', {}, "NOT_SET_ANYWHERE is not set"),
+        # the environment it is given, not the process's (where HOOK_S is set)
+        ('[{"url": "http://h/x", "secretEnv": "HOOK_S"}]', {"HOOK_S": ""}, "HOOK_S is empty"),
     ]:
-        with pytest.raises(ValueError, match="SCALEPLANE_HOOKS: not a JSON list") as caught:
-            announcing.hooks_from_env({"SCALEPLANE_HOOKS": bad})
-        assert message in str(caught.value)
+        with pytest.raises(ValueError) as caught:
+            announcing.hooks_from_env({"SCALEPLANE_HOOKS": bad, **environ})
+        assert str(caught.value).startswith(unsigned) and message in str(caught.value)

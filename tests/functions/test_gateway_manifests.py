@@ -1,10 +1,11 @@
-"""operator/gateway.yaml: the settings it mounts are valid, and the pieces fit together."""
+"""operator/gateway.yaml: the settings it mounts are valid, the pieces fit together, and a hook is signed."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from scaleplane.functions.gateway import settings
@@ -43,3 +44,21 @@ def test_the_role_is_bound_to_the_pods_account_and_the_service_selects_the_pods(
     labels = docs["Deployment"]["spec"]["template"]["metadata"]["labels"]
     assert docs["Service"]["spec"]["selector"].items() <= labels.items()
     assert not any("*" in rule["verbs"] for rule in docs["ClusterRole"]["rules"])
+
+
+def test_a_hook_the_gateway_cannot_sign_for_is_refused_when_its_settings_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCALEPLANE_TEST_GATEWAY_HOOK_KEY", raising=False)
+    path = tmp_path / "gateway.yaml"
+    hook = {"url": "http://127.0.0.1:9/in", "secretEnv": "SCALEPLANE_TEST_GATEWAY_HOOK_KEY"}
+    path.write_text(yaml.safe_dump({"routes": "routes", "hooks": [hook]}))
+    with pytest.raises(settings.SettingsError) as caught:
+        settings.load(path)
+    assert str(caught.value) == (
+        f"{path}: hooks.0 (http://127.0.0.1:9/in): secretEnv SCALEPLANE_TEST_GATEWAY_HOOK_KEY is not set; "
+        "a hook must be signed"
+    )
+    monkeypatch.setenv("SCALEPLANE_TEST_GATEWAY_HOOK_KEY", "k3y")
+    [loaded] = settings.load(path).hooks
+    assert loaded.key() == b"k3y"

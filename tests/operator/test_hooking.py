@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking, instruments
 from scaleplane.operator.wiring import settings
 from tests.support import operating
@@ -23,11 +24,11 @@ def _event(n: int) -> hooking.ce_event.CloudEvent:
 
 def test_signature_is_hmac_sha256_over_the_exact_body() -> None:
     body = b'{"a":1}'
-    signature = hooking.sign(b"key", body)
+    signature = announcing.sign(b"key", body)
     assert signature.startswith("sha256=") and len(signature) == 7 + 64
-    assert hooking.verify(b"key", body, signature)
-    assert not hooking.verify(b"key", body + b" ", signature)
-    assert not hooking.verify(b"other", body, signature)
+    assert announcing.verify(b"key", body, signature)
+    assert not announcing.verify(b"key", body + b" ", signature)
+    assert not announcing.verify(b"other", body, signature)
 
 
 def test_cloud_event_envelope_is_written_by_the_sdk() -> None:
@@ -63,7 +64,7 @@ async def test_retries_are_bounded_and_delivery_is_signed() -> None:
         headers, body = receiver.received[0]
         assert headers["Content-Type"] == "application/cloudevents+json"
         assert json.loads(body)["data"] == {"n": 1}
-        assert hooking.verify(b"secret", body, headers[hooking.SIGNATURE_HEADER])
+        assert announcing.verify(b"secret", body, headers[announcing.SIGNATURE_HEADER])
 
     # Nobody listening any more: 1 + 2 retries, then counted as failed.
     dead = hooking.HookDispatcher([hooking.Hook(receiver.url, b"s", 0.5, 2)], meters, backoff=0.01)

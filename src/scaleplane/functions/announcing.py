@@ -11,8 +11,9 @@
 The events are built and encoded by the CloudEvents SDK (`cloudevents`, structured JSON mode,
 `Content-Type: application/cloudevents+json`) and signed as the operator's hooks are
 (`X-Scaleplane-Signature: sha256=<HMAC-SHA256 of the body>`), so one receiver takes both. Hooks are
-the operator's format (`SCALEPLANE_HOOKS`, a JSON list of {url, secret | secretEnv, timeout, retries});
-as there, a hook without a secret is refused when it is read (an unsigned hook is never sent).
+the operator's format and model (`SCALEPLANE_HOOKS`, a JSON list of {url, secret | secretEnv, timeout,
+retries}: `Hook`, which the operator's settings read too); a hook whose secret cannot be had is
+refused when it is read (an unsigned hook is never sent).
 Delivery never slows a call: `offer` puts the event in a bounded queue (full: dropped and counted),
 one worker posts it to each hook with retries (tenacity, exponential back-off).
 """
@@ -25,13 +26,14 @@ import hashlib
 import hmac
 import logging
 import os
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import aiohttp
 import tenacity
 from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1.event import CloudEvent
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Scaleplane-Signature"
@@ -40,6 +42,8 @@ HOOKS_ENV = "SCALEPLANE_HOOKS"
 
 
 class Hook(BaseModel):
+    """One outbound hook, as `SCALEPLANE_HOOKS` lists it for the operator and the gateway alike."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     url: Annotated[str, Field(pattern=r"^https?://")]
@@ -48,34 +52,49 @@ class Hook(BaseModel):
     timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
     retries: Annotated[int, Field(ge=0, le=10)] = 3
 
-    @model_validator(mode="after")
-    def _signed(self) -> Hook:
-        # As the operator's hooks: an unsigned hook is never sent, so one is refused when it is read.
+    def key(self, environ: Mapping[str, str] | None = None) -> bytes:
+        """The signing key; a ValueError saying why there is none (an unsigned hook is never sent, so
+        every reader of hooks asks for it when it reads them)."""
+        env = os.environ if environ is None else environ
         if self.secret and self.secret_env:
-            raise ValueError(f"hook {self.url}: give secret or secretEnv, not both")
-        if not self.secret and not self.secret_env:
-            raise ValueError(f"hook {self.url}: needs secret or secretEnv (an unsigned hook is never sent)")
-        if self.secret_env and not os.environ.get(self.secret_env):
-            raise ValueError(f"hook {self.url}: secretEnv {self.secret_env} is not set or empty")
-        return self
+            raise ValueError("give secret or secretEnv, not both")
+        if self.secret_env:
+            secret = env.get(self.secret_env, "")
+            if not secret:
+                state = "is empty" if self.secret_env in env else "is not set"
+                raise ValueError(f"secretEnv {self.secret_env} {state}; a hook must be signed")
+            return secret.encode()
+        if not self.secret:
+            raise ValueError("no secret and no secretEnv; a hook must be signed")
+        return self.secret.encode()
 
-    def key(self) -> bytes:
-        return (os.environ.get(self.secret_env, "") if self.secret_env else self.secret).encode()
 
-
-def hooks_from_env(environ: dict[str, str] | None = None) -> tuple[Hook, ...]:
-    """`SCALEPLANE_HOOKS` (the operator's variable and format), or a ValueError naming it."""
-    raw = (environ if environ is not None else dict(os.environ)).get(HOOKS_ENV, "").strip()
+def hooks_from_env(environ: Mapping[str, str] | None = None) -> tuple[Hook, ...]:
+    """`SCALEPLANE_HOOKS` (the operator's variable and format), or a ValueError naming it (and the hook)."""
+    env = os.environ if environ is None else environ
+    raw = env.get(HOOKS_ENV, "").strip()
     if not raw:
         return ()
     try:
-        return tuple(TypeAdapter(list[Hook]).validate_json(raw))
+        hooks = tuple(TypeAdapter(list[Hook]).validate_json(raw))
     except ValueError as exc:
         raise ValueError(f"{HOOKS_ENV}: not a JSON list of hooks {{url, secret|secretEnv}}: {exc}") from None
+    for index, hook in enumerate(hooks):
+        try:
+            hook.key(env)
+        except ValueError as exc:
+            raise ValueError(f"{HOOKS_ENV}[{index}] ({hook.url}): {exc}") from None
+    return hooks
 
 
 def sign(key: bytes, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of the exact body bytes>`, as GitHub signs its webhooks."""
     return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def verify(key: bytes, body: bytes, signature: str) -> bool:
+    """What a receiver does: recompute the signature over the raw body, compare in constant time."""
+    return hmac.compare_digest(sign(key, body), signature)
 
 
 def encode(kind: str, source: str, subject: str, data: dict[str, Any]) -> tuple[dict[str, str], bytes]:
@@ -88,6 +107,7 @@ def encode(kind: str, source: str, subject: str, data: dict[str, Any]) -> tuple[
 class Announcer:
     def __init__(self, hooks: tuple[Hook, ...], *, source: str, queue_size: int = 1000) -> None:
         self.hooks = hooks
+        self._keys = {hook: hook.key() for hook in hooks}  # read when the hooks were: they are set
         self.source = source
         self.queue: asyncio.Queue[tuple[dict[str, str], bytes]] = asyncio.Queue(queue_size)
         self.dropped = 0
@@ -118,7 +138,7 @@ class Announcer:
 
     async def _deliver(self, hook: Hook, headers: dict[str, str], body: bytes) -> None:
         assert self._session is not None
-        signed = {**headers, SIGNATURE_HEADER: sign(hook.key(), body)}
+        signed = {**headers, SIGNATURE_HEADER: sign(self._keys[hook], body)}
         try:
             async for attempt in tenacity.AsyncRetrying(
                 stop=tenacity.stop_after_attempt(hook.retries + 1),

@@ -14,8 +14,10 @@ Wire format: CloudEvents 1.0 in structured mode, written by the CloudEvents SDK 
 `Content-Type: application/cloudevents+json`, the body one JSON object (specversion, id, source,
 type, subject, time, datacontenttype, data). The signature is `X-Scaleplane-Signature: sha256=<hex
 HMAC-SHA256 of the exact body bytes with the hook's secret>`, as GitHub signs its webhooks: a receiver
-recomputes it over the raw body and compares with `hmac.compare_digest`. A hook whose secret cannot be
-resolved is refused at start (operator.wiring.settings), never sent unsigned or signed with an empty key.
+recomputes it over the raw body and compares with `hmac.compare_digest`. functions.announcing signs the
+functions' events the same way, from the same hook settings (`announcing.Hook`): one receiver takes
+both. A hook whose secret cannot be resolved is refused at start (operator.wiring.settings), never sent
+unsigned or signed with an empty key.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
-import hashlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,12 +35,12 @@ from cloudevents.core.bindings import http as ce_http
 from cloudevents.core.v1 import event as ce_event
 
 from scaleplane.control import retrying
+from scaleplane.functions import announcing
 from scaleplane.operator.records import instruments
 from scaleplane.operator.wiring import settings
 from scaleplane.targets import protocol
 
 log = logging.getLogger(__name__)
-SIGNATURE_HEADER = "X-Scaleplane-Signature"
 EVENT_TYPE = "io.scaleplane.decision.v1"
 
 
@@ -62,14 +62,6 @@ def cloud_event(
 def encode(event: ce_event.CloudEvent) -> bytes:
     """The structured-mode body: the bytes that are signed and sent."""
     return ce_http.to_structured_event(event).body
-
-
-def sign(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: bytes, body: bytes, signature: str) -> bool:
-    return hmac.compare_digest(sign(secret, body), signature)
 
 
 @dataclass(frozen=True)
@@ -140,7 +132,7 @@ class HookWorker:
     async def _post(self, session: aiohttp.ClientSession, body: bytes) -> None:
         headers = {
             "Content-Type": "application/cloudevents+json",
-            SIGNATURE_HEADER: sign(self.hook.secret, body),
+            announcing.SIGNATURE_HEADER: announcing.sign(self.hook.secret, body),
         }
         try:
             async with session.post(self.hook.url, data=body, headers=headers) as rsp:

@@ -52,22 +52,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from scaleplane import images
+from scaleplane.functions import announcing
 from scaleplane.operator.loop import leasing
 from scaleplane.operator.manifests import permissions
 
 
 class SettingsError(ValueError):
     pass
-
-
-class HookSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-    url: Annotated[str, Field(pattern=r"^https?://")]
-    secret: str = ""
-    secret_env: str | None = Field(default=None, alias="secretEnv")
-    timeout: Annotated[float, Field(gt=0, le=60)] = 2.0
-    retries: Annotated[int, Field(ge=0, le=10)] = 3
 
 
 class OperatorSettings(BaseModel):
@@ -82,7 +73,7 @@ class OperatorSettings(BaseModel):
     cpu_rate_seconds: Annotated[int, Field(ge=2, le=3600)] = 60
     metrics_addr: str = "0.0.0.0:9108"
     functions: bool = True
-    hooks: tuple[HookSettings, ...] = ()
+    hooks: tuple[announcing.Hook, ...] = ()
     hook_queue: Annotated[int, Field(ge=1)] = 1000
     status_heartbeat_seconds: Annotated[float, Field(ge=0, le=3600)] = 180.0
     lease: bool = True
@@ -131,21 +122,12 @@ class OperatorSettings(BaseModel):
         host, _, port = self.metrics_addr.rpartition(":")
         return host, int(port)
 
-    def hook_secret(self, hook: HookSettings, environ: Mapping[str, str] | None = None) -> bytes:
+    def hook_secret(self, hook: announcing.Hook, environ: Mapping[str, str] | None = None) -> bytes:
         """The hook's signing key; SettingsError naming the hook when there is none to be had."""
-        env = os.environ if environ is None else environ
-        where = f"SCALEPLANE_HOOKS[{self.hooks.index(hook)}] ({hook.url})"
-        if hook.secret and hook.secret_env:
-            raise SettingsError(f"{where}: give secret or secretEnv, not both")
-        if hook.secret_env:
-            secret = env.get(hook.secret_env, "")
-            if not secret:
-                state = "is empty" if hook.secret_env in env else "is not set"
-                raise SettingsError(f"{where}: secretEnv {hook.secret_env} {state}; a hook must be signed")
-            return secret.encode()
-        if not hook.secret:
-            raise SettingsError(f"{where}: no secret and no secretEnv; a hook must be signed")
-        return hook.secret.encode()
+        try:
+            return hook.key(environ)
+        except ValueError as exc:
+            raise SettingsError(f"SCALEPLANE_HOOKS[{self.hooks.index(hook)}] ({hook.url}): {exc}") from None
 
 
 def functions_enabled(environ: Mapping[str, str]) -> bool:
