@@ -15,11 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from scaleplane.drills.engine import probes
+from scaleplane.drills.engine import probes, running
 
 
-class Clock(Protocol):
-    def now(self) -> float: ...
+class Clock(running.Clock, Protocol):
+    """The engine's clock (`now`), and a sleep: the probes' loops wait on it between attempts."""
 
     def sleep(self, seconds: float) -> None: ...
 
