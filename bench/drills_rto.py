@@ -26,7 +26,7 @@ from bench import recording
 from scaleplane.drills.engine import running, scenarios
 from scaleplane.drills.probing import clocks
 from scaleplane.drills.reporting import reports
-from scaleplane.local.ha import drillfiles, drilling
+from scaleplane.local.ha.drills import drillfiles, drilling
 
 
 def nearest_rank(values: list[float], q: float) -> float:

@@ -17,7 +17,7 @@ import pytest
 
 from scaleplane.drills.engine import running, scenarios
 from scaleplane.drills.probing import clocks
-from scaleplane.local.ha import drillfiles, drilling
+from scaleplane.local.ha.drills import drillfiles, drilling
 from scaleplane.local.servers import processes
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]

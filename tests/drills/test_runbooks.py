@@ -13,7 +13,7 @@ import pytest
 from scaleplane.drills.aws import drilling as aws_drilling
 from scaleplane.drills.engine import scenarios, steps
 from scaleplane.drills.kubernetes import drilling as kubernetes_drilling
-from scaleplane.local.ha import drilling
+from scaleplane.local.ha.drills import drilling
 
 RUNBOOKS = Path(__file__).parents[2] / "runbooks"
 SECTION = re.compile(r"^## (?:Drill: )?(.+)$")

@@ -11,5 +11,5 @@ Rule: adapter layer, in layers of its own (import-linter checks them), top to bo
 - `engine/`: pure. Scenarios, the `Backend` Protocol and its registry, the runner with an injected
   clock, RTO and RPO as a pure function of what the probes saw.
 A backend that starts the single-machine platform's servers lives on the entry layer
-(`scaleplane.local.ha.drilling`). The command line fills the registry.
+(`scaleplane.local.ha.drills.drilling`). The command line fills the registry.
 """

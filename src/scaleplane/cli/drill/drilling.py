@@ -53,7 +53,7 @@ def registry() -> backends.Registry:
     from scaleplane.drills.aws import drilling as aws_drilling
     from scaleplane.drills.engine import backends
     from scaleplane.drills.kubernetes import drilling as kubernetes_drilling
-    from scaleplane.local.ha import drilling
+    from scaleplane.local.ha.drills import drilling
 
     found = backends.Registry()
     found.register("local", drilling.LocalBackend)

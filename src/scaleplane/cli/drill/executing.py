@@ -149,7 +149,7 @@ def run(
         return
 
     if target == "local":
-        from scaleplane.local.ha import drillfiles
+        from scaleplane.local.ha.drills import drillfiles
 
         try:
             drillfiles.check_free(state_dir)
@@ -201,7 +201,7 @@ def run(
     "and process group) and any PostgreSQL still running in its data directories, then delete its data.",
 )
 def recover(state_dir: StateDir = DEFAULT_STATE) -> None:
-    from scaleplane.local.ha import drillfiles
+    from scaleplane.local.ha.drills import drillfiles
 
     try:
         ended, postmasters = drillfiles.recover(state_dir)

@@ -1,5 +1,5 @@
-"""High availability on one machine: etcd, PostgreSQL under Patroni, Redis with Sentinel, and the drill
-backend that fails them over for real.
+"""High availability on one machine: etcd, PostgreSQL under Patroni, Redis with Sentinel, pgBackRest, and
+(in `drills`) the drill backend that fails them over for real.
 
 Rule: entry layer, like the rest of `scaleplane.local`. It starts and supervises real servers through
 `scaleplane.local.servers.processes` (own process group, PID record per process) and never writes a

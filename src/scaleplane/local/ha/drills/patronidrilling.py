@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from scaleplane.drills.engine import backends
 from scaleplane.drills.probing import databases, loops
 from scaleplane.local import runfiles
-from scaleplane.local.ha import alertwatching, patroni
+from scaleplane.local.ha import patroni
+from scaleplane.local.ha.drills import alertwatching
 from scaleplane.local.servers import ports
 
 if TYPE_CHECKING:
-    from scaleplane.local.ha.drilling import LocalBackend
+    from scaleplane.local.ha.drills.drilling import LocalBackend
 
 COMMANDS = {
     "start-cluster": ["runuser -u postgres -- patroni servers/pgN/patroni.yml   # one per member"],

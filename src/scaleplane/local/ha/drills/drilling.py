@@ -16,7 +16,7 @@ from typing import Any
 from scaleplane.drills.engine import backends, probes
 from scaleplane.drills.probing import clocks, loops
 from scaleplane.local import runfiles
-from scaleplane.local.ha import (
+from scaleplane.local.ha.drills import (
     alertwatching,
     cachedrilling,
     drillfiles,

@@ -17,7 +17,7 @@ from scaleplane.local.ha import backups
 from scaleplane.local.servers import ports, postgres
 
 if TYPE_CHECKING:
-    from scaleplane.local.ha.drilling import LocalBackend
+    from scaleplane.local.ha.drills.drilling import LocalBackend
 
 COMMANDS = {
     "start-archiving-database": [

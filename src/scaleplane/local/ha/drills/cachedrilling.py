@@ -15,7 +15,7 @@ from scaleplane.local import runfiles
 from scaleplane.local.ha import sentinels
 
 if TYPE_CHECKING:
-    from scaleplane.local.ha.drilling import LocalBackend
+    from scaleplane.local.ha.drills.drilling import LocalBackend
 
 COMMANDS = {
     "start-cache": [

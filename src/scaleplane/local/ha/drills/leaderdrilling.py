@@ -23,11 +23,12 @@ import requests
 
 from scaleplane.drills.engine import actuations, backends, probes
 from scaleplane.local import runfiles
-from scaleplane.local.ha import alertwatching, etcd, fencedcontrolling, leaderelecting
+from scaleplane.local.ha import etcd, fencedcontrolling, leaderelecting
+from scaleplane.local.ha.drills import alertwatching
 from scaleplane.local.servers import ports, processes
 
 if TYPE_CHECKING:
-    from scaleplane.local.ha.drilling import LocalBackend
+    from scaleplane.local.ha.drills.drilling import LocalBackend
 
 REPLICAS = ("controller-a", "controller-b")
 STEP, CYCLE = fencedcontrolling.STEP_SECONDS, fencedcontrolling.CYCLE
