@@ -26,7 +26,7 @@ import hashlib
 import hmac
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import aiohttp
@@ -53,8 +53,8 @@ class Hook(BaseModel):
     retries: Annotated[int, Field(ge=0, le=10)] = 3
 
     def key(self, environ: Mapping[str, str] | None = None) -> bytes:
-        """The signing key; a ValueError saying why there is none (an unsigned hook is never sent, so
-        every reader of hooks asks for it when it reads them)."""
+        """The signing key; a ValueError saying why there is none (an unsigned hook is never sent:
+        `signing_keys` asks every hook when the hooks are read)."""
         env = os.environ if environ is None else environ
         if self.secret and self.secret_env:
             raise ValueError("give secret or secretEnv, not both")
@@ -79,12 +79,28 @@ def hooks_from_env(environ: Mapping[str, str] | None = None) -> tuple[Hook, ...]
         hooks = tuple(TypeAdapter(list[Hook]).validate_json(raw))
     except ValueError as exc:
         raise ValueError(f"{HOOKS_ENV}: not a JSON list of hooks {{url, secret|secretEnv}}: {exc}") from None
+    signing_keys(hooks, env)
+    return hooks
+
+
+def signing_keys(
+    hooks: Sequence[Hook],
+    environ: Mapping[str, str] | None = None,
+    *,
+    named: Callable[[int], str] = lambda index: f"{HOOKS_ENV}[{index}]",
+) -> tuple[bytes, ...]:
+    """Each hook's signing key, in order; a ValueError `NAME (url): why` for the first without one.
+
+    Every reader of hooks calls it when it reads them (the operator's settings, `hooks_from_env`, the
+    gateway's settings file), so an unsigned hook is refused at start, never at its first event.
+    """
+    keys = []
     for index, hook in enumerate(hooks):
         try:
-            hook.key(env)
+            keys.append(hook.key(environ))
         except ValueError as exc:
-            raise ValueError(f"{HOOKS_ENV}[{index}] ({hook.url}): {exc}") from None
-    return hooks
+            raise ValueError(f"{named(index)} ({hook.url}): {exc}") from None
+    return tuple(keys)
 
 
 def sign(key: bytes, body: bytes) -> str:
@@ -107,7 +123,7 @@ def encode(kind: str, source: str, subject: str, data: dict[str, Any]) -> tuple[
 class Announcer:
     def __init__(self, hooks: tuple[Hook, ...], *, source: str, queue_size: int = 1000) -> None:
         self.hooks = hooks
-        self._keys = {hook: hook.key() for hook in hooks}  # read when the hooks were: they are set
+        self._keys = dict(zip(hooks, signing_keys(hooks), strict=True))  # checked when the hooks were read
         self.source = source
         self.queue: asyncio.Queue[tuple[dict[str, str], bytes]] = asyncio.Queue(queue_size)
         self.dropped = 0

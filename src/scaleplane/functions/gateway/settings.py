@@ -89,11 +89,10 @@ def load(path: Path) -> GatewaySettings:
             what = "is required" if err["type"] == "missing" else f"{err['msg']}, was {err.get('input')!r}"
             problems.append(f"{path}: {where}: {what}")
         raise SettingsError("; ".join(problems)) from None
-    for index, hook in enumerate(settings.hooks):
-        try:
-            hook.key()
-        except ValueError as exc:  # refused here, at start: an unsigned hook is never sent
-            raise SettingsError(f"{path}: hooks.{index} ({hook.url}): {exc}") from None
+    try:  # refused here, at start: an unsigned hook is never sent
+        announcing.signing_keys(settings.hooks, named=lambda index: f"{path}: hooks.{index}")
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
     if settings.routes is None and settings.kubernetes is None:
         raise SettingsError(f"{path}: routes: is required (or kubernetes, in a cluster)")
     if settings.routes is not None and not settings.routes.is_absolute():

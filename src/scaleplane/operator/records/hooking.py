@@ -167,7 +167,8 @@ class HookDispatcher:
         cls, config: settings.OperatorSettings, meters: instruments.Instruments
     ) -> HookDispatcher:
         """Raises SettingsError for a hook whose secret cannot be resolved."""
-        hooks = [Hook(h.url, config.hook_secret(h), h.timeout, h.retries) for h in config.hooks]
+        keys = config.hook_keys()
+        hooks = [Hook(h.url, key, h.timeout, h.retries) for h, key in zip(config.hooks, keys, strict=True)]
         return cls(hooks, meters, queue_size=config.hook_queue)
 
     def offer(self, event: ce_event.CloudEvent) -> bool:

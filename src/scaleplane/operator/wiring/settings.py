@@ -122,12 +122,12 @@ class OperatorSettings(BaseModel):
         host, _, port = self.metrics_addr.rpartition(":")
         return host, int(port)
 
-    def hook_secret(self, hook: announcing.Hook, environ: Mapping[str, str] | None = None) -> bytes:
-        """The hook's signing key; SettingsError naming the hook when there is none to be had."""
+    def hook_keys(self, environ: Mapping[str, str] | None = None) -> tuple[bytes, ...]:
+        """Each hook's signing key, in order; SettingsError naming the first hook without one."""
         try:
-            return hook.key(environ)
+            return announcing.signing_keys(self.hooks, environ)
         except ValueError as exc:
-            raise SettingsError(f"SCALEPLANE_HOOKS[{self.hooks.index(hook)}] ({hook.url}): {exc}") from None
+            raise SettingsError(str(exc)) from None
 
 
 def functions_enabled(environ: Mapping[str, str]) -> bool:
@@ -189,8 +189,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> OperatorSettings:
             where = var + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"][1:])
             problems.append(f"{where}: {err['msg']}, was {err.get('input')!r}")
         raise SettingsError("; ".join(problems)) from None
-    for hook in config.hooks:  # refused here, at start, with the reason
-        config.hook_secret(hook, env)
+    config.hook_keys(env)  # a hook without a key is refused here, at start, with the reason
     try:
         config.lease_timing()
     except ValueError as exc:
