@@ -44,7 +44,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import signal
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -55,7 +54,7 @@ import requests
 from scaleplane.local.servers import postgres
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
-from tests.support import moto
+from tests.support import interrupts, moto
 
 SERVER_FIXTURES = {
     "prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica", "moto_server", "moto_url",
@@ -64,10 +63,7 @@ SERVER_FIXTURES = {
 
 def pytest_configure(config: pytest.Config) -> None:
     # A SIGTERM (CI cancelling, `timeout`) must still run the fixtures' finalizers that stop servers.
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
+    interrupts.install()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
