@@ -51,10 +51,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from scaleplane.local.servers import postgres
+from scaleplane.local.servers import interrupts, postgres
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
-from tests.support import interrupts, moto
+from tests.support import moto
 
 SERVER_FIXTURES = {
     "prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica", "moto_server", "moto_url",

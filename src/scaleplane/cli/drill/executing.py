@@ -9,7 +9,6 @@ lines back. The group, the targets and the scenarios are cli.drill.drilling.
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,11 +26,7 @@ from scaleplane.cli.drill.drilling import (
     print_plan,
     scenario_named,
 )
-
-
-def _interrupt(signum: int, _frame: object) -> None:
-    # A SIGTERM (a CI cancel, `kill`) unwinds like Ctrl-C, so the rollback still stops every server.
-    raise KeyboardInterrupt(f"signal {signum}")
+from scaleplane.local.servers import interrupts
 
 
 @drill.command(
@@ -162,11 +157,9 @@ def run(
             f"[{step.step.phase}] {step.step.id}: {state} in {step.seconds:.1f} s, {step.observed}", err=True
         )
 
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
+    # A SIGTERM (a CI cancel, `kill`) unwinds like Ctrl-C, so the rollback still stops every server.
+    with interrupts.sigterm_unwinds():
         result = running.run(chosen, backend, clocks.WallClock(), execute=True, on_step=progress)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     stamp = reports.stamp(result)
     base = reports_dir / "reports" / f"{chosen.name}-{stamp}"
     png = timelines.write_png(result, base.with_suffix(".png"))

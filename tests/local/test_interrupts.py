@@ -1,4 +1,4 @@
-"""The test run's SIGTERM handler (tests/support/interrupts.py): a second SIGTERM keeps the cleanup going.
+"""local.servers.interrupts, the SIGTERM handler of drills and of the test run: a second SIGTERM waits.
 
 A real process gets real signals: it installs the handler, waits, and on the interrupt runs a cleanup
 that takes a second, during which the second SIGTERM arrives (as `uv run` forwarding it, or `pkill -f`
@@ -12,11 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from scaleplane.local.servers import interrupts
+
 CHILD = """
 import sys, time, pathlib
-sys.path.insert(0, sys.argv[1])
-from tests.support import interrupts
+from scaleplane.local.servers import interrupts
 interrupts.install()
 try:
     print("ready", flush=True)
@@ -24,14 +24,14 @@ try:
 except KeyboardInterrupt as interrupted:
     print(interrupted, flush=True)
     time.sleep(1.0)  # a teardown that takes time: the second SIGTERM lands in it
-    pathlib.Path(sys.argv[2]).write_text("cleaned up")
+    pathlib.Path(sys.argv[1]).write_text("cleaned up")
 """
 
 
 def test_a_second_sigterm_does_not_interrupt_the_cleanup_the_first_one_started(tmp_path: Path) -> None:
     marker = tmp_path / "cleaned"
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(ROOT), str(marker)],
+        [sys.executable, "-c", CHILD, str(marker)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -49,4 +49,11 @@ def test_a_second_sigterm_does_not_interrupt_the_cleanup_the_first_one_started(t
             child.wait()
     assert marker.read_text() == "cleaned up"
     assert child.returncode == 0, errors
-    assert "again: ignored while the fixtures are torn down" in errors
+    assert "again: ignored until the cleanup the first one started is over" in errors
+
+
+def test_sigterm_unwinds_only_inside_its_block() -> None:
+    before = signal.getsignal(signal.SIGTERM)
+    with interrupts.sigterm_unwinds():
+        assert signal.getsignal(signal.SIGTERM) is interrupts.interrupt_once
+    assert signal.getsignal(signal.SIGTERM) is before
