@@ -13,7 +13,7 @@ FAULT = 105.5
 
 
 def act(step: int, by: str, token: int, late: float = 0.1) -> actuations.Actuation:
-    return actuations.Actuation(step + late, step % CYCLE + 1, by, token)
+    return actuations.Actuation(step + late, actuations.value_of(step, CYCLE), by, token)
 
 
 def run(record: list[actuations.Actuation]) -> actuations.Check:
@@ -55,9 +55,19 @@ def test_no_takeover_is_not_ok() -> None:
 
 def test_a_step_read_just_after_a_boundary_belongs_to_the_next_step() -> None:
     # The tick started at 104.999; Prometheus evaluated the query at 105.001 and saw step 105's value.
-    early = actuations.Actuation(104.999, 105 % CYCLE + 1, "a", 2)
+    early = actuations.Actuation(104.999, actuations.value_of(105, CYCLE), "a", 2)
     assert actuations.step_of(early, 1.0, CYCLE) == 105
 
 
 def test_the_startup_raise_to_min_replicas_is_not_counted() -> None:
     assert run([actuations.Actuation(97.0, 1, "a", 2), *CLEAN]).ok
+
+
+def test_the_startup_raise_just_before_a_cycle_wraps_is_not_read_as_the_next_step() -> None:
+    # Seen in a drill: the raise to 1 came at 1199.08 s, a second before step 1200 of the 50-step cycle.
+    # With step values of 1..50 it read as step 1200, and step 1200's own actuation as a double.
+    record = [actuations.Actuation(1199.078, 1, "a", 2)]
+    record += [act(s, "a", 2) for s in range(1199, 1206)] + [act(s, "b", 9) for s in range(1209, 1213)]
+    found = actuations.check(record, 1205.5, "a", step_seconds=1.0, cycle=CYCLE)
+    assert found.ok, found
+    assert actuations.step_of(record[0], 1.0, CYCLE) is None

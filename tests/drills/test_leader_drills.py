@@ -48,4 +48,7 @@ def test_operator_leader_loss_the_standby_takes_over_with_nothing_missed_or_doub
     assert data["detection_seconds"] is None
     report = Path(data["report"]["markdown"]).read_text()
     assert "| Detection (fault to the first alert notified) | no alert fired |" in report
+    # The rollback deleted the servers' data but kept their logs, each replica's acknowledged actuations too.
+    logs = Path(data["report"]["logs"])
+    assert {"etcd.log", "controller-a.log", "controller-b.acks.jsonl"} <= {p.name for p in logs.iterdir()}
     assert processes_under(drill_dir) == []

@@ -144,6 +144,7 @@ def test_a_drill_killed_half_way_is_cleaned_up_by_recover(drill_dir: Path) -> No
     assert "etcd (" in done.stdout and "-postmaster (" in done.stdout, done.stdout
     assert wait_until(lambda: processes_under(drill_dir) == [], 10), processes_under(drill_dir)
     assert not (state / "servers").exists()
+    assert (state / "logs" / "etcd.log").stat().st_size > 0  # what the killed drill's servers said is kept
 
 
 def test_cache_primary_loss_is_a_sentinel_failover_with_no_replicated_write_lost(drill_dir: Path) -> None:

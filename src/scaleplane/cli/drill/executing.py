@@ -170,6 +170,8 @@ def run(
         "timeline": str(png),
         "history": str(reports_dir / "history.jsonl"),
     }
+    if target == "local":  # the rollback deleted the servers' data but kept their logs
+        data["report"]["logs"] = str(drillfiles.logs_dir(state_dir))
     base.with_suffix(".md").write_text(reports.markdown(result, png.name))
     base.with_suffix(".json").write_text(json.dumps(data, indent=2) + "\n")
     reports.append_history(reports_dir / "history.jsonl", result)
@@ -185,13 +187,16 @@ def run(
         for breach in result.breaches:
             typer.echo(f"  breach: {breach}")
     if result.verdict != "PolicyMet":
+        if target == "local":
+            typer.echo(f"the servers' logs of this drill: {drillfiles.logs_dir(state_dir)}", err=True)
         raise typer.Exit(1)
 
 
 @drill.command(
     "recover",
     help="Clean up after a drill that was killed half way: end every process it recorded (by PID record "
-    "and process group) and any PostgreSQL still running in its data directories, then delete its data.",
+    "and process group) and any PostgreSQL still running in its data directories, then delete its data "
+    "(the servers' logs are kept in --state-dir/logs).",
 )
 def recover(state_dir: StateDir = DEFAULT_STATE) -> None:
     from scaleplane.local.ha.drills import drillfiles

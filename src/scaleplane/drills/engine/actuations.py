@@ -2,9 +2,10 @@
 applied twice when the leader died?
 
 The drill's load changes once per step (`step_seconds`), to a value that names its step
-(`step % cycle + 1`), so every step is one decision to actuate and each accepted actuation tells which
-step it served: the tick's time gives the step up to a boundary (Prometheus evaluates the query a few
-milliseconds after the tick started), and the value settles which of the two.
+(`value_of`: `step % cycle + 2`), so every step is one decision to actuate and each accepted actuation
+tells which step it served: the tick's time gives the step up to a boundary (Prometheus evaluates the
+query a few milliseconds after the tick started), and the value settles which of the two. No step's
+value is 1, the policy's minReplicas: the raise to it that starts the record is never read as a step.
 
     doubled   a step with more than one accepted actuation (two replicas both acting, or one acting
               on a stale read): the fault this scenario exists to rule out
@@ -50,10 +51,18 @@ class Check:
         )
 
 
+OFFSET = 2  # the lowest step value; 1 would be the minReplicas raise at 3 steps in every cycle
+
+
+def value_of(step: int, cycle: int) -> int:
+    """The drill load's value at `step`: OFFSET .. cycle + OFFSET - 1."""
+    return step % cycle + OFFSET
+
+
 def step_of(a: Actuation, step_seconds: float, cycle: int) -> int | None:
     base = math.floor(a.at / step_seconds)
     for step in (base, base + 1, base - 1):
-        if step % cycle + 1 == a.replicas:
+        if value_of(step, cycle) == a.replicas:
             return step
     return None
 

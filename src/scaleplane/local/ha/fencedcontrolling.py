@@ -12,9 +12,10 @@ key under `ACTUATIONS` (replicas, from, by whom, token, the tick's time). That p
 record the drill checks for missed and doubled decisions. No process is started for a replica: what is
 under test is who actuates, not what a pool does with it.
 
-The drill's policy follows a metric that changes every `STEP_SECONDS` (`floor(vector(time())) % 50 + 1`,
-evaluated by Prometheus), with no stabilization, tolerance, cooldown or rate limit, so every step is
-exactly one decision to actuate, and the step is known from the value and the tick's time.
+The drill's policy follows a metric that changes every `STEP_SECONDS` (`floor(vector(time())) % 50 + 2`,
+evaluated by Prometheus; `drills.engine.actuations.value_of`), with no stabilization, tolerance, cooldown
+or rate limit, so every step is exactly one decision to actuate, and the step is known from the value and
+the tick's time.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import aetcd
 import prometheus_client
 
 from scaleplane.control import policies, ticking
+from scaleplane.drills.engine import actuations
 from scaleplane.local.ha import leaderelecting
 from scaleplane.metrics import prometheus as metrics_prometheus
 from scaleplane.scaling import decisions, specs
@@ -50,11 +52,11 @@ UNLIMITED = {
 POLICY = {
     "targetRef": {"apiVersion": "local.scaleplane.io/v1alpha1", "kind": "WorkerPool", "name": "drill"},
     "minReplicas": 1,
-    "maxReplicas": CYCLE,
+    "maxReplicas": actuations.value_of(CYCLE - 1, CYCLE),
     "metrics": [
         {
             "name": "step",
-            "query": f"floor(vector(time() / {STEP_SECONDS:g})) % {CYCLE} + 1",
+            "query": f"floor(vector(time() / {STEP_SECONDS:g})) % {CYCLE} + {actuations.OFFSET}",
             "target": {"type": "AverageValue", "value": 1},
         }
     ],

@@ -4,6 +4,7 @@
       controller.pid             the process running the drill (one drill at a time per state dir)
       drill.json                 which scenario runs, since when
       servers/                   etcd, the Patroni members, their PID records and logs, the watchdog
+      logs/                      the last drill's logs, kept when servers/ is deleted (`keep_logs`)
 
 Every process a drill starts leaves a PID record under servers/
 (`scaleplane.local.servers.processes`), and each member's postmaster gets one too (Patroni starts it
@@ -51,9 +52,31 @@ def recover(state_dir: Path) -> tuple[list[processes.PidRecord], list[int]]:
         if pid is not None:
             processes.end_group(os.getpgid(pid))
             postmasters.append(pid)
+    keep_logs(state_dir)
     shutil.rmtree(runfiles.servers_dir(state_dir), ignore_errors=True)
     marker(state_dir).unlink(missing_ok=True)
     return ended, postmasters
+
+
+LOGS = ("*.log", "*.jsonl")  # the servers' output, and each controller replica's acknowledged actuations
+
+
+def logs_dir(state_dir: Path) -> Path:
+    return state_dir / "logs"
+
+
+def keep_logs(state_dir: Path) -> Path:
+    """Copy the servers' logs to <state-dir>/logs/ (replacing the previous drill's) before the data goes:
+    a failed drill is read from them. Nested paths are flattened, `member-1/patroni.log` to
+    `member-1--patroni.log`."""
+    servers, kept = runfiles.servers_dir(state_dir), logs_dir(state_dir)
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir(parents=True, exist_ok=True)
+    for pattern in LOGS:
+        for path in sorted(servers.rglob(pattern)):
+            if path.is_file():
+                shutil.copyfile(path, kept / "--".join(path.relative_to(servers).parts))
+    return kept
 
 
 def check_free(state_dir: Path) -> None:
