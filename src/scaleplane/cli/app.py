@@ -37,6 +37,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def report_drift(where: Path, stale: list[str], made_from: str, command: str) -> None:
+    """The end of a `--check` of generated files: exit 1 naming each stale one, else say it is current."""
+    if stale:
+        names = ", ".join(str(where / name) for name in stale)
+        raise fail(f"{names} differ from {made_from}; run `{command}`", code=1)
+    typer.echo(f"{where}: up to date")
+
+
 def describe_os_error(exc: OSError) -> str:
     """`state/controller.pid: not a directory` rather than `[Errno 20] Not a directory: '...'`."""
     where = exc.filename if exc.filename is not None else ""

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli import options
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, report_drift
 
 observability_app = typer.Typer(
     name="observability",
@@ -42,13 +42,7 @@ def generate(
         raise fail(f"{directory}: not a directory")
     if check:
         stale = generating.drift(directory)
-        if stale:
-            raise fail(
-                f"{', '.join(str(directory / n) for n in stale)} differ from scaleplane.observability; "
-                "run `scaleplane observability generate`",
-                code=1,
-            )
-        typer.echo(f"{directory}: up to date")
+        report_drift(directory, stale, "scaleplane.observability", "scaleplane observability generate")
         return
     for path in generating.write(directory):
         typer.echo(f"wrote {path}")

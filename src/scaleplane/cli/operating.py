@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from scaleplane.cli import clusters
-from scaleplane.cli.app import app, fail
+from scaleplane.cli.app import app, fail, report_drift
 
 operator_app = typer.Typer(
     name="operator",
@@ -117,14 +117,7 @@ def crds(
     if check:
         if not directory.is_dir():
             raise fail(f"{directory}: no such folder; write the CRDs first with `scaleplane operator crds`")
-        stale = crd_files.drift(directory)
-        if stale:
-            raise fail(
-                f"{', '.join(str(directory / n) for n in stale)} differ from the spec models; "
-                "run `scaleplane operator crds`",
-                code=1,
-            )
-        typer.echo(f"{directory}: up to date")
+        report_drift(directory, crd_files.drift(directory), "the spec models", "scaleplane operator crds")
         return
     for path in crd_files.write(directory):
         typer.echo(f"wrote {path}")
