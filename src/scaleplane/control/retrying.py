@@ -10,6 +10,11 @@ A target call ends in one of three ways: it returns; it raises a `TargetError` t
 (409 conflict, 5xx, timeout, connection refused) and is tried again after a growing delay, at most
 `retries` more times; or it raises a non-retryable error (404, 403, 422, a policy's mistake) and gives
 up at once. Anything else a target raises is a bug in that target: it is reported, never retried.
+
+Why not tenacity (the function client's retries): this runs around every target call of every tick, and
+tenacity's AsyncRetrying costs about 28 µs of CPU more per call when the call answers at once (its
+per-attempt state machine, and a policy object per call), 0.28 s per tick at 10,000 policies; this
+loop costs 0.4 µs. Measured side by side by bench/retry_overhead.py.
 """
 
 from __future__ import annotations
