@@ -1,6 +1,8 @@
 """Shared fixtures: real servers on 127.0.0.1 (free ports), started once per session, always cleaned up.
 
-Any test that uses one of them is marked `servers` automatically.
+Any test that uses one of them is marked `servers` automatically. `./run test` runs the suite on two
+pytest-xdist workers: each worker is a session of its own, with its own servers, and
+`tests.support.operating.free_port` hands each worker a disjoint share of the ports.
 
 `prometheus` (session): a `scaleplane.local.servers.prometheus.PrometheusServer`,
 scrape and evaluation every 1 s.
@@ -51,10 +53,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from scaleplane.local.servers import interrupts, postgres
+from scaleplane.local.servers import postgres
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
-from tests.support import moto
+from tests.support import moto, worker_signals
 
 SERVER_FIXTURES = {
     "prometheus", "redis_server", "redis_db", "postgres_primary", "make_replica", "moto_server", "moto_url",
@@ -62,8 +64,14 @@ SERVER_FIXTURES = {
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # A SIGTERM (CI cancelling, `timeout`) must still run the fixtures' finalizers that stop servers.
-    interrupts.install()
+    # A SIGTERM (CI cancelling, `timeout`) must still run the fixtures' finalizers that stop servers,
+    # in every worker of a run on several (tests/support/worker_signals).
+    worker_signals.configure(config)
+
+
+@pytest.hookimpl(trylast=True)  # after the runner's own, which runs the session fixtures' finalizers
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker_signals.finished(session.config)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

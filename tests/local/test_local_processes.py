@@ -59,9 +59,12 @@ def test_stop_kills_what_ignores_the_stop_signal(tmp_path: Path) -> None:
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(300)",
     ]
     proc = processes.SupervisedProcess("stubborn", stubborn, run_dir=tmp_path, stop_timeout=0.5).start()
-    time.sleep(0.3)  # let it install the handler
-    started = time.monotonic()
-    proc.stop()
+    try:
+        time.sleep(0.3)  # let it install the handler
+        started = time.monotonic()
+        proc.stop()
+    finally:  # an interrupted run must not leave a process that ignores SIGTERM
+        proc.stop()
     assert proc.pid is not None and gone(proc.pid)
     assert proc.exit_code() == -signal.SIGKILL
     assert time.monotonic() - started < 5

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -268,14 +269,24 @@ Check = Callable[[], Awaitable[Any] | Any]
 _handed_out: set[int] = set()
 
 
+def _worker_share() -> tuple[int, int]:
+    """(this pytest-xdist worker's number, how many workers); (0, 1) in a run of one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    return (int(name.removeprefix("gw")) if name.startswith("gw") else 0), max(count, 1)
+
+
 def free_port() -> int:
     """A port free right now on 127.0.0.1 (for servers whose port must be known before they start),
-    never one this process handed out before (the kernel may offer the same free port twice)."""
+    never one this process handed out before (the kernel may offer the same free port twice), and in
+    a run on several workers only ports of this worker's share (port % workers == its number), so
+    two workers are never handed the same port between choosing it and binding it."""
+    number, count = _worker_share()
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        if port not in _handed_out:
+        if port % count == number and port not in _handed_out:
             _handed_out.add(port)
             return port
 

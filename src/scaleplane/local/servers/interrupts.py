@@ -21,11 +21,12 @@ from types import FrameType
 
 def interrupt_once(signum: int, frame: FrameType | None) -> None:
     """The SIGTERM handler: KeyboardInterrupt the first time, ignored after that."""
-    signal.signal(signal.SIGTERM, _ignored)
+    signal.signal(signal.SIGTERM, ignore_again)
     raise KeyboardInterrupt(f"signal {signum}")
 
 
-def _ignored(signum: int, frame: FrameType | None) -> None:
+def ignore_again(signum: int, frame: FrameType | None) -> None:
+    """The handler after the first SIGTERM: say so, and go on with the cleanup."""
     print(f"signal {signum} again: ignored until the cleanup the first one started is over", file=sys.stderr)
 
 
