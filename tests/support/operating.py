@@ -267,6 +267,7 @@ Check = Callable[[], Awaitable[Any] | Any]
 
 
 _handed_out: set[int] = set()
+PORT_BLOCK = 256
 
 
 def _worker_share() -> tuple[int, int]:
@@ -279,14 +280,16 @@ def _worker_share() -> tuple[int, int]:
 def free_port() -> int:
     """A port free right now on 127.0.0.1 (for servers whose port must be known before they start),
     never one this process handed out before (the kernel may offer the same free port twice), and in
-    a run on several workers only ports of this worker's share (port % workers == its number), so
-    two workers are never handed the same port between choosing it and binding it."""
+    a run on several workers only ports of this worker's share, so two workers are never handed the
+    same port between choosing it and binding it. The share is blocks of 256 ports (block % workers
+    == its number), not odd and even: Linux hands out port 0 binds of one parity only, so a share by
+    parity left one worker looping forever."""
     number, count = _worker_share()
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
-        if port % count == number and port not in _handed_out:
+        if (port // PORT_BLOCK) % count == number and port not in _handed_out:
             _handed_out.add(port)
             return port
 
