@@ -10,9 +10,8 @@ sends the SIGTERM on to each worker, waits until each has finished its cleanup (
 `WORKER_CLEANUP_SECONDS`), and only then unwinds itself. A worker stays alive after its session (it
 waits for the controller), so "finished" is a file it writes once its session's finalizers have run
 (`finished`, from the conftest's last `pytest_sessionfinish`), in a folder the controller makes and
-hands down in `DONE_ENV`. A SIGTERM to the whole process group (a CI
-cancel) reaches the workers directly as well; the copy the controller forwards is then the second
-one, which they ignore.
+hands down in `DONE_ENV`. A SIGTERM to the whole process group (a CI cancel) reaches the workers
+directly as well; the copy the controller forwards is then the second one, which they ignore.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from types import FrameType
 
 import pytest
 
-from scaleplane.local.servers import interrupts
+from scaleplane.local.servers import interrupts, processes
 
 WORKER_CLEANUP_SECONDS = 90.0  # a worker stops its servers and the drills' leftovers in seconds
 DONE_ENV = "PYTEST_SCALEPLANE_WORKERS_DONE_DIR"  # not SCALEPLANE_*: that is the operator's settings
@@ -54,33 +53,14 @@ def finished(config: pytest.Config) -> None:
         (Path(done) / str(worker)).write_text(str(os.getpid()))
 
 
-def children(pid: int) -> list[int]:
-    """The live processes whose parent is `pid` (zombies, already finished, left out)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and _parent_and_state(int(entry.name))[0] == pid:
-            found.append(int(entry.name))
-    return [child for child in found if running(child)]
-
-
 def running(pid: int) -> bool:
-    return _parent_and_state(pid)[1] not in (None, "Z", "X")
-
-
-def _parent_and_state(pid: int) -> tuple[int | None, str | None]:
-    try:
-        stat = (Path("/proc") / str(pid) / "stat").read_text()
-    except OSError:
-        return None, None
-    # "pid (comm) state ppid ...": comm may hold spaces and parentheses, so split after the last ")".
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[1]), fields[0]
+    return processes.start_ticks(pid) is not None  # a zombie has finished too
 
 
 def forward_then_interrupt(signum: int, frame: FrameType | None) -> None:
     """The controller's SIGTERM handler: the workers clean up first, then the controller unwinds."""
     signal.signal(signal.SIGTERM, interrupts.ignore_again)
-    workers = children(os.getpid())
+    workers = processes.children(os.getpid())
     for pid in workers:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)

@@ -43,32 +43,42 @@ class PidRecord:
     argv: list[str]
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None if gone."""
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state, ppid, pgrp, ...), None if gone. The
+    name may hold spaces and parentheses, so the split is after the last ")"."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    fields = stat[stat.rindex(")") + 2 :].split()
-    if fields[0] == "Z":  # a zombie has finished: only its parent's wait() is missing
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None if gone."""
+    fields = _stat_fields(pid)
+    if fields is None or fields[0] == "Z":  # a zombie has finished: only its parent's wait() is missing
         return None
     return int(fields[19])
 
 
+def _live_where(field: int, value: int) -> list[int]:
+    """Live (non-zombie) processes whose stat field `field` (after the name) is `value`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        fields = _stat_fields(entry.name) if entry.name.isdigit() else None
+        if fields is not None and fields[0] != "Z" and int(fields[field]) == value:
+            found.append(int(entry.name))
+    return found
+
+
 def group_members(pgid: int) -> list[int]:
     """Live (non-zombie) processes of a process group, read from /proc (kill(0) counts zombies)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
+    return _live_where(2, pgid)
+
+
+def children(pid: int) -> list[int]:
+    """Live (non-zombie) processes whose parent is `pid`."""
+    return _live_where(1, pid)
 
 
 def alive(record: PidRecord) -> bool:
