@@ -107,7 +107,8 @@ def test_a_sigterm_to_a_run_on_two_workers_lets_each_worker_stop_its_servers(tmp
     out.mkdir()
     (inner / "conftest.py").write_text(INNER_CONFTEST)
     (inner / "test_inner.py").write_text(INNER_TESTS)
-    env = {**os.environ, "INNER_OUT": str(out), "PYTHONPATH": str(REPO)}
+    # TMPDIR: what the inner run makes (its workers' done folder) stays in tmp_path, even when killed.
+    env = {**os.environ, "INNER_OUT": str(out), "PYTHONPATH": str(REPO), "TMPDIR": str(tmp_path)}
     argv = [sys.executable, "-m", "pytest", "-q", "-n", "2", "-p", "no:cacheprovider", str(inner)]
     run = subprocess.Popen(argv, cwd=inner, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     servers: list[int] = []

@@ -71,4 +71,5 @@ def forward_then_interrupt(signum: int, frame: FrameType | None) -> None:
         if all(pid in cleaned or not running(pid) for pid in workers):
             break
         time.sleep(0.2)
+    shutil.rmtree(done, ignore_errors=True)  # an interrupted controller does not reach add_cleanup
     raise KeyboardInterrupt(f"signal {signum}")
