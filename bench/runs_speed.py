@@ -20,8 +20,10 @@ ticks, so the ten-year log is not run per tick). The machine is shared: read rat
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -102,13 +104,22 @@ print(time.process_time() - began, out["replica_hours"], out["slo_violation_minu
 
 
 def timed(code: str) -> tuple[str, str]:
-    """(CPU seconds, 'replica-h / SLO min') of one case in its own process."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=LIMIT, check=True
-        )
-    except subprocess.TimeoutExpired:
-        return f"> {LIMIT:.0f}", "-"
+    """(CPU seconds, 'replica-h / SLO min') of one case in its own process.
+
+    Its TMPDIR is a folder removed afterwards: the request-log cases write their log with mkdtemp.
+    """
+    with tempfile.TemporaryDirectory(prefix="scaleplane-bench-runs-") as temp:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", code],
+                capture_output=True,
+                text=True,
+                timeout=LIMIT,
+                check=True,
+                env=os.environ | {"TMPDIR": temp},
+            )
+        except subprocess.TimeoutExpired:
+            return f"> {LIMIT:.0f}", "-"
     seconds, hours, minutes = done.stdout.split()
     return f"{float(seconds):.2f}", f"{float(hours):.2f} / {float(minutes):g}"
 

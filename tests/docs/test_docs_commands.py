@@ -81,11 +81,14 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run(checkout: Path, script: str) -> subprocess.CompletedProcess[str]:
+def run(checkout: Path, script: str, temp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`script` in the copy; with `temp`, the block's `mktemp` and tempfile folders go there (pytest
+    removes them), not into /tmp where each run of the suite would leave one more."""
+    env = _env() | ({"TMPDIR": str(temp)} if temp is not None else {})
     return subprocess.run(
         ["bash", "-e", "-o", "pipefail", "-c", script],
         cwd=checkout,
-        env=_env(),
+        env=env,
         capture_output=True,
         text=True,
         timeout=BLOCK_SECONDS,
@@ -94,8 +97,8 @@ def run(checkout: Path, script: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("where", "script"), RUNNABLE, ids=[where for where, _ in RUNNABLE])
-def test_the_block_runs(checkout: Path, where: str, script: str) -> None:
-    result = run(checkout, script)
+def test_the_block_runs(checkout: Path, where: str, script: str, tmp_path: Path) -> None:
+    result = run(checkout, script, temp=tmp_path)
     assert result.returncode == 0, (
         f"{where} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )

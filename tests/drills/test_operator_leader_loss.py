@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -100,9 +98,8 @@ async def test_the_standby_takes_the_lease_and_no_scale_write_is_missed_or_doubl
         async def start(name: str) -> None:
             cluster.tokens.add(name)  # each replica's token is its name
             cluster.put_object(PODS, operator_pod(name))
-            kubeconfig = operating.write_kubeconfig(
-                Path(tempfile.mkdtemp(prefix="sp-kube-")) / "config", url, {"token": name}
-            )
+            folder = stack.enter_context(operating.kubeconfig_dir())
+            kubeconfig = operating.write_kubeconfig(folder / "config", url, {"token": name})
             env = {"SCALEPLANE_IDENTITY": name, "KUBECONFIG": str(kubeconfig)}
             replicas[name] = contextlib.AsyncExitStack()
             stack.push_async_callback(replicas[name].aclose)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -71,6 +73,8 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
             "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         }
         async with operating.running_operator(url, prometheus.url, namespace=ns, env=env):
+            kubeconfig = Path(os.environ["KUBECONFIG"])  # the one running_operator wrote for this run
+            assert kubeconfig.is_file()
             # An AverageValue target of 10 per replica with 45 observed: ceil(45 / 10) = 5.
             await eventually(lambda: _field(cluster, DEPLOYMENT, ns, "worker", "spec", "replicas") == 5)
             await eventually(lambda: _field(cluster, POLICY, ns, "worker", "status", "desiredReplicas") == 5)
@@ -101,6 +105,7 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
             assert "scaleplane_tick_duration_seconds_count" in text
             assert "scaleplane_leader 1.0" in text
             await eventually(lambda: len(hook.received) >= 2)
+        assert not kubeconfig.parent.exists(), "the operator's kubeconfig folder outlived its run"
 
     assert len(_events(cluster, "Scaled")) >= 2
     # Hooks: CloudEvents, signed over the exact body; the first delivery was answered 503 and retried.

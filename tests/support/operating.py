@@ -139,11 +139,33 @@ async def running_operator(
     """
     env = dict(env or {})
     env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{free_port()}")
+    with contextlib.ExitStack() as files:
+        if "KUBECONFIG" not in env:  # one of its own, removed when the operator has stopped
+            folder = files.enter_context(kubeconfig_dir())
+            env["KUBECONFIG"] = str(write_kubeconfig(folder / "config", api_url))
+        scope = (namespace, tick, functions, all_namespaces)
+        async with _operator(api_url, prometheus_url, env, *scope) as runner:
+            yield runner
+
+
+@contextlib.contextmanager
+def kubeconfig_dir() -> Iterator[Path]:
+    """A private directory for a kubeconfig, removed with everything in it when the block ends."""
+    with tempfile.TemporaryDirectory(prefix="sp-kube-") as folder:
+        yield Path(folder)
+
+
+@contextlib.asynccontextmanager
+async def _operator(
+    api_url: str,
+    prometheus_url: str,
+    env: dict[str, str],
+    namespace: str,
+    tick: float,
+    functions: bool,
+    all_namespaces: bool,
+) -> AsyncIterator[KopfRunner]:
     metrics_port = int(env["SCALEPLANE_METRICS_ADDR"].rpartition(":")[2])
-    if "KUBECONFIG" not in env:
-        env["KUBECONFIG"] = str(
-            write_kubeconfig(Path(tempfile.mkdtemp(prefix="sp-kube-")) / "config", api_url)
-        )
     values = {
         "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
         "SCALEPLANE_TICK_SECONDS": str(tick),
