@@ -31,3 +31,14 @@ def test_a_reading_above_the_coming_peak_and_a_failed_one_are_kept() -> None:
     failed = decisions.Observation(0.0, 5, 5, (decisions.MetricSample("demand", None, error="timeout"),))
     decision, _ = told(_spec(), failed, decisions.ScalingState(), 0.0)
     assert decision.recommendations[0].value is None
+
+
+def test_the_last_15_s_engine_reads_the_tick_before_and_nothing_ahead() -> None:
+    demand = [1.0, 6.0, 1.0, 9.0]  # tick 1 is the last 15 s at tick 2; tick 3 is the future
+    last = frontier_foresight.Told(demand, start=0.0, ahead=-1, behind=1)
+    seen = decisions.Observation(30.0, 5, 5, (decisions.MetricSample("demand", 1.0),))
+    decision, _ = last(_spec(), seen, decisions.ScalingState(), 30.0)
+    assert decision.recommendations[0].value == 6.0  # tick 1, not tick 2 (1.0) or tick 3 (9.0)
+    first = decisions.Observation(0.0, 5, 5, (decisions.MetricSample("demand", 1.0),))
+    decision, _ = last(_spec(), first, decisions.ScalingState(), 0.0)
+    assert decision.recommendations[0].value == 1.0  # no tick before the trace: the reading as it is
