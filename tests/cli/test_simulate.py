@@ -265,6 +265,52 @@ def test_frontier_json_follows_the_contract_and_the_report_plots_it(tmp_path: Pa
     assert "gap scaleplane closes" in (tmp_path / "fr" / "frontier.md").read_text()
 
 
+def test_frontier_reads_every_family_at_the_users_slo_budget(tmp_path: Path) -> None:
+    trace = str(REPO / "traces" / "synthetic-noisy.csv")  # 240 ticks of 15 s: 60 minutes
+    sweep = ("--trace", trace, "--frontier", "--json", "--targets", "0.5,0.65,0.8,0.95", "--jobs", "1")
+    code, out, err = run(*sweep, "--slo-budget", "6", "--report", str(tmp_path / "fr"))
+    assert code == 0, err
+    result = json.loads(out)
+    at = result["at_slo_budget"]
+    assert set(at) == {"slo_violation_minutes", "hpa", "keda", "scaleplane", "forecast", "oracle", "cheapest"}
+    assert at["slo_violation_minutes"] == 6 and at["oracle"] == result["oracle_replica_hours"]
+    for family, points in result["frontier"].items():
+        # read off the printed frontier: the last point at or under the budget, interpolated to the next
+        under = [p for p in points if p["slo_violation_minutes"] <= 6]
+        if not under:
+            assert at[family] is None
+            continue
+        assert at[family] <= under[-1]["replica_hours"] + 1e-3
+        over = [p for p in points if p["slo_violation_minutes"] > 6]
+        if over:
+            assert at[family] >= over[0]["replica_hours"] - 1e-3
+    reached = {f: at[f] for f in result["frontier"] if at[f] is not None}
+    assert at["cheapest"] == min(reached, key=lambda f: reached[f])
+    report = (tmp_path / "fr" / "frontier.md").read_text()
+    assert "At your SLO budget of 6 SLO-violation minutes" in report
+    assert f"Cheapest there: {at['cheapest']}." in report
+    # 10 % of the trace's 60 minutes is the same budget, read the same way
+    code, out, err = run(*sweep, "--slo-budget", "10%")
+    assert code == 0, err
+    assert json.loads(out)["at_slo_budget"] == at
+    code, out, err = run(*sweep, "--slo-budget", "0")  # no family gets to zero minutes here
+    assert code == 0, err
+    assert json.loads(out)["at_slo_budget"]["cheapest"] is None
+
+
+def test_frontier_refuses_a_bad_slo_budget() -> None:
+    trace = str(REPO / "traces" / "synthetic-noisy.csv")
+    code, _, err = run("--trace", trace, "--frontier", "--slo-budget", "abc")
+    assert code == 2 and "--slo-budget: expected SLO-violation minutes (12)" in err and "'abc'" in err
+    code, _, err = run("--trace", trace, "--frontier", "--slo-budget", "-1")
+    assert code == 2 and "--slo-budget: must be minutes >= 0, was '-1'" in err
+    code, _, err = run("--trace", trace, "--frontier", "--slo-budget", "150%")
+    assert code == 2 and "--slo-budget: must be a share of 0% to 100%, was '150%'" in err
+    code, _, err = run("--trace", trace, "--slo-budget", "5")
+    assert code == 2 and "--slo-budget compares frontiers: add --frontier" in err
+    assert "Traceback" not in err
+
+
 def test_frontier_refuses_bad_targets() -> None:
     trace = str(REPO / "traces" / "synthetic-flash-crowd.csv")
     code, _, err = run("--trace", trace, "--frontier", "--targets", "0.5,abc")

@@ -50,6 +50,29 @@ def test_compare_reads_the_level_off_the_hpa_default_and_prints_the_contract() -
     assert at["gap_closed"] == 0  # no better than the HPA at its own level
 
 
+def test_at_a_budget_the_cheapest_family_depends_on_the_budget() -> None:
+    points = [
+        P("hpa", 0.5, 12, 0),
+        P("hpa", 0.8, 8, 6),
+        P("keda", 0.5, 11, 0),
+        P("keda", 0.8, 10, 6),
+        P("scaleplane", 0.8, 9, 4),
+        P("forecast", 0.8, 9, 4),
+    ]
+    comparison = frontiers.compare(points, oracle_replica_hours=7, hpa_target=0.8)
+    tight = frontiers.at_budget(comparison, 0)
+    assert tight.hours == {"hpa": 12, "keda": 11, "scaleplane": None, "forecast": None}
+    assert tight.cheapest == "keda"
+    loose = frontiers.at_budget(comparison, 6)
+    assert loose.cheapest == "hpa"  # the frontiers cross between the two budgets
+    middle = frontiers.at_budget(comparison, 4).public()
+    assert middle["hpa"] == pytest.approx(9.3333, abs=1e-4) and middle["scaleplane"] == 9
+    assert middle["cheapest"] == "scaleplane"  # tied with the forecast: the first in FAMILIES
+    assert middle["oracle"] == 7
+    with pytest.raises(ValueError, match="minutes >= 0"):
+        frontiers.at_budget(comparison, -1)
+
+
 def test_every_family_holds_the_swept_target() -> None:
     model = simulation.TargetModel(capacity_per_replica=2.0)
     for family in frontiers.FAMILIES:

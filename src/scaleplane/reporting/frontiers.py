@@ -18,7 +18,12 @@ PLOT_NAME = "frontier.png"
 
 
 def plot(
-    path: Path, comparison: frontiers.Comparison, points: Sequence[frontiers.Point], *, title: str
+    path: Path,
+    comparison: frontiers.Comparison,
+    points: Sequence[frontiers.Point],
+    *,
+    title: str,
+    budget: frontiers.AtBudget | None = None,
 ) -> Path:
     import matplotlib
 
@@ -47,6 +52,14 @@ def plot(
             )
         axis.axhline(comparison.oracle_replica_hours, color="black", linestyle=":", label="oracle")
         axis.axvline(comparison.level, color="grey", linestyle="--", linewidth=0.8)
+        if budget is not None:
+            axis.axvline(
+                budget.slo_violation_minutes,
+                color="C4",  # C0-C3 are the families
+                linestyle="-.",
+                linewidth=0.8,
+                label=f"your SLO budget ({budget.slo_violation_minutes:g} min)",
+            )
         default = comparison.hpa_default
         axis.scatter(
             [default.slo_violation_minutes],
@@ -77,10 +90,11 @@ def write(
     *,
     trace_name: str,
     command: str,
+    budget: frontiers.AtBudget | None = None,
 ) -> Path:
     """Write frontier.md and frontier.png into `directory` (created if missing); return the Markdown path."""
     directory.mkdir(parents=True, exist_ok=True)
-    plot(directory / PLOT_NAME, comparison, points, title=f"cost-SLO frontiers: {trace_name}")
+    plot(directory / PLOT_NAME, comparison, points, title=f"cost-SLO frontiers: {trace_name}", budget=budget)
     at = [[family, markdown.number(comparison.at_level[family])] for family in frontiers.FAMILIES]
     at.append(["oracle", markdown.number(comparison.oracle_replica_hours)])
     sweep = [
@@ -105,6 +119,7 @@ def write(
         "targets gets there):\n",
         markdown.table(["family", "replica-hours"], at),
         f"Share of the HPA-to-oracle gap scaleplane closes: {'-' if gap is None else f'{gap:.2f}'}.\n",
+        *_budget_section(budget),
         f"![frontiers]({PLOT_NAME})\n",
         "Every run (definitions: docs/simulate.md):\n",
         markdown.table(
@@ -115,3 +130,17 @@ def write(
     path = directory / MARKDOWN_NAME
     path.write_text("\n".join(text) + "\n")
     return path
+
+
+def _budget_section(budget: frontiers.AtBudget | None) -> list[str]:
+    """The --slo-budget reading: every family at the user's budget, and the cheapest there."""
+    if budget is None:
+        return []
+    rows = [[family, markdown.number(budget.hours.get(family))] for family in frontiers.FAMILIES]
+    rows.append(["oracle", markdown.number(budget.oracle_replica_hours)])
+    return [
+        f"At your SLO budget of {budget.slo_violation_minutes:g} SLO-violation minutes, the replica-hours "
+        "each family needs (-: none of its targets gets there):\n",
+        markdown.table(["family", "replica-hours"], rows),
+        f"Cheapest there: {budget.cheapest or 'none of the families reaches it'}.\n",
+    ]

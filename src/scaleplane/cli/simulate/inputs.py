@@ -131,3 +131,26 @@ def read_policy(path: Path) -> specs.ScalingPolicySpec:
     if len(found) != 1:
         raise fail(f"--policy: {path} holds {len(found)} ScalingPolicies; simulate replays exactly one")
     return found[0].spec
+
+
+def slo_budget(text: str | None, trace_minutes: float) -> float | None:
+    """--slo-budget as SLO-violation minutes: `12` is 12 minutes, `0.1%` that share of the trace's minutes.
+
+    A share is how an availability objective reads (99.9 % of minutes good: a 0.1 % budget), and it
+    keeps its meaning on a trace of any length.
+    """
+    if text is None:
+        return None
+    raw = text.strip()
+    share = raw.endswith("%")
+    try:
+        value = float(raw.removesuffix("%"))
+    except ValueError:
+        raise fail(
+            "--slo-budget: expected SLO-violation minutes (12) or a share of the trace's minutes (0.1%), "
+            f"was {text!r}"
+        ) from None
+    if not math.isfinite(value) or value < 0 or (share and value > 100):
+        limit = "a share of 0% to 100%" if share else "minutes >= 0"
+        raise fail(f"--slo-budget: must be {limit}, was {text!r}")
+    return value / 100 * trace_minutes if share else value

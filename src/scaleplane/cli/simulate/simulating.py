@@ -127,6 +127,15 @@ def simulate(
         typer.Option(help="--frontier: the HPA default's usual target, whose SLO level is compared at."),
     ] = 0.8,
     jobs: Annotated[int, typer.Option(help="--frontier: worker processes (0: one per CPU).")] = 0,
+    slo_budget: Annotated[
+        str | None,
+        typer.Option(
+            metavar="MINUTES|SHARE%",
+            help="--frontier: also compare at your SLO's budget of violation minutes over the trace, "
+            "as minutes (12) or a share of the trace's minutes (0.1% for 99.9% of minutes good), and "
+            "name the family cheapest there.",
+        ),
+    ] = None,
 ) -> None:
     from scaleplane.scaling.simulating import presets, resampling, traces
 
@@ -140,6 +149,9 @@ def simulate(
         raise fail(str(exc)) from None
     if not demand.ticks:
         raise fail(f"{trace}: shorter than one tick of {tick:g} s: nothing to simulate")
+    if slo_budget is not None and not frontier:
+        raise fail("--slo-budget compares frontiers: add --frontier")
+    budget = inputs.slo_budget(slo_budget, demand.ticks * tick / 60)
     if frontier:
         from scaleplane.cli.simulate import sweeping
 
@@ -160,6 +172,7 @@ def simulate(
             jobs=jobs,
             report=report,
             as_json=as_json,
+            budget=budget,
         )
         return
     if policy is None:

@@ -146,6 +146,7 @@ def run_frontier(
     jobs: int,
     report: Path | None,
     as_json: bool,
+    budget: float | None = None,
 ) -> None:
     grid = parse_targets(targets, hpa_target)
     if not 0 <= jobs <= MAX_JOBS:
@@ -187,6 +188,9 @@ def run_frontier(
             for p in sorted(points, key=lambda p: (frontiers.FAMILIES.index(p.family), p.target))
         ],
     }
+    view = None if budget is None else frontiers.at_budget(comparison, budget)
+    if view is not None:
+        result["at_slo_budget"] = view.public()
     if report is not None:
         from scaleplane.reporting import frontiers as frontier_report
 
@@ -197,13 +201,14 @@ def run_frontier(
                 points,
                 trace_name=trace.name,
                 command="scaleplane " + shlex.join(sys.argv[1:]),
+                budget=view,
             )
         except OSError as exc:
             raise fail(f"--report: cannot write into {report}: {exc}") from None
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        _print(comparison, trace, demand.ticks, report)
+        _print(comparison, trace, demand.ticks, report, view)
 
 
 MAX_JOBS = 64  # worker processes; a sweep has 48 runs by default, and each worker is a whole process
@@ -234,7 +239,13 @@ def _sweep(
         return [f.result() for f in futures]
 
 
-def _print(comparison: frontiers.Comparison, trace: Path, ticks: int, report: Path | None) -> None:
+def _print(
+    comparison: frontiers.Comparison,
+    trace: Path,
+    ticks: int,
+    report: Path | None,
+    view: frontiers.AtBudget | None,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -258,5 +269,23 @@ def _print(comparison: frontiers.Comparison, trace: Path, ticks: int, report: Pa
     console.print(table)
     gap = comparison.gap_closed
     console.print(f"gap closed by scaleplane: {'-' if gap is None else f'{gap:.2f}'}")
+    if view is not None:
+        console.print(_budget_table(view))
+        console.print(f"cheapest at your SLO budget: {view.cheapest or 'none of them reaches it'}")
     if report is not None:
         console.print(f"report: {report / 'frontier.md'}")
+
+
+def _budget_table(view: frontiers.AtBudget) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"at your SLO budget ({view.slo_violation_minutes:g} SLO-violation minutes)")
+    for header in ("family", "replica-h at that SLO", "vs the HPA"):
+        table.add_column(header, justify="left" if header == "family" else "right")
+    hpa = view.hours.get("hpa")
+    for family in frontiers.FAMILIES:
+        hours = view.hours.get(family)
+        versus = "" if family == "hpa" else "-" if hours is None or not hpa else f"{hours / hpa - 1:+.1%}"
+        table.add_row(family, "not reached" if hours is None else f"{hours:.2f}", versus)
+    table.add_row("oracle", f"{view.oracle_replica_hours:.2f}", "")
+    return table

@@ -12,6 +12,9 @@ run gives a point (replica-hours, SLO-violation minutes). Then:
 - the comparison level is the SLO minutes of the HPA default at its usual target (80 % unless told);
 - gap_closed = (hpa - scaleplane) / (hpa - oracle) at that level: 0 is no better than the HPA, 1 is the
   oracle (negative: worse than the HPA); None when the HPA's frontier is already at the oracle.
+- `at_budget(comparison, minutes)`: the same reading at the level a user's SLO allows (their error
+  budget over the trace), and the family that needs the fewest replica-hours there. Frontiers of
+  reactive autoscalers cross, so which one is cheapest depends on that level.
 """
 
 from __future__ import annotations
@@ -169,3 +172,36 @@ def compare(points: Sequence[Point], *, oracle_replica_hours: float, hpa_target:
         at_level=at_level,
         gap_closed=gap_closed(at_level["hpa"], at_level["scaleplane"], oracle_replica_hours),
     )
+
+
+@dataclass(frozen=True)
+class AtBudget:
+    """Each family's replica-hours at a user's SLO budget (None: none of its targets gets there)."""
+
+    slo_violation_minutes: float
+    hours: Mapping[str, float | None]
+    oracle_replica_hours: float
+
+    @property
+    def cheapest(self) -> str | None:
+        """The family needing the fewest replica-hours at the budget (ties: the first in FAMILIES)."""
+        reached = [(hours, FAMILIES.index(f), f) for f, hours in self.hours.items() if hours is not None]
+        return min(reached)[2] if reached else None
+
+    def public(self) -> dict[str, Any]:
+        """The `--frontier --slo-budget --json` object's `at_slo_budget` keys."""
+        at: dict[str, Any] = {"slo_violation_minutes": round(self.slo_violation_minutes, 4)}
+        for family in FAMILIES:
+            value = self.hours.get(family)
+            at[family] = None if value is None else round(value, 4)
+        at["oracle"] = round(self.oracle_replica_hours, 4)
+        at["cheapest"] = self.cheapest
+        return at
+
+
+def at_budget(comparison: Comparison, minutes: float) -> AtBudget:
+    """Every family's frontier read at `minutes` SLO-violation minutes (see the module docstring)."""
+    if not minutes >= 0:
+        raise ValueError(f"an SLO budget is minutes >= 0, was {minutes!r}")
+    hours = {f: hours_at(comparison.frontiers.get(f, []), minutes) for f in FAMILIES}
+    return AtBudget(minutes, hours, comparison.oracle_replica_hours)
