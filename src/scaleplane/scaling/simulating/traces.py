@@ -5,7 +5,8 @@ Two formats, told apart by the header row:
 - a demand series, `t,demand`: `t` in seconds, advancing by one fixed step; `demand` in work units per
   second, held over the step that starts at `t` (piecewise constant);
 - a request log, one row per request with a `TIMESTAMP` column (seconds as a number, or a date-time
-  as ISO 8601, RFC 2822 or web servers' Common Log Format write it), as in the Azure LLM traces.
+  as ISO 8601, RFC 2822 or web servers' Common Log Format write it: `simulating.timestamps`), as in
+  the Azure LLM traces.
   Requests are counted into buckets of `bucket_seconds` from the first request; a bucket's demand is
   its work over its length. Each request is one unit of work, or with `weight_columns` the sum of
   those columns (e.g. tokens). A trailing bucket covering less than half its length is dropped,
@@ -22,14 +23,11 @@ Every problem raises `TraceError` naming the source, the line, the column and th
 from __future__ import annotations
 
 import csv
-import datetime
-import email.utils
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scaleplane.scaling.simulating import runlengths
+from scaleplane.scaling.simulating import runlengths, timestamps
 
 MAX_TICKS = 5_000_000  # one float per tick (`resample`): a year at 15 s is 2.1 million
 MAX_RUNS = 5_000_000  # runs of demand (`resample_runs`, request logs): what costs memory
@@ -37,8 +35,6 @@ MAX_SPAN_TICKS = 1_000_000_000  # a century at 15 s is 210 million: more is a wr
 # No request log spans decades: two stamps this far apart are a typo or a 0 (1970), not a quiet spell. A
 # ten-year gap is accepted (it costs one run of zeros); the Unix epoch beside this year's stamps is not.
 MAX_SPAN_YEARS = 20
-MILLISECONDS_FROM = 1e11  # as seconds, the year 5138: no trace is from then, a millisecond stamp is
-SLASHED_DATE = re.compile(r"^\d{1,4}/\d{1,2}/\d{1,4}")
 
 
 @dataclass(frozen=True)
@@ -218,60 +214,10 @@ def _number(text: str, source: str, line: int, column: str) -> float:
 
 
 def _timestamp(text: str, source: str, line: int, column: str) -> float:
-    """Seconds since the epoch from the formats logs and exports write, or a TraceError naming the form.
-
-    Understood: a number of seconds; ISO 8601 / RFC 3339 (`2024-05-10T12:00:00Z`, any fraction,
-    naive date-times read as UTC); RFC 2822 / HTTP dates (`Fri, 10 May 2024 12:00:00 GMT`); the Common
-    Log Format of web servers (`10/May/2024:12:00:00 +0000`). Refused by name: epoch milliseconds
-    (a number past the year 5000 as seconds) and numeric dates with slashes (day/month order unknown).
-    """
-    stripped = text.strip()
     try:
-        seconds = float(stripped)
-    except ValueError:
-        pass
-    else:
-        if not math.isfinite(seconds):
-            raise TraceError(source, line, f"column {column!r}: must be finite, was {stripped!r}")
-        if abs(seconds) >= MILLISECONDS_FROM:
-            raise TraceError(
-                source,
-                line,
-                f"column {column!r}: {stripped!r} looks like milliseconds since the epoch; "
-                "write seconds (divide by 1000)",
-            )
-        return seconds
-    parsed = _date_time(stripped)
-    if parsed is None:
-        hint = (
-            " (a numeric date with slashes leaves the day/month order unknown: write 2024-05-10T12:00:00Z)"
-            if SLASHED_DATE.match(stripped)
-            else ""
-        )
-        raise TraceError(
-            source,
-            line,
-            f"column {column!r}: must be seconds, an ISO 8601 / RFC 3339, RFC 2822 or Common Log Format "
-            f"date-time, was {stripped!r}{hint}",
-        )
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.UTC)
-    return parsed.timestamp()
-
-
-def _date_time(text: str) -> datetime.datetime | None:
-    try:
-        return datetime.datetime.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
-    except ValueError:
-        pass
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        return None
+        return timestamps.seconds(text)
+    except ValueError as exc:
+        raise TraceError(source, line, f"column {column!r}: {exc}") from None
 
 
 def resample(trace: DemandTrace, tick_seconds: float) -> list[float]:
