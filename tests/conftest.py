@@ -2,7 +2,7 @@
 
 Any test that uses one of them is marked `servers` automatically. `./run test` runs the suite on two
 pytest-xdist workers: each worker is a session of its own, with its own servers, and
-`tests.support.operating.free_port` hands each worker a disjoint share of the ports.
+`tests.support.endpoints.free_port` hands each worker a disjoint share of the ports.
 
 `prometheus` (session): a `scaleplane.local.servers.prometheus.PrometheusServer`,
 scrape and evaluation every 1 s.

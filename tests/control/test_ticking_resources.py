@@ -9,7 +9,7 @@ from scaleplane.control import policies, ticking
 from scaleplane.metrics import pods, prometheus, sources
 from scaleplane.scaling import decisions, reasons, specs
 from scaleplane.targets import protocol
-from tests.support import operating
+from tests.support import endpoints
 
 NOW = 80_000.0
 CPU = {
@@ -85,7 +85,7 @@ async def test_a_target_without_selector_and_an_unreachable_prometheus_fail_the_
     (outcome,) = await ticking.Controller(PodSource()).tick([managed("a", Target(None))], NOW)
     assert outcome.decision is not None and outcome.decision.reason == reasons.METRICS_UNAVAILABLE
     assert "no pod selector" in outcome.decision.recommendations[0].note
-    source = prometheus.PrometheusSource(f"http://127.0.0.1:{operating.free_port()}", deadline=3)
+    source = prometheus.PrometheusSource(f"http://127.0.0.1:{endpoints.free_port()}", deadline=3)
     try:
         (outcome,) = await ticking.Controller(source).tick([managed("a", Target("app=web"))], NOW)
     finally:

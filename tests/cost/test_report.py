@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from scaleplane.cli import app
 from scaleplane.cli.cost import costing
 from scaleplane.cost import shares
-from tests.support.operating import free_port
+from tests.support.endpoints import free_port
 
 pytestmark = [
     pytest.mark.servers,

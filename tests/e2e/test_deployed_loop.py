@@ -34,7 +34,7 @@ from scaleplane.local.servers import postgres, stockexporters
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
 from scaleplane.local.servers.binaries import Binary
-from tests.support import operating, pod_monitors, rbac_checks, stack_objects
+from tests.support import endpoints, operating, pod_monitors, rbac_checks, stack_objects
 from tests.support.operating import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -222,7 +222,7 @@ async def _run_the_loop(
     ]
     cluster_wide, env = stack_objects.operator_settings(deployment, f"{deployment['metadata']['name']}-0")
     assert cluster_wide, "operator/deployment.yaml runs --all-namespaces with the cluster-wide RBAC"
-    metrics_port = operating.free_port()
+    metrics_port = endpoints.free_port()
     env |= {
         "SCALEPLANE_PROMETHEUS_URL": prometheus.url,
         "SCALEPLANE_TICK_SECONDS": "1",

@@ -19,7 +19,7 @@ from scaleplane.cli import functions as _commands  # noqa: F401  (registers `fn`
 from scaleplane.functions.authoring import catalog
 from scaleplane.local import platform
 from tests.support import functioning
-from tests.support.operating import HookReceiver
+from tests.support.endpoints import HookReceiver
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(240)]
 

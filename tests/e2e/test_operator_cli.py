@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers]
@@ -45,9 +45,9 @@ async def test_operator_run_uses_the_kubeconfig_and_logs_json(tmp_path: Path) ->
             "KUBECONFIG": str(_kubeconfig(tmp_path / "kubeconfig", url)),
             "HOME": str(tmp_path),
             # Nothing listens here: the policy holds its count, which the status then says.
-            "SCALEPLANE_PROMETHEUS_URL": f"http://127.0.0.1:{operating.free_port()}",
+            "SCALEPLANE_PROMETHEUS_URL": f"http://127.0.0.1:{endpoints.free_port()}",
             "SCALEPLANE_TICK_SECONDS": "1",
-            "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{operating.free_port()}",
+            "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{endpoints.free_port()}",
         }
         # --all-namespaces: kmock cannot list namespaces, which kopf does for --namespace.
         proc = await asyncio.create_subprocess_exec(

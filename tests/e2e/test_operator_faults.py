@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -141,7 +141,7 @@ async def test_faults_are_survived_and_reported(prometheus: Any, exporter: Any) 
 
 async def test_prometheus_down_holds_the_count() -> None:
     ns = "team-down"
-    dead_prometheus = f"http://127.0.0.1:{operating.free_port()}"
+    dead_prometheus = f"http://127.0.0.1:{endpoints.free_port()}"
     async with operating.cluster_api() as (cluster, url):
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=4))
         cluster.put_object(POLICY, operating.policy("worker", ns, _spec("worker", "sum(up)")))

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -42,7 +42,7 @@ async def operator_process(
         "HOME": str(tmp_path / name),
         "SCALEPLANE_PROMETHEUS_URL": prometheus_url,
         "SCALEPLANE_TICK_SECONDS": "1",
-        "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{operating.free_port()}",
+        "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{endpoints.free_port()}",
         "SCALEPLANE_LEASE_NAMESPACE": NS,
         "SCALEPLANE_LEASE_SECONDS": "3",
         "SCALEPLANE_IDENTITY": name,

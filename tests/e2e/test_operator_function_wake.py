@@ -21,7 +21,7 @@ import yaml
 
 from scaleplane.functions.gateway import cluster as gateway_cluster
 from scaleplane.operator.manifests import functions
-from tests.support import functioning, operating
+from tests.support import endpoints, functioning, operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -76,7 +76,7 @@ async def test_a_function_at_zero_is_woken_by_the_gateway(prometheus: Any, tmp_p
                     },
                 },
             )
-            receiver = await operating.HookReceiver().__aenter__()
+            receiver = await endpoints.HookReceiver().__aenter__()
             hooks = {"SCALEPLANE_HOOKS": json.dumps([{"url": receiver.url, "secret": "e2e-hook-secret"}])}
             async with operating.running_operator(url, prometheus.url, namespace=ns, tick=tick, env=hooks):
                 await eventually(lambda: kube.read_object(POLICY, ns, name))

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -97,7 +97,7 @@ async def test_of_two_replicas_only_the_lease_holder_actuates(prometheus: Any, e
     ns, query = "team-ha", f'sum(load{{job="{job}"}})'
     exp.set(45)
     await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
-    ports = [operating.free_port(), operating.free_port()]
+    ports = [endpoints.free_port(), endpoints.free_port()]
     async with operating.cluster_api() as (cluster, url):
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=1))
         cluster.put_object(POLICY, operating.policy("worker", ns, _spec(query, down_window=0)))

@@ -17,7 +17,7 @@ import pytest
 
 from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -64,8 +64,8 @@ async def test_deployment_follows_the_metric_up_and_down(prometheus: Any, export
     exp.set(45)
     await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 45)
     secret = "s3cret"
-    metrics_port = operating.free_port()
-    async with operating.cluster_api() as (cluster, url), operating.HookReceiver(fail_first=1) as hook:
+    metrics_port = endpoints.free_port()
+    async with operating.cluster_api() as (cluster, url), endpoints.HookReceiver(fail_first=1) as hook:
         cluster.put_object(DEPLOYMENT, operating.deployment("worker", ns, replicas=1))
         cluster.put_object(POLICY, operating.policy("worker", ns, _spec("worker", query)))
         env = {

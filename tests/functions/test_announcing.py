@@ -13,7 +13,8 @@ import pytest
 
 from scaleplane.functions import announcing, routes
 from tests.support import functioning
-from tests.support.operating import HookReceiver, eventually
+from tests.support.endpoints import HookReceiver
+from tests.support.operating import eventually
 
 GREET = functioning.HANDLERS / "greet.py"
 

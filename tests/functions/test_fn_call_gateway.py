@@ -13,7 +13,7 @@ import pytest
 from scaleplane.functions import routes
 from tests.operator.test_releasing import fn
 from tests.support import functioning
-from tests.support.operating import free_port
+from tests.support.endpoints import free_port
 
 pytestmark = pytest.mark.servers
 TOKEN = "team-secure-token-1"

@@ -13,7 +13,7 @@ import requests
 
 from scaleplane.functions import client, routes
 from tests.support import functioning
-from tests.support.operating import free_port
+from tests.support.endpoints import free_port
 
 pytestmark = pytest.mark.servers
 GREET = functioning.HANDLERS / "greet.py"

@@ -11,7 +11,7 @@ import requests
 
 from scaleplane.functions import routes
 from tests.support import functioning
-from tests.support.operating import free_port
+from tests.support.endpoints import free_port
 
 pytestmark = pytest.mark.servers
 GREET = functioning.HANDLERS / "greet.py"

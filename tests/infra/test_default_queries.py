@@ -32,7 +32,7 @@ from scaleplane.infra import exporter_catalogs, planning
 from scaleplane.local.servers import postgres
 from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
-from tests.support import operating, planned_stacks
+from tests.support import endpoints, planned_stacks
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 POSTGRES_EXPORTER = "/usr/bin/prometheus-postgres-exporter"
@@ -93,7 +93,7 @@ def scraped(
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
             conn.execute(f'CREATE DATABASE "{database}"')
     replica = make_replica()
-    pg_port, redis_port = operating.free_port(), operating.free_port()
+    pg_port, redis_port = endpoints.free_port(), endpoints.free_port()
     pg_env["DATA_SOURCE_URI"] = f"127.0.0.1:{replica.port}/{database}?sslmode=disable"
     redis_env = _container_env(plan, "scaleplane-prod-exporters-redis-exporter")
     assert redis_env["REDIS_ADDR"].startswith("rediss://")  # aws-prod: transit encryption on

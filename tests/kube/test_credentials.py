@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from scaleplane.kube import clients, credentials
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.kmock_cluster import kube_client
 
 
@@ -145,7 +145,7 @@ async def test_client_certificates_stay_in_memory(tmp_path: Path, empty_tmp: Pat
     app.router.add_get("/apis/apps/v1", discovery)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = operating.free_port()
+    port = endpoints.free_port()
     await web.TCPSite(runner, "127.0.0.1", port, ssl_context=server_tls).start()
     b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
     api = kube_client(

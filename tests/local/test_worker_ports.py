@@ -1,4 +1,4 @@
-"""tests.support.operating.free_port on several pytest-xdist workers: each worker gets ports of its own
+"""tests.support.endpoints.free_port on several pytest-xdist workers: each worker gets ports of its own
 share only, and gets them at once (a share by parity once left the odd worker looping forever, since
 Linux hands out port 0 binds of one parity)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import operating
+from tests.support import endpoints
 
 
 @pytest.mark.timeout(20)
@@ -16,13 +16,13 @@ def test_each_worker_is_handed_ports_of_its_own_share_only(
 ) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", f"gw{worker}")
     monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", str(workers))
-    ports = [operating.free_port() for _ in range(100)]
-    assert all((port // operating.PORT_BLOCK) % workers == worker for port in ports)
+    ports = [endpoints.free_port() for _ in range(100)]
+    assert all((port // endpoints.PORT_BLOCK) % workers == worker for port in ports)
     assert len(set(ports)) == len(ports)
 
 
 def test_one_process_takes_any_free_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
-    assert operating._worker_share() == (0, 1)
-    assert operating.free_port() > 0
+    assert endpoints._worker_share() == (0, 1)
+    assert endpoints.free_port() > 0

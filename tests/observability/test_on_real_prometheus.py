@@ -38,7 +38,7 @@ from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
 from scaleplane.observability import boards, generating
 from scaleplane.reporting import dashboards as drawn
-from tests.support import functioning, operating
+from tests.support import endpoints, functioning, operating
 from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
@@ -247,7 +247,7 @@ async def test_every_dashboard_and_rule_expression_returns_data(rig: Rig) -> Non
     try:
         async with (
             operating.cluster_api() as (cluster, url),
-            operating.HookReceiver() as hook,
+            endpoints.HookReceiver() as hook,
             functioning.Waker(rig.root, routes_dir, greet, namespace=NS, name=FN) as waker,
         ):
             gateway = await asyncio.to_thread(

@@ -64,7 +64,7 @@ def test_the_source_functions_command_really_serves_the_handler(tmp_path: Path) 
     import requests
 
     from tests.support import functioning
-    from tests.support.operating import free_port
+    from tests.support.endpoints import free_port
 
     port = free_port()
     spec = functions.parse_function({"source": {"configMap": "c", "key": "greet.py"}, "port": port})

@@ -11,7 +11,7 @@ import pytest
 from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking, instruments
 from scaleplane.operator.wiring import settings
-from tests.support import operating
+from tests.support import endpoints, operating
 
 
 def _count(meters: instruments.Instruments, result: str) -> float:
@@ -51,7 +51,7 @@ async def test_a_full_queue_drops_and_counts_without_blocking() -> None:
 
 async def test_retries_are_bounded_and_delivery_is_signed() -> None:
     meters = instruments.Instruments()
-    async with operating.HookReceiver(fail_first=2) as receiver:
+    async with endpoints.HookReceiver(fail_first=2) as receiver:
         hooks = [hooking.Hook(receiver.url, b"secret", 1.0, 3)]
         dispatcher = hooking.HookDispatcher(hooks, meters, backoff=0.01)
         dispatcher.start()
@@ -83,8 +83,8 @@ async def test_a_slow_hook_does_not_delay_the_others() -> None:
     has already received all five."""
     meters = instruments.Instruments()
     async with (
-        operating.HookReceiver(delay=1.5) as slow,
-        operating.HookReceiver() as fast,
+        endpoints.HookReceiver(delay=1.5) as slow,
+        endpoints.HookReceiver() as fast,
     ):
         hooks = [hooking.Hook(slow.url, b"s", 5.0, 0), hooking.Hook(fast.url, b"f", 5.0, 0)]
         dispatcher = hooking.HookDispatcher(hooks, meters)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import operating
+from tests.support import endpoints, operating
 from tests.support.operating import DEPLOYMENT, POLICY, eventually
 
 pytestmark = [pytest.mark.servers]
@@ -39,9 +39,9 @@ def environment(tmp_path: Path, kubeconfig: str) -> dict[str, str]:
         "KUBECONFIG": kubeconfig,
         "HOME": str(tmp_path),  # no ~/.kube/config of the machine's user either
         # Nothing listens here: no metric, but the policy's minReplicas still raises the count.
-        "SCALEPLANE_PROMETHEUS_URL": f"http://127.0.0.1:{operating.free_port()}",
+        "SCALEPLANE_PROMETHEUS_URL": f"http://127.0.0.1:{endpoints.free_port()}",
         "SCALEPLANE_TICK_SECONDS": "1",
-        "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{operating.free_port()}",
+        "SCALEPLANE_METRICS_ADDR": f"127.0.0.1:{endpoints.free_port()}",
         "SCALEPLANE_LEASE_NAMESPACE": NAMESPACE,
     }
 
@@ -49,7 +49,7 @@ def environment(tmp_path: Path, kubeconfig: str) -> dict[str, str]:
 @pytest.mark.parametrize("choice", ["--kubeconfig and --context", "--context of $KUBECONFIG"])
 async def test_the_operator_runs_against_the_context_it_is_given(tmp_path: Path, choice: str) -> None:
     async with operating.cluster_api() as (cluster, url):
-        dead = f"http://127.0.0.1:{operating.free_port()}"
+        dead = f"http://127.0.0.1:{endpoints.free_port()}"
         config = operating.write_kubeconfig(
             tmp_path / "clusters.yaml",
             url,

@@ -21,8 +21,9 @@ from typer.testing import CliRunner
 import scaleplane.cli
 from scaleplane.cli import app as cli_app
 from scaleplane.operator.releases import releasing
+from tests.support.endpoints import free_port
 from tests.support.kmock_cluster import kube_client
-from tests.support.operating import FUNCTION, cluster_api, free_port
+from tests.support.operating import FUNCTION, cluster_api
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGMAPS = "v1/configmaps"

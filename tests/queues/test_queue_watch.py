@@ -13,7 +13,7 @@ from prometheus_client import core
 from scaleplane.infra import exporter_catalogs
 from scaleplane.queues import __main__ as entry
 from scaleplane.queues import watching
-from tests.support import operating
+from tests.support import endpoints
 
 
 def _values(watch: watching.QueueWatch) -> dict[str, float]:
@@ -86,7 +86,7 @@ def test_the_password_comes_from_the_environment() -> None:
 
 def test_the_process_publishes_its_catalog_series(redis_db: str) -> None:
     """`python -m scaleplane.queues` as the stacks run it: every series the stacks' catalog promises."""
-    port = operating.free_port()
+    port = endpoints.free_port()
     argv = [sys.executable, "-m", "scaleplane.queues", "--redis-url", redis_db, "--queue", "celery"]
     process = subprocess.Popen([*argv, "--port", str(port), "--address", "127.0.0.1"])
     try:

@@ -24,7 +24,7 @@ import requests
 import yaml
 
 from tests.support import rbac_checks
-from tests.support.operating import free_port, serve
+from tests.support.endpoints import free_port, serve
 
 HANDLERS = Path(__file__).resolve().parent.parent / "functions" / "handlers"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from tests.support.operating import free_port, serve
+from tests.support.endpoints import free_port, serve
 
 
 @contextlib.contextmanager

@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -24,12 +22,11 @@ import aiohttp
 import kmock
 import kopf
 import yaml
-from aiohttp import web
 from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from scaleplane.operator.wiring import handlers
-from tests.support import environment
+from tests.support import endpoints, environment
 from tests.support.kmock_cluster import KubernetesCluster
 
 ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -138,7 +135,7 @@ async def running_operator(
         so a second operator may be started with other ones. `runner.metrics_port` is its /metrics port.
     """
     env = dict(env or {})
-    env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{free_port()}")
+    env.setdefault("SCALEPLANE_METRICS_ADDR", f"127.0.0.1:{endpoints.free_port()}")
     with contextlib.ExitStack() as files:
         if "KUBECONFIG" not in env:  # one of its own, removed when the operator has stopped
             folder = files.enter_context(kubeconfig_dir())
@@ -286,80 +283,6 @@ def fast_behavior(down_window: int = 0) -> dict[str, Any]:
 
 
 Check = Callable[[], Awaitable[Any] | Any]
-
-
-_handed_out: set[int] = set()
-PORT_BLOCK = 256
-
-
-def _worker_share() -> tuple[int, int]:
-    """(this pytest-xdist worker's number, how many workers); (0, 1) in a run of one process."""
-    name = os.environ.get("PYTEST_XDIST_WORKER", "")
-    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    return (int(name.removeprefix("gw")) if name.startswith("gw") else 0), max(count, 1)
-
-
-def free_port() -> int:
-    """A port free right now on 127.0.0.1 (for servers whose port must be known before they start),
-    never one this process handed out before (the kernel may offer the same free port twice), and in
-    a run on several workers only ports of this worker's share, so two workers are never handed the
-    same port between choosing it and binding it. The share is blocks of 256 ports (block % workers
-    == its number), not odd and even: Linux hands out port 0 binds of one parity only, so a share by
-    parity left one worker looping forever."""
-    number, count = _worker_share()
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if (port // PORT_BLOCK) % count == number and port not in _handed_out:
-            _handed_out.add(port)
-            return port
-
-
-async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
-    """Serve `app` on a free 127.0.0.1 port in the running loop: (its runner, for `cleanup()`; its base
-    URL `http://127.0.0.1:PORT`). Every small HTTP endpoint a test plays (hook receivers, wakers, chat
-    servers, fault proxies) starts this way."""
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
-class HookReceiver:
-    """A real HTTP endpoint on 127.0.0.1 (aiohttp, in the test's loop) that keeps what it receives."""
-
-    def __init__(self, *, fail_first: int = 0, delay: float = 0.0) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        self.received_at: list[float] = []  # loop time of each kept delivery
-        self.fail_first = fail_first
-        self.delay = delay  # seconds each answer takes: a slow receiver
-        self.attempts = 0
-        self._runner: web.AppRunner | None = None
-        self.url = ""
-
-    async def __aenter__(self) -> HookReceiver:
-        app = web.Application()
-        app.router.add_post("/hook", self._receive)
-        self._runner, base = await serve(app)
-        self.url = f"{base}/hook"
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def _receive(self, request: web.Request) -> web.Response:
-        self.attempts += 1
-        body = await request.read()
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        if self.attempts <= self.fail_first:
-            return web.Response(status=503)
-        self.received.append((dict(request.headers), body))
-        self.received_at.append(asyncio.get_running_loop().time())
-        return web.Response(status=204)
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support import operating
+from tests.support import endpoints, operating
 
 # Plurals of the built-in kinds the stack applies (a CRD names its own).
 PLURALS = {
@@ -107,7 +107,7 @@ def pod_of(deployment: dict[str, Any], ports: dict[str, int]) -> dict[str, Any]:
         {
             "name": c["name"],
             "ports": [
-                {**p, "containerPort": ports.get(p["name"]) or operating.free_port()}
+                {**p, "containerPort": ports.get(p["name"]) or endpoints.free_port()}
                 for p in c.get("ports") or ()
             ],
         }

@@ -114,7 +114,7 @@ async def test_a_missing_source_is_not_retryable(aws):
 
 
 async def test_an_unreachable_api_is_retryable():
-    from tests.support.operating import free_port
+    from tests.support.endpoints import free_port
 
     aws = moto.aws_clients(f"http://127.0.0.1:{free_port()}")
     with pytest.raises(protocol.TargetError, match="cannot reach the AWS API") as caught:
