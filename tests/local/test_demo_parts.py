@@ -221,6 +221,17 @@ def test_live_view_renders_load_targets_and_decisions() -> None:
     assert liveview.sparkline([0, 4, 8]) == " ▄█"
 
 
+def test_the_live_view_is_the_default_on_a_terminal_only() -> None:
+    from io import StringIO
+
+    from scaleplane.local.demo import running
+
+    pipe, terminal = Console(file=StringIO()), Console(file=StringIO(), force_terminal=True)
+    assert running.live_view_wanted(None, pipe) is False  # a log gets a line per tick
+    assert running.live_view_wanted(None, terminal) is True
+    assert running.live_view_wanted(True, pipe) is True and running.live_view_wanted(False, terminal) is False
+
+
 def test_report_tells_what_happened_costs_and_checks_the_log_against_prometheus(tmp_path: Path) -> None:
     from scaleplane.control import policies
     from scaleplane.local import platform as local_platform

@@ -107,8 +107,14 @@ def demo(
     policies: Policies = None,
     tick: Tick = 5.0,
     live: Annotated[
-        bool, typer.Option("--live/--no-live", help="Live terminal view (off: one line per tick).")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--live/--no-live",
+            help="Live terminal view (off: one line per tick). Default: on when the output is a "
+            "terminal, off in a pipe or a log, which would get only the view's last frame.",
+            show_default=False,
+        ),
+    ] = None,
     ha_database: HaDatabase = False,
 ) -> None:
     from scaleplane.local import platform, policyfiles

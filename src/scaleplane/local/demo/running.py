@@ -34,11 +34,21 @@ def run(
     profile: loadgen.Profile,
     *,
     report_dir: Path,
-    live: bool = True,
+    live: bool | None = None,
     console: Console | None = None,
 ) -> Path:
-    """Run the demo; return the report's Markdown file (raise Interrupted, after cleaning up, on a signal)."""
-    return asyncio.run(_run(config, profile, report_dir, live, console or Console()))
+    """Run the demo; return the report's Markdown file (raise Interrupted, after cleaning up, on a signal).
+
+    `live` None: the live view on a terminal, one line per tick elsewhere (`live_view_wanted`).
+    """
+    console = console or Console()
+    return asyncio.run(_run(config, profile, report_dir, live_view_wanted(live, console), console))
+
+
+def live_view_wanted(live: bool | None, console: Console) -> bool:
+    """The live view unless told otherwise, but only on a terminal by default: in a pipe or a CI log
+    rich's Live prints nothing until it stops, then its last frame, where a line per tick tells the run."""
+    return console.is_terminal if live is None else live
 
 
 async def _run(
