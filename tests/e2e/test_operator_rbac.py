@@ -62,6 +62,35 @@ def add_failing_policy(cluster: Any, ns: str, query: str) -> None:
     cluster.put_object(POLICY, operating.policy("ghost", ns, spec))
 
 
+def add_scaled_targets(cluster: Any, ns: str, query: str, *, web: bool = False) -> None:
+    """A StatefulSet `cache` and a CloudNativePG Cluster `db`, each with a ScalingPolicy on `query`, and
+    with `web` one on the Deployment `web` the caller made: every kind of target whose verbs the RBAC
+    must grant."""
+    statefulset = operating.deployment("cache", ns, replicas=1)
+    statefulset["kind"] = "StatefulSet"
+    cluster.put_object("apps/v1/statefulsets", statefulset)
+    cluster.put_object(
+        "postgresql.cnpg.io/v1/clusters",
+        {
+            "apiVersion": "postgresql.cnpg.io/v1",
+            "kind": "Cluster",
+            "metadata": {"name": "db", "namespace": ns},
+            "spec": {"instances": 1},
+        },
+    )
+    targets = [("cache", "StatefulSet", "apps/v1"), ("db", "Cluster", "postgresql.cnpg.io/v1")]
+    if web:
+        targets.insert(0, ("web", "Deployment", "apps/v1"))
+    for name, kind, api_version in targets:
+        spec = {
+            "targetRef": {"apiVersion": api_version, "kind": kind, "name": name},
+            "maxReplicas": 5,
+            "metrics": [{"name": "rps", "query": query, "target": {"value": 10}}],
+            "behavior": operating.fast_behavior(),
+        }
+        cluster.put_object(POLICY, operating.policy(name, ns, spec))
+
+
 def an_event_counted_twice(cluster: Any) -> bool:
     return any(
         res.plural == "events" and not o.deleted and (o.raw.get("count") or 0) >= 2
@@ -128,29 +157,7 @@ async def test_cluster_wide_with_functions_every_request_is_allowed_and_every_ru
                     "spec": {"image": "ghcr.io/acme/thumb:1", "concurrency": 10, "minReplicas": 1},
                 },
             )
-            statefulset = operating.deployment("cache", ns, replicas=1)
-            statefulset["kind"] = "StatefulSet"
-            cluster.put_object("apps/v1/statefulsets", statefulset)
-            cluster.put_object(
-                "postgresql.cnpg.io/v1/clusters",
-                {
-                    "apiVersion": "postgresql.cnpg.io/v1",
-                    "kind": "Cluster",
-                    "metadata": {"name": "db", "namespace": ns},
-                    "spec": {"instances": 1},
-                },
-            )
-            for name, kind, api_version in (
-                ("cache", "StatefulSet", "apps/v1"),
-                ("db", "Cluster", "postgresql.cnpg.io/v1"),
-            ):
-                spec = {
-                    "targetRef": {"apiVersion": api_version, "kind": kind, "name": name},
-                    "maxReplicas": 5,
-                    "metrics": [{"name": "rps", "query": query, "target": {"value": 10}}],
-                    "behavior": operating.fast_behavior(),
-                }
-                cluster.put_object(POLICY, operating.policy(name, ns, spec))
+            add_scaled_targets(cluster, ns, query)
             add_failing_policy(cluster, ns, query)
             lease_elsewhere = {
                 "SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS,
@@ -208,30 +215,7 @@ async def test_namespaced_without_functions_every_request_is_allowed_and_every_r
         await asyncio.to_thread(prometheus.wait_for, query, lambda v: v == 25)
         async with operating.cluster_api() as (cluster, url):
             cluster.put_object(DEPLOYMENT, operating.deployment("web", ns, replicas=1))
-            statefulset = operating.deployment("cache", ns, replicas=1)
-            statefulset["kind"] = "StatefulSet"
-            cluster.put_object("apps/v1/statefulsets", statefulset)
-            cluster.put_object(
-                "postgresql.cnpg.io/v1/clusters",
-                {
-                    "apiVersion": "postgresql.cnpg.io/v1",
-                    "kind": "Cluster",
-                    "metadata": {"name": "db", "namespace": ns},
-                    "spec": {"instances": 1},
-                },
-            )
-            for name, kind, api_version in (
-                ("web", "Deployment", "apps/v1"),
-                ("cache", "StatefulSet", "apps/v1"),
-                ("db", "Cluster", "postgresql.cnpg.io/v1"),
-            ):
-                spec = {
-                    "targetRef": {"apiVersion": api_version, "kind": kind, "name": name},
-                    "maxReplicas": 5,
-                    "metrics": [{"name": "rps", "query": query, "target": {"value": 10}}],
-                    "behavior": operating.fast_behavior(),
-                }
-                cluster.put_object(POLICY, operating.policy(name, ns, spec))
+            add_scaled_targets(cluster, ns, query, web=True)
             add_failing_policy(cluster, ns, query)
             env = {
                 "SCALEPLANE_LEASE_NAMESPACE": OPERATOR_NS,
