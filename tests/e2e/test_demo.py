@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,17 +26,6 @@ from scaleplane.local.servers import processes
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]
 FUNCTION = re.compile(r"fn-demo-thumbnail (?P<ready>\d+)/(?P<current>\d+)->")
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="scaleplane-demo-"))
-    root.chmod(0o755)
-    try:
-        yield root
-    finally:
-        runfiles.end_leftovers(root / "state")
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_ctrl_c_stops_every_process_and_still_writes_the_report(workdir: Path) -> None:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,16 +26,6 @@ kind: Function
 metadata: {{name: hello, namespace: demo}}
 spec: {{handler: "{functioning.HANDLERS / "greet.py"}:main", minReplicas: 1, maxReplicas: 1}}
 """
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="scaleplane-fn-catalog-"))
-    root.chmod(0o755)
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def fn(*args: str) -> tuple[int, str]:

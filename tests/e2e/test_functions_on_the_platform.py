@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -50,16 +48,6 @@ spec:
   idleSeconds: 3
   scaleDownWindowSeconds: 1
 """
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="scaleplane-fn-e2e-"))
-    root.chmod(0o755)  # the postgres user must traverse it
-    try:
-        yield root
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:

@@ -9,10 +9,6 @@ process of the platform is left, and the state directory is free for the next `u
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,18 +29,6 @@ spec:
   metrics:
     - {{name: backlog, query: '{targetkinds.QUEUE_DEPTH_QUERY}', target: {{type: AverageValue, value: 10}}}}
 """
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="scaleplane-halfway-"))
-    root.chmod(0o755)  # the postgres user must traverse it
-    try:
-        yield root
-    finally:
-        # Whatever a failed assertion left running; the controller's record is this very process.
-        runfiles.end_leftovers(root / "state", skip_pid=os.getpid())
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.mark.parametrize(

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,17 +51,6 @@ def gone(records: list[processes.PidRecord], within: float) -> list[str]:
             return []
         time.sleep(0.2)
     return alive
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    root = Path(tempfile.mkdtemp(prefix="scaleplane-life-"))
-    root.chmod(0o755)
-    try:
-        yield root
-    finally:
-        runfiles.end_leftovers(root / "state")  # whatever a failed assertion left running
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_up_status_crash_and_down(workdir: Path) -> None:
