@@ -28,7 +28,6 @@ from scaleplane.local.servers import processes
 from tests.e2e import test_local_platform as platform_e2e
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]
-workdir = platform_e2e.workdir
 wait_until = platform_e2e.wait_until
 
 READS = f"""
