@@ -132,6 +132,15 @@ def gap_closed(hpa: float | None, mine: float | None, oracle: float) -> float | 
     return (hpa - mine) / (hpa - oracle)
 
 
+def _at_level_public(minutes: float, hours: Mapping[str, float | None]) -> dict[str, Any]:
+    """{"slo_violation_minutes", one key per family}: a reading at one SLO level, as --json prints it."""
+    at: dict[str, Any] = {"slo_violation_minutes": round(minutes, 4)}
+    for family in FAMILIES:
+        value = hours.get(family)
+        at[family] = None if value is None else round(value, 4)
+    return at
+
+
 @dataclass(frozen=True)
 class Comparison:
     frontiers: Mapping[str, list[Point]]
@@ -143,10 +152,7 @@ class Comparison:
 
     def public(self) -> dict[str, Any]:
         """The `--frontier --json` object's contract keys."""
-        at: dict[str, Any] = {"slo_violation_minutes": round(self.level, 4)}
-        for family in FAMILIES:
-            value = self.at_level.get(family)
-            at[family] = None if value is None else round(value, 4)
+        at = _at_level_public(self.level, self.at_level)
         at["gap_closed"] = None if self.gap_closed is None else round(self.gap_closed, 4)
         return {
             "frontier": {f: [p.public() for p in self.frontiers.get(f, [])] for f in FAMILIES},
@@ -190,10 +196,7 @@ class AtBudget:
 
     def public(self) -> dict[str, Any]:
         """The `--frontier --slo-budget --json` object's `at_slo_budget` keys."""
-        at: dict[str, Any] = {"slo_violation_minutes": round(self.slo_violation_minutes, 4)}
-        for family in FAMILIES:
-            value = self.hours.get(family)
-            at[family] = None if value is None else round(value, 4)
+        at = _at_level_public(self.slo_violation_minutes, self.hours)
         at["oracle"] = round(self.oracle_replica_hours, 4)
         at["cheapest"] = self.cheapest
         return at
