@@ -9,7 +9,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from scaleplane.drills.engine import running, scenarios
 from scaleplane.drills.probing import clocks
 from scaleplane.local.ha.drills import drillfiles, drilling
 from scaleplane.local.servers import processes
+from tests.support import waiting
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SCALEPLANE = [sys.executable, "-c", "from scaleplane.cli import main; main()"]
@@ -39,15 +39,6 @@ def processes_under(path: Path) -> list[str]:
         if inside and processes.start_ticks(int(entry.name)) is not None:
             found.append(f"{entry.name}: {argv[:120]}")
     return found
-
-
-def wait_until(check: object, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if callable(check) and check():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.fixture
@@ -120,7 +111,7 @@ def test_a_drill_killed_half_way_is_cleaned_up_by_recover(drill_dir: Path) -> No
     log = (drill_dir / "drill.log").open("w")
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        assert wait_until(lambda: "start-probes: ok" in (drill_dir / "drill.log").read_text(), 120)
+        assert waiting.until(lambda: "start-probes: ok" in (drill_dir / "drill.log").read_text(), 120)
         # The drill and its watchdog die together (a power cut of the controller): only PID records remain.
         watchdog = processes.read_record(state / "servers" / "watchdog.pid")
         assert watchdog is not None
@@ -142,7 +133,7 @@ def test_a_drill_killed_half_way_is_cleaned_up_by_recover(drill_dir: Path) -> No
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "etcd (" in done.stdout and "-postmaster (" in done.stdout, done.stdout
-    assert wait_until(lambda: processes_under(drill_dir) == [], 10), processes_under(drill_dir)
+    assert waiting.until(lambda: processes_under(drill_dir) == [], 10), processes_under(drill_dir)
     assert not (state / "servers").exists()
     assert (state / "logs" / "etcd.log").stat().st_size > 0  # what the killed drill's servers said is kept
 
@@ -185,7 +176,7 @@ def test_a_drill_killed_half_way_leaves_no_process_its_watchdog_ends_them(drill_
     with log_path.open("w") as log:
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            assert wait_until(lambda: "start-cache-probes: ok" in log_path.read_text(), 90), (
+            assert waiting.until(lambda: "start-cache-probes: ok" in log_path.read_text(), 90), (
                 log_path.read_text()
             )
             assert len(processes_under(drill_dir)) >= 7  # 3 Redis, 3 sentinels, the watchdog
@@ -194,7 +185,7 @@ def test_a_drill_killed_half_way_leaves_no_process_its_watchdog_ends_them(drill_
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert wait_until(lambda: processes_under(drill_dir) == [], 20), processes_under(drill_dir)
+    assert waiting.until(lambda: processes_under(drill_dir) == [], 20), processes_under(drill_dir)
     assert "controller" in (state / "servers" / "watchdog.log").read_text()
 
 

@@ -21,7 +21,8 @@ import pytest
 from scaleplane.drills.kubernetes import drilling
 from scaleplane.drills.probing import clocks
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 NS, PODS, LEASES = "team-ops", "v1/pods", "coordination.k8s.io/v1/leases"

@@ -35,7 +35,7 @@ from scaleplane.local.servers import prometheus as local_prometheus
 from scaleplane.local.servers import redis as local_redis
 from scaleplane.local.servers.binaries import Binary
 from tests.support import endpoints, operating, pod_monitors, rbac_checks, stack_objects
-from tests.support.operating import eventually
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

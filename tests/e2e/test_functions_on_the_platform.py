@@ -18,7 +18,6 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,7 +26,7 @@ import requests
 
 from scaleplane.functions import client
 from scaleplane.local import platform
-from tests.support import functioning
+from tests.support import functioning, waiting
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -48,15 +47,6 @@ spec:
   idleSeconds: 3
   scaleDownWindowSeconds: 1
 """
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        await asyncio.sleep(0.1)
-    return time.monotonic() - started
 
 
 async def test_functions_go_zero_to_n_to_zero_and_survive_a_gateway_kill(workdir: Path) -> None:
@@ -123,7 +113,7 @@ async def test_functions_go_zero_to_n_to_zero_and_survive_a_gateway_kill(workdir
                     count = await work.read()
                     return count.current == 0 and count.ready == 0 and not work.members
 
-                await wait_until(at_zero, 30, "idle, the function returns to zero")
+                await waiting.eventually(at_zero, 30, "idle, the function returns to zero")
                 page = requests.get(f"{gateway}/metrics", timeout=5).text
                 labels = {"namespace": "demo", "function": "work"}
                 assert functioning.metric(page, "scaleplane_gateway_ready_instances", **labels) == 0
@@ -148,7 +138,7 @@ async def test_functions_go_zero_to_n_to_zero_and_survive_a_gateway_kill(workdir
             async def restarted() -> bool:
                 return running.functions is not None and running.functions.restarts >= 1
 
-            await wait_until(restarted, 20, "the platform restarts the gateway")
+            await waiting.eventually(restarted, 20, "the platform restarts the gateway")
             results = [await asyncio.to_thread(caller.result, i, wait=60) for i in ids]
             assert all(r["pid"] > 0 for r in results), results
         finally:

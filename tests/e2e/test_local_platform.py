@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from scaleplane.local.demo import loadgen
 from scaleplane.local.pools import targetkinds
 from scaleplane.local.servers import processes
 from scaleplane.observability import boards, generating
+from tests.support import waiting
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(400)]
 # Panels of the Database and Cache boards with no data on one machine: it runs no Redis replica.
@@ -72,15 +72,6 @@ spec:
 ITEM_SCANS = (
     "SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) FROM pg_stat_user_tables WHERE relname = 'items'"
 )
-
-
-async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, what: str) -> float:
-    started = time.monotonic()
-    while not await check():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"not within {timeout:g} s: {what}")
-        await asyncio.sleep(0.2)
-    return time.monotonic() - started
 
 
 def desired_in_prometheus(url: str, policy: str, start: float, end: float) -> list[tuple[float, int]]:
@@ -130,8 +121,10 @@ async def test_the_loop_scales_workers_and_replicas_up_and_down(workdir: Path) -
                 count = await replicas.read()
                 return count.current == count.ready == n
 
-            await wait_until(lambda: workers_at(3), 45, "the backlog brings the workers to at least 3")
-            await wait_until(lambda: replicas_at(2), 60, "the read load brings a second read replica")
+            await waiting.eventually(
+                lambda: workers_at(3), 45, "the backlog brings the workers to at least 3"
+            )
+            await waiting.eventually(lambda: replicas_at(2), 60, "the read load brings a second read replica")
             seen = runfiles.live_records(running.state_dir)
 
             newest = replicas.members["read-replicas-2"].handle  # type: ignore[attr-defined]
@@ -139,10 +132,12 @@ async def test_the_loop_scales_workers_and_replicas_up_and_down(workdir: Path) -
             async def replica_served() -> bool:
                 return int(await asyncio.to_thread(newest.fetch_one, ITEM_SCANS) or 0) >= 20
 
-            await wait_until(replica_served, 20, "the new replica serves the app's reads")
+            await waiting.eventually(replica_served, 20, "the new replica serves the app's reads")
 
-            await wait_until(lambda: workers_at(1), 70, "the workers go back to 1 once the queue is drained")
-            await wait_until(
+            await waiting.eventually(
+                lambda: workers_at(1), 70, "the workers go back to 1 once the queue is drained"
+            )
+            await waiting.eventually(
                 lambda: replicas_at(1), 70, "the read replicas go back to 1 when the crowd is gone"
             )
             generator.stop()  # reads kept coming all through the scale-down; that is enough
@@ -169,7 +164,7 @@ async def test_the_loop_scales_workers_and_replicas_up_and_down(workdir: Path) -
 
             # The last decisions' scrapes may still be on their way (a scrape a second): wait for them.
             with contextlib.suppress(AssertionError):
-                await wait_until(
+                await waiting.eventually(
                     lambda: asyncio.to_thread(lambda: not missing()), 6, "every decision scraped"
                 )
             assert missing() == []

@@ -25,10 +25,9 @@ from scaleplane.local import platform, runfiles
 from scaleplane.local.ha import hadatabases
 from scaleplane.local.pools import targetkinds
 from scaleplane.local.servers import processes
-from tests.e2e import test_local_platform as platform_e2e
+from tests.support import waiting
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow, pytest.mark.timeout(300)]
-wait_until = platform_e2e.wait_until
 
 READS = f"""
 apiVersion: scaleplane.io/v1alpha1
@@ -87,7 +86,7 @@ async def test_the_platform_runs_on_patroni_and_its_replicas_join_it(workdir: Pa
             pool = (await asyncio.to_thread(requests.get, f"{running.app_url}/readpool", timeout=5)).json()
             return "read-replicas-1" in str(pool)
 
-        await wait_until(app_reads_from_it, 15, "the app's read pool lists the Patroni replica")
+        await waiting.eventually(app_reads_from_it, 15, "the app's read pool lists the Patroni replica")
         seen = runfiles.live_records(running.state_dir)
 
         await asyncio.to_thread(cluster.switchover, "pg2")
@@ -96,7 +95,7 @@ async def test_the_platform_runs_on_patroni_and_its_replicas_join_it(workdir: Pa
         async def replica_follows() -> bool:
             return await asyncio.to_thread(has_probe, replica.dsn, 2)
 
-        await wait_until(replica_follows, 30, "the pool's replica streams from the new leader")
+        await waiting.eventually(replica_follows, 30, "the pool's replica streams from the new leader")
 
         await replicas.scale(0)
 
@@ -104,7 +103,7 @@ async def test_the_platform_runs_on_patroni_and_its_replicas_join_it(workdir: Pa
             names = {m["name"] for m in await asyncio.to_thread(cluster.topology)}
             return (await replicas.read()).current == 0 and "read-replicas-1" not in names
 
-        await wait_until(left, 40, "the replica leaves the Patroni cluster")
+        await waiting.eventually(left, 40, "the replica leaves the Patroni cluster")
 
     names = {r.name for r in seen}
     assert {"etcd", "pg1", "pg2", "read-replicas-1", "sample-app"} <= names, names

@@ -35,7 +35,7 @@ from scaleplane.infra import mocking
 from scaleplane.targets import rds
 from tests.support import aws_replicas, moto, operating, planned_stacks
 from tests.support.aws_replicas import settled
-from tests.support.operating import eventually
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 AURORA = {"database": {"engine": "aurora-postgresql"}}

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.support import endpoints, operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers]
 SCALEPLANE = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "scaleplane"

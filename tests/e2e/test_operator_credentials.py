@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 LEASES = "coordination.k8s.io/v1/leases"

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from tests.support import endpoints, operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ import pytest
 from scaleplane.operator.manifests import functions
 from scaleplane.scaling import specs
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SERVICE = "v1/services"

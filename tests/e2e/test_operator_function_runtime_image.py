@@ -11,7 +11,8 @@ import pytest
 
 from scaleplane.operator.wiring import settings
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, FUNCTION, eventually
+from tests.support.operating import DEPLOYMENT, FUNCTION
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 MIRROR = "registry.example.com:5000/mirror/scaleplane/operator:0.1.0"

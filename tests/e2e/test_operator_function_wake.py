@@ -22,7 +22,8 @@ import yaml
 from scaleplane.functions.gateway import cluster as gateway_cluster
 from scaleplane.operator.manifests import functions
 from tests.support import endpoints, functioning, operating
-from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 SLICES = "discovery.k8s.io/v1/endpointslices"

@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 
 from tests.support import endpoints, operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 

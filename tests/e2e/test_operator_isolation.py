@@ -18,7 +18,8 @@ import aiohttp
 import pytest
 
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 LEASES = "coordination.k8s.io/v1/leases"

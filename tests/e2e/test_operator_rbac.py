@@ -19,7 +19,8 @@ import yaml
 
 from scaleplane.operator.manifests import functions, permissions
 from tests.support import operating, rbac_checks
-from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 RBAC = Path(__file__).resolve().parents[2] / "operator" / "rbac.yaml"

@@ -29,7 +29,7 @@ import pytest
 from scaleplane.targets import rds, readendpoints
 from tests.support import aws_replicas, moto, operating
 from tests.support.aws_replicas import error_with, settled
-from tests.support.operating import eventually
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ENDPOINTSLICES = "discovery.k8s.io/v1/endpointslices"

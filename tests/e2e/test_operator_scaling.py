@@ -18,7 +18,8 @@ import pytest
 from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking
 from tests.support import endpoints, operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 CNPG = "postgresql.cnpg.io/v1/clusters"

@@ -18,7 +18,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from tests.support import operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 NS = "team-cpu"

@@ -14,7 +14,7 @@ import pytest
 from scaleplane.functions import announcing, routes
 from tests.support import functioning
 from tests.support.endpoints import HookReceiver
-from tests.support.operating import eventually
+from tests.support.waiting import eventually
 
 GREET = functioning.HANDLERS / "greet.py"
 

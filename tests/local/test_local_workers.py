@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from celery import Celery
 
 from scaleplane.local.pools import workers
 from scaleplane.targets import protocol
+from tests.support import waiting
 
 TASK = "scaleplane.sample.process"  # the sample app's job (scaleplane.local.app.jobs)
 
@@ -29,14 +29,6 @@ def queue_depth(broker_url: str) -> int:
         return int(client.llen(workers.DEFAULT_QUEUE))
 
 
-async def wait_until(condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout} s")
-        await asyncio.sleep(0.1)
-
-
 def gone(pid: int | None) -> bool:
     assert pid is not None
     return not os.path.exists(f"/proc/{pid}") or " Z " in open(f"/proc/{pid}/stat").read()
@@ -51,7 +43,7 @@ async def test_pool_grows_drains_the_queue_and_shrinks(redis_db: str, tmp_path: 
         assert (await pool.read()).current == 3
         await pool.wait_ready(3, timeout=60)
         enqueue(redis_db, 24, 0.25)
-        await wait_until(lambda: sum(pool.jobs_done().values()) == 24, 60, "24 jobs done")
+        await waiting.eventually(lambda: sum(pool.jobs_done().values()) == 24, 60, "24 jobs done")
         assert queue_depth(redis_db) == 0
         busy = [name for name, done in pool.jobs_done().items() if done > 0]
         assert len(busy) >= 2, f"jobs were not spread over the new workers: {pool.jobs_done()}"
@@ -75,7 +67,9 @@ async def test_scale_down_finishes_the_running_job(redis_db: str, tmp_path: Path
     try:
         await pool.wait_ready(1, timeout=60)
         enqueue(redis_db, 3, 1.5)
-        await wait_until(lambda: queue_depth(redis_db) == 2, 10, "the worker took the first job")
+        await waiting.eventually(
+            lambda: queue_depth(redis_db) == 2, 10, "the worker took the first job", every=0.1
+        )
         started = time.monotonic()
         await pool.scale(0)
         await pool.wait_ready(0, timeout=30)

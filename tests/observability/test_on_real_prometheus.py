@@ -39,7 +39,8 @@ from scaleplane.local.servers import redis as local_redis
 from scaleplane.observability import boards, generating
 from scaleplane.reporting import dashboards as drawn
 from tests.support import endpoints, functioning, operating
-from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, FUNCTION, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 from scaleplane.functions import announcing
 from scaleplane.operator.records import hooking, instruments
 from scaleplane.operator.wiring import settings
-from tests.support import endpoints, operating
+from tests.support import endpoints, waiting
 
 
 def _count(meters: instruments.Instruments, result: str) -> float:
@@ -57,7 +57,7 @@ async def test_retries_are_bounded_and_delivery_is_signed() -> None:
         dispatcher.start()
         try:
             dispatcher.offer(_event(1))
-            await operating.eventually(lambda: _count(meters, "delivered") == 1, timeout=5)
+            await waiting.eventually(lambda: _count(meters, "delivered") == 1, timeout=5)
         finally:
             await dispatcher.stop()
         assert receiver.attempts == 3
@@ -71,7 +71,7 @@ async def test_retries_are_bounded_and_delivery_is_signed() -> None:
     dead.start()
     try:
         dead.offer(_event(2))
-        await operating.eventually(lambda: _count(meters, "failed") == 1, timeout=5)
+        await waiting.eventually(lambda: _count(meters, "failed") == 1, timeout=5)
     finally:
         await dead.stop()
     await asyncio.sleep(0)
@@ -93,10 +93,10 @@ async def test_a_slow_hook_does_not_delay_the_others() -> None:
             started = asyncio.get_running_loop().time()
             for n in range(5):
                 assert dispatcher.offer(_event(n))
-            await operating.eventually(lambda: len(fast.received) == 5, timeout=5, every=0.02)
+            await waiting.eventually(lambda: len(fast.received) == 5, timeout=5, every=0.02)
             assert fast.received_at[-1] - started < 1.0  # before the slow hook answered even once
             assert len(slow.received) == 0
-            await operating.eventually(lambda: len(slow.received) >= 1, timeout=5)
+            await waiting.eventually(lambda: len(slow.received) >= 1, timeout=5)
         finally:
             await dispatcher.stop()
     assert [json.loads(body)["data"]["n"] for _, body in fast.received] == list(range(5))

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import endpoints, operating
-from tests.support.operating import DEPLOYMENT, POLICY, eventually
+from tests.support.operating import DEPLOYMENT, POLICY
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.servers]
 SCALEPLANE = Path(sys.executable).parent / "scaleplane"

@@ -2,7 +2,7 @@
 
     async with cluster_api() as (cluster, url):
         async with running_operator(url, prometheus_url, namespace="team-a") as op:
-            await eventually(lambda: ...)
+            await waiting.eventually(lambda: ...)  # tests.support.waiting
 
 The cluster runs on the test's event loop and the operator in KopfRunner's thread, so everything here
 waits with `await` (never `time.sleep`), and the runner is entered and left in a worker thread.
@@ -26,7 +26,7 @@ from kopf.testing import KopfRunner
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
 
 from scaleplane.operator.wiring import handlers
-from tests.support import endpoints, environment
+from tests.support import endpoints, environment, waiting
 from tests.support.kmock_cluster import KubernetesCluster
 
 ALL_VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
@@ -185,7 +185,7 @@ async def _operator(
     with environment.layered(values):
         await asyncio.to_thread(runner.__enter__)
         try:
-            await eventually(lambda: _answers(metrics_port), timeout=20, every=0.1)
+            await waiting.eventually(lambda: _answers(metrics_port), timeout=20, every=0.1)
             runner.metrics_port = metrics_port  # type: ignore[attr-defined]
             yield runner
         finally:
@@ -208,20 +208,6 @@ async def merge_patch(api_url: str, path: str, body: dict[str, Any]) -> None:
         s.patch(api_url + path, data=json.dumps(body), headers=headers) as r,
     ):
         assert r.status == 200, await r.text()
-
-
-async def eventually(check: Callable[[], Any], *, timeout: float = 20.0, every: float = 0.2) -> Any:
-    """Await until `check()` (sync or async) returns something truthy; fail with its last value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: Any = None
-    while True:
-        result = check()
-        last = await result if isinstance(result, Awaitable) else result
-        if last:
-            return last
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not true within {timeout} s; last value: {last!r}")
-        await asyncio.sleep(every)
 
 
 class Exporter:
