@@ -94,18 +94,14 @@ def main() -> None:
             jobs=2,
         )
         seconds = time.perf_counter() - began
-        mine = comparison.frontiers["scaleplane"]
+        promises = frontiers.promises(comparison, points, recommended_target=mine_target)
         above = [
             f"{f} at {', '.join(f'{v:g}' for v in levels)} min"
-            for f in ("hpa", "keda")
-            if (levels := frontiers.shortfalls(mine, comparison.frontiers[f]))
+            for f, levels in promises.above.items()
+            if levels
         ]
-        default = comparison.hpa_default
-        ours = next(p for p in points if p.family == "scaleplane" and p.target == mine_target)
-        dominates = (
-            ours.replica_hours <= default.replica_hours
-            and ours.slo_violation_minutes <= default.slo_violation_minutes
-        )
+        default, ours = comparison.hpa_default, promises.recommended
+        assert ours is not None  # the grid has the recommended target (added above)
         # the same test between the two baselines: how far "below both at every level" is from how
         # the HPA and KEDA compare with each other
         hpa_front, keda_front = comparison.frontiers["hpa"], comparison.frontiers["keda"]
@@ -120,7 +116,8 @@ def main() -> None:
             f"| {name} | {len(demand)} | {default.replica_hours:.2f} / {default.slo_violation_minutes:g} | "
             f"{cells} | {comparison.oracle_replica_hours:.2f} | {gap} | "
             f"{'yes' if not above else 'no: above ' + '; '.join(above)} | "
-            f"{'yes' if dominates else 'no'} ({ours.replica_hours:.2f} / {ours.slo_violation_minutes:g}) | "
+            f"{'yes' if promises.dominates else 'no'} "
+            f"({ours.replica_hours:.2f} / {ours.slo_violation_minutes:g}) | "
             f"{crossings} | {seconds:.1f} |"
         )
         print(lines[-1], flush=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import os
 import subprocess
@@ -263,6 +264,59 @@ def test_frontier_json_follows_the_contract_and_the_report_plots_it(tmp_path: Pa
     assert len(result["sweep"]) == 16
     assert (tmp_path / "fr" / "frontier.png").read_bytes().startswith(b"\x89PNG")
     assert "gap scaleplane closes" in (tmp_path / "fr" / "frontier.md").read_text()
+    checked = result["promises"]
+    assert set(checked) == {
+        "frontier_above", "frontier_at_or_below", "recommended", "recommended_dominates_hpa_default",
+    }  # fmt: skip
+    recommended = next(p for p in result["sweep"] if p["family"] == "scaleplane" and p["target"] == 0.8)
+    assert checked["recommended"] == {
+        k: recommended[k] for k in ("target", "replica_hours", "slo_violation_minutes")
+    }
+    assert checked["recommended_dominates_hpa_default"] == (
+        recommended["replica_hours"] <= hpa_default["replica_hours"]
+        and recommended["slo_violation_minutes"] <= hpa_default["slo_violation_minutes"]
+    )
+    assert checked["frontier_at_or_below"] == (checked["frontier_above"] == {"hpa": [], "keda": []})
+
+
+def test_frontier_says_where_scaleplane_is_above_a_baseline_and_if_it_dominates(tmp_path: Path) -> None:
+    """On the noisy trace the frontiers cross and the preset spends less but violates more."""
+    trace = str(REPO / "traces" / "synthetic-noisy.csv")
+    sweep = ("--trace", trace, "--frontier", "--targets", "0.5,0.65,0.8,0.95", "--jobs", "1")
+    code, out, err = run(*sweep, "--json", "--report", str(tmp_path / "fr"))
+    assert code == 0, err
+    result = json.loads(out)
+    checked, front = result["promises"], result["frontier"]
+    for baseline, levels in checked["frontier_above"].items():
+        for level in levels:  # each level is a breakpoint where the baseline's frontier is cheaper
+            assert level in {p["slo_violation_minutes"] for p in front[baseline] + front["scaleplane"]}
+            assert hours_at(front["scaleplane"], level) > hours_at(front[baseline], level)
+    assert checked["frontier_above"]["hpa"] and not checked["frontier_at_or_below"]
+    mine = checked["recommended"]
+    default = next(p for p in result["sweep"] if p["family"] == "hpa" and p["target"] == 0.8)
+    assert mine["replica_hours"] < default["replica_hours"]
+    assert mine["slo_violation_minutes"] > default["slo_violation_minutes"]
+    assert checked["recommended_dominates_hpa_default"] is False
+    words = (tmp_path / "fr" / "frontier.md").read_text()
+    levels = ", ".join(f"{v:g}" for v in checked["frontier_above"]["hpa"])
+    assert f"scaleplane's frontier needs more replica-hours than the HPA's at {levels}" in words
+    assert "does not Pareto-dominate the HPA default" in words and "it spends less but violates more" in words
+    code, out, err = run(*sweep)
+    assert code == 0, err
+    said = " ".join(out.split())  # rich wraps the sentences at the console's width
+    assert f"needs more replica-hours than the HPA's at {levels}" in said
+    assert "does not Pareto-dominate the HPA default" in said and "it spends less but violates more" in said
+
+
+def hours_at(points: list[dict[str, float]], level: float) -> float:
+    """A printed frontier read at `level` SLO minutes: linear between its points, its cheapest after."""
+    for here, after in itertools.pairwise(points):
+        if here["slo_violation_minutes"] <= level < after["slo_violation_minutes"]:
+            share = (level - here["slo_violation_minutes"]) / (
+                after["slo_violation_minutes"] - here["slo_violation_minutes"]
+            )
+            return here["replica_hours"] + share * (after["replica_hours"] - here["replica_hours"])
+    return points[-1]["replica_hours"]
 
 
 def test_frontier_reads_every_family_at_the_users_slo_budget(tmp_path: Path) -> None:

@@ -73,6 +73,35 @@ def test_at_a_budget_the_cheapest_family_depends_on_the_budget() -> None:
         frontiers.at_budget(comparison, -1)
 
 
+def test_promises_name_the_levels_where_scaleplane_is_above_and_check_the_dominance() -> None:
+    points = [
+        P("hpa", 0.5, 12, 0),
+        P("hpa", 0.8, 10, 4),
+        P("hpa", 0.95, 7, 8),
+        P("keda", 0.5, 13, 0),
+        P("keda", 0.8, 11, 4),
+        P("scaleplane", 0.5, 11, 0),
+        P("scaleplane", 0.8, 9, 6),  # spends less than the HPA default, violates more
+        P("forecast", 0.8, 9, 6),
+    ]
+    comparison = frontiers.compare(points, oracle_replica_hours=6, hpa_target=0.8)
+    checked = frontiers.promises(comparison, points)
+    # at 4 min: scaleplane 11 + 4/6 x (9 - 11) = 9.67 < the HPA's 10; at 6: 9 > the HPA's 8.5; at 8:
+    # 9 (its cheapest run) > 7. KEDA's frontier (13 at 0, 11 at 4 and after) is above scaleplane's.
+    assert checked.above == {"hpa": [6, 8], "keda": []}
+    assert not checked.frontier_at_or_below
+    assert checked.recommended == points[6] and checked.dominates is False
+    public = checked.public()
+    assert public["frontier_above"] == {"hpa": [6, 8], "keda": []}
+    assert public["recommended"] == {"target": 0.8, "replica_hours": 9, "slo_violation_minutes": 6}
+    assert public["recommended_dominates_hpa_default"] is False
+    below = [*points[:5], P("scaleplane", 0.5, 11, 0), P("scaleplane", 0.8, 7, 4), P("scaleplane", 0.9, 6, 8)]
+    comparison = frontiers.compare(below, oracle_replica_hours=6, hpa_target=0.8)
+    checked = frontiers.promises(comparison, below)
+    assert checked.frontier_at_or_below and checked.dominates is True
+    assert frontiers.promises(comparison, below, recommended_target=0.7).dominates is None  # no such run
+
+
 def test_every_family_holds_the_swept_target() -> None:
     model = simulation.TargetModel(capacity_per_replica=2.0)
     for family in frontiers.FAMILIES:

@@ -91,6 +91,7 @@ def write(
     trace_name: str,
     command: str,
     budget: frontiers.AtBudget | None = None,
+    promises: frontiers.Promises | None = None,
 ) -> Path:
     """Write frontier.md and frontier.png into `directory` (created if missing); return the Markdown path."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -119,6 +120,7 @@ def write(
         "targets gets there):\n",
         markdown.table(["family", "replica-hours"], at),
         f"Share of the HPA-to-oracle gap scaleplane closes: {'-' if gap is None else f'{gap:.2f}'}.\n",
+        *([" ".join(promise_sentences(promises)) + "\n"] if promises is not None else []),
         *_budget_section(budget),
         f"![frontiers]({PLOT_NAME})\n",
         "Every run (definitions: docs/simulate.md):\n",
@@ -144,3 +146,43 @@ def _budget_section(budget: frontiers.AtBudget | None) -> list[str]:
         markdown.table(["family", "replica-hours"], rows),
         f"Cheapest there: {budget.cheapest or 'none of the families reaches it'}.\n",
     ]
+
+
+def promise_sentences(promises: frontiers.Promises) -> list[str]:
+    """The two checks in words: where scaleplane's frontier is above a baseline's, and the dominance."""
+
+    def minutes(levels: list[float]) -> str:
+        return ", ".join(f"{level:g}" for level in levels)
+
+    if promises.frontier_at_or_below:
+        first = "scaleplane's frontier is at or below the HPA's and KEDA's at every SLO level they reach."
+    else:
+        where = [
+            f"{'the HPA' if f == 'hpa' else 'KEDA'}'s at {minutes(levels)}"
+            for f, levels in promises.above.items()
+            if levels
+        ]
+        first = (
+            f"scaleplane's frontier needs more replica-hours than {' and than '.join(where)} SLO-violation "
+            "minutes: the frontiers cross, so read them at your own SLO (--slo-budget)."
+        )
+    mine, default = promises.recommended, promises.hpa_default
+    if mine is None:
+        return [first, "The sweep has no run of the recommended preset's target, so it is not compared."]
+    theirs = f"the HPA default ({default.replica_hours:.2f} and {default.slo_violation_minutes:g})"
+    own = (
+        f"The recommended preset (target {mine.target:g}), {mine.replica_hours:.2f} replica-hours and "
+        f"{mine.slo_violation_minutes:g} SLO-violation minutes,"
+    )
+    if promises.dominates:
+        return [first, f"{own} Pareto-dominates {theirs}."]
+    dearer = mine.replica_hours > default.replica_hours
+    worse = mine.slo_violation_minutes > default.slo_violation_minutes
+    if dearer and worse:
+        how = "spends more and violates more"
+    elif dearer:
+        how = "violates no more but spends more"
+    else:
+        cheaper = mine.replica_hours < default.replica_hours
+        how = f"spends {'less' if cheaper else 'no more'} but violates more"
+    return [first, f"{own} does not Pareto-dominate {theirs}: it {how}."]

@@ -188,6 +188,8 @@ def run_frontier(
             for p in sorted(points, key=lambda p: (frontiers.FAMILIES.index(p.family), p.target))
         ],
     }
+    promises = frontiers.promises(comparison, points)
+    result["promises"] = promises.public()
     view = None if budget is None else frontiers.at_budget(comparison, budget)
     if view is not None:
         result["at_slo_budget"] = view.public()
@@ -202,13 +204,14 @@ def run_frontier(
                 trace_name=trace.name,
                 command="scaleplane " + shlex.join(sys.argv[1:]),
                 budget=view,
+                promises=promises,
             )
         except OSError as exc:
             raise fail(f"--report: cannot write into {report}: {exc}") from None
     if as_json:
         typer.echo(json.dumps(result))
     else:
-        _print(comparison, trace, demand.ticks, report, view)
+        _print(comparison, promises, trace, demand.ticks, report, view)
 
 
 MAX_JOBS = 64  # worker processes; a sweep has 48 runs by default, and each worker is a whole process
@@ -241,6 +244,7 @@ def _sweep(
 
 def _print(
     comparison: frontiers.Comparison,
+    promises: frontiers.Promises,
     trace: Path,
     ticks: int,
     report: Path | None,
@@ -269,6 +273,10 @@ def _print(
     console.print(table)
     gap = comparison.gap_closed
     console.print(f"gap closed by scaleplane: {'-' if gap is None else f'{gap:.2f}'}")
+    from scaleplane.reporting import frontiers as frontier_report
+
+    for sentence in frontier_report.promise_sentences(promises):
+        console.print(sentence, highlight=False)
     if view is not None:
         console.print(_budget_table(view))
         console.print(f"cheapest at your SLO budget: {view.cheapest or 'none of them reaches it'}")

@@ -15,6 +15,10 @@ run gives a point (replica-hours, SLO-violation minutes). Then:
 - `at_budget(comparison, minutes)`: the same reading at the level a user's SLO allows (their error
   budget over the trace), and the family that needs the fewest replica-hours there. Frontiers of
   reactive autoscalers cross, so which one is cheapest depends on that level.
+- `promises(comparison, points)`: the two checks docs/simulate.md makes of every sweep: the SLO levels
+  where scaleplane's frontier needs more replica-hours than the HPA's or KEDA's (none: at or below
+  both), and whether the recommended preset at its own target Pareto-dominates the HPA default (no
+  more replica-hours and no more SLO minutes).
 """
 
 from __future__ import annotations
@@ -208,3 +212,51 @@ def at_budget(comparison: Comparison, minutes: float) -> AtBudget:
         raise ValueError(f"an SLO budget is minutes >= 0, was {minutes!r}")
     hours = {f: hours_at(comparison.frontiers.get(f, []), minutes) for f in FAMILIES}
     return AtBudget(minutes, hours, comparison.oracle_replica_hours)
+
+
+@dataclass(frozen=True)
+class Promises:
+    """Where scaleplane's frontier is above the baselines', and if its preset dominates the HPA default."""
+
+    above: Mapping[str, list[float]]  # "hpa", "keda" -> SLO levels where scaleplane needs more hours
+    recommended: Point | None  # the scaleplane run at the recommended target; None: not in the sweep
+    hpa_default: Point
+
+    @property
+    def frontier_at_or_below(self) -> bool:
+        return not any(self.above.values())
+
+    @property
+    def dominates(self) -> bool | None:
+        """The recommended run uses no more replica-hours and no more SLO minutes (None: no such run)."""
+        if self.recommended is None:
+            return None
+        mine, default = self.recommended, self.hpa_default
+        return (
+            mine.replica_hours <= default.replica_hours
+            and mine.slo_violation_minutes <= default.slo_violation_minutes
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The `--frontier --json` object's `promises` keys."""
+        return {
+            "frontier_above": {f: [round(level, 4) for level in levels] for f, levels in self.above.items()},
+            "frontier_at_or_below": self.frontier_at_or_below,
+            "recommended": None if self.recommended is None else self.recommended.public(),
+            "recommended_dominates_hpa_default": self.dominates,
+        }
+
+
+def promises(
+    comparison: Comparison,
+    points: Sequence[Point],
+    *,
+    recommended_target: float = presets.RECOMMENDED_UTILIZATION,
+) -> Promises:
+    """Both checks on one sweep (see the module docstring)."""
+    mine = comparison.frontiers.get("scaleplane", [])
+    above = {f: shortfalls(mine, comparison.frontiers.get(f, [])) for f in ("hpa", "keda")}
+    recommended = next(
+        (p for p in points if p.family == "scaleplane" and math.isclose(p.target, recommended_target)), None
+    )
+    return Promises(above=above, recommended=recommended, hpa_default=comparison.hpa_default)
