@@ -106,6 +106,25 @@ def oracle_hours(demand: list[float]) -> float:
     return plan.replica_hours
 
 
+def where_above(mine: Sequence[frontiers.Point], *baselines: Sequence[frontiers.Point]) -> str:
+    """'' when `mine` is at or below every baseline; else ' (above ...)' with the levels split by where
+    they lie against mine's own runs: tighter than its best run (not reached), within its runs' range,
+    or looser than its loosest (cheapest) run, where a baseline's cheap high-target runs violate more
+    than any run of this family does and the comparison is with that cheapest run.
+    """
+    levels = sorted({level for theirs in baselines for level in frontiers.shortfalls(mine, theirs)})
+    if not levels:
+        return ""
+    best, loosest = mine[0].slo_violation_minutes, mine[-1].slo_violation_minutes
+    groups = (
+        ("at {} min", [v for v in levels if best <= v <= loosest]),
+        (f"tighter than its best run ({best:g} min), at {{}}", [v for v in levels if v < best]),
+        (f"looser than its loosest run ({loosest:g} min), at {{}}", [v for v in levels if v > loosest]),
+    )
+    said = [label.format(", ".join(f"{v:g}" for v in group)) for label, group in groups if group]
+    return f" (above {'; '.join(said)})"
+
+
 def row(name: str, demand: list[float], sweeps: list[list[frontiers.Point]]) -> str:
     hpa, keda, *told = sweeps
     oracle_h = oracle_hours(demand)
@@ -113,9 +132,8 @@ def row(name: str, demand: list[float], sweeps: list[list[frontiers.Point]]) -> 
     for points in told:
         comparison = frontiers.compare([*points, *hpa, *keda], oracle_replica_hours=oracle_h, hpa_target=0.8)
         mine = comparison.frontiers["scaleplane"]
-        above = any(frontiers.shortfalls(mine, comparison.frontiers[f]) for f in ("hpa", "keda"))
         gap = "-" if comparison.gap_closed is None else f"{comparison.gap_closed:.2f}"
-        cells.append(f"{gap}{' (above)' if above else ''}")
+        cells.append(gap + where_above(mine, comparison.frontiers["hpa"], comparison.frontiers["keda"]))
     default = next(p for p in hpa if p.target == frontiers.HPA_USUAL_TARGET)
     return (
         f"| {name} | {default.replica_hours:.2f} / {default.slo_violation_minutes:g} | {oracle_h:.2f} | "
@@ -154,8 +172,11 @@ def main() -> None:
         "frontier table) for the scaleplane family as shipped, and for the same family with each reading "
         "raised to the demand of the tick before (the last 15 s: attainable, a second query over [15s]), "
         "to the trace's true demand of the present tick (the 15 s that begin at the decision), or to its "
-        "peak over the next 1 or 2 minutes (4 or 8 ticks of 15 s; the start-up time is 60 s). '(above)': "
-        "that family's frontier is still above the HPA's or KEDA's at some SLO level they reach. A told "
+        "peak over the next 1 or 2 minutes (4 or 8 ticks of 15 s; the start-up time is 60 s). '(above ...)': "
+        "the SLO minutes where that family's frontier is still above the HPA's or KEDA's, split into "
+        "those within its runs' range ('at'), those tighter than its best run (it does not reach them) "
+        "and those looser than its loosest run (the baselines' cheapest runs violate more than any of "
+        "its runs, so there it is compared with its cheapest run). A told "
         "family reads the future, so it bounds what any forecast could add to this engine; it is not a "
         "policy. Same model, SLO and "
         "grid as the frontier table"
