@@ -116,7 +116,9 @@ def simulate(
         typer.Option(
             "--frontier",
             help="Sweep each family's target (HPA, KEDA, recommended, forecast) and compare the cost-SLO "
-            "frontiers instead of one run (not with --policy or --baseline).",
+            "frontiers instead of one run (not with --policy or --baseline): replica-hours at the HPA "
+            "default's SLO level, the SLO levels where scaleplane's frontier is above the HPA's or "
+            "KEDA's, and whether the recommended preset dominates the HPA default.",
         ),
     ] = False,
     targets: Annotated[
