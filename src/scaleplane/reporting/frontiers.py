@@ -154,17 +154,25 @@ def promise_sentences(promises: frontiers.Promises) -> list[str]:
     def minutes(levels: list[float]) -> str:
         return ", ".join(f"{level:g}" for level in levels)
 
+    best = promises.best_minutes
+    reached = {
+        f: [v for v in levels if best is not None and v >= best] for f, levels in promises.above.items()
+    }
+    unreached = sorted({v for levels in promises.above.values() for v in levels if best is None or v < best})
     if promises.frontier_at_or_below:
         first = "scaleplane's frontier is at or below the HPA's and KEDA's at every SLO level they reach."
     else:
-        where = [
-            f"{'the HPA' if f == 'hpa' else 'KEDA'}'s at {minutes(levels)}"
-            for f, levels in promises.above.items()
-            if levels
-        ]
+        where = [f"{'the HPA' if f == 'hpa' else 'KEDA'}'s at {minutes(v)}" for f, v in reached.items() if v]
+        said = (
+            [f"needs more replica-hours than {' and than '.join(where)} SLO-violation minutes"]
+            if where
+            else []
+        )
+        if unreached:
+            said.append(f"does not reach {minutes(unreached)} SLO-violation minutes, which a baseline does")
         first = (
-            f"scaleplane's frontier needs more replica-hours than {' and than '.join(where)} SLO-violation "
-            "minutes: the frontiers cross, so read them at your own SLO (--slo-budget)."
+            f"scaleplane's frontier {'; it '.join(said)}: the frontiers cross, so read them at your own SLO "
+            "(--slo-budget)."
         )
     mine, default = promises.recommended, promises.hpa_default
     if mine is None:

@@ -221,6 +221,7 @@ class Promises:
     above: Mapping[str, list[float]]  # "hpa", "keda" -> SLO levels where scaleplane needs more hours
     recommended: Point | None  # the scaleplane run at the recommended target; None: not in the sweep
     hpa_default: Point
+    best_minutes: float | None = None  # the fewest SLO minutes a scaleplane run has (tighter: not reached)
 
     @property
     def frontier_at_or_below(self) -> bool:
@@ -259,4 +260,7 @@ def promises(
     recommended = next(
         (p for p in points if p.family == "scaleplane" and math.isclose(p.target, recommended_target)), None
     )
-    return Promises(above=above, recommended=recommended, hpa_default=comparison.hpa_default)
+    best = mine[0].slo_violation_minutes if mine else None
+    return Promises(
+        above=above, recommended=recommended, hpa_default=comparison.hpa_default, best_minutes=best
+    )
