@@ -1,10 +1,11 @@
 """One metric's (times, values) out of the remembered history, and a one-entry cache of its columns.
 
 `state.history` is a tuple of (time, metric, load) entries in time order, every metric's together.
-Three readers take one metric's columns out of it each tick: the forecast (`forecasting`, through
+Four readers take one metric's columns out of it each tick: the forecast (`forecasting`, through
 `series`), the error tracking (`forecasterrors`) and the seasonal profiles (`seasons`), both through
-`of_metric`; and `remembering` bisects the times to trim it. With one metric (the usual case) the
-columns are the entries unzipped, so they are unzipped once per history and held (`_columns`), and
+`of_metric`, and quantile sizing (`sizing`, through `columns`); and `remembering` bisects the times to
+trim it. With one metric (the usual case) the
+columns are the entries unzipped, so they are unzipped once per history and held (`columns`), and
 `remembering` builds the next tick's columns by slicing these (`extend_columns`), not by a new pass.
 """
 
@@ -24,7 +25,7 @@ def series(
 ) -> tuple[list[float], list[float]]:
     """(times, values) of one metric's remembered history, with this tick's value last."""
     if state.history and state.history[-1][0] < now:
-        at, only, readings = _columns(state.history)
+        at, only, readings = columns(state.history)
         if only == metric:  # one metric (the usual case): no filter, at C speed
             return [*at, now], [*readings, value]
     times = [at for at, name, _ in state.history if name == metric and at < now]
@@ -34,17 +35,19 @@ def series(
     return times, values
 
 
-def of_metric(history: Sequence[tuple[float, str, float]], metric: str) -> tuple[list[float], list[float]]:
-    """(times, values) of one metric's entries, in the history's order."""
+def of_metric(
+    history: Sequence[tuple[float, str, float]], metric: str
+) -> tuple[Sequence[float], Sequence[float]]:
+    """(times, values) of one metric's entries, in the history's order (read-only: the held columns)."""
     if not history:
         return [], []
-    at, only, readings = _columns(history)
-    if only == metric:  # one metric (the usual case): no filter, at C speed
-        return list(at), list(readings)
+    at, only, readings = columns(history)
+    if only == metric:  # one metric (the usual case): the columns themselves, no copy
+        return at, readings
     return [t for t, n, _ in history if n == metric], [v for _, n, v in history if n == metric]
 
 
-def _columns(history: Sequence[tuple[float, str, float]]) -> Columns:
+def columns(history: Sequence[tuple[float, str, float]]) -> Columns:
     """(times, the metric's name when every entry is that one metric's, else None, values).
 
     Remembered for the last history seen: the history a tick leaves (forecasterrors reads it) is the one
@@ -63,7 +66,7 @@ def _columns(history: Sequence[tuple[float, str, float]]) -> Columns:
 
 
 def cached_columns(history: Sequence[tuple[float, str, float]]) -> Columns | None:
-    """The columns `_columns` holds for this very history, else None (nothing is computed)."""
+    """The columns `columns` holds for this very history, else None (nothing is computed)."""
     held, columns = _LAST_COLUMNS[0]
     return columns if held is history else None
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scaleplane.scaling import decisions, specs
-from scaleplane.scaling.deciding import forecasting, headroom, recommending
+from scaleplane.scaling.deciding import forecasting, headroom, histories, recommending
 
 MIN_READINGS = 3
 _Z = statistics.NormalDist()
@@ -133,12 +133,12 @@ def _recent(
     """The metric's loads with since < time < now; the history is in time order (remembering keeps it so)."""
     if not history:
         return []
-    times, names, loads = zip(*history, strict=True)
+    times, only, loads = histories.columns(history)  # unzipped once per history, not once per reader
     first = bisect.bisect_right(times, since)
     last = bisect.bisect_left(times, now)
-    if names.count(metric) == len(names):  # one metric, the usual case: a slice at C speed
+    if only == metric:  # one metric, the usual case: a slice at C speed
         return list(loads[first:last])
-    return [v for name, v in zip(names[first:last], loads[first:last], strict=True) if name == metric]
+    return [load for at, name, load in history[first:last] if name == metric]
 
 
 def burst(
