@@ -3,14 +3,19 @@ receiver that keeps what it is sent.
 
 Every server a test starts on a port it must know first (Prometheus targets, moto, kubeconfigs, the
 operator's metrics) takes it from `free_port`, which never hands out a port twice in one process and,
-in a run on several pytest-xdist workers, only ports of this worker's share.
+in a run on several pytest-xdist workers, only ports of this worker's share. The ports come from below
+the kernel's ephemeral range: a port there is never the source port of an outgoing connection, which
+could take it between the choice and the server's bind (an operator's metrics port was lost so, once,
+to another process's connection: "address already in use" and a standby that never started).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import random
 import socket
+from pathlib import Path
 
 from aiohttp import web
 
@@ -27,19 +32,48 @@ def _worker_share() -> tuple[int, int]:
 
 def free_port() -> int:
     """A port free right now on 127.0.0.1 (for servers whose port must be known before they start),
-    never one this process handed out before (the kernel may offer the same free port twice), and in
-    a run on several workers only ports of this worker's share, so two workers are never handed the
-    same port between choosing it and binding it. The share is blocks of 256 ports (block % workers
-    == its number), not odd and even: Linux hands out port 0 binds of one parity only, so a share by
-    parity left one worker looping forever."""
+    never one this process handed out before, and in a run on several workers only ports of this
+    worker's share, so two workers are never handed the same port between choosing it and binding it.
+    The share is blocks of 256 ports (block % workers == its number). Taken below the ephemeral range
+    (`_unassigned_ports`); when that range is used up or absent, from a port-0 bind as before."""
     number, count = _worker_share()
+    mine = [p for p in _unassigned_ports() if (p // PORT_BLOCK) % count == number]
+    start = _pick.randrange(len(mine)) if mine else 0
+    for port in mine[start:] + mine[:start]:  # from a random place: two test runs on one machine
+        if port not in _handed_out and _bindable(port):
+            _handed_out.add(port)
+            return port
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = int(sock.getsockname()[1])
+        # bind(0) hands out ports of one parity only on Linux, so a share by parity would loop forever
         if (port // PORT_BLOCK) % count == number and port not in _handed_out:
             _handed_out.add(port)
             return port
+
+
+_pick = random.Random(os.getpid())
+
+
+def _unassigned_ports() -> range:
+    """Ports the kernel never picks by itself: below ip_local_port_range, where neither a port-0 bind
+    nor an outgoing connection's source port lands (12,288 of them: 20480-32767 by default)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return range(max(1024, low - 48 * PORT_BLOCK), low)
+
+
+def _bindable(port: int) -> bool:
+    """Nothing holds the port now (a plain bind, so a port still in TIME_WAIT is passed over too)."""
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
