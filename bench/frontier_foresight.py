@@ -106,15 +106,18 @@ def oracle_hours(demand: list[float]) -> float:
     return plan.replica_hours
 
 
-def where_above(mine: Sequence[frontiers.Point], *baselines: Sequence[frontiers.Point]) -> str:
-    """'' when `mine` is at or below every baseline; else ' (above ...)' with the levels split by where
-    they lie against mine's own runs: tighter than its best run (not reached), within its runs' range,
-    or looser than its loosest (cheapest) run, where a baseline's cheap high-target runs violate more
-    than any run of this family does and the comparison is with that cheapest run.
+def where_above(comparison: frontiers.Comparison, points: Sequence[frontiers.Point]) -> str:
+    """'' when the family's frontier is at or below the HPA's and KEDA's; else ' (above ...)' with the
+    levels of `frontiers.promises` split by where they lie against the family's own runs: tighter than
+    its best run (not reached), within its runs' range, or looser than its loosest (cheapest) run, where
+    a baseline's cheap high-target runs violate more than any run of this family does and the comparison
+    is with that cheapest run.
     """
-    levels = sorted({level for theirs in baselines for level in frontiers.shortfalls(mine, theirs)})
+    checked = frontiers.promises(comparison, points)
+    levels = sorted({level for found in checked.above.values() for level in found})
     if not levels:
         return ""
+    mine = comparison.frontiers["scaleplane"]
     best, loosest = mine[0].slo_violation_minutes, mine[-1].slo_violation_minutes
     groups = (
         ("at {} min", [v for v in levels if best <= v <= loosest]),
@@ -131,9 +134,8 @@ def row(name: str, demand: list[float], sweeps: list[list[frontiers.Point]]) -> 
     cells = []
     for points in told:
         comparison = frontiers.compare([*points, *hpa, *keda], oracle_replica_hours=oracle_h, hpa_target=0.8)
-        mine = comparison.frontiers["scaleplane"]
         gap = "-" if comparison.gap_closed is None else f"{comparison.gap_closed:.2f}"
-        cells.append(gap + where_above(mine, comparison.frontiers["hpa"], comparison.frontiers["keda"]))
+        cells.append(gap + where_above(comparison, points))
     default = next(p for p in hpa if p.target == frontiers.HPA_USUAL_TARGET)
     return (
         f"| {name} | {default.replica_hours:.2f} / {default.slo_violation_minutes:g} | {oracle_h:.2f} | "

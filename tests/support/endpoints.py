@@ -12,6 +12,7 @@ to another process's connection: "address already in use" and a standby that nev
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import socket
@@ -56,6 +57,7 @@ def free_port() -> int:
 _pick = random.Random(os.getpid())
 
 
+@functools.cache  # the kernel's range does not change during a test run
 def _unassigned_ports() -> range:
     """Ports the kernel never picks by itself: below ip_local_port_range, where neither a port-0 bind
     nor an outgoing connection's source port lands (12,288 of them: 20480-32767 by default)."""

@@ -4,9 +4,9 @@
 Four readers take one metric's columns out of it each tick: the forecast (`forecasting`, through
 `series`), the error tracking (`forecasterrors`) and the seasonal profiles (`seasons`), both through
 `of_metric`, and quantile sizing (`sizing`, through `columns`); and `remembering` bisects the times to
-trim it. With one metric (the usual case) the
-columns are the entries unzipped, so they are unzipped once per history and held (`columns`), and
-`remembering` builds the next tick's columns by slicing these (`extend_columns`), not by a new pass.
+trim it. With one metric (the usual case) the columns are the entries unzipped, so they are unzipped
+once per history and held (`columns`), and `remembering` builds the next tick's columns by slicing
+these (`extend_columns`), not by a new pass.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def _recent(
     last = bisect.bisect_left(times, now)
     if only == metric:  # one metric, the usual case: a slice at C speed
         return list(loads[first:last])
-    return [load for at, name, load in history[first:last] if name == metric]
+    return [load for _, name, load in history[first:last] if name == metric]
 
 
 def burst(
